@@ -1,0 +1,377 @@
+"""The SQLite store: one file, WAL, safe for several annotators at once.
+
+Writes go through :meth:`Store.write`, a short ``BEGIN IMMEDIATE`` transaction
+retried with back-off, so "database is locked" never reaches a user. Reads use
+plain autocommit queries (WAL lets them run beside a writer).
+
+No Textual import here (a test enforces it).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import sqlite3
+import time
+import zlib
+from array import array
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Iterable, Iterator
+
+import sqlite_utils
+
+from . import schema
+from .spans import derive_items, final_spans, is_finished
+
+DEFAULT_DB = "workbench.db"
+BUSY_TIMEOUT_MS = 5000
+WRITE_RETRIES = 60
+
+
+class StoreError(Exception):
+    """A problem with the database the user should see (never a traceback)."""
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def input_hash(text: str) -> int:
+    """Stable signed 32-bit hash of a text (the role of Prodigy's ``_input_hash``)."""
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:4], "big", signed=True)
+
+
+def task_hash(input_h: int, start: int, end: int, label: str) -> int:
+    key = f"{input_h}|{start}|{end}|{label}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:4], "big", signed=True)
+
+
+def pack_ints(values: Iterable[int] | None) -> bytes | None:
+    if values is None:
+        return None
+    a = values if isinstance(values, array) and values.typecode == "I" else array("I", values)
+    return zlib.compress(a.tobytes(), 1)
+
+
+def unpack_ints(blob: bytes | None) -> array | None:
+    if blob is None:
+        return None
+    a = array("I")
+    a.frombytes(zlib.decompress(blob))
+    return a
+
+
+def resolve_db_path(path: str | os.PathLike | None) -> str:
+    if path is None:
+        path = os.environ.get("WORKBENCH_DB") or DEFAULT_DB
+    return os.fspath(path)
+
+
+class Store:
+    """Access to one workbench database. One instance per thread."""
+
+    def __init__(self, path: str | os.PathLike | None = None, *, migrate: bool = True):
+        self.path = resolve_db_path(path)
+        try:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open database {self.path}: {e}") from None
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        try:
+            self._pragmas()
+            if migrate:
+                self.migrate()
+        except sqlite3.DatabaseError as e:
+            conn.close()
+            raise StoreError(f"{self.path} is not a workbench database: {e}") from None
+
+    # ------------------------------------------------------------------ plumbing
+    def _pragmas(self) -> None:
+        c = self.conn
+        c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        c.execute("PRAGMA foreign_keys = ON")
+        if self.path != ":memory:":
+            mode = self._retry(lambda: c.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            if str(mode).lower() != "wal":
+                raise StoreError(f"could not switch {self.path} to WAL mode (got {mode})")
+        c.execute("PRAGMA synchronous = NORMAL")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def user_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> None:
+        """Apply pending migrations, each in its own transaction."""
+        current = self.user_version
+        if current > schema.SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {current}, newer than this workbench "
+                f"({schema.SCHEMA_VERSION}); upgrade the workbench"
+            )
+        for version in range(current, schema.SCHEMA_VERSION):
+            with self.write():
+                # another process may have migrated while we waited for the lock
+                if self.user_version > version:
+                    continue
+                schema.MIGRATIONS[version](self.db)
+                self.conn.execute(f"PRAGMA user_version = {version + 1}")
+
+    @staticmethod
+    def _is_busy(e: sqlite3.OperationalError) -> bool:
+        msg = str(e).lower()
+        return "locked" in msg or "busy" in msg
+
+    def _retry(self, fn):
+        delay = 0.005
+        for attempt in range(WRITE_RETRIES):
+            try:
+                return fn()
+            except sqlite3.OperationalError as e:
+                if not self._is_busy(e) or attempt == WRITE_RETRIES - 1:
+                    raise
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 0.25)
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A short ``BEGIN IMMEDIATE`` transaction; commits on success, rolls back on error.
+
+        Nested use joins the outer transaction. Lock contention is retried with
+        back-off; a user never sees "database is locked".
+        """
+        c = self.conn
+        if c.in_transaction:
+            yield c
+            return
+        self._retry(lambda: c.execute("BEGIN IMMEDIATE"))
+        try:
+            yield c
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        else:
+            self._retry(lambda: c.execute("COMMIT"))
+
+    def query(self, sql: str, params=()) -> list[dict]:
+        cur = self.conn.execute(sql, params)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+    def scalar(self, sql: str, params=()):
+        row = self.conn.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    # ------------------------------------------------------------------ documents
+    def document_exists(self, doc_id: str) -> tuple[bool, str | None]:
+        """(exists, raw_sha256)."""
+        row = self.conn.execute("SELECT raw_sha256 FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return (row is not None, row[0] if row else None)
+
+    def insert_document(self, doc: dict) -> None:
+        """Insert one document (call inside :meth:`write`). ``doc`` keys: id, source,
+        raw_sha256, encoding, raw_text, text, offset_map (array or None), flags, meta."""
+        text = doc["text"]
+        omap = doc.get("offset_map")
+        if omap is not None and len(omap) == len(text) + 1 and doc["raw_text"] == text:
+            omap = None  # identity
+        self.conn.execute(
+            "INSERT INTO documents (id, source, raw_sha256, encoding, raw_text, text, offset_map,"
+            " flags, meta, input_hash, n_chars, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                doc["id"], doc.get("source"), doc["raw_sha256"], doc["encoding"], doc["raw_text"],
+                text, pack_ints(omap), json.dumps(doc.get("flags") or {}, ensure_ascii=False),
+                json.dumps(doc.get("meta") or {}, ensure_ascii=False), input_hash(text), len(text),
+                now_iso(),
+            ),
+        )
+
+    def get_document(self, doc_id: str, *, with_raw: bool = False) -> dict | None:
+        cols = "id, source, encoding, text, flags, meta, input_hash, n_chars, words, rowid AS seq"
+        if with_raw:
+            cols += ", raw_text, offset_map, raw_sha256"
+        rows = self.query(f"SELECT {cols} FROM documents WHERE id = ?", (doc_id,))
+        if not rows:
+            return None
+        return self._decode_doc(rows[0])
+
+    def _decode_doc(self, d: dict) -> dict:
+        d["flags"] = json.loads(d["flags"])
+        d["meta"] = json.loads(d["meta"])
+        if "words" in d:
+            d["words"] = unpack_ints(d["words"])
+        if "offset_map" in d:
+            m = unpack_ints(d["offset_map"])
+            d["offset_map"] = m if m is not None else array("I", range(len(d["text"]) + 1))
+        return d
+
+    def iter_documents(self, *, with_raw: bool = False, ids: Iterable[str] | None = None,
+                       batch: int = 200) -> Iterator[dict]:
+        """All documents in ingest order, streamed in batches (memory flat in corpus size)."""
+        cols = "id, source, encoding, text, flags, meta, input_hash, n_chars, rowid AS seq"
+        if with_raw:
+            cols += ", raw_text, offset_map, raw_sha256"
+        if ids is not None:
+            for doc_id in ids:
+                d = self.get_document(doc_id, with_raw=with_raw)
+                if d is not None:
+                    yield d
+            return
+        last = -1
+        while True:
+            rows = self.query(
+                f"SELECT {cols} FROM documents WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, batch)
+            )
+            if not rows:
+                return
+            for r in rows:
+                yield self._decode_doc(r)
+            last = rows[-1]["seq"]
+
+    def document_ids(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT id FROM documents ORDER BY rowid")]
+
+    def count(self, table: str, where: str = "", params=()) -> int:
+        return self.scalar(f"SELECT count(*) FROM {table} {('WHERE ' + where) if where else ''}", params)
+
+    def set_words(self, doc_id: str, starts: Iterable[int]) -> None:
+        with self.write() as c:
+            c.execute("UPDATE documents SET words = ? WHERE id = ?", (pack_ints(starts), doc_id))
+
+    # ------------------------------------------------------------------ proposals
+    def replace_proposals(self, doc_id: str, source: str, version: str, spans: list[dict],
+                          *, words: Iterable[int] | None = None) -> int:
+        """Store one proposer run's spans for a document.
+
+        Earlier runs of the same ``source`` are marked inactive (kept, so decisions
+        that answer them stay valid); re-running the same version replaces its
+        undecided proposals. Returns the number of proposals inserted.
+        """
+        ts = now_iso()
+        with self.write() as c:
+            c.execute(
+                "UPDATE proposals SET active = 0 WHERE doc_id = ? AND source = ? AND active = 1",
+                (doc_id, source),
+            )
+            # same version again: drop its proposals nobody decided on
+            c.execute(
+                "DELETE FROM proposals WHERE doc_id = ? AND source = ? AND version = ? AND id NOT IN "
+                "(SELECT proposal_id FROM decisions WHERE doc_id = ? AND proposal_id IS NOT NULL)",
+                (doc_id, source, version, doc_id),
+            )
+            c.executemany(
+                'INSERT INTO proposals (doc_id, start, "end", label, text, attrs, source, version,'
+                " score, active, created_at) VALUES (?,?,?,?,?,?,?,?,?,1,?)",
+                [
+                    (doc_id, s["start"], s["end"], s["label"], s["text"],
+                     None if s.get("attrs") is None else json.dumps(s["attrs"], ensure_ascii=False),
+                     source, version, s.get("score"), ts)
+                    for s in spans
+                ],
+            )
+            if words is not None:
+                c.execute("UPDATE documents SET words = ? WHERE id = ?", (pack_ints(words), doc_id))
+        return len(spans)
+
+    def proposals(self, doc_id: str, *, active_only: bool = True, source: str | None = None) -> list[dict]:
+        sql = 'SELECT id, doc_id, start, "end", label, text, attrs, source, version, score, active FROM proposals WHERE doc_id = ?'
+        params: list = [doc_id]
+        if active_only:
+            sql += " AND active = 1"
+        if source:
+            sql += " AND source = ?"
+            params.append(source)
+        rows = self.query(sql + ' ORDER BY start, "end", id', params)
+        for r in rows:
+            r["attrs"] = json.loads(r["attrs"]) if r["attrs"] else None
+        return rows
+
+    # ------------------------------------------------------------------ decisions
+    def record_decision(self, doc_id: str, annotator: str, action: str, *, proposal_id: int | None = None,
+                        ref_id: int | None = None, start: int | None = None, end: int | None = None,
+                        label: str | None = None, text: str | None = None, attrs: dict | None = None,
+                        origin: str = "tui") -> int:
+        """Append one decision and commit it before returning its id."""
+        with self.write() as c:
+            cur = c.execute(
+                'INSERT INTO decisions (doc_id, annotator, ts, action, proposal_id, ref_id, start, "end",'
+                " label, text, attrs, origin) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (doc_id, annotator, now_iso(), action, proposal_id, ref_id, start, end, label, text,
+                 None if attrs is None else json.dumps(attrs, ensure_ascii=False), origin),
+            )
+            return cur.lastrowid
+
+    def decisions(self, doc_id: str, annotator: str | None = None) -> list[dict]:
+        sql = ('SELECT id, doc_id, annotator, ts, action, proposal_id, ref_id, start, "end", label, text,'
+               " attrs, origin FROM decisions WHERE doc_id = ?")
+        params: list = [doc_id]
+        if annotator is not None:
+            sql += " AND annotator = ?"
+            params.append(annotator)
+        return self.query(sql + " ORDER BY id", params)
+
+    def undo_last(self, doc_id: str, annotator: str) -> dict | None:
+        """Undo this annotator's latest live decision in the document (persisted as an
+        ``undo`` row). Returns the decision undone, or None if nothing is left."""
+        with self.write() as c:
+            rows = self.query(
+                'SELECT id, action, proposal_id, ref_id, start, "end", label FROM decisions'
+                " WHERE doc_id = ? AND annotator = ? AND action != 'undo' AND id NOT IN"
+                " (SELECT ref_id FROM decisions WHERE doc_id = ? AND annotator = ? AND action = 'undo')"
+                " ORDER BY id DESC LIMIT 1",
+                (doc_id, annotator, doc_id, annotator),
+            )
+            if not rows:
+                return None
+            c.execute(
+                "INSERT INTO decisions (doc_id, annotator, ts, action, ref_id, origin) VALUES (?,?,?,?,?,?)",
+                (doc_id, annotator, now_iso(), "undo", rows[0]["id"], "tui"),
+            )
+            return rows[0]
+
+    def annotator_items(self, doc_id: str, annotator: str) -> list[dict]:
+        """The annotator's current view of a document, derived from the log."""
+        return derive_items(self.proposals(doc_id, active_only=False), self.decisions(doc_id, annotator))
+
+    def annotator_spans(self, doc_id: str, annotator: str) -> list[dict]:
+        return final_spans(self.annotator_items(doc_id, annotator))
+
+    def is_finished(self, doc_id: str, annotator: str) -> bool:
+        return is_finished(self.decisions(doc_id, annotator))
+
+    def annotators(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT annotator FROM decisions ORDER BY annotator")]
+
+    # ------------------------------------------------------------------ stats
+    def stats(self) -> dict:
+        per_ann = self.query(
+            "SELECT annotator, count(*) AS decisions, count(DISTINCT doc_id) AS documents"
+            " FROM decisions GROUP BY annotator ORDER BY annotator"
+        )
+        return {
+            "database": self.path,
+            "schema_version": self.user_version,
+            "documents": self.count("documents"),
+            "characters": self.scalar("SELECT coalesce(sum(n_chars), 0) FROM documents"),
+            "proposals": self.count("proposals", "active = 1"),
+            "proposals_superseded": self.count("proposals", "active = 0"),
+            "proposal_sources": self.query(
+                "SELECT source, version, count(*) AS proposals FROM proposals WHERE active = 1"
+                " GROUP BY source, version ORDER BY source, version"
+            ),
+            "decisions": self.count("decisions"),
+            "annotators": per_ann,
+            "gold_documents": self.scalar("SELECT count(DISTINCT doc_id) FROM gold"),
+            "gold_spans": self.count("gold"),
+        }

@@ -1,0 +1,135 @@
+"""Schema and explicit migrations, versioned with ``PRAGMA user_version``.
+
+Each migration is a function taking a ``sqlite_utils.Database``; it runs inside
+one transaction together with the ``user_version`` bump. Never edit a released
+migration: append a new one.
+"""
+from __future__ import annotations
+
+import sqlite_utils
+
+
+def _m1_initial(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE documents (
+            id          TEXT PRIMARY KEY,
+            source      TEXT,              -- path or 'file.jsonl:LINE' it came from
+            raw_sha256  TEXT NOT NULL,     -- hash of the raw bytes (or the jsonl text)
+            encoding    TEXT NOT NULL,     -- detected: utf-8, utf-8-sig, utf-16, gb18030, json
+            raw_text    TEXT NOT NULL,     -- decoded raw text (no BOM)
+            text        TEXT NOT NULL,     -- normalized text: all offsets refer to it
+            offset_map  BLOB,              -- zlib(uint32[len(text)+1]) into raw_text; NULL = identity
+            flags       TEXT NOT NULL DEFAULT '{}',   -- JSON quality flags
+            meta        TEXT NOT NULL DEFAULT '{}',   -- JSON
+            input_hash  INTEGER NOT NULL,  -- stable hash of text (Prodigy _input_hash)
+            n_chars     INTEGER NOT NULL,
+            words       BLOB,              -- zlib(uint32[]) word start offsets (from jieba, at propose time)
+            created_at  TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE proposals (
+            id          INTEGER PRIMARY KEY,
+            doc_id      TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            start       INTEGER NOT NULL,
+            "end"       INTEGER NOT NULL,
+            label       TEXT NOT NULL,
+            text        TEXT NOT NULL,
+            attrs       TEXT,              -- JSON or NULL
+            source      TEXT NOT NULL,     -- proposer name
+            version     TEXT NOT NULL,     -- proposer version
+            score       REAL,
+            active      INTEGER NOT NULL DEFAULT 1,  -- 0: superseded by a newer run of the same source
+            created_at  TEXT NOT NULL,
+            CHECK (start >= 0 AND "end" > start)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_proposals_doc ON proposals(doc_id, active, start)")
+    db.execute("CREATE INDEX idx_proposals_source ON proposals(source, version)")
+    db.execute(
+        """
+        CREATE TABLE decisions (
+            id          INTEGER PRIMARY KEY,   -- append-only log; order = id
+            doc_id      TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            annotator   TEXT NOT NULL,
+            ts          TEXT NOT NULL,         -- ISO 8601 UTC, milliseconds
+            action      TEXT NOT NULL CHECK (action IN
+                          ('accept','reject','edit','add','remove','undo','finish','reopen')),
+            proposal_id INTEGER REFERENCES proposals(id),  -- the proposal it answers
+            ref_id      INTEGER REFERENCES decisions(id),  -- undo: the decision undone;
+                                                           -- edit/remove of an added span: its 'add'
+            start       INTEGER,
+            "end"       INTEGER,
+            label       TEXT,
+            text        TEXT,
+            attrs       TEXT,                  -- JSON or NULL
+            origin      TEXT NOT NULL DEFAULT 'tui'   -- tui, import, cli, ...
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_decisions_doc_ann ON decisions(doc_id, annotator, id)")
+    db.execute("CREATE INDEX idx_decisions_ann ON decisions(annotator, doc_id)")
+    db.execute(
+        """
+        CREATE TABLE gold (
+            id          INTEGER PRIMARY KEY,
+            doc_id      TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            start       INTEGER NOT NULL,
+            "end"       INTEGER NOT NULL,
+            label       TEXT NOT NULL,
+            text        TEXT NOT NULL,
+            attrs       TEXT,
+            origin      TEXT NOT NULL,     -- agreed, adjudicated, imported
+            reviewer    TEXT,              -- who adjudicated (NULL when agreed)
+            annotators  TEXT NOT NULL DEFAULT '[]',  -- JSON list of annotators who had this span
+            ts          TEXT NOT NULL,
+            CHECK (start >= 0 AND "end" > start)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_gold_doc ON gold(doc_id, start)")
+    db.execute(
+        """
+        CREATE TABLE reviews (
+            id          INTEGER PRIMARY KEY,   -- append-only log of reviewer actions
+            doc_id      TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            reviewer    TEXT NOT NULL,
+            ts          TEXT NOT NULL,
+            action      TEXT NOT NULL,         -- pick, edit, reject, skip, undo, ...
+            item_key    TEXT,                  -- which disagreement it settles
+            start       INTEGER,
+            "end"       INTEGER,
+            label       TEXT,
+            attrs       TEXT,
+            payload     TEXT                   -- JSON: versions shown, chosen annotators
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_reviews_doc ON reviews(doc_id, id)")
+    db.execute(
+        """
+        CREATE TABLE assignments (
+            doc_id      TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            annotator   TEXT NOT NULL,
+            created_at  TEXT NOT NULL,
+            PRIMARY KEY (doc_id, annotator)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_assignments_ann ON assignments(annotator)")
+    db.execute(
+        """
+        CREATE TABLE settings (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL            -- JSON
+        )
+        """
+    )
+
+
+MIGRATIONS = [_m1_initial]
+SCHEMA_VERSION = len(MIGRATIONS)

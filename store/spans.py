@@ -1,0 +1,123 @@
+"""Deriving an annotator's current spans from the append-only decision log.
+
+Pure functions over plain dicts: no SQL, no Textual. ``Store.annotator_items``
+feeds them rows; tests can feed them lists.
+"""
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+STATUS = {
+    "accept": "accepted",
+    "reject": "rejected",
+    "edit": "edited",
+    "add": "added",
+}
+
+
+def _attrs(v):
+    if v is None or isinstance(v, dict):
+        return v
+    return json.loads(v)
+
+
+def undone_ids(decisions: Iterable[dict]) -> set[int]:
+    """Ids of decisions cancelled by an ``undo`` (undo rows themselves are not undoable)."""
+    return {d["ref_id"] for d in decisions if d["action"] == "undo" and d["ref_id"] is not None}
+
+
+def derive_items(proposals: list[dict], decisions: list[dict]) -> list[dict]:
+    """The annotator's view of one document.
+
+    ``proposals``: rows with id, start, end, label, text, attrs, source, score, active.
+    ``decisions``: this annotator's rows for the document, in log order.
+
+    Returns items sorted by (start, end), each a dict with ``key`` (``p<id>`` for
+    a proposal, ``d<id>`` for a span the annotator added), ``proposal_id``,
+    ``start``, ``end``, ``label``, ``text``, ``attrs``, ``status`` (pending,
+    accepted, rejected, edited, added), ``source``, ``score``, ``decision_id``
+    (the decision that set the current state, or None), and ``proposal`` (the
+    original proposal span for proposal items).
+    Proposals from superseded runs appear only if this annotator decided on them,
+    so re-proposing never hides or loses earlier decisions.
+    """
+    undone = undone_ids(decisions)
+    items: dict[str, dict] = {}
+    by_pid: dict[int, dict] = {}
+    for p in proposals:
+        by_pid[p["id"]] = p
+        if p.get("active", 1):
+            items[f"p{p['id']}"] = _proposal_item(p)
+    for d in decisions:
+        if d["id"] in undone or d["action"] in ("undo", "finish", "reopen"):
+            continue
+        act = d["action"]
+        if d.get("proposal_id") is not None:
+            key = f"p{d['proposal_id']}"
+            if key not in items:
+                p = by_pid.get(d["proposal_id"])
+                if p is None:
+                    continue
+                items[key] = _proposal_item(p)
+        elif act == "add":
+            key = f"d{d['id']}"
+            items[key] = {
+                "key": key, "proposal_id": None, "source": "annotator", "score": None,
+                "proposal": None,
+            }
+        elif d.get("ref_id") is not None:
+            key = f"d{d['ref_id']}"
+            if key not in items:
+                continue
+        else:
+            continue
+        it = items[key]
+        if act == "remove":
+            del items[key]
+            continue
+        if act != "reject":
+            it.update(start=d["start"], end=d["end"], label=d["label"], text=d["text"],
+                      attrs=_attrs(d["attrs"]))
+        if it["proposal_id"] is None:
+            it["status"] = "added"
+        elif act == "accept" and it.get("status") == "edited":
+            pass  # accepting an edited span keeps it edited
+        else:
+            it["status"] = STATUS[act]
+        it["decision_id"] = d["id"]
+    return sorted(items.values(), key=lambda i: (i["start"], i["end"], i["label"]))
+
+
+def _proposal_item(p: dict) -> dict:
+    attrs = _attrs(p.get("attrs"))
+    return {
+        "key": f"p{p['id']}", "proposal_id": p["id"], "start": p["start"], "end": p["end"],
+        "label": p["label"], "text": p["text"], "attrs": attrs, "status": "pending",
+        "source": p.get("source"), "score": p.get("score"), "decision_id": None,
+        "proposal": {"start": p["start"], "end": p["end"], "label": p["label"], "attrs": attrs},
+    }
+
+
+def final_spans(items: list[dict]) -> list[dict]:
+    """The spans an annotator asserts: accepted, edited and added (not pending or rejected)."""
+    return [
+        {"start": i["start"], "end": i["end"], "label": i["label"], "text": i["text"], "attrs": i["attrs"]}
+        for i in items
+        if i["status"] in ("accepted", "edited", "added")
+    ]
+
+
+def is_finished(decisions: list[dict]) -> bool:
+    """A document is finished for an annotator after a (not undone) ``finish``
+    with no later ``reopen``."""
+    undone = undone_ids(decisions)
+    state = False
+    for d in decisions:
+        if d["id"] in undone:
+            continue
+        if d["action"] == "finish":
+            state = True
+        elif d["action"] == "reopen":
+            state = False
+    return state

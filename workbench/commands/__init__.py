@@ -1,0 +1,1 @@
+"""CLI command modules; each attaches itself to the groups in workbench.cli."""
