@@ -353,6 +353,66 @@ class Store:
     def annotators(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT DISTINCT annotator FROM decisions ORDER BY annotator")]
 
+    # ------------------------------------------------------------------ queue & assignments
+    def finished_docs(self, annotator: str) -> set[str]:
+        """Documents this annotator has finished (a live ``finish`` not followed by ``reopen``)."""
+        rows = self.conn.execute(
+            """
+            WITH live AS (
+                SELECT doc_id, id, action FROM decisions
+                WHERE annotator = ? AND action IN ('finish', 'reopen')
+                  AND id NOT IN (SELECT ref_id FROM decisions WHERE annotator = ? AND action = 'undo')
+            )
+            SELECT doc_id FROM live
+            WHERE id IN (SELECT max(id) FROM live GROUP BY doc_id) AND action = 'finish'
+            """,
+            (annotator, annotator),
+        )
+        return {r[0] for r in rows}
+
+    def assigned_docs(self, annotator: str) -> list[str]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT a.doc_id FROM assignments a JOIN documents d ON d.id = a.doc_id"
+            " WHERE a.annotator = ? ORDER BY d.rowid", (annotator,))]
+
+    def has_assignments(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM assignments LIMIT 1").fetchone() is not None
+
+    def queue(self, annotator: str) -> list[dict]:
+        """The annotator's documents, unfinished first, each in ingest order.
+
+        With assignments in the database the queue is the annotator's assigned
+        documents; without any, it is every document (unassigned use).
+        Each row: ``{"id", "finished"}``.
+        """
+        ids = self.assigned_docs(annotator) if self.has_assignments() else self.document_ids()
+        done = self.finished_docs(annotator)
+        todo = [{"id": i, "finished": False} for i in ids if i not in done]
+        return todo + [{"id": i, "finished": True} for i in ids if i in done]
+
+    def assign(self, pairs: Iterable[tuple[str, str]]) -> int:
+        """Add (doc_id, annotator) assignments; existing ones are kept. Returns how many are new."""
+        ts = now_iso()
+        with self.write() as c:
+            before = c.total_changes
+            c.executemany(
+                "INSERT OR IGNORE INTO assignments (doc_id, annotator, created_at) VALUES (?,?,?)",
+                [(d, a, ts) for d, a in pairs],
+            )
+            return c.total_changes - before
+
+    def assignments(self, doc_id: str | None = None) -> dict[str, list[str]]:
+        """doc_id -> sorted annotators assigned."""
+        sql = "SELECT doc_id, annotator FROM assignments"
+        params: tuple = ()
+        if doc_id is not None:
+            sql += " WHERE doc_id = ?"
+            params = (doc_id,)
+        out: dict[str, list[str]] = {}
+        for d, a in self.conn.execute(sql + " ORDER BY doc_id, annotator", params):
+            out.setdefault(d, []).append(a)
+        return out
+
     # ------------------------------------------------------------------ stats
     def stats(self) -> dict:
         per_ann = self.query(
