@@ -104,7 +104,7 @@ def _check_text(text: str, data: bytes, enc: str) -> None:
         m = _BAD_CONTROL.search(text)
         line = text.count("\n", 0, m.start()) + 1 if m else None
         raise DecodeError(f"binary file ({len(bad)} control characters, decoded as {enc})", line)
-    if enc == "gb18030":
+    if enc in ("gb18030", "utf-16"):
         # GB18030 maps almost any byte string to *something*; reject results that
         # are mostly private-use / unassigned code points: that is binary, not a report.
         odd = sum(1 for ch in text if unicodedata.category(ch) in ("Co", "Cn"))
