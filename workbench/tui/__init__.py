@@ -1,0 +1,1 @@
+"""The annotate TUI (Textual). Renders an AnnotationSession; never imports jieba."""

@@ -1,0 +1,89 @@
+"""``workbench annotate``: open the keyboard-driven annotation TUI."""
+from __future__ import annotations
+
+import getpass
+import os
+
+import click
+
+from workbench.cli import BUNDLED_CORPUS, AppContext, cli, echo_err, pass_app, run_ingest
+
+
+def default_annotator() -> str:
+    for var in ("WORKBENCH_ANNOTATOR",):
+        if os.environ.get(var):
+            return os.environ[var]
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (containers)
+        return "annotator"
+
+
+def prepare_store(store, *, quiet: bool = False) -> None:
+    """An empty database gets the bundled corpus and proposals, so the workbench
+    opens ready to use. Documents without any proposal are proposed too."""
+    if store.count("documents") == 0:
+        if not quiet:
+            echo_err(f"{store.path} is empty: ingesting the bundled corpus ({BUNDLED_CORPUS})")
+        failed = run_ingest(store, [BUNDLED_CORPUS], quiet=quiet)
+        if failed:
+            raise click.ClickException("could not ingest the bundled corpus")
+    unproposed = [r["id"] for r in store.query(
+        "SELECT id FROM documents WHERE id NOT IN (SELECT DISTINCT doc_id FROM proposals) ORDER BY rowid")]
+    if unproposed and store.count("proposals") == 0:
+        try:
+            from workbench.propose.run import propose_store
+        except ImportError as e:
+            echo_err(f"warning: proposer unavailable ({e}); annotating without proposals")
+            return
+        if not quiet:
+            echo_err(f"proposing spans for {len(unproposed)} documents…")
+        res = propose_store(store, doc_ids=unproposed)
+        if not quiet and isinstance(res, dict):
+            n = res.get("proposals", res.get("spans"))
+            if n is not None:
+                echo_err(f"{n} proposals")
+
+
+@cli.command()
+@click.option("--annotator", "-a", default=None, metavar="NAME",
+              help="Your name in the decision log (default: $WORKBENCH_ANNOTATOR or the login name).")
+@click.option("--doc", "doc_id", default=None, metavar="ID", help="Open this document first.")
+@click.option("--keymap", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Keymap TOML (default: $WORKBENCH_KEYMAP or ~/.config/workbench/keymap.toml).")
+@pass_app
+def annotate(app: AppContext, annotator: str | None, doc_id: str | None, keymap: str | None) -> None:
+    """Confirm, edit or reject proposals in the terminal, one document at a time.
+
+    \b
+    Keys (press ? in the workbench for all of them):
+      j/k or ↓/↑   next / previous proposal      a or enter  accept
+      x            reject                        space       skip
+      1..7         label PERSON ORG LOC DATE DOC PROGRAM QUANTITY
+      [ ] { }      move start / end              e           QUANTITY attrs
+      n            new span (h/l, w/b, v, 1..7)  u           undo (any depth)
+      A            accept all pending (asks)     f           finish document
+      tab/shift+tab  next / previous document    /           search
+      ?            help    ctrl+p  command palette    q  quit
+
+    Every decision is committed to the database before the screen updates.
+    The queue shows your unfinished documents first; reopening resumes where
+    you left off. If the database is empty, the bundled corpus is ingested
+    and proposed first.
+    """
+    from pathlib import Path
+
+    from workbench.session import AnnotationSession, SessionError
+
+    store = app.store
+    prepare_store(store)
+    name = annotator or default_annotator()
+    try:
+        session = AnnotationSession(store, name, doc_id=doc_id)
+    except SessionError as e:
+        raise click.ClickException(str(e)) from None
+
+    from workbench.tui.app import AnnotateApp  # Textual only now, after proposing
+
+    tui = AnnotateApp(store, name, session=session, keymap_path=Path(keymap) if keymap else None)
+    tui.run()

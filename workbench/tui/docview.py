@@ -1,0 +1,273 @@
+"""The document text: a virtualized ScrollView using Textual's Line API.
+
+Only the visible lines are rendered (``render_line``), each from a cache of
+rendered strips keyed by line number. A decision invalidates just the lines
+its span touches, so the cost of a key press does not grow with the length
+of the document (the Toolong pattern).
+"""
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import OrderedDict
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ..labels import COLORS
+from .wrap import cell_width, line_of, wrap
+
+BLACK = "#000000"
+STYLE_REJECTED = Style(color="#767676", strike=True)
+STYLE_SEARCH = Style(bgcolor="#5f5f00", color="#ffffff")
+STYLE_SEL = Style(bgcolor="#3a3a9a", color="#ffffff", underline=True)
+STYLE_CARET = Style(bgcolor="#ffffff", color=BLACK, bold=True)
+STYLE_CURRENT = Style(bgcolor="#ffffff", color=BLACK, bold=True, underline=True)
+STYLE_CURRENT_REJECTED = Style(bgcolor="#a8a8a8", color=BLACK, strike=True, bold=True)
+CACHE_LINES = 4000
+_UNDERLINE = Style(underline=True)
+
+# paint order: later wins where spans overlap
+_PRIORITY = {"rejected": 0, "pending": 1, "accepted": 2, "edited": 2, "added": 2}
+
+
+def item_style(label: str, status: str) -> Style:
+    color = COLORS.get(label, "#bcbcbc")
+    if status == "pending":
+        return Style(color=color, underline=True)
+    if status == "rejected":
+        return STYLE_REJECTED
+    if status == "edited":
+        return Style(color=BLACK, bgcolor=color, italic=True)
+    if status == "added":
+        return Style(color=BLACK, bgcolor=color, bold=True)
+    return Style(color=BLACK, bgcolor=color)
+
+
+_STYLE_CACHE: dict[tuple[str, str], Style] = {}
+
+
+def _style(label: str, status: str) -> Style:
+    s = _STYLE_CACHE.get((label, status))
+    if s is None:
+        s = _STYLE_CACHE[(label, status)] = item_style(label, status)
+    return s
+
+
+class DocView(ScrollView, can_focus=False):
+    """Word-wrapped text with label-coloured spans; the current item highlighted."""
+
+    DEFAULT_CSS = """
+    DocView {
+        overflow-y: scroll;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
+    }
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.text = ""
+        self.items: list[dict] = []
+        self._starts: list[int] = []
+        self._maxlen = 1
+        self.current: int | None = None
+        self.lines: list[tuple[int, int]] = [(0, 0)]
+        self._line_starts: list[int] = [0]
+        self._wrap_width = 0
+        self._cache: OrderedDict[int, Strip] = OrderedDict()
+        self.search: list[tuple[int, int]] = []
+        self._search_starts: list[int] = []
+        self.caret: int | None = None
+        self.anchor: int | None = None
+        self.lines_rendered = 0  # for tests/benchmarks: strips built (cache misses)
+
+    # ------------------------------------------------------------------ data
+    def set_document(self, text: str, items: list[dict], current: int | None) -> None:
+        self.text = text
+        self.search = []
+        self._search_starts = []
+        self.caret = self.anchor = None
+        self._wrap_width = 0
+        self.set_items(items, current)
+        self._rewrap()
+        self.scroll_to(y=0, animate=False)
+        self.show_current()
+
+    def set_items(self, items: list[dict], current: int | None) -> None:
+        """New item list (after a reorder): rebuild the start index."""
+        self.items = items
+        self._starts = [it["start"] for it in items]
+        self._maxlen = max((it["end"] - it["start"] for it in items), default=1)
+        self.current = current
+        self._cache.clear()
+        self.refresh()
+
+    def set_items_quiet(self, items: list[dict]) -> None:
+        """Same items, some spans changed: refresh the start index only."""
+        self.items = items
+        self._starts = [it["start"] for it in items]
+        self._maxlen = max((it["end"] - it["start"] for it in items), default=1)
+
+    def set_current(self, current: int | None) -> None:
+        self.current = current
+
+    def invalidate(self, spans) -> None:
+        """Forget the rendered lines that show any of these text ranges."""
+        if not self._cache:
+            return
+        for s, e in spans:
+            a = line_of(self._line_starts, s)
+            b = line_of(self._line_starts, max(s, e - 1))
+            for y in range(a, b + 1):
+                self._cache.pop(y, None)
+        self.refresh()
+
+    def set_search(self, matches: list[tuple[int, int]]) -> None:
+        self.search = matches
+        self._search_starts = [m[0] for m in matches]
+        self._cache.clear()
+        self.refresh()
+
+    def set_selection(self, caret: int | None, anchor: int | None) -> None:
+        old = self._selection_range()
+        self.caret, self.anchor = caret, anchor
+        new = self._selection_range()
+        self.invalidate([r for r in (old, new) if r is not None])
+        if caret is not None:
+            self.scroll_to_offset(caret)
+
+    def _selection_range(self) -> tuple[int, int] | None:
+        if self.caret is None:
+            return None
+        a = self.caret if self.anchor is None else self.anchor
+        return (min(a, self.caret), max(a, self.caret) + 1)
+
+    # ------------------------------------------------------------------ layout
+    def _content_width(self) -> int:
+        return max(4, self.scrollable_content_region.width)
+
+    def _rewrap(self) -> None:
+        width = self._content_width()
+        if width == self._wrap_width:
+            return
+        self._wrap_width = width
+        self.lines = wrap(self.text, width) if self.text else [(0, 0)]
+        self._line_starts = [s for s, _ in self.lines]
+        self._cache.clear()
+        self.virtual_size = Size(width, len(self.lines))
+        self.refresh()
+
+    def on_resize(self, event) -> None:
+        self._rewrap()
+        self.show_current()
+
+    def line_of_offset(self, offset: int) -> int:
+        return line_of(self._line_starts, offset)
+
+    def show_current(self) -> None:
+        if self.current is None or not self.items or self.current >= len(self.items):
+            return
+        it = self.items[self.current]
+        self.scroll_to_offset(it["start"], it["end"])
+
+    def scroll_to_offset(self, start: int, end: int | None = None) -> None:
+        """Scroll so the lines of [start, end) are visible, with some context."""
+        h = self.scrollable_content_region.height
+        if h <= 0:
+            return
+        a = self.line_of_offset(start)
+        b = self.line_of_offset(max(start, (end or start + 1) - 1))
+        top = int(self.scroll_y)
+        margin = min(3, max(0, (h - 1) // 4))
+        if a >= top + margin and b < top + h - margin:
+            return
+        target = max(0, a - h // 3)
+        self.scroll_to(y=target, animate=False, immediate=True)
+
+    # ------------------------------------------------------------------ rendering
+    def render_line(self, y: int) -> Strip:
+        scroll_y = int(self.scroll_y)
+        idx = scroll_y + y
+        width = self.size.width
+        if idx >= len(self.lines):
+            return Strip.blank(width, self.rich_style)
+        strip = self._cache.get(idx)
+        if strip is None:
+            strip = self._render_text_line(idx).crop_extend(0, width, self.rich_style)
+            self._cache[idx] = strip
+            if len(self._cache) > CACHE_LINES:
+                self._cache.popitem(last=False)
+        return strip
+
+    def _render_text_line(self, idx: int) -> Strip:
+        self.lines_rendered += 1
+        s, e = self.lines[idx]
+        n = e - s
+        if n <= 0:
+            return Strip([])
+        base = self.rich_style
+        styles: list[Style | None] = [None] * n
+        prio = [-1] * n
+        cur = self.current
+        # items touching this line (sorted by start; spans are short)
+        lo = bisect_left(self._starts, s - self._maxlen)
+        hi = bisect_left(self._starts, e)
+        for i in range(lo, hi):
+            it = self.items[i]
+            if it["end"] <= s:
+                continue
+            p = _PRIORITY.get(it["status"], 1)
+            if i == cur:
+                st = STYLE_CURRENT_REJECTED if it["status"] == "rejected" else STYLE_CURRENT
+                p = 10
+            else:
+                st = _style(it["label"], it["status"])
+            a, b = max(it["start"], s) - s, min(it["end"], e) - s
+            for k in range(a, b):
+                if p >= prio[k]:
+                    prio[k] = p
+                    styles[k] = st
+        if self.search:
+            j = bisect_left(self._search_starts, s - 200)
+            while j < len(self.search) and self.search[j][0] < e:
+                ms, me = self.search[j]
+                for k in range(max(ms, s) - s, min(me, e) - s):
+                    if prio[k] < 2:
+                        styles[k] = STYLE_SEARCH
+                    elif prio[k] < 10:
+                        styles[k] = styles[k] + _UNDERLINE
+                j += 1
+        sel = self._selection_range()
+        if sel is not None and sel[0] < e and sel[1] > s:
+            for k in range(max(sel[0], s) - s, min(sel[1], e) - s):
+                styles[k] = STYLE_SEL
+            if s <= self.caret < e:
+                styles[self.caret - s] = STYLE_CARET
+        # group runs of one style into segments
+        text = self.text
+        segs = []
+        run_start = 0
+        run_style = styles[0]
+        for k in range(1, n + 1):
+            st = styles[k] if k < n else object()
+            if st is not run_style:
+                chunk = text[s + run_start: s + k]
+                if "\t" in chunk:
+                    chunk = chunk.replace("\t", "    ")
+                segs.append(Segment(chunk, base + run_style if run_style is not None else base))
+                run_start = k
+                run_style = st
+        return Strip(segs)
+
+    # helpers for tests
+    def visible_text(self) -> list[str]:
+        top = int(self.scroll_y)
+        h = self.scrollable_content_region.height
+        return [self.text[s:e] for s, e in self.lines[top: top + h]]
+
+
+def line_cells(text: str) -> int:
+    return sum(cell_width(c) for c in text)
