@@ -30,6 +30,7 @@ Rules this class enforces (and the help screen states):
 from __future__ import annotations
 
 import bisect
+from decimal import Decimal, InvalidOperation
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
@@ -715,17 +716,17 @@ def parse_value(s: str) -> float | None:
     s = s.strip().replace(",", "").replace("，", "")
     if not s or s.lower() in ("-", "none", "null"):
         return None
-    mult = 1.0
+    mult = Decimal(1)
     while s and s[-1] in _MULT:
-        mult *= _MULT[s[-1]]
+        mult *= Decimal(int(_MULT[s[-1]]))
         s = s[:-1].strip()
     try:
-        v = float(s)
-    except ValueError:
+        v = Decimal(s)
+    except InvalidOperation:
         raise SessionError(f"value must be a number (e.g. 1500 or 1500万), not {s!r}") from None
-    if v != v or v in (float("inf"), float("-inf")):
+    if not v.is_finite():
         raise SessionError("value must be a finite number")
-    return v * mult
+    return float(v * mult)
 
 
 def attrs_from_fields(value: str, unit: str, approx: str) -> dict:

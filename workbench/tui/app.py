@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Provider
 from textual.containers import Horizontal
 from textual.reactive import reactive
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from ..labels import COLORS, LABELS
 from ..session import AnnotationSession, Change, SessionError, attrs_from_fields, format_value
@@ -66,6 +66,26 @@ KEYS: list[tuple[str, str, str, str, bool, tuple[str, ...], str]] = [
     ("quit", "q", "quit", "quit", True, (NORMAL,), "General"),
 ]
 
+# the key bar (footer) per mode: (binding ids, description)
+KEYBAR: dict[str, list[tuple[tuple[str, ...], str]]] = {
+    NORMAL: [
+        (("cursor.next", "cursor.prev"), "move"), (("accept",), "accept"), (("reject",), "reject"),
+        (("skip",), "skip"), (("label.1", "label.7"), "label"),
+        (("start.left", "start.right", "end.left", "end.right"), "bounds"), (("attrs",), "attrs"),
+        (("new_span",), "new span"), (("undo",), "undo"), (("accept_all",), "accept all"),
+        (("finish",), "finish"), (("doc.next", "doc.prev"), "doc"), (("search",), "search"),
+        (("help",), "help"), (("quit",), "quit"),
+    ],
+    SPAN: [
+        (("span.left", "span.right"), "caret"), (("span.word_next", "span.word_prev"), "word"),
+        (("span.anchor",), "anchor"), (("label.1", "label.7"), "add span"), (("search",), "search"),
+        (("cancel",), "cancel"), (("help",), "help"),
+    ],
+    SEARCH: [(("search.next", "search.prev"), "next/prev match"), ((), "enter done"), (("cancel",), "close")],
+    ATTRS: [((), "tab next field"), ((), "enter save"), (("cancel",), "cancel")],
+    CONFIRM: [(("confirm.yes",), "yes"), (("confirm.no", "cancel"), "no")],
+}
+
 # priority bindings: tab/shift+tab would otherwise move focus
 _PRIORITY = {"doc.next", "doc.prev"}
 ACTION_MODES: dict[str, tuple[str, ...]] = {}
@@ -114,6 +134,7 @@ class AnnotateApp(App):
     BINDINGS = _bindings()
     COMMANDS = App.COMMANDS | {ActionsProvider}
     ENABLE_COMMAND_PALETTE = True
+    AUTO_FOCUS = None
 
     mode: reactive[str] = reactive(NORMAL, bindings=True)
 
@@ -155,7 +176,7 @@ class AnnotateApp(App):
             yield Input(id="search-input", placeholder="search the text (↓↑ next/previous, enter done)")
             yield Label("", id="search-count")
         yield Static(id="confirm-bar", classes="bar")
-        yield Footer(compact=True)
+        yield Static(id="keybar")
 
     def on_mount(self) -> None:
         keymap = dict(self._keymap_arg or {})
@@ -173,6 +194,7 @@ class AnnotateApp(App):
         self.doc_view = self.query_one(DocView)
         self.table = self.query_one(ItemsTable)
         self.set_focus(None)
+        self._update_keybar()
         self.call_after_refresh(self._load_document)
 
     def keys_for(self, bid: str) -> str:
@@ -272,8 +294,24 @@ class AnnotateApp(App):
             t.append_text(self._message)
         self.query_one("#status", Static).update(t)
 
+    def _update_keybar(self) -> None:
+        t = Text(no_wrap=True, overflow="ellipsis")
+        for ids, desc in KEYBAR[self.mode]:
+            keys = [self.keys_for(i).split(" ")[0] for i in ids]
+            if len(ids) == 2 and ids[0] == "label.1":
+                k = f"{keys[0]}-{keys[1]}"
+            else:
+                k = "".join(keys) if all(len(x) == 1 for x in keys) and len(keys) > 2 else "/".join(keys)
+            if k:
+                t.append(f" {k} ", style="bold #000000 on #87afd7")
+            t.append(f" {desc} ")
+        t.append(" ^p ", style="bold #000000 on #87afd7")
+        t.append(" palette")
+        self.query_one("#keybar", Static).update(t)
+
     # ------------------------------------------------------------------ modes
     def watch_mode(self, old: str, new: str) -> None:
+        self._update_keybar()
         for bar, m in (("#attrs-bar", ATTRS), ("#search-bar", SEARCH), ("#confirm-bar", CONFIRM)):
             self.query_one(bar).display = new == m
         if new in (NORMAL, SPAN, CONFIRM):

@@ -20,7 +20,7 @@ KEY_NAMES = {
     "escape": "esc",
     "enter": "enter",
     "backspace": "backspace",
-    "shift+tab": "shift+tab",
+    "shift+tab": "⇧tab",
     "down": "↓",
     "up": "↑",
     "left": "←",

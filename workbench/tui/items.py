@@ -16,7 +16,7 @@ STATUS_CELL = {
     "added": ("+ added", "bold #5fd7ff"),
 }
 TEXT_CELLS = 16
-ATTRS_CELLS = 14
+ATTRS_CELLS = 12
 
 
 def clip_cells(s: str, n: int) -> str:
