@@ -1,0 +1,390 @@
+"""The annotate TUI driven with Pilot: every key of the issue's table, then the
+database state is asserted (the decision is on disk when the key returns)."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from store import Store
+from test_session import DOC0, propose_gold
+from workbench.tui.app import KEYS, AnnotateApp
+from workbench.tui.docview import DocView
+from workbench.tui.wrap import NO_START, cell_width, wrap
+
+SIZE = (120, 36)
+
+
+@pytest.fixture
+def pstore(corpus_store, gold_docs):
+    propose_gold(corpus_store, gold_docs)
+    return corpus_store
+
+
+def make_app(store, annotator="alice", **kw) -> AnnotateApp:
+    kw.setdefault("use_user_keymap", False)
+    return AnnotateApp(store, annotator, **kw)
+
+
+def decisions(store, action=None):
+    rows = store.query('SELECT * FROM decisions ORDER BY id')
+    return [r for r in rows if action is None or r["action"] == action]
+
+
+def fresh(store) -> Store:
+    """A second connection: proves the decision is committed, not just in our transaction."""
+    return Store(store.path)
+
+
+async def press(pilot, *keys):
+    for k in keys:
+        await pilot.press(k)
+    await pilot.pause()
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_move_accept_reject_skip(pstore):
+    async def go():
+        app = make_app(pstore)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            s = app.session
+            await press(pilot, "j", "j", "k")
+            assert s.cursor == 1
+            await press(pilot, "down", "down", "up")
+            assert s.cursor == 2
+            assert app.table.cursor_row == 2
+            await press(pilot, "a")
+            other = fresh(pstore)
+            acc = [d for d in decisions(other) if d["action"] == "accept"]
+            assert len(acc) == 1 and acc[0]["proposal_id"] == s.items[2]["proposal_id"]
+            assert s.cursor == 3
+            await press(pilot, "enter")
+            assert s.items[3]["status"] == "accepted" and len(decisions(other, "accept")) == 2
+            await press(pilot, "x")
+            assert s.items[4]["status"] == "rejected" and len(decisions(other, "reject")) == 1
+            n = len(decisions(pstore))
+            await press(pilot, "space")
+            assert s.cursor == 6 and len(decisions(pstore)) == n
+            other.close()
+    run(go())
+
+
+def test_label_keys_relabel(pstore):
+    async def go():
+        app = make_app(pstore)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            s = app.session
+            for i, label in enumerate(["PERSON", "ORG", "LOC", "DATE", "DOC", "PROGRAM", "QUANTITY"], 1):
+                key = s.current["key"]
+                want_accept = s.current["label"] == label
+                await press(pilot, str(i))
+                d = decisions(pstore)[-1]
+                assert d["label"] == label
+                assert d["action"] == ("accept" if want_accept else "edit")
+                assert s.items[s.index_of(key)]["label"] == label
+                if want_accept:
+                    await press(pilot, "k")
+    run(go())
+
+
+def test_bracket_keys_move_boundaries(pstore):
+    async def go():
+        app = make_app(pstore)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            s = app.session
+            it = dict(s.current)
+            await press(pilot, "right_square_bracket")
+            assert decisions(pstore)[-1]["start"] == it["start"] + 1
+            await press(pilot, "left_square_bracket", "left_square_bracket")
+            assert decisions(pstore)[-1]["start"] == it["start"] - 1
+            await press(pilot, "right_curly_bracket")
+            d = decisions(pstore)[-1]
+            assert (d["start"], d["end"]) == (it["start"] - 1, it["end"] + 1)
+            await press(pilot, "left_curly_bracket")
+            d = decisions(pstore)[-1]
+            assert (d["action"], d["end"], d["text"]) == ("edit", it["end"], s.text[it["start"] - 1:it["end"]])
+            assert s.current["status"] == "edited"
+    run(go())
+
+
+def test_e_edits_quantity_attrs_inline(pstore):
+    async def go():
+        app = make_app(pstore)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            s = app.session
+            await press(pilot, "e")  # first item is not a QUANTITY
+            assert app.mode == "normal" and "no attributes" in str(app._message)
+            q = next(i for i, it in enumerate(s.items) if it["label"] == "QUANTITY")
+            s.set_cursor(q)
+            await press(pilot, "e")
+            assert app.mode == "attrs" and app.focused.id == "attr-value"
+            app.focused.value = ""
+            await press(pilot, *"1500万", "tab")
+            app.focused.value = ""
+            await press(pilot, *"斤", "tab")
+            app.focused.value = ""
+            await press(pilot, *"more", "enter")
+            assert app.mode == "normal"
+            d = decisions(fresh(pstore))[-1]
+            assert d["action"] == "edit" and d["proposal_id"] == s.items[q]["proposal_id"]
+            assert s.items[q]["attrs"] == {"value": 15000000.0, "unit": "斤", "approx": "more"}
+            # a bad value keeps the bar open and writes nothing
+            n = len(decisions(pstore))
+            await press(pilot, "e")
+            app.focused.value = "lots"
+            await press(pilot, "enter")
+            assert app.mode == "attrs" and len(decisions(pstore)) == n
+            await press(pilot, "escape")
+            assert app.mode == "normal" and len(decisions(pstore)) == n
+    run(go())
+
+
+def test_n_new_span_with_caret_word_and_anchor(pstore):
+    async def go():
+        app = make_app(pstore)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            s = app.session
+            start = s.current["start"]
+            await press(pilot, "n")
+            assert app.mode == "span" and app._caret == start
+            await press(pilot, "l", "l", "h")
+            assert app._caret == start + 1
+            await press(pilot, "right", "left")
+            assert app._caret == start + 1
+            await press(pilot, "w")
+            w1 = app._caret
+            assert w1 > start + 1
+            await press(pilot, "b")
+            assert app._caret < w1
+            # select 2 characters somewhere nobody proposed
+            covered = set()
+            for it in s.items:
+                covered.update(range(it["start"], it["end"]))
+            a = next(i for i in range(len(s.text) - 2)
+                     if not covered & {i, i + 1} and "\n" not in s.text[i:i + 2])
+            app._set_caret(a)
+            await press(pilot, "v", "l", "3")
+            assert app.mode == "normal"
+            d = decisions(fresh(pstore))[-1]
+            assert (d["action"], d["start"], d["end"], d["label"], d["text"]) == (
+                "add", a, a + 2, "LOC", s.text[a:a + 2])
+            assert s.current["key"] == f"d{d['id']}"
+            # escape leaves new-span mode without writing
+            n = len(decisions(pstore))
+            await press(pilot, "n", "escape")
+            assert app.mode == "normal" and len(decisions(pstore)) == n
+    run(go())
+
+
+def test_u_and_backspace_undo(pstore):
+    async def go():
+        app = make_app(pstore)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            s = app.session
+            await press(pilot, "a", "x", "2")
+            assert s.n_decisions == 3
+            await press(pilot, "u")
+            await press(pilot, "backspace")
+            await press(pilot, "u")
+            other = fresh(pstore)
+            assert other.annotator_spans(DOC0, "alice") == []
+            assert len(decisions(other, "undo")) == 3
+            assert all(it["status"] == "pending" for it in s.items)
+            assert s.cursor == 0
+    run(go())
+
+
+def test_A_accepts_all_after_one_confirmation(pstore):
+    async def go():
+        app = make_app(pstore)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            s = app.session
+            n = s.pending_count
+            await press(pilot, "A")
+            assert app.mode == "confirm" and app.query_one("#confirm-bar").display
+            await press(pilot, "n")
+            assert app.mode == "normal" and decisions(pstore) == []
+            await press(pilot, "A", "y")
+            assert len(decisions(fresh(pstore), "accept")) == n and s.pending_count == 0
+            await press(pilot, "u")  # the whole batch
+            assert s.pending_count == n
+    run(go())
+
+
+def test_tab_shift_tab_and_f_finish(pstore):
+    async def go():
+        app = make_app(pstore)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            s = app.session
+            await press(pilot, "tab")
+            assert s.doc_index == 1
+            await press(pilot, "tab", "shift+tab")
+            assert s.doc_index == 1
+            await press(pilot, "shift+tab")
+            assert s.doc_index == 0 and app.doc_view.text == s.text
+            await press(pilot, "f")  # pending left: asks
+            assert app.mode == "confirm"
+            await press(pilot, "escape")
+            assert not pstore.is_finished(DOC0, "alice")
+            await press(pilot, "A", "y", "f")
+            assert pstore.is_finished(DOC0, "alice")
+            assert s.doc_index == 1  # the next unfinished document opened
+            # reopening the app: the unfinished documents come first
+            app2 = make_app(pstore)
+            assert app2.session.queue[-1]["id"] == DOC0
+    run(go())
+
+
+def test_slash_search_moves_to_match(pstore):
+    async def go():
+        app = make_app(pstore)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            s = app.session
+            await press(pilot, "slash")
+            assert app.mode == "search" and app.focused.id == "search-input"
+            await press(pilot, *"黄军")
+            hit = s.text.index("黄军", s.items[0]["start"])
+            assert app._search_pos == hit
+            assert s.current["end"] > hit and s.current["start"] <= hit + 2
+            assert app.doc_view.search and app.doc_view.search[0] == (s.text.index("黄军"), s.text.index("黄军") + 2)
+            await press(pilot, "down")
+            assert app._search_pos == s.text.find("黄军", hit + 1) or app._search_pos == s.text.index("黄军")
+            await press(pilot, "enter")
+            assert app.mode == "normal"
+            await press(pilot, "escape")
+            assert app.doc_view.search == []
+            assert decisions(pstore) == []
+    run(go())
+
+
+def test_search_in_new_span_mode_selects_the_match(pstore):
+    async def go():
+        app = make_app(pstore)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            s = app.session
+            word = "久久为功"
+            await press(pilot, "n", "slash", *word, "enter")
+            assert app.mode == "span"
+            await press(pilot, "6")
+            d = decisions(pstore)[-1]
+            assert d["action"] == "add" and d["text"] == word and d["label"] == "PROGRAM"
+            assert s.text[d["start"]:d["end"]] == word
+    run(go())
+
+
+def test_help_palette_and_quit(pstore):
+    async def go():
+        app = make_app(pstore)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await press(pilot, "question_mark")
+            from workbench.tui.help import HelpScreen
+            assert isinstance(app.screen, HelpScreen)
+            await press(pilot, "a")  # keys do nothing behind the help
+            assert decisions(pstore) == []
+            await press(pilot, "escape")
+            assert not isinstance(app.screen, HelpScreen)
+            await press(pilot, "ctrl+p")
+            from textual.command import CommandPalette
+            assert isinstance(app.screen, CommandPalette)
+            await press(pilot, *"reject")
+            await pilot.pause(0.3)
+            await press(pilot, "enter")
+            await pilot.pause(0.2)
+            assert not isinstance(app.screen, CommandPalette)
+            assert [d["action"] for d in decisions(pstore)] == ["reject"]
+            await press(pilot, "q")
+        assert app.return_code == 0 or app.return_code is None
+        assert not app.is_running
+    run(go())
+
+
+def test_user_keymap_remaps_bindings(pstore, tmp_path):
+    km = tmp_path / "keymap.toml"
+    km.write_text('[keymap]\naccept = "y"\n"cursor.next" = ["ctrl+n", "j"]\nbogus = "z"\n', encoding="utf-8")
+
+    async def go():
+        app = make_app(pstore, use_user_keymap=True, keymap_path=km)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            s = app.session
+            await press(pilot, "a")
+            assert decisions(pstore) == []
+            await press(pilot, "y")
+            assert len(decisions(pstore, "accept")) == 1
+            await press(pilot, "ctrl+n")
+            assert s.cursor == 2
+            assert app.keys_for("accept") == "y"
+    run(go())
+
+
+def test_every_binding_has_an_id_and_is_tested():
+    ids = [k[0] for k in KEYS]
+    assert len(ids) == len(set(ids))
+    keys = {k for row in KEYS for k in row[1].split(",")}
+    # the issue's table
+    for k in ["j", "down", "k", "up", "a", "enter", "x", "space", *"1234567", "left_square_bracket",
+              "right_square_bracket", "left_curly_bracket", "right_curly_bracket", "e", "n", "h", "l", "w",
+              "b", "v", "u", "backspace", "A", "tab", "shift+tab", "slash", "question_mark", "q"]:
+        assert k in keys, k
+
+
+def test_doc_view_renders_only_visible_lines(corpus_store):
+    """A long document: a key press renders a bounded number of new lines."""
+    text = ("统一战线工作领导小组在苍岭镇召开会议，强调团结奋斗。" * 40 + "\n") * 100
+    from workbench.ingest import ingest_paths  # noqa: F401  (corpus_store already ingested)
+    with corpus_store.write() as c:
+        c.execute("UPDATE documents SET text = ?, n_chars = ? WHERE id = ?", (text, len(text), DOC0))
+    spans = []
+    i = 0
+    while len(spans) < 500:
+        i = text.index("苍岭镇", i + 1)
+        spans.append({"start": i, "end": i + 3, "label": "LOC", "text": "苍岭镇"})
+    corpus_store.replace_proposals(DOC0, "t", "1", spans)
+
+    async def go():
+        app = make_app(corpus_store)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            view = app.query_one(DocView)
+            assert len(view.lines) > 1000
+            before = view.lines_rendered
+            for _ in range(20):
+                await press(pilot, "a")
+            per_key = (view.lines_rendered - before) / 20
+            assert per_key < 10  # bounded by the lines the spans touch, not the document
+            # the current item is always in view
+            top = int(view.scroll_y)
+            line = view.line_of_offset(app.session.current["start"])
+            assert top <= line < top + view.scrollable_content_region.height
+    run(go())
+
+
+def test_wrap_respects_width_and_line_breaking_rules():
+    text = "本期推出苍岭镇党委书记黄军的文章《深刻把握统战工作“四个关系”》。习近平总书记指出，做好工作，要把握好关系。\n\n第二段ABC def，好。"
+    for width in range(6, 40):
+        lines = wrap(text, width)
+        # lines cover the text exactly (newlines between paragraphs)
+        joined = []
+        for s, e in lines:
+            assert "\n" not in text[s:e]
+            joined.append(text[s:e])
+        assert "".join(joined) == text.replace("\n", "")
+        for s, e in lines:
+            assert sum(cell_width(c) for c in text[s:e]) <= width
+        for (s, e), (s2, _e2) in zip(lines, lines[1:]):
+            if s2 == e and e > s + 4 and s2 < len(text):  # a soft break inside a paragraph
+                assert text[s2] not in NO_START, (width, text[s:e], text[s2:])
