@@ -204,6 +204,7 @@ def stats(app: AppContext, as_json: bool) -> None:
 # Each module attaches its commands to ``cli`` / ``export`` / ``import_`` on import.
 COMMAND_MODULES: list[str] = [
     "workbench.commands.annotate",
+    "workbench.commands.exchange",
     # "workbench.commands.propose",
 ]
 

@@ -1,0 +1,635 @@
+"""Export gold and annotations as training data other tools read correctly.
+
+Pure domain code (no click, no Textual): record builders that stream from the
+store one document at a time, and writers/readers for the formats.
+
+Record shapes
+-------------
+*Document records* (gold, and annotations in the document formats) are
+``{"id", "text", "spans": [{"start", "end", "label", "text", "attrs"}], ...}``
+with offsets in Python code points into the normalized ``text``, end exclusive,
+spans sorted by ``(start, end, label)``. Extra keys (``meta``, ``_input_hash``,
+``annotators``, ``_annotator_id``...) ride along; each writer keeps what its
+format can carry.
+
+*Decision records* (``export annotations`` as JSONL) follow Prodigy's binary
+NER shape: one line per (document, annotator, span decision) with
+``"answer": "accept" | "reject"`` and ``_input_hash``, ``_task_hash``,
+``_annotator_id``, ``_session_id``, ``_timestamp``.
+
+Formats
+-------
+``jsonl``    one JSON object per line, as above.
+``doccano``  ``{"id", "text", "label": [[start, end, "LABEL"], ...]}`` plus, when
+             any span has attributes, ``"attrs": [[start, end, {...}], ...]``
+             (doccano keeps unknown keys as metadata).
+``conll``    character-level BIO: a ``# id = DOC`` comment line per document
+             (and ``# key = value`` lines for extra string fields), then one line
+             per character ``CHAR<TAB>TAG``, a blank line after every sentence.
+             Sentences end after 。！？ (with any closing quotes/brackets that
+             follow) and after a newline, never inside a span. Every character
+             of the text is written, so the text is rebuilt exactly; characters
+             that would break a whitespace-separated column are escaped:
+             ``\\s`` space, ``\\n`` newline, ``\\t`` tab, ``\\r`` CR, ``\\\\``
+             backslash, ``\\uXXXX`` / ``\\UXXXXXXXX`` any other space,
+             separator, control or format character (e.g. ``\\u00a0``).
+``spacy``    a spaCy ``DocBin`` (``.spacy``), one ``Doc`` per record, tokenised
+             one character per token by ``spacy.blank("zh")`` with the ``char``
+             segmenter; every span is an entity (``doc.ents``). The record's id,
+             ``_input_hash``, extra fields and span attributes are kept in
+             ``doc.user_data``. spaCy is an optional extra and is imported lazily.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from contextlib import contextmanager
+from datetime import datetime
+from typing import IO, Iterable, Iterator
+
+from store import task_hash
+from store.spans import derive_items
+
+from .jsonl import dumps, open_output
+from .labels import SCHEMA_NAME
+
+FORMATS = ("jsonl", "doccano", "conll", "spacy")
+BINARY_FORMATS = ("spacy",)
+SUFFIX_FORMATS = {".spacy": "spacy", ".conll": "conll", ".bio": "conll"}
+
+
+class ExportError(Exception):
+    """The data cannot be exported as asked (a bug upstream, or a missing extra)."""
+
+
+def format_for(path: str, fmt: str | None) -> str:
+    """The format asked for, or the one implied by the file suffix (default jsonl)."""
+    if fmt:
+        return fmt
+    for suffix, f in SUFFIX_FORMATS.items():
+        if path.lower().endswith(suffix):
+            return f
+    return "jsonl"
+
+
+# ---------------------------------------------------------------------------- store reading
+
+
+@contextmanager
+def read_snapshot(store):
+    """One read transaction around an export: every query sees the same
+    database state, even while annotators keep writing (WAL)."""
+    conn = store.conn
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+
+
+_DOC_COLS = "d.id, d.text, d.meta, d.input_hash"
+_RAW_COLS = ", d.raw_text, d.offset_map, d.encoding, d.source"
+
+
+def _iter_doc_rows(store, where: str, params=(), *, with_raw: bool = False, batch: int = 100) -> Iterator[dict]:
+    """Documents matching ``where`` in ingest order, fetched in small batches
+    (keyset pagination on rowid, so memory stays flat)."""
+    cols = _DOC_COLS + (_RAW_COLS if with_raw else "")
+    last = -1
+    conn = store.conn
+    while True:
+        cur = conn.execute(
+            f"SELECT d.rowid, {cols} FROM documents d WHERE d.rowid > ? AND ({where})"
+            f" ORDER BY d.rowid LIMIT ?",
+            (last, *params, batch),
+        )
+        names = [c[0] for c in cur.description]
+        rows = cur.fetchall()
+        if not rows:
+            return
+        for row in rows:
+            d = dict(zip(names, row))
+            d["meta"] = json.loads(d["meta"]) if d["meta"] else {}
+            yield d
+        last = rows[-1][0]
+
+
+def count_gold_documents(store) -> int:
+    return store.scalar("SELECT count(DISTINCT doc_id) FROM gold") or 0
+
+
+def count_annotated_documents(store, annotator: str | None = None) -> int:
+    if annotator is None:
+        return store.scalar("SELECT count(DISTINCT doc_id) FROM decisions") or 0
+    return store.scalar("SELECT count(DISTINCT doc_id) FROM decisions WHERE annotator = ?", (annotator,)) or 0
+
+
+class RawOffsets:
+    """Maps normalized spans of one document to its raw text (code points) and,
+    when the document came from a file, to byte offsets in that file."""
+
+    def __init__(self, doc: dict):
+        from store import unpack_ints
+
+        from .normalize import raw_byte_offsets
+
+        text = doc["text"]
+        self.omap = unpack_ints(doc["offset_map"])  # None = identity
+        self.n = len(text)
+        self.bytes = None
+        if doc.get("encoding") and doc["encoding"] != "json":
+            try:
+                self.bytes = raw_byte_offsets(doc["raw_text"], doc["encoding"])
+            except LookupError:
+                self.bytes = None
+
+    def add(self, span: dict, start: int, end: int) -> None:
+        m = self.omap
+        if m is None:
+            rs, re_ = start, end
+        else:
+            rs, re_ = m[start], m[end - 1] + 1
+        span["raw_start"] = rs
+        span["raw_end"] = re_
+        if self.bytes is not None:
+            span["raw_byte_start"] = self.bytes[rs]
+            span["raw_byte_end"] = self.bytes[re_]
+
+
+def _check_span(doc_id: str, text: str, start: int, end: int, label: str, span_text: str) -> None:
+    if not (0 <= start < end <= len(text)):
+        raise ExportError(
+            f"document {doc_id}: span [{start}, {end}) {label} is outside the text "
+            f"(length {len(text)}); the database is inconsistent"
+        )
+    if text[start:end] != span_text:
+        raise ExportError(
+            f"document {doc_id}: span [{start}, {end}) {label} says {span_text!r} but the text there is "
+            f"{text[start:end]!r}; the database is inconsistent (refusing to export wrong offsets)"
+        )
+
+
+def _check_flat(doc_id: str, spans: list[dict], what: str) -> None:
+    prev = None
+    for s in spans:
+        if prev is not None and s["start"] < prev["end"]:
+            raise ExportError(
+                f"document {doc_id}: {what} spans overlap: [{prev['start']}, {prev['end']}) {prev['label']} "
+                f"and [{s['start']}, {s['end']}) {s['label']}; spans must be flat (fix it in review)"
+            )
+        prev = s
+
+
+def _attrs(v):
+    if v is None or isinstance(v, dict):
+        return v
+    return json.loads(v)
+
+
+# ---------------------------------------------------------------------------- gold
+
+
+def iter_gold_records(store, *, raw_offsets: bool = False) -> Iterator[dict]:
+    """One record per document that has gold, in ingest order:
+    ``{"id", "text", "spans", "meta", "_input_hash", "annotators"}``.
+
+    Spans are sorted by (start, end, label); every span's text is checked
+    against the document text, and overlapping gold spans are refused.
+    With ``raw_offsets`` each span also gets ``raw_start``/``raw_end`` (code
+    points into the raw text) and, for documents read from a file,
+    ``raw_byte_start``/``raw_byte_end`` (bytes in that file, BOM included).
+    """
+    conn = store.conn
+    for doc in _iter_doc_rows(
+        store, "EXISTS (SELECT 1 FROM gold g WHERE g.doc_id = d.id)", with_raw=raw_offsets
+    ):
+        doc_id, text = doc["id"], doc["text"]
+        raw = RawOffsets(doc) if raw_offsets else None
+        spans = []
+        annotators: set[str] = set()
+        for start, end, label, stext, attrs, anns in conn.execute(
+            'SELECT start, "end", label, text, attrs, annotators FROM gold WHERE doc_id = ?'
+            ' ORDER BY start, "end", label, id',
+            (doc_id,),
+        ):
+            _check_span(doc_id, text, start, end, label, stext)
+            span = {"start": start, "end": end, "label": label, "text": stext,
+                    "attrs": json.loads(attrs) if attrs else None}
+            if raw is not None:
+                raw.add(span, start, end)
+            spans.append(span)
+            if anns and anns != "[]":
+                annotators.update(json.loads(anns))
+        _check_flat(doc_id, spans, "gold")
+        rec = {
+            "id": doc_id,
+            "text": text,
+            "spans": spans,
+            "meta": doc["meta"],
+            "_input_hash": doc["input_hash"],
+            "annotators": sorted(annotators),
+        }
+        if raw_offsets:
+            rec["_source"] = doc["source"]
+            rec["_encoding"] = doc["encoding"]
+        yield rec
+
+
+# ---------------------------------------------------------------------------- annotations
+
+
+ACCEPT_STATUSES = ("accepted", "edited", "added")
+
+
+def _epoch(ts: str | None) -> int | None:
+    if not ts:
+        return None
+    return int(datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp())
+
+
+def session_id(annotator: str) -> str:
+    return f"{SCHEMA_NAME}-{annotator}"
+
+
+def iter_annotation_states(store, *, annotator: str | None = None, finished_only: bool = False,
+                           raw_offsets: bool = False) -> Iterator[tuple[dict, str, list[dict], bool, RawOffsets | None]]:
+    """``(doc, annotator, items, finished, raw)`` for every document and
+    annotator with decisions, in ingest order then annotator name.
+
+    ``items`` are the annotator's current items (``store.spans.derive_items``,
+    the same derivation as ``Store.annotator_items``) with ``ts`` added: the
+    time of the decision that set the item's state.
+    """
+    from store.spans import is_finished
+
+    if annotator is None:
+        where, params = "EXISTS (SELECT 1 FROM decisions x WHERE x.doc_id = d.id)", ()
+    else:
+        where, params = "EXISTS (SELECT 1 FROM decisions x WHERE x.doc_id = d.id AND x.annotator = ?)", (annotator,)
+    for doc in _iter_doc_rows(store, where, params, with_raw=raw_offsets):
+        doc_id = doc["id"]
+        proposals = store.proposals(doc_id, active_only=False)
+        decisions = store.decisions(doc_id, annotator)
+        by_ann: dict[str, list[dict]] = {}
+        for d in decisions:
+            by_ann.setdefault(d["annotator"], []).append(d)
+        raw = RawOffsets(doc) if raw_offsets else None
+        for ann in sorted(by_ann):
+            decs = by_ann[ann]
+            finished = is_finished(decs)
+            if finished_only and not finished:
+                continue
+            ts = {d["id"]: d["ts"] for d in decs}
+            items = derive_items(proposals, decs)
+            for it in items:
+                it["ts"] = ts.get(it["decision_id"])
+            yield doc, ann, items, finished, raw
+
+
+def _span_of(doc_id: str, text: str, it: dict, raw: RawOffsets | None) -> dict:
+    _check_span(doc_id, text, it["start"], it["end"], it["label"], it["text"])
+    span = {"start": it["start"], "end": it["end"], "label": it["label"], "text": it["text"],
+            "attrs": _attrs(it["attrs"]) or None}
+    if raw is not None:
+        raw.add(span, it["start"], it["end"])
+    return span
+
+
+def decision_records(doc: dict, annotator: str, items: list[dict], raw: RawOffsets | None = None) -> Iterator[dict]:
+    """Prodigy-style binary lines for one (document, annotator): one line per
+    decided span, ``accept`` for accepted/edited/added spans, ``reject`` for
+    rejected proposals (negative examples). Pending proposals are not decisions
+    and are left out; a rejected proposal identical to an accepted span (the
+    same span proposed twice) is left out too, so a file never says both."""
+    doc_id, text, ih = doc["id"], doc["text"], doc["input_hash"]
+    accepted = {(i["start"], i["end"], i["label"]) for i in items if i["status"] in ACCEPT_STATUSES}
+    sess = session_id(annotator)
+    for it in items:
+        status = it["status"]
+        if status in ACCEPT_STATUSES:
+            answer = "accept"
+        elif status == "rejected":
+            if (it["start"], it["end"], it["label"]) in accepted:
+                continue
+            answer = "reject"
+        else:
+            continue
+        yield {
+            "id": doc_id,
+            "text": text,
+            "spans": [_span_of(doc_id, text, it, raw)],
+            "answer": answer,
+            "status": status,
+            "source": it.get("source"),
+            "_input_hash": ih,
+            "_task_hash": task_hash(ih, it["start"], it["end"], it["label"]),
+            "_annotator_id": annotator,
+            "_session_id": sess,
+            "_timestamp": _epoch(it.get("ts")),
+            "_view_id": "ner",
+        }
+
+
+def annotation_document_record(doc: dict, annotator: str, items: list[dict], finished: bool,
+                               raw: RawOffsets | None = None) -> dict:
+    """The annotator's asserted spans of one document as a document record
+    (for doccano / CoNLL / spaCy, which have no notion of a rejected span)."""
+    doc_id, text = doc["id"], doc["text"]
+    spans = [_span_of(doc_id, text, it, raw) for it in items if it["status"] in ACCEPT_STATUSES]
+    spans.sort(key=lambda s: (s["start"], s["end"], s["label"]))
+    _check_flat(doc_id, spans, f"{annotator}'s")
+    return {
+        "id": doc_id,
+        "text": text,
+        "spans": spans,
+        "meta": doc["meta"],
+        "_input_hash": doc["input_hash"],
+        "_annotator_id": annotator,
+        "_session_id": session_id(annotator),
+        "_finished": finished,
+    }
+
+
+# ---------------------------------------------------------------------------- writers
+
+
+class JsonlWriter:
+    binary = False
+
+    def __init__(self, fh: IO[str]):
+        self.fh = fh
+        self.records = 0
+        self.spans = 0
+
+    def write(self, rec: dict) -> None:
+        self.fh.write(dumps(rec))
+        self.fh.write("\n")
+        self.records += 1
+        self.spans += len(rec.get("spans") or ())
+
+    def close(self) -> None:
+        pass
+
+
+def doccano_record(rec: dict) -> dict:
+    out = {"id": rec["id"], "text": rec["text"],
+           "label": [[s["start"], s["end"], s["label"]] for s in rec["spans"]]}
+    attrs = [[s["start"], s["end"], s["attrs"]] for s in rec["spans"] if s.get("attrs")]
+    if attrs:
+        out["attrs"] = attrs
+    for k, v in rec.items():
+        if k not in ("id", "text", "spans") and k not in out:
+            out[k] = v
+    return out
+
+
+class DoccanoWriter(JsonlWriter):
+    def write(self, rec: dict) -> None:
+        self.fh.write(dumps(doccano_record(rec)))
+        self.fh.write("\n")
+        self.records += 1
+        self.spans += len(rec["spans"])
+
+
+# -- CoNLL
+
+_CONLL_ESC = {" ": "\\s", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\"}
+_CONLL_UNESC = {v: k for k, v in _CONLL_ESC.items()}
+_SENT_END = re.compile("[。！？][”’」』）)》】\"']*|\n")
+
+
+def conll_token(ch: str) -> str:
+    e = _CONLL_ESC.get(ch)
+    if e is not None:
+        return e
+    if ch.isspace() or unicodedata.category(ch)[0] in "CZ":
+        cp = ord(ch)
+        return f"\\u{cp:04x}" if cp <= 0xFFFF else f"\\U{cp:08x}"
+    return ch
+
+
+def conll_char(token: str) -> str:
+    """Inverse of :func:`conll_token`; raises ValueError on a bad token."""
+    if len(token) == 1 and token != "\\":
+        return token
+    c = _CONLL_UNESC.get(token)
+    if c is not None:
+        return c
+    if (token.startswith("\\u") and len(token) == 6) or (token.startswith("\\U") and len(token) == 10):
+        try:
+            return chr(int(token[2:], 16))
+        except ValueError:
+            pass
+    raise ValueError(f"not one character or a known escape: {token!r}")
+
+
+def sentence_ends(text: str, spans: list[dict]) -> list[int]:
+    """Offsets where sentences end (exclusive): after 。！？ plus closing
+    quotes/brackets, and after each newline; never inside a span."""
+    inside = set()
+    for s in spans:
+        inside.update(range(s["start"] + 1, s["end"]))
+    ends = [m.end() for m in _SENT_END.finditer(text) if m.end() not in inside]
+    if not ends or ends[-1] != len(text):
+        ends.append(len(text))
+    return ends
+
+
+def conll_lines(rec: dict) -> Iterator[str]:
+    text = rec["text"]
+    tags = ["O"] * len(text)
+    for s in rec["spans"]:
+        lab = s["label"]
+        tags[s["start"]] = "B-" + lab
+        if s["end"] - s["start"] > 1:
+            tags[s["start"] + 1:s["end"]] = ["I-" + lab] * (s["end"] - s["start"] - 1)
+    yield f"# id = {rec['id']}"
+    for k, v in rec.items():
+        if k in ("id", "text", "spans") or not isinstance(v, (str, int)) or isinstance(v, bool):
+            continue
+        v = str(v)
+        if "\n" not in v and "\r" not in v:
+            yield f"# {k} = {v}"
+    pos = 0
+    for end in sentence_ends(text, rec["spans"]):
+        if end <= pos:
+            continue
+        yield "\n".join([f"{conll_token(c)}\t{t}" for c, t in zip(text[pos:end], tags[pos:end])])
+        yield ""
+        pos = end
+
+
+class ConllWriter(JsonlWriter):
+    def write(self, rec: dict) -> None:
+        self.fh.write("\n".join(conll_lines(rec)))
+        self.fh.write("\n")
+        self.records += 1
+        self.spans += len(rec["spans"])
+
+
+def read_conll(lines: Iterable[str]) -> Iterator[tuple[int, dict]]:
+    """Parse the CoNLL written by :class:`ConllWriter` (or any char-level BIO
+    file: ``TOKEN<TAB or space>TAG``; without ``# id`` comments each document
+    is one record with ``id`` None).
+
+    Yields ``(line of the record's first line, {"id", "text", "spans", ...})``;
+    raises ``ValueError`` with ``(lineno, reason)`` args on a malformed line.
+    """
+    rec: dict | None = None
+    chars: list[str] = []
+    tags: list[tuple[str, int]] = []
+    first = 0
+
+    def finish():
+        text = "".join(chars)
+        spans = []
+        cur = None
+        for i, (tag, _ln) in enumerate(tags):
+            if tag == "O":
+                cur = None
+                continue
+            kind, lab = tag[0], tag[2:]
+            if kind == "B" or cur is None or cur["label"] != lab:
+                cur = {"start": i, "end": i + 1, "label": lab}
+                spans.append(cur)
+            else:
+                cur["end"] = i + 1
+        for s in spans:
+            s["text"] = text[s["start"]:s["end"]]
+        r = dict(rec or {"id": None})
+        r["text"] = text
+        r["spans"] = spans
+        return first, r
+
+    for lineno, line in enumerate(lines, 1):
+        line = line.rstrip("\n").rstrip("\r")
+        if line.startswith("# "):
+            key, sep, value = line[2:].partition(" = ")
+            if not sep:
+                continue  # a free comment
+            if key == "id":
+                if rec is not None or chars:
+                    yield finish()
+                rec, chars, tags, first = {"id": value}, [], [], lineno
+            elif rec is not None:
+                rec[key] = value
+            continue
+        if not line.strip():
+            continue
+        if rec is None and not chars:
+            first = lineno
+        parts = line.split("\t") if "\t" in line else line.rsplit(" ", 1)
+        if len(parts) < 2:
+            raise ValueError(lineno, f"expected CHAR<TAB>TAG, got {line!r}")
+        token, tag = parts[0], parts[-1].strip()
+        try:
+            ch = conll_char(token)
+        except ValueError as e:
+            raise ValueError(lineno, str(e)) from None
+        if tag != "O" and not (len(tag) > 2 and tag[0] in "BI" and tag[1] == "-"):
+            raise ValueError(lineno, f"bad BIO tag {tag!r} (expected O, B-LABEL or I-LABEL)")
+        chars.append(ch)
+        tags.append((tag, lineno))
+    if rec is not None or chars:
+        yield finish()
+
+
+# -- spaCy
+
+
+def load_spacy():
+    try:
+        import spacy  # noqa: F401
+    except ImportError:
+        raise ExportError(
+            "the spacy format needs spaCy, an optional extra: pip install 'report-workbench[spacy]'"
+            " (or pip install spacy)"
+        ) from None
+    return spacy
+
+
+def blank_zh():
+    """``spacy.blank("zh")`` with character segmentation (no jieba/pkuseg, no download)."""
+    spacy = load_spacy()
+    return spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "char"}}})
+
+
+def spacy_doc(nlp, rec: dict):
+    """A spaCy Doc of the record with every span as an entity.
+
+    The char segmenter makes one token per character, except that a single
+    space after a token becomes that token's trailing whitespace; a span that
+    starts or ends on such a space would not align, so that (rare) document is
+    tokenised strictly one token per character instead. Either way
+    ``doc.text == rec["text"]`` and every span is an entity.
+    """
+    from spacy.tokens import Doc
+
+    text = rec["text"]
+    doc = nlp.make_doc(text)
+    ents = [doc.char_span(s["start"], s["end"], label=s["label"], alignment_mode="strict") for s in rec["spans"]]
+    if any(e is None for e in ents):
+        doc = Doc(nlp.vocab, words=list(text), spaces=[False] * len(text))
+        ents = [doc.char_span(s["start"], s["end"], label=s["label"], alignment_mode="strict") for s in rec["spans"]]
+    if any(e is None for e in ents):  # pragma: no cover - impossible with one char per token
+        raise ExportError(f"document {rec['id']}: a span does not align to characters")
+    doc.ents = ents
+    doc.user_data["id"] = rec["id"]
+    attrs = [[s["start"], s["end"], s["attrs"]] for s in rec["spans"] if s.get("attrs")]
+    if attrs:
+        doc.user_data["attrs"] = attrs
+    for k, v in rec.items():
+        if k not in ("id", "text", "spans"):
+            doc.user_data[k] = v
+    return doc
+
+
+class SpacyWriter:
+    """Collects Docs in a ``DocBin`` and writes it on close. (The DocBin format is
+    one serialized blob, so this writer holds the corpus' token arrays in memory:
+    a few bytes per character.)"""
+
+    binary = True
+
+    def __init__(self, fh: IO[bytes]):
+        from spacy.tokens import DocBin
+
+        self.fh = fh
+        self.nlp = blank_zh()
+        self.docbin = DocBin(attrs=["ORTH", "ENT_IOB", "ENT_TYPE"], store_user_data=True)
+        self.records = 0
+        self.spans = 0
+
+    def write(self, rec: dict) -> None:
+        self.docbin.add(spacy_doc(self.nlp, rec))
+        self.records += 1
+        self.spans += len(rec["spans"])
+
+    def close(self) -> None:
+        self.fh.write(self.docbin.to_bytes())
+
+
+WRITERS = {"jsonl": JsonlWriter, "doccano": DoccanoWriter, "conll": ConllWriter, "spacy": SpacyWriter}
+
+
+@contextmanager
+def open_writer(output: str, fmt: str):
+    """A writer for ``fmt`` on ``output`` (``-`` = stdout), written atomically.
+
+    ``writer.write(record)`` takes a document record ``{"id", "text", "spans",
+    ...}`` (or, for jsonl, any JSON object); ``writer.records`` / ``.spans``
+    count what was written.
+    """
+    if fmt not in WRITERS:
+        raise ExportError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+    if fmt == "spacy":
+        load_spacy()  # fail before creating the file
+    with open_output(output, binary=fmt in BINARY_FORMATS) as fh:
+        w = WRITERS[fmt](fh)
+        yield w
+        w.close()

@@ -1,0 +1,645 @@
+"""Import proposals and annotations made elsewhere.
+
+Every line of the file is parsed and validated against the database first;
+any problem is reported as ``FILE:LINE: reason`` (all of them, up to a limit)
+and nothing is written. Only a fully valid file is written, in one transaction.
+
+Accepted shapes, detected per line (or forced with ``fmt``):
+
+``jsonl``    ``{"id", "spans": [{"start", "end", "label", "text"?, "attrs"?, "score"?}]}``
+             (the gold export is this shape);
+``doccano``  ``{"id", "text", "label": [[start, end, "LABEL"], ...]}`` (and the newer
+             ``"entities": [{"start_offset", "end_offset", "label"}]``), with our
+             optional ``"attrs": [[start, end, {...}]]``;
+``prodigy``  ``{"text", "spans": [...], "answer", "_input_hash", ...}``: lines whose
+             ``answer`` is ``reject`` or ``ignore`` are skipped; several lines for
+             one document are merged (binary annotation writes one span per line);
+             ``token_start``/``token_end`` and other span keys are ignored;
+``conll``    the character-level BIO of ``export --format conll`` (by file suffix
+             ``.conll``/``.bio`` or ``fmt="conll"``).
+
+A line names its document by ``id`` (or ``meta.id``); without one, by its
+``text``, which must then equal a document's normalized text exactly.
+Offsets are code points into the normalized text (``workbench export documents``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from store import input_hash
+
+from .labels import LABELS, validate_attrs
+
+INPUT_FORMATS = ("auto", "jsonl", "doccano", "prodigy", "conll")
+MAX_ERRORS = 20
+ACCEPT_STATUSES = ("accepted", "edited", "added")
+
+
+class ImportFailed(Exception):
+    """Validation failed; nothing was written. ``errors`` are ``FILE:LINE: reason`` strings."""
+
+    def __init__(self, errors: list[str], total: int | None = None):
+        self.errors = errors
+        self.total = total if total is not None else len(errors)
+        more = self.total - len(errors)
+        msg = "\n".join(errors)
+        if more > 0:
+            msg += f"\n... and {more} more error{'s' if more != 1 else ''}"
+        msg += "\nnothing was imported"
+        super().__init__(msg)
+
+
+class _Errors:
+    def __init__(self, path: str):
+        self.path = path
+        self.items: list[str] = []
+        self.total = 0
+
+    def add(self, line: int | None, reason: str) -> None:
+        self.total += 1
+        if len(self.items) < MAX_ERRORS:
+            self.items.append(f"{self.path}:{line}: {reason}" if line else f"{self.path}: {reason}")
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    @property
+    def full(self) -> bool:
+        return self.total >= MAX_ERRORS * 5
+
+    def raise_if_any(self) -> None:
+        if self.total:
+            raise ImportFailed(self.items, self.total)
+
+
+@dataclass
+class DocIn:
+    doc_id: str
+    line: int
+    kind: str
+    text: str
+    spans: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class ParsedFile:
+    path: str
+    docs: dict[str, DocIn]
+    lines: int = 0
+    skipped: int = 0        # prodigy lines answered reject/ignore
+    filtered: int = 0       # lines of other annotators (from_annotator)
+    sha256: str = ""
+
+    @property
+    def n_spans(self) -> int:
+        return sum(len(d.spans) for d in self.docs.values())
+
+
+@dataclass
+class ImportResult:
+    documents: int = 0      # documents written
+    spans: int = 0          # spans written (proposals, or asserted spans)
+    unchanged: int = 0      # documents already in the state the file gives
+    decisions: int = 0      # decision rows appended (annotations)
+    skipped_lines: int = 0
+    filtered_lines: int = 0
+    version: str | None = None
+    dry_run: bool = False
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+_SURROGATE_ESC = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _find_surrogate(obj) -> str | None:
+    if isinstance(obj, str):
+        for ch in obj:
+            if "\ud800" <= ch <= "\udfff":
+                return f"\\u{ord(ch):04x}"
+        return None
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            r = _find_surrogate(k) or _find_surrogate(v)
+            if r:
+                return r
+    elif isinstance(obj, list):
+        for v in obj:
+            r = _find_surrogate(v)
+            if r:
+                return r
+    return None
+
+
+def _json_lines(path: str, errs: _Errors) -> Iterator[tuple[int, object]]:
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                errs.add(lineno, f"not UTF-8 (byte {e.start} of the line)")
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                errs.add(lineno, f"malformed JSON: {e.msg} (column {e.colno})")
+                continue
+            if _SURROGATE_ESC.search(line):
+                bad = _find_surrogate(obj)
+                if bad:
+                    errs.add(lineno, f"invalid text: an unpaired UTF-16 surrogate ({bad})")
+                    continue
+            yield lineno, obj
+
+
+def _conll_records(path: str, errs: _Errors) -> Iterator[tuple[int, object]]:
+    from .export import read_conll
+
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            yield from ((ln, dict(rec, _format="conll")) for ln, rec in read_conll(fh))
+    except ValueError as e:
+        if isinstance(e, UnicodeDecodeError):
+            errs.add(None, f"not UTF-8 ({e.reason} at byte {e.start})")
+        else:
+            lineno, reason = e.args
+            errs.add(lineno, reason)
+
+
+def detect_kind(obj: dict) -> str | None:
+    if obj.get("_format") == "conll":
+        return "conll"
+    if "entities" in obj or isinstance(obj.get("label"), list):
+        return "doccano"
+    if "spans" in obj:
+        if any(k in obj for k in ("answer", "_input_hash", "_task_hash", "_view_id", "_session_id")):
+            return "prodigy"
+        return "jsonl"
+    return None
+
+
+def _int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _raw_spans(obj: dict, kind: str, lineno: int, errs: _Errors) -> list[dict] | None:
+    """The line's spans as ``{"start", "end", "label", "text"?, "attrs"?, "score"?}``."""
+    if kind == "doccano":
+        out = []
+        if "entities" in obj:
+            ents = obj["entities"]
+            if not isinstance(ents, list):
+                errs.add(lineno, '"entities" must be a list')
+                return None
+            for i, e in enumerate(ents):
+                if not isinstance(e, dict) or not {"start_offset", "end_offset", "label"} <= e.keys():
+                    errs.add(lineno, f'entity {i + 1}: expected {{"start_offset", "end_offset", "label"}}')
+                    return None
+                out.append({"start": e["start_offset"], "end": e["end_offset"], "label": e["label"]})
+        labels = obj.get("label")
+        if labels is not None:
+            if not isinstance(labels, list):
+                errs.add(lineno, '"label" must be a list of [start, end, "LABEL"]')
+                return None
+            for i, e in enumerate(labels):
+                if not isinstance(e, list) or len(e) != 3:
+                    errs.add(lineno, f'label {i + 1}: expected [start, end, "LABEL"], got {json.dumps(e, ensure_ascii=False)}'
+                             + (" (a document classification label, not a span)" if isinstance(e, str) else ""))
+                    return None
+                out.append({"start": e[0], "end": e[1], "label": e[2]})
+        attrs = obj.get("attrs")
+        if attrs is not None:
+            if not isinstance(attrs, list) or not all(isinstance(a, list) and len(a) == 3 for a in attrs):
+                errs.add(lineno, '"attrs" must be a list of [start, end, {...}]')
+                return None
+            by_pos = {}
+            for s, e, a in attrs:
+                by_pos.setdefault((s, e), a)
+            for sp in out:
+                a = by_pos.get((sp["start"], sp["end"]))
+                if a is not None:
+                    sp["attrs"] = a
+        return out
+    spans = obj.get("spans")
+    if spans is None:
+        return []
+    if not isinstance(spans, list):
+        errs.add(lineno, '"spans" must be a list')
+        return None
+    out = []
+    for i, s in enumerate(spans):
+        if not isinstance(s, dict):
+            errs.add(lineno, f"span {i + 1}: expected an object, got {type(s).__name__}")
+            return None
+        missing = [k for k in ("start", "end", "label") if k not in s]
+        if missing:
+            errs.add(lineno, f"span {i + 1}: missing {', '.join(repr(m) for m in missing)}")
+            return None
+        out.append(s)
+    return out
+
+
+class _Docs:
+    """Small LRU cache of document texts, and lookup by text."""
+
+    def __init__(self, store, size: int = 256):
+        self.store = store
+        self.cache: OrderedDict[str, tuple[str, str] | None] = OrderedDict()
+        self.size = size
+
+    def get(self, doc_id: str) -> tuple[str, str] | None:
+        if doc_id in self.cache:
+            self.cache.move_to_end(doc_id)
+            return self.cache[doc_id]
+        row = self.store.conn.execute("SELECT text, raw_text FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        self.cache[doc_id] = tuple(row) if row else None
+        if len(self.cache) > self.size:
+            self.cache.popitem(last=False)
+        return self.cache[doc_id]
+
+    def by_text(self, text: str) -> str | None:
+        row = self.store.conn.execute(
+            "SELECT id FROM documents WHERE input_hash = ? AND text = ? ORDER BY rowid LIMIT 1",
+            (input_hash(text), text),
+        ).fetchone()
+        return row[0] if row else None
+
+
+def _label_error(label) -> str:
+    if not isinstance(label, str):
+        return f"label must be a string, got {json.dumps(label, ensure_ascii=False)}"
+    hint = ""
+    up = label.strip().upper()
+    if up in LABELS:
+        hint = f' (did you mean "{up}"?)'
+    return f'unknown label "{label}"{hint}; labels are {", ".join(LABELS)}'
+
+
+def _first_diff(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
+
+
+def _validate_span(sp: dict, i: int, text: str, lineno: int, errs: _Errors) -> dict | None:
+    s, e, lab = sp.get("start"), sp.get("end"), sp.get("label")
+    where = f"span {i + 1}"
+    if not _int(s) or not _int(e):
+        errs.add(lineno, f"{where}: start and end must be integers, got {json.dumps(s)} and {json.dumps(e)}")
+        return None
+    where = f"span {i + 1} [{s}, {e})"
+    if e <= s:
+        errs.add(lineno, f"{where}: end must be greater than start")
+        return None
+    if s < 0 or e > len(text):
+        errs.add(lineno, f"{where}: offsets out of range (the document has {len(text)} characters)")
+        return None
+    if lab not in LABELS:
+        errs.add(lineno, f"{where}: {_label_error(lab)}")
+        return None
+    stext = sp.get("text")
+    if stext is not None and stext != text[s:e]:
+        errs.add(lineno, f"{where} {lab}: span text {json.dumps(stext, ensure_ascii=False)} does not match the "
+                         f"document text there {json.dumps(text[s:e], ensure_ascii=False)}")
+        return None
+    attrs = sp.get("attrs")
+    if attrs == {}:
+        attrs = None
+    err = validate_attrs(lab, attrs)
+    if err:
+        errs.add(lineno, f"{where} {lab}: {err}")
+        return None
+    score = sp.get("score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+        errs.add(lineno, f"{where}: score must be a number, got {json.dumps(score, ensure_ascii=False)}")
+        return None
+    return {"start": s, "end": e, "label": lab, "text": text[s:e], "attrs": attrs, "score": score, "line": lineno}
+
+
+def parse_file(store, path: str | os.PathLike, *, fmt: str = "auto", flat: bool = True,
+               from_annotator: str | None = None) -> ParsedFile:
+    """Read and validate a whole file against the database; raise
+    :class:`ImportFailed` listing every problem (up to a limit).
+
+    ``flat``: overlapping spans are an error (annotations); otherwise they are
+    allowed (proposals). Exact duplicates are always merged.
+    """
+    path = os.fspath(path)
+    errs = _Errors(path)
+    if fmt not in INPUT_FORMATS:
+        raise ImportFailed([f"{path}: unknown format {fmt!r} (choose from {', '.join(INPUT_FORMATS)})"])
+    if not os.path.isfile(path):
+        raise ImportFailed([f"{path}: no such file"])
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as e:
+        raise ImportFailed([f"{path}: cannot read: {e.strerror or e}"]) from None
+    pf = ParsedFile(path=path, docs={}, sha256=h.hexdigest())
+    if fmt == "conll" or (fmt == "auto" and path.lower().endswith((".conll", ".bio"))):
+        records = _conll_records(path, errs)
+    else:
+        records = _json_lines(path, errs)
+    docs = _Docs(store)
+    annotators_seen: dict[str, int] = {}
+    for lineno, obj in records:
+        pf.lines += 1
+        if errs.full:
+            break
+        if not isinstance(obj, dict):
+            errs.add(lineno, f"expected a JSON object, got {type(obj).__name__}")
+            continue
+        kind = detect_kind(obj) if fmt in ("auto", "conll") else fmt
+        if kind is None:
+            errs.add(lineno, 'no spans: expected "spans" (jsonl, Prodigy) or "label" (doccano)')
+            continue
+        # whose line is it?
+        ann = obj.get("_annotator_id")
+        if isinstance(ann, str):
+            annotators_seen.setdefault(ann, lineno)
+            if from_annotator is not None and ann != from_annotator:
+                pf.filtered += 1
+                continue
+        answer = obj.get("answer")
+        if answer is not None:
+            if answer in ("reject", "ignore"):
+                pf.skipped += 1
+                continue
+            if answer != "accept":
+                errs.add(lineno, f'"answer" must be accept, reject or ignore, got {json.dumps(answer, ensure_ascii=False)}')
+                continue
+        # which document?
+        doc_id = obj.get("id")
+        if doc_id is None and isinstance(obj.get("meta"), dict):
+            doc_id = obj["meta"].get("id")
+        if _int(doc_id):
+            doc_id = str(doc_id)
+        line_text = obj.get("text")
+        if line_text is not None and not isinstance(line_text, str):
+            errs.add(lineno, '"text" must be a string')
+            continue
+        if doc_id is None:
+            if line_text is None:
+                errs.add(lineno, 'no "id" and no "text" to find the document by')
+                continue
+            doc_id = docs.by_text(line_text)
+            if doc_id is None:
+                errs.add(lineno, 'no "id", and no document has exactly this "text" (offsets must refer to the '
+                                 "normalized text: see workbench export documents)")
+                continue
+        if not isinstance(doc_id, str) or not doc_id:
+            errs.add(lineno, f'"id" must be a non-empty string, got {json.dumps(doc_id, ensure_ascii=False)}')
+            continue
+        found = docs.get(doc_id)
+        if found is None:
+            errs.add(lineno, f'unknown document id "{doc_id}" (not in the database; ingest it first)')
+            continue
+        text, raw_text = found
+        if line_text is not None and line_text != text:
+            if line_text == raw_text:
+                hint = ("it is the raw text; offsets must refer to the normalized text "
+                        "(see workbench export documents)")
+            else:
+                hint = f"first difference at character {_first_diff(line_text, text)}"
+            errs.add(lineno, f'"text" differs from the text of document "{doc_id}" in the database: {hint}')
+            continue
+        raw_spans = _raw_spans(obj, kind, lineno, errs)
+        if raw_spans is None:
+            continue
+        spans = []
+        for i, sp in enumerate(raw_spans):
+            v = _validate_span(sp, i, text, lineno, errs)
+            if v is None:
+                break
+            spans.append(v)
+        else:
+            entry = pf.docs.get(doc_id)
+            if entry is None:
+                pf.docs[doc_id] = DocIn(doc_id, lineno, kind, text, spans)
+            elif kind == "prodigy" and entry.kind == "prodigy":
+                entry.spans.extend(spans)  # binary annotation: one line per span
+            else:
+                errs.add(lineno, f'duplicate document "{doc_id}" (first on line {entry.line})')
+    if from_annotator is None and len(annotators_seen) > 1:
+        names = ", ".join(sorted(annotators_seen))
+        errs.add(None, f"the file mixes the decisions of several annotators ({names}); "
+                       "pick one with --from-annotator")
+    elif from_annotator is not None and from_annotator not in annotators_seen:
+        errs.add(None, f'no line has "_annotator_id": "{from_annotator}"')
+    if not errs and pf.lines == 0:
+        errs.add(None, "empty file (no records)")
+    # per document: merge exact duplicates, check overlaps
+    for d in pf.docs.values():
+        d.spans.sort(key=lambda s: (s["start"], s["end"], s["label"], s["line"]))
+        merged: list[dict] = []
+        seen = set()
+        for s in d.spans:
+            k = (s["start"], s["end"], s["label"])
+            if k in seen:
+                continue
+            seen.add(k)
+            merged.append(s)
+        if flat:
+            prev = None
+            for s in merged:
+                if prev is not None and s["start"] < prev["end"]:
+                    errs.add(s["line"], f'document "{d.doc_id}": span [{s["start"]}, {s["end"]}) {s["label"]} overlaps '
+                                        f'[{prev["start"]}, {prev["end"]}) {prev["label"]}'
+                                        + (f" (line {prev['line']})" if prev["line"] != s["line"] else "")
+                                        + "; spans are flat")
+                    break
+                prev = s
+        d.spans = merged
+    errs.raise_if_any()
+    return pf
+
+
+# ---------------------------------------------------------------------------- proposals
+
+
+def _same_proposals(store, doc_id: str, source: str, version: str, spans: list[dict]) -> bool:
+    """Are this source's active proposals for the document already exactly these?"""
+    cur = store.proposals(doc_id, source=source)
+    if not cur:
+        return not spans
+    if any(p["version"] != version for p in cur):
+        return False
+
+    def key(x):
+        sc = x.get("score")
+        return (x["start"], x["end"], x["label"], _attrs_key(x.get("attrs")), sc is None, sc or 0.0)
+
+    return sorted(map(key, cur)) == sorted(map(key, spans))
+
+
+def import_proposals(store, path, *, source: str, version: str | None = None, fmt: str = "auto",
+                     dry_run: bool = False, progress=None) -> ImportResult:
+    """Validate ``path`` completely, then store its spans as proposals of
+    ``source`` (``version`` defaults to the file's sha256[:12]) in one
+    transaction. Documents whose active proposals of this source already are
+    this version with these spans are left alone (re-importing is a no-op).
+    Overlapping proposals are allowed; exact duplicates are merged."""
+    if not source or not source.strip():
+        raise ImportFailed([f"{os.fspath(path)}: --source must name the model or tool the proposals come from"])
+    pf = parse_file(store, path, fmt=fmt, flat=False)
+    version = version or pf.sha256[:12]
+    res = ImportResult(skipped_lines=pf.skipped, version=version, dry_run=dry_run)
+    todo = []
+    for d in pf.docs.values():
+        if _same_proposals(store, d.doc_id, source, version, d.spans):
+            res.unchanged += 1
+        else:
+            todo.append(d)
+    if dry_run:
+        res.documents = len(todo)
+        res.spans = sum(len(d.spans) for d in todo)
+        return res
+    with store.write():
+        for d in (progress(todo) if progress else todo):
+            spans = [{k: s[k] for k in ("start", "end", "label", "text", "attrs", "score")} for s in d.spans]
+            res.spans += store.replace_proposals(d.doc_id, source, version, spans)
+            res.documents += 1
+    return res
+
+
+# ---------------------------------------------------------------------------- annotations
+
+
+def _attrs_key(a) -> str:
+    return json.dumps(a or None, sort_keys=True, ensure_ascii=False)
+
+
+def plan_decisions(items: list[dict], finished: bool, target: list[dict]) -> list[dict]:
+    """Decisions that turn an annotator's current ``items`` (``derive_items``)
+    into exactly the ``target`` spans, then finish the document.
+
+    A target span equal (start, end, label) to a proposal accepts it (``edit``
+    if its attrs differ); proposals no target span matches are rejected; target
+    spans no proposal has are added; spans the annotator added earlier that the
+    target lacks are removed. Items already in the wanted state get no
+    decision, so an annotator already in the target state gets ``[]``.
+    Each returned dict holds ``record_decision`` arguments (``action`` first).
+    """
+    want: dict[tuple, dict] = {}
+    for s in target:
+        want.setdefault((s["start"], s["end"], s["label"]), s)
+    consumed: set[tuple] = set()
+    kept: set[str] = set()
+    actions: list[dict] = []
+
+    def span_args(s: dict) -> dict:
+        return {"start": s["start"], "end": s["end"], "label": s["label"], "text": s["text"], "attrs": s.get("attrs")}
+
+    def ref(it):
+        return {"proposal_id": it["proposal_id"]} if it["proposal_id"] is not None else {"ref_id": int(it["key"][1:])}
+
+    # 1. spans the annotator already asserts and the target keeps
+    for it in items:
+        k = (it["start"], it["end"], it["label"])
+        if it["status"] in ACCEPT_STATUSES and k in want and k not in consumed:
+            consumed.add(k)
+            kept.add(it["key"])
+            w = want[k]
+            if _attrs_key(it["attrs"]) != _attrs_key(w.get("attrs")):
+                actions.append({"action": "edit", **ref(it), **span_args(w)})
+    # 2. proposals: accept the ones the target has, reject the rest
+    for it in items:
+        if it["proposal_id"] is None or it["key"] in kept:
+            continue
+        p = it["proposal"]
+        k = (p["start"], p["end"], p["label"])
+        if k in want and k not in consumed:
+            consumed.add(k)
+            w = want[k]
+            act = "accept" if _attrs_key(p.get("attrs")) == _attrs_key(w.get("attrs")) else "edit"
+            actions.append({"action": act, "proposal_id": it["proposal_id"], **span_args(w)})
+        elif it["status"] != "rejected":
+            actions.append({"action": "reject", "proposal_id": it["proposal_id"],
+                            "start": p["start"], "end": p["end"], "label": p["label"], "text": it["text"],
+                            "attrs": None})
+    # 3. spans the annotator added that the target lacks
+    for it in items:
+        if it["proposal_id"] is None and it["key"] not in kept:
+            actions.append({"action": "remove", "ref_id": int(it["key"][1:])})
+    # 4. target spans nobody proposed
+    for k, w in want.items():
+        if k not in consumed:
+            actions.append({"action": "add", **span_args(w)})
+    if actions and finished:
+        actions.insert(0, {"action": "reopen"})
+    if actions or not finished:
+        actions.append({"action": "finish"})
+    return actions
+
+
+def import_annotations(store, path, *, annotator: str, fmt: str = "auto", replace: bool = False,
+                       from_annotator: str | None = None, dry_run: bool = False, progress=None) -> ImportResult:
+    """Validate ``path`` completely, then record its spans as ``annotator``'s
+    finished decisions (origin ``import``), in one transaction.
+
+    Re-importing: a document where the annotator is already in exactly the
+    file's state is left alone (no new rows). A document where the annotator
+    has other decisions is refused (nothing imported) unless ``replace``, which
+    appends the decisions that bring the annotator to the file's state (the
+    log keeps the old ones, as always).
+    """
+    from store.spans import derive_items, is_finished
+
+    path_s = os.fspath(path)
+    if not annotator or not annotator.strip():
+        raise ImportFailed([f"{path_s}: --annotator must name who the annotations are from"])
+    pf = parse_file(store, path, fmt=fmt, flat=True, from_annotator=from_annotator)
+    res = ImportResult(skipped_lines=pf.skipped, filtered_lines=pf.filtered, dry_run=dry_run)
+    errs = _Errors(path_s)
+
+    def run() -> None:
+        plans = []
+        for d in pf.docs.values():
+            decs = store.decisions(d.doc_id, annotator)
+            items = derive_items(store.proposals(d.doc_id, active_only=False), decs)
+            finished = is_finished(decs)
+            actions = plan_decisions(items, finished, d.spans)
+            if not actions:
+                res.unchanged += 1
+                continue
+            has_work = finished or any(i["status"] != "pending" for i in items)
+            if has_work and not replace:
+                errs.add(d.line, f'annotator "{annotator}" already has decisions on document "{d.doc_id}" that '
+                                 "differ from this file; pass --replace to overwrite them")
+                continue
+            plans.append((d, actions))
+        errs.raise_if_any()
+        if dry_run:
+            res.documents = len(plans)
+            res.spans = sum(len(d.spans) for d, _ in plans)
+            res.decisions = sum(len(a) for _, a in plans)
+            return
+        for d, actions in (progress(plans) if progress else plans):
+            for a in actions:
+                a = dict(a)
+                store.record_decision(d.doc_id, annotator, a.pop("action"), origin="import", **a)
+                res.decisions += 1
+            res.documents += 1
+            res.spans += len(d.spans)
+
+    if dry_run:
+        run()
+    else:
+        with store.write():  # plan and write under one lock: all or nothing
+            run()
+    return res
