@@ -7,20 +7,22 @@ decision is committed by the session before the screen changes.
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Provider
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 from ..labels import COLORS, LABELS
 from ..session import AnnotationSession, Change, SessionError, attrs_from_fields, format_value
 from .docview import DocView
 from .help import HelpScreen, key_label
-from .items import ItemsTable
+from .items import ItemsTable, header_text
 from .keymap import KeymapError, default_keymap_path, load_keymap
 
 NORMAL, SPAN, SEARCH, ATTRS, CONFIRM = "normal", "span", "search", "attrs", "confirm"
@@ -86,6 +88,9 @@ KEYBAR: dict[str, list[tuple[tuple[str, ...], str]]] = {
     CONFIRM: [(("confirm.yes",), "yes"), (("confirm.no", "cancel"), "no")],
 }
 
+# keybar entries dropped first when the terminal is narrow (indexes into KEYBAR[mode] + palette)
+KEYBAR_DROP = {NORMAL: [15, 11, 3, 5, 9, 12, 6, 10], SPAN: [7, 4]}
+
 # priority bindings: tab/shift+tab would otherwise move focus
 _PRIORITY = {"doc.next", "doc.prev"}
 ACTION_MODES: dict[str, tuple[str, ...]] = {}
@@ -99,6 +104,25 @@ def _bindings() -> list[Binding]:
         out.append(Binding(keys, action, desc, show=show, id=bid, priority=bid in _PRIORITY,
                            key_display=key_label(keys.split(",")[0])))
     return out
+
+
+class Line(Widget):
+    """A one-line bar whose text changes without a layout pass (Static.update re-lays out
+    the whole screen, which costs tens of ms per key)."""
+
+    DEFAULT_CSS = "Line { height: 1; }"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._text: Text = Text()
+
+    def set(self, text: Text) -> None:
+        if text != self._text:
+            self._text = text
+            self.refresh()
+
+    def render(self) -> Text:
+        return self._text
 
 
 class ActionsProvider(Provider):
@@ -129,7 +153,7 @@ class ActionsProvider(Provider):
 class AnnotateApp(App):
     """The annotation workbench."""
 
-    CSS_PATH = "annotate.tcss"
+    CSS_PATH = str(Path(__file__).with_name("annotate.tcss"))
     TITLE = "workbench annotate"
     BINDINGS = _bindings()
     COMMANDS = App.COMMANDS | {ActionsProvider}
@@ -158,11 +182,13 @@ class AnnotateApp(App):
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
-        yield Static(id="header")
+        yield Line(id="header")
         with Horizontal(id="main"):
             yield DocView(id="doc")
-            yield ItemsTable(id="items")
-        yield Static(id="status")
+            with Vertical(id="side"):
+                yield Line(id="items-header")
+                yield ItemsTable(id="items")
+        yield Line(id="status")
         with Horizontal(id="attrs-bar", classes="bar"):
             yield Label("", id="attrs-title")
             yield Label("value")
@@ -176,7 +202,7 @@ class AnnotateApp(App):
             yield Input(id="search-input", placeholder="search the text (↓↑ next/previous, enter done)")
             yield Label("", id="search-count")
         yield Static(id="confirm-bar", classes="bar")
-        yield Static(id="keybar")
+        yield Line(id="keybar")
 
     def on_mount(self) -> None:
         keymap = dict(self._keymap_arg or {})
@@ -195,6 +221,7 @@ class AnnotateApp(App):
         self.table = self.query_one(ItemsTable)
         self.set_focus(None)
         self._update_keybar()
+        self.query_one("#items-header", Line).set(header_text())
         self.call_after_refresh(self._load_document)
 
     def keys_for(self, bid: str) -> str:
@@ -234,7 +261,7 @@ class AnnotateApp(App):
                 for k in ch.keys:
                     i = s.index_of(k)
                     if i is not None:
-                        self.table.update_item(s.items[i])
+                        self.table.update_item(s.items[i], i)
                 self.table.goto(s.cursor)
             self.doc_view.show_current()
         if ch.message:
@@ -256,19 +283,17 @@ class AnnotateApp(App):
         if s.finished:
             t.append(" FINISHED ", style="bold #000000 on #87d787")
         t.append(f" {s.annotator} ", style="#000000 on #d7d7af")
-        t.append(f"  {s.n_decisions} decisions  ")
-        t.append(f"{c['pending']} pending", style="#bcbcbc")
-        t.append(" · ")
-        t.append(f"{c['accepted']} ✓", style="#87d787")
-        t.append(" ")
-        t.append(f"{c['edited']} ✎", style="#ffd75f")
-        t.append(" ")
-        t.append(f"{c['added']} +", style="#5fd7ff")
-        t.append(" ")
-        t.append(f"{c['rejected']} ✗", style="#ff8787")
-        t.append(f"   queue {s.n_finished}/{s.n_docs} finished ", style="bold")
-        t.append(_bar(s.n_finished, s.n_docs, 12), style="#87d787")
-        self.query_one("#header", Static).update(t)
+        t.append(f" {s.n_decisions} decisions ", style="bold")
+        t.append("│ ", style="#6c6c6c")
+        t.append(f"{c['pending']} pending ", style="#bcbcbc")
+        t.append(f"{c['accepted']}✓ ", style="#87d787")
+        t.append(f"{c['edited']}✎ ", style="#ffd75f")
+        t.append(f"{c['added']}+ ", style="#5fd7ff")
+        t.append(f"{c['rejected']}✗ ", style="#ff8787")
+        t.append("│ ", style="#6c6c6c")
+        t.append(f"queue {s.n_finished}/{s.n_docs} finished ", style="bold")
+        t.append(_bar(s.n_finished, s.n_docs, 10), style="#87d787")
+        self.query_one("#header", Line).set(t)
 
     def _update_status(self) -> None:
         s = self.session
@@ -289,25 +314,43 @@ class AnnotateApp(App):
                 t.append(it["status"], style=_STATUS_STYLE[it["status"]])
                 if it["attrs"]:
                     t.append("  " + format_attrs(it["attrs"]), style="#ffd75f")
+                if it["status"] == "rejected":
+                    t.append("  (1-7 or a to take it back, u undo)", style="#8a8a8a")
         if self._message is not None:
             t.append("  │ ", style="#6c6c6c")
             t.append_text(self._message)
-        self.query_one("#status", Static).update(t)
+        self.query_one("#status", Line).set(t)
 
     def _update_keybar(self) -> None:
-        t = Text(no_wrap=True, overflow="ellipsis")
+        parts: list[Text] = []
         for ids, desc in KEYBAR[self.mode]:
             keys = [self.keys_for(i).split(" ")[0] for i in ids]
             if len(ids) == 2 and ids[0] == "label.1":
                 k = f"{keys[0]}-{keys[1]}"
             else:
                 k = "".join(keys) if all(len(x) == 1 for x in keys) and len(keys) > 2 else "/".join(keys)
+            t = Text()
             if k:
-                t.append(f" {k} ", style="bold #000000 on #87afd7")
-            t.append(f" {desc} ")
-        t.append(" ^p ", style="bold #000000 on #87afd7")
-        t.append(" palette")
-        self.query_one("#keybar", Static).update(t)
+                t.append(k, style="bold #87d7ff")
+                t.append(" ")
+            t.append(f"{desc}  ", style="#d0d0d0")
+            parts.append(t)
+        tail = Text("^p", style="bold #87d7ff")
+        tail.append(" palette", style="#d0d0d0")
+        parts.append(tail)
+        # drop the least important entries (listed in KEYBAR_DROP) until the bar fits
+        width = self.size.width or 200
+        order = [i for i in KEYBAR_DROP.get(self.mode, []) if i < len(parts)]
+        keep = list(range(len(parts)))
+        while sum(parts[i].cell_len for i in keep) > width and order:
+            keep.remove(order.pop(0))
+        t = Text(" ", no_wrap=True, overflow="ellipsis")
+        for i in keep:
+            t.append_text(parts[i])
+        self.query_one("#keybar", Line).set(t)
+
+    def on_resize(self, event) -> None:
+        self._update_keybar()
 
     # ------------------------------------------------------------------ modes
     def watch_mode(self, old: str, new: str) -> None:
@@ -625,11 +668,13 @@ class AnnotateApp(App):
     async def action_quit(self) -> None:
         self.exit()
 
-    def on_data_table_row_selected(self, event) -> None:  # mouse click on a row
-        i = self.table.index_of_row_key(event.row_key)
-        if i is not None and self.mode == NORMAL:
-            self._do(self.session.set_cursor, i)
+    def on_items_table_resized(self, event: ItemsTable.Resized) -> None:
+        self.query_one("#items-header", Line).set(header_text(event.width))
 
+    def on_items_table_row_clicked(self, event: ItemsTable.RowClicked) -> None:
+        if self.mode == NORMAL:
+            self._message = None
+            self._do(self.session.set_cursor, event.index)
 
 
 _STATUS_STYLE = {

@@ -116,14 +116,15 @@ class DocView(ScrollView, can_focus=False):
 
     def invalidate(self, spans) -> None:
         """Forget the rendered lines that show any of these text ranges."""
-        if not self._cache:
-            return
+        top = int(self.scroll_y)
+        bottom = top + self.size.height
         for s, e in spans:
             a = line_of(self._line_starts, s)
             b = line_of(self._line_starts, max(s, e - 1))
             for y in range(a, b + 1):
                 self._cache.pop(y, None)
-        self.refresh()
+            if b >= top and a < bottom:  # repaint just these lines if visible
+                self.refresh_lines(a, b - a + 1)
 
     def set_search(self, matches: list[tuple[int, int]]) -> None:
         self.search = matches

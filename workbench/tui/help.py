@@ -54,6 +54,7 @@ Remap keys in ~/.config/workbench/keymap.toml (or $WORKBENCH_KEYMAP):
 class HelpScreen(ModalScreen):
     """Every key of the annotate screen, grouped, with its binding id."""
 
+    AUTO_FOCUS = "VerticalScroll"
     BINDINGS = [
         Binding("escape,q,question_mark", "dismiss", "close help", id="help.close"),
     ]
@@ -77,7 +78,8 @@ class HelpScreen(ModalScreen):
         table.add_column("action")
         table.add_column("binding id", style="#8a8a8a", no_wrap=True)
         group = None
-        for bid, _keys, _action, desc, _show, modes, grp in KEYS:
+        groups = list(dict.fromkeys(k[6] for k in KEYS))
+        for bid, _keys, _action, desc, _show, modes, grp in sorted(KEYS, key=lambda k: groups.index(k[6])):
             if grp != group:
                 group = grp
                 table.add_row(Text(grp, style="bold underline #87afd7"), "", "")
