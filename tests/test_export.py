@@ -460,3 +460,57 @@ def test_rejected_duplicate_of_an_accepted_span_is_not_a_negative(corpus_store, 
     out = tmp_path / "a.jsonl"
     run(db_path, "export", "annotations", "-o", str(out))
     assert [r["answer"] for r in read_jsonl(out)] == ["accept"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(list("统战ab。 \n\t\xa0\u3000\x1c\x85\u2028")), max_size=30).map("".join))
+def test_char_words_is_spacys_char_segmenter(text):
+    pytest.importorskip("spacy")
+    from workbench.export import blank_zh, char_words
+
+    nlp = _NLP.setdefault("nlp", blank_zh())
+    doc = nlp.make_doc(text)
+    assert char_words(text) == ([t.text for t in doc], [bool(t.whitespace_) for t in doc])
+
+
+_NLP: dict = {}
+
+
+def test_char_words_on_the_seeds(gold_docs):
+    pytest.importorskip("spacy")
+    from workbench.export import blank_zh, char_words
+
+    nlp = blank_zh()
+    for d in gold_docs.values():
+        doc = nlp.make_doc(d["text"])
+        assert char_words(d["text"]) == ([t.text for t in doc], [bool(t.whitespace_) for t in doc])
+
+
+def test_spacy_shards_into_a_folder(gold_store, gold_docs, db_path, tmp_path, monkeypatch):
+    spacy = pytest.importorskip("spacy")
+    from spacy.tokens import DocBin
+
+    from workbench.export import SpacyWriter
+
+    monkeypatch.setattr(SpacyWriter, "SHARD_DOCS", 2)
+    folder = tmp_path / "train"
+    res = run(db_path, "export", "gold", "--format", "spacy", "-o", f"{folder}/")
+    assert "3 shards" in res.stderr
+    (folder / "notes.txt").write_text("kept")
+    nlp = spacy.blank("zh")
+
+    def load():
+        docs = []
+        for f in sorted(folder.glob("*.spacy")):
+            docs += list(DocBin().from_disk(f).get_docs(nlp.vocab))
+        return docs
+
+    docs = load()
+    assert [d.user_data["id"] for d in docs] == gold_store.document_ids()
+    assert sum(len(d.ents) for d in docs) == sum(len(g["spans"]) for g in gold_docs.values())
+    monkeypatch.setattr(SpacyWriter, "SHARD_DOCS", 1000)
+    run(db_path, "export", "gold", "--format", "spacy", "-o", str(folder))  # an existing folder
+    assert sorted(p.name for p in folder.iterdir()) == ["gold-00000.spacy", "notes.txt"]  # stale shards gone
+    assert [d.user_data["id"] for d in load()] == gold_store.document_ids()
+    res = run(db_path, "export", "gold", "--format", "jsonl", "-o", str(folder), ok=False)
+    assert res.exit_code == 1 and "folder" in res.output

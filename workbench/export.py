@@ -42,6 +42,7 @@ Formats
 from __future__ import annotations
 
 import json
+import os
 import re
 import unicodedata
 from contextlib import contextmanager
@@ -211,21 +212,30 @@ def iter_gold_records(store, *, raw_offsets: bool = False) -> Iterator[dict]:
         doc_id, text = doc["id"], doc["text"]
         raw = RawOffsets(doc) if raw_offsets else None
         spans = []
-        annotators: set[str] = set()
+        ann_lists: set[str] = set()
+        n = len(text)
+        prev_end = 0
+        loads = json.loads
         for start, end, label, stext, attrs, anns in conn.execute(
             'SELECT start, "end", label, text, attrs, annotators FROM gold WHERE doc_id = ?'
             ' ORDER BY start, "end", label, id',
             (doc_id,),
-        ):
-            _check_span(doc_id, text, start, end, label, stext)
+        ).fetchall():
+            if text[start:end] != stext or not 0 <= start < end <= n:
+                _check_span(doc_id, text, start, end, label, stext)
+            if start < prev_end:
+                _check_flat(doc_id, spans + [{"start": start, "end": end, "label": label}], "gold")
+            prev_end = end
             span = {"start": start, "end": end, "label": label, "text": stext,
-                    "attrs": json.loads(attrs) if attrs else None}
+                    "attrs": loads(attrs) if attrs else None}
             if raw is not None:
                 raw.add(span, start, end)
             spans.append(span)
-            if anns and anns != "[]":
-                annotators.update(json.loads(anns))
-        _check_flat(doc_id, spans, "gold")
+            ann_lists.add(anns)
+        annotators: set[str] = set()
+        for a in ann_lists:
+            if a and a != "[]":
+                annotators.update(loads(a))
         rec = {
             "id": doc_id,
             "text": text,
@@ -440,14 +450,22 @@ def sentence_ends(text: str, spans: list[dict]) -> list[int]:
     return ends
 
 
+def _conll_tokens(seg: str) -> list[str]:
+    """Tokens of a piece of text; plain printable text (the common case) is split
+    at C speed, anything else goes through :func:`conll_token` per character."""
+    body = seg[:-1] if seg.endswith("\n") else seg
+    if body.isprintable() and " " not in body and "\\" not in body:
+        toks = list(body)
+        if len(body) != len(seg):
+            toks.append("\\n")
+        return toks
+    return [conll_token(c) for c in seg]
+
+
 def conll_lines(rec: dict) -> Iterator[str]:
+    """The record as CoNLL: comment lines, then one block of ``TOKEN\tTAG``
+    lines per sentence followed by an empty string (a blank line)."""
     text = rec["text"]
-    tags = ["O"] * len(text)
-    for s in rec["spans"]:
-        lab = s["label"]
-        tags[s["start"]] = "B-" + lab
-        if s["end"] - s["start"] > 1:
-            tags[s["start"] + 1:s["end"]] = ["I-" + lab] * (s["end"] - s["start"] - 1)
     yield f"# id = {rec['id']}"
     for k, v in rec.items():
         if k in ("id", "text", "spans") or not isinstance(v, (str, int)) or isinstance(v, bool):
@@ -455,11 +473,30 @@ def conll_lines(rec: dict) -> Iterator[str]:
         v = str(v)
         if "\n" not in v and "\r" not in v:
             yield f"# {k} = {v}"
+    spans = sorted(rec["spans"], key=lambda s: (s["start"], s["end"]))
+    _check_flat(rec["id"], spans, "CoNLL (BIO cannot hold overlapping)")
+    si = 0
     pos = 0
-    for end in sentence_ends(text, rec["spans"]):
+    for end in sentence_ends(text, spans):
         if end <= pos:
             continue
-        yield "\n".join([f"{conll_token(c)}\t{t}" for c, t in zip(text[pos:end], tags[pos:end])])
+        toks = _conll_tokens(text[pos:end])
+        pieces = []
+        cur = 0  # index into toks (= offset - pos)
+        while si < len(spans) and spans[si]["start"] < end:
+            s = spans[si]
+            a, b, lab = s["start"] - pos, s["end"] - pos, s["label"]
+            if a > cur:
+                pieces.append("\tO\n".join(toks[cur:a]) + "\tO")
+            pieces.append(f"{toks[a]}\tB-{lab}")
+            if b - a > 1:
+                i_tag = f"\tI-{lab}"
+                pieces.append((i_tag + "\n").join(toks[a + 1:b]) + i_tag)
+            cur = b
+            si += 1
+        if cur < end - pos:
+            pieces.append("\tO\n".join(toks[cur:]) + "\tO")
+        yield "\n".join(pieces)
         yield ""
         pos = end
 
@@ -559,28 +596,50 @@ def blank_zh():
     return spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "char"}}})
 
 
+_CHAR_TOKEN = re.compile(r"(\S)( ?)|(\s+)")
+_CHAR_TOKEN_PLAIN = re.compile(r"\S|\s+")
+
+
+def char_words(text: str) -> tuple[list[str], list[bool]]:
+    """The words and spaces spaCy's zh ``char`` segmenter makes of ``text``
+    (``nlp.make_doc``), in one linear pass: one token per character, a single
+    space after a character becomes its trailing whitespace, and any other run
+    of whitespace is one token."""
+    if " " not in text:  # no trailing spaces possible: plain tokens
+        words = _CHAR_TOKEN_PLAIN.findall(text)
+        return words, [False] * len(words)
+    parts = _CHAR_TOKEN.findall(text)
+    return [c or ws for c, _, ws in parts], [sp == " " for _, sp, _ in parts]
+
+
 def spacy_doc(nlp, rec: dict):
     """A spaCy Doc of the record with every span as an entity.
 
-    The char segmenter makes one token per character, except that a single
-    space after a token becomes that token's trailing whitespace; a span that
-    starts or ends on such a space would not align, so that (rare) document is
-    tokenised strictly one token per character instead. Either way
+    Tokens are those of the zh ``char`` segmenter (:func:`char_words`): one
+    per character, except that a single space after a character becomes its
+    trailing whitespace and other whitespace runs are one token. A span that
+    starts or ends on such whitespace would not align, so that (rare) document
+    is tokenised strictly one token per character instead. Either way
     ``doc.text == rec["text"]`` and every span is an entity.
     """
     from spacy.tokens import Doc
 
     text = rec["text"]
-    doc = nlp.make_doc(text)
-    ents = [doc.char_span(s["start"], s["end"], label=s["label"], alignment_mode="strict") for s in rec["spans"]]
+    spans = rec["spans"]
+    words, spaces = char_words(text)
+    doc = Doc(nlp.vocab, words=words, spaces=spaces)
+    ents = [doc.char_span(s["start"], s["end"], label=s["label"], alignment_mode="strict") for s in spans]
     if any(e is None for e in ents):
         doc = Doc(nlp.vocab, words=list(text), spaces=[False] * len(text))
-        ents = [doc.char_span(s["start"], s["end"], label=s["label"], alignment_mode="strict") for s in rec["spans"]]
+        ents = [doc.char_span(s["start"], s["end"], label=s["label"], alignment_mode="strict") for s in spans]
     if any(e is None for e in ents):  # pragma: no cover - impossible with one char per token
         raise ExportError(f"document {rec['id']}: a span does not align to characters")
-    doc.ents = ents
+    try:
+        doc.ents = ents
+    except ValueError as e:
+        raise ExportError(f"document {rec['id']}: spans cannot all be entities (overlap?): {e}") from None
     doc.user_data["id"] = rec["id"]
-    attrs = [[s["start"], s["end"], s["attrs"]] for s in rec["spans"] if s.get("attrs")]
+    attrs = [[s["start"], s["end"], s["attrs"]] for s in spans if s.get("attrs")]
     if attrs:
         doc.user_data["attrs"] = attrs
     for k, v in rec.items():
@@ -589,46 +648,127 @@ def spacy_doc(nlp, rec: dict):
     return doc
 
 
+_DOCBIN_PARTS = ("attrs", "tokens", "spaces", "flags", "strings", "cats", "user_data", "span_groups")
+
+
+def docbin_add(docbin, doc, labels: Iterable[str]) -> None:
+    """``DocBin.add`` for the blank, entity-only Docs made here, without its
+    per-token Python loop (which adds tag, lemma, morph... strings that these
+    Docs do not have and that take most of its time). The strings a Doc needs
+    are its token texts and entity labels. Falls back to ``DocBin.add`` if a
+    spaCy version lays DocBin out differently."""
+    if not all(hasattr(docbin, a) for a in _DOCBIN_PARTS):  # pragma: no cover - other spaCy layouts
+        docbin.add(doc)
+        return
+    import numpy
+    import srsly
+    from spacy.attrs import SPACY
+
+    array = doc.to_array(docbin.attrs)
+    if len(array.shape) == 1:
+        array = array.reshape((array.shape[0], 1))
+    docbin.tokens.append(array)
+    spaces = doc.to_array(SPACY)
+    docbin.spaces.append(numpy.asarray(spaces.reshape((spaces.shape[0], 1)), dtype=bool))
+    docbin.flags.append({"has_unknown_spaces": doc.has_unknown_spaces})
+    docbin.strings.add("")
+    strings = doc.vocab.strings
+    docbin.strings.update(strings[h] for h in set(array[:, 0].tolist()))  # ORTH is column 0
+    docbin.strings.update(labels)
+    docbin.cats.append(doc.cats)
+    if docbin.store_user_data:
+        docbin.user_data.append(srsly.msgpack_dumps(doc.user_data))
+    docbin.span_groups.append(doc.spans.to_bytes())
+
+
 class SpacyWriter:
-    """Collects Docs in a ``DocBin`` and writes it on close. (The DocBin format is
-    one serialized blob, so this writer holds the corpus' token arrays in memory:
-    a few bytes per character.)"""
+    """Collects Docs in a ``DocBin`` and writes it on close.
+
+    The DocBin format is one serialized blob, so a single ``.spacy`` file holds
+    the corpus' token arrays in memory until it is written (tens of bytes per
+    character). With ``shard_dir`` the writer instead writes
+    ``{name}-00000.spacy``, ``{name}-00001.spacy``... of ``shard_docs``
+    documents each into that folder (``spacy train`` reads a folder of
+    ``.spacy`` files), so memory stays flat in corpus size.
+    """
 
     binary = True
+    SHARD_DOCS = 1000
 
-    def __init__(self, fh: IO[bytes]):
-        from spacy.tokens import DocBin
-
+    def __init__(self, fh: IO[bytes] | None, *, shard_dir: str | None = None, name: str = "docs",
+                 shard_docs: int | None = None):
         self.fh = fh
+        self.shard_dir = shard_dir
+        self.name = name
+        self.shard_docs = shard_docs or self.SHARD_DOCS
+        self.shards: list[str] = []
         self.nlp = blank_zh()
-        self.docbin = DocBin(attrs=["ORTH", "ENT_IOB", "ENT_TYPE"], store_user_data=True)
+        self.docbin = self._new_docbin()
         self.records = 0
         self.spans = 0
 
+    @staticmethod
+    def _new_docbin():
+        from spacy.tokens import DocBin
+
+        return DocBin(attrs=["ORTH", "ENT_IOB", "ENT_TYPE"], store_user_data=True)
+
     def write(self, rec: dict) -> None:
-        self.docbin.add(spacy_doc(self.nlp, rec))
+        docbin_add(self.docbin, spacy_doc(self.nlp, rec), {s["label"] for s in rec["spans"]})
         self.records += 1
         self.spans += len(rec["spans"])
+        if self.shard_dir is not None and len(self.docbin) >= self.shard_docs:
+            self._flush_shard()
+
+    def _flush_shard(self) -> None:
+        path = os.path.join(self.shard_dir, f"{self.name}-{len(self.shards):05d}.spacy")
+        with open_output(path, binary=True) as fh:
+            fh.write(self.docbin.to_bytes())
+        self.shards.append(path)
+        self.docbin = self._new_docbin()
 
     def close(self) -> None:
-        self.fh.write(self.docbin.to_bytes())
+        if self.shard_dir is None:
+            self.fh.write(self.docbin.to_bytes())
+            return
+        if len(self.docbin) or not self.shards:
+            self._flush_shard()
+        # shards left from an earlier, longer export of the same name would be read too
+        keep = {os.path.basename(p) for p in self.shards}
+        for f in os.listdir(self.shard_dir):
+            if f.startswith(f"{self.name}-") and f.endswith(".spacy") and f not in keep \
+                    and f[len(self.name) + 1:-6].isdigit():
+                os.unlink(os.path.join(self.shard_dir, f))
 
 
 WRITERS = {"jsonl": JsonlWriter, "doccano": DoccanoWriter, "conll": ConllWriter, "spacy": SpacyWriter}
 
 
+def is_shard_dir(output: str) -> bool:
+    return output != "-" and (output.endswith(("/", os.sep)) or os.path.isdir(output))
+
+
 @contextmanager
-def open_writer(output: str, fmt: str):
+def open_writer(output: str, fmt: str, *, name: str = "docs"):
     """A writer for ``fmt`` on ``output`` (``-`` = stdout), written atomically.
 
     ``writer.write(record)`` takes a document record ``{"id", "text", "spans",
     ...}`` (or, for jsonl, any JSON object); ``writer.records`` / ``.spans``
-    count what was written.
+    count what was written. For ``spacy``, an ``output`` that is a folder (or
+    ends with ``/``) gets shards ``{name}-NNNNN.spacy`` (memory flat).
     """
     if fmt not in WRITERS:
         raise ExportError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
     if fmt == "spacy":
         load_spacy()  # fail before creating the file
+        if is_shard_dir(output):
+            os.makedirs(output, exist_ok=True)
+            w = SpacyWriter(None, shard_dir=output, name=name)
+            yield w
+            w.close()
+            return
+    elif is_shard_dir(output):
+        raise ExportError(f"{output} is a folder; folders of shards are for --format spacy only")
     with open_output(output, binary=fmt in BINARY_FORMATS) as fh:
         w = WRITERS[fmt](fh)
         yield w

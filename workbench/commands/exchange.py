@@ -16,8 +16,9 @@ def _out_option(f):
 def _format_option(f):
     return click.option(
         "--format", "fmt", type=_FORMAT, default=None,
-        help="jsonl (default), doccano, conll (character BIO) or spacy (DocBin). "
-             "Default: from the suffix of -o (.spacy, .conll), else jsonl.",
+        help="jsonl (default), doccano, conll (character BIO) or spacy (DocBin; -o DIR/ writes "
+             "shards of 1000 documents, memory flat). Default: from the suffix of -o (.spacy, .conll), "
+             "else jsonl.",
     )(f)
 
 
@@ -46,13 +47,16 @@ def _run_export(store, output: str, fmt: str, records_fn, total: int, what: str)
 
     bar = progress_bar(range(total), f"export {what}", length=total, threshold=200)
     try:
-        with read_snapshot(store), open_writer(output, fmt) as w, bar:
+        with read_snapshot(store), open_writer(output, fmt, name=what) as w, bar:
             records_fn(w, bar)
     except ExportError as e:
         raise click.ClickException(str(e)) from None
     if output != "-":
         unit = "lines" if fmt in ("jsonl", "doccano") else "documents"
-        echo_err(f"wrote {w.spans:,} spans in {w.records:,} {unit} ({fmt}) to {output}")
+        where = output
+        if getattr(w, "shards", None):
+            where = f"{len(w.shards)} shard{'s' if len(w.shards) != 1 else ''} in {output}"
+        echo_err(f"wrote {w.spans:,} spans in {w.records:,} {unit} ({fmt}) to {where}")
 
 
 @export.command("gold")
