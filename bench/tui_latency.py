@@ -149,15 +149,21 @@ SHOW = {"right_square_bracket": "]"}
 
 
 async def bench_annotate(db: Path, doc_id: str, n: int) -> dict[str, list[float]]:
+    """One app per key, each with its own annotator, so that every measured press
+    does real work (a pending proposal is under the cursor for every a / x / ])."""
     store = Store(db)
-    app = TimedAnnotate(store, "bench", doc_id=doc_id, use_user_keymap=False)
     res = {}
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.2)
-        await _measure(app, pilot, "j", 5)  # warm up
-        await _measure(app, pilot, "k", 5)
-        for key, between in PLAN:
+    for key, between in PLAN:
+        app = TimedAnnotate(store, f"bench-{key}", doc_id=doc_id, use_user_keymap=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause(0.2)
+            await _measure(app, pilot, "j", 5)  # warm up
+            await _measure(app, pilot, "k", 5)
+            before = store.count("decisions", "annotator = ?", (f"bench-{key}",))
             res[key] = await _measure(app, pilot, key, n, between)
+            written = store.count("decisions", "annotator = ?", (f"bench-{key}",)) - before
+            if key != "j" and written != len(res[key]):
+                raise SystemExit(f"{doc_id} {key}: {written} decisions for {len(res[key])} presses")
     store.close()
     return res
 

@@ -388,3 +388,35 @@ def test_wrap_respects_width_and_line_breaking_rules():
         for (s, e), (s2, _e2) in zip(lines, lines[1:]):
             if s2 == e and e > s + 4 and s2 < len(text):  # a soft break inside a paragraph
                 assert text[s2] not in NO_START, (width, text[s:e], text[s2:])
+
+
+def test_annotate_command_prepares_an_empty_database(db_path, monkeypatch):
+    """An empty database gets the bundled corpus and a proposer run before the TUI starts."""
+    import sys
+    import types
+
+    from click.testing import CliRunner
+
+    from workbench.cli import cli
+
+    calls = []
+
+    def fake_propose_store(store, proposer=None, jobs=1, progress=None, doc_ids=None):
+        calls.append(list(doc_ids))
+        for d in doc_ids:
+            text = store.get_document(d)["text"]
+            store.replace_proposals(d, "fake", "1", [{"start": 0, "end": 2, "label": "ORG", "text": text[:2]}])
+        return {"documents": len(doc_ids), "proposals": len(doc_ids)}
+
+    mod = types.ModuleType("workbench.propose.run")
+    mod.propose_store = fake_propose_store
+    monkeypatch.setitem(sys.modules, "workbench.propose.run", mod)
+    r = CliRunner().invoke(cli, ["--db", db_path, "annotate", "--annotator", "alice", "--doc", "nope"])
+    assert r.exit_code == 1 and "no document 'nope'" in r.output
+    assert len(calls) == 1 and len(calls[0]) == 5
+    s = Store(db_path)
+    assert s.count("documents") == 5 and s.count("proposals") == 5
+    # a second start neither re-ingests nor re-proposes
+    r = CliRunner().invoke(cli, ["--db", db_path, "annotate", "--doc", "nope"])
+    assert len(calls) == 1 and s.count("documents") == 5
+    s.close()

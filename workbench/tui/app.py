@@ -179,6 +179,7 @@ class AnnotateApp(App):
         self._caret = 0
         self._anchor: int | None = None
         self._message: Text | None = None
+        self._prefetch_pending = False
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -243,6 +244,7 @@ class AnnotateApp(App):
         self._search_matches = []
         self._update_header()
         self._update_status()
+        self._schedule_prefetch()
 
     def _apply(self, ch: Change) -> None:
         s = self.session
@@ -268,6 +270,17 @@ class AnnotateApp(App):
             self._message = Text(ch.message)
         self._update_header()
         self._update_status()
+        self._schedule_prefetch()
+
+    def _schedule_prefetch(self) -> None:
+        if not self._prefetch_pending:
+            self._prefetch_pending = True
+            self.call_after_refresh(self._prefetch)
+
+    def _prefetch(self) -> None:
+        self._prefetch_pending = False
+        self.doc_view.prefetch()
+        self.table.prefetch()
 
     def _error(self, msg: str) -> None:
         self._message = Text(msg, style="bold #ff8787")

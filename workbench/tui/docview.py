@@ -185,7 +185,12 @@ class DocView(ScrollView, can_focus=False):
         margin = min(3, max(0, (h - 1) // 4))
         if a >= top + margin and b < top + h - margin:
             return
-        target = max(0, a - h // 3)
+        # jump so the item sits just below the top margin: scroll jumps (full repaints)
+        # then come once per screenful, not every few keys
+        if a < top + margin:  # moving up: the item goes near the bottom
+            target = max(0, b - h + margin + 1)
+        else:  # moving down: the item goes near the top
+            target = max(0, a - margin)
         self.scroll_to(y=target, animate=False, immediate=True)
 
     # ------------------------------------------------------------------ rendering
@@ -202,6 +207,18 @@ class DocView(ScrollView, can_focus=False):
             if len(self._cache) > CACHE_LINES:
                 self._cache.popitem(last=False)
         return strip
+
+    def prefetch(self) -> None:
+        """Render the lines a page above and below the view into the cache (called when
+        idle, after a frame), so that scrolling to them costs no rendering on a key."""
+        h = self.size.height
+        top = int(self.scroll_y)
+        width = self.size.width
+        for idx in (*range(top + h, min(len(self.lines), top + 2 * h)), *range(max(0, top - h), top)):
+            if idx not in self._cache:
+                self._cache[idx] = self._render_text_line(idx).crop_extend(0, width, self.rich_style)
+        while len(self._cache) > CACHE_LINES:
+            self._cache.popitem(last=False)
 
     def _render_text_line(self, idx: int) -> Strip:
         self.lines_rendered += 1

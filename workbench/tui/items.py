@@ -154,7 +154,25 @@ class ItemsTable(ScrollView, can_focus=False):
         h = self.size.height
         top = int(self.scroll_y)
         if h and not (top + 1 <= index < top + h - 1):
-            self.scroll_to(y=max(0, index - h // 2), animate=False, immediate=True)
+            # moving down past the bottom: the cursor row goes near the top (one jump per page)
+            target = index - 2 if index >= top + h - 1 else index - h + 3
+            self.scroll_to(y=max(0, target), animate=False, immediate=True)
+
+    def prefetch(self) -> None:
+        """Render the rows a page above and below the view into the cache (when idle)."""
+        h = self.size.height
+        top = int(self.scroll_y)
+        for idx in (*range(top + h, min(len(self.items), top + 2 * h)), *range(max(0, top - h), top)):
+            if idx not in self._cache:
+                self._cache[idx] = self._render_row(idx)
+
+    def _render_row(self, idx: int) -> Strip:
+        self.rows_rendered += 1
+        width = self.size.width
+        text = row_text(self.items[idx], current=idx == self.cursor, width=width)
+        segs = list(text.render(self.app.console))
+        pad = self.rich_style + Style(bgcolor=CURSOR_BG) if idx == self.cursor else self.rich_style
+        return Strip(segs).crop_extend(0, width, pad)
 
     def render_line(self, y: int) -> Strip:
         idx = int(self.scroll_y) + y
@@ -163,12 +181,7 @@ class ItemsTable(ScrollView, can_focus=False):
             return Strip.blank(width, self.rich_style)
         strip = self._cache.get(idx)
         if strip is None:
-            self.rows_rendered += 1
-            text = row_text(self.items[idx], current=idx == self.cursor, width=self.size.width)
-            segs = list(text.render(self.app.console))
-            pad = self.rich_style + Style(bgcolor=CURSOR_BG) if idx == self.cursor else self.rich_style
-            strip = Strip(segs).crop_extend(0, width, pad)
-            self._cache[idx] = strip
+            strip = self._cache[idx] = self._render_row(idx)
             if len(self._cache) > 2000:
                 self._cache.clear()
         return strip
