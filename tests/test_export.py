@@ -514,3 +514,15 @@ def test_spacy_shards_into_a_folder(gold_store, gold_docs, db_path, tmp_path, mo
     assert [d.user_data["id"] for d in load()] == gold_store.document_ids()
     res = run(db_path, "export", "gold", "--format", "jsonl", "-o", str(folder), ok=False)
     assert res.exit_code == 1 and "folder" in res.output
+
+
+def test_decision_lines_equal_the_records(annotated):
+    from workbench.export import decision_lines, decision_records, iter_annotation_states
+    from workbench.jsonl import dumps
+
+    n = 0
+    for doc, ann, items, _, raw in iter_annotation_states(annotated[0]):
+        recs = [dumps(r) for r in decision_records(doc, ann, [dict(i) for i in items], raw)]
+        assert list(decision_lines(doc, ann, items, raw)) == recs
+        n += len(recs)
+    assert n == 6

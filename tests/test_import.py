@@ -325,3 +325,30 @@ def test_python_api_raises_import_failed(docs, tmp_path):
     assert e.value.errors == [f"{path}:1: unknown document id \"zz\" (not in the database; ingest it first)"]
     with pytest.raises(ImportFailed):
         import_proposals(store, path, source=" ")
+
+
+def test_renumbered_doccano_ids_are_found_by_text(docs, db_path, tmp_path):
+    store, texts, ids = docs
+    a = ids[2]
+    path = write_lines(tmp_path / "doccano.jsonl", [{"id": 17, "text": texts[a], "label": [[0, 2, "ORG"]]}])
+    run(db_path, "import", "annotations", path, "--annotator", "amy")
+    assert [(s["start"], s["end"]) for s in store.annotator_spans(a, "amy")] == [(0, 2)]
+
+
+def test_conll_without_ids_uses_docstart_and_text(docs, db_path, tmp_path):
+    from workbench.export import conll_lines
+
+    store, texts, ids = docs
+    parts = []
+    for i in ids[:2]:
+        body = list(conll_lines({"id": i, "text": texts[i], "spans": [{"start": 1, "end": 3, "label": "LOC"}]}))
+        parts.append("-DOCSTART- -X- O O\n\n" + "\n".join(body[1:]))  # drop the "# id" line
+    path = tmp_path / "plain.conll"
+    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    run(db_path, "import", "annotations", str(path), "--annotator", "amy")
+    for i in ids[:2]:
+        assert [(s["start"], s["end"], s["label"]) for s in store.annotator_spans(i, "amy")] == [(1, 3, "LOC")]
+    bad = tmp_path / "bad.conll"
+    bad.write_text("# id = %s\n甲\tO\n乙\tB_ORG\n" % ids[0], encoding="utf-8")
+    res = run(db_path, "import", "annotations", str(bad), "--annotator", "bo", ok=False)
+    assert f"{bad}:3:" in res.output and "BIO" in res.output

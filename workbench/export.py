@@ -345,6 +345,20 @@ def decision_records(doc: dict, annotator: str, items: list[dict], raw: RawOffse
         }
 
 
+def decision_lines(doc: dict, annotator: str, items: list[dict], raw: RawOffsets | None = None) -> Iterator[str]:
+    """:func:`decision_records` as JSONL lines (no newline), byte-identical to
+    ``dumps(record)``, with the document text encoded once per document instead
+    of once per line (the text is most of every line)."""
+    text_json = None
+    for rec in decision_records(doc, annotator, items, raw):
+        if text_json is None:
+            text_json = dumps(rec["text"])
+        head = dumps({"id": rec["id"]})[:-1]
+        rec.pop("id")
+        rec.pop("text")
+        yield f'{head}, "text": {text_json}, {dumps(rec)[1:]}'
+
+
 def annotation_document_record(doc: dict, annotator: str, items: list[dict], finished: bool,
                                raw: RawOffsets | None = None) -> dict:
     """The annotator's asserted spans of one document as a document record
@@ -381,6 +395,13 @@ class JsonlWriter:
         self.fh.write("\n")
         self.records += 1
         self.spans += len(rec.get("spans") or ())
+
+    def write_line(self, line: str, n_spans: int) -> None:
+        """Write one already serialized JSON line."""
+        self.fh.write(line)
+        self.fh.write("\n")
+        self.records += 1
+        self.spans += n_spans
 
     def close(self) -> None:
         pass
@@ -511,8 +532,8 @@ class ConllWriter(JsonlWriter):
 
 def read_conll(lines: Iterable[str]) -> Iterator[tuple[int, dict]]:
     """Parse the CoNLL written by :class:`ConllWriter` (or any char-level BIO
-    file: ``TOKEN<TAB or space>TAG``; without ``# id`` comments each document
-    is one record with ``id`` None).
+    file: ``TOKEN<TAB or space>TAG``; documents start at ``# id = ...`` or at
+    a CoNLL-2003 ``-DOCSTART-`` line, which gives a record with ``id`` None).
 
     Yields ``(line of the record's first line, {"id", "text", "spans", ...})``;
     raises ``ValueError`` with ``(lineno, reason)`` args on a malformed line.
@@ -557,6 +578,11 @@ def read_conll(lines: Iterable[str]) -> Iterator[tuple[int, dict]]:
                 rec[key] = value
             continue
         if not line.strip():
+            continue
+        if line.startswith("-DOCSTART-"):  # CoNLL-2003 document separator
+            if rec is not None or chars:
+                yield finish()
+            rec, chars, tags, first = None, [], [], lineno
             continue
         if rec is None and not chars:
             first = lineno

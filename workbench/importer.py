@@ -406,6 +406,11 @@ def parse_file(store, path: str | os.PathLike, *, fmt: str = "auto", flat: bool 
             errs.add(lineno, f'"id" must be a non-empty string, got {json.dumps(doc_id, ensure_ascii=False)}')
             continue
         found = docs.get(doc_id)
+        if found is None and line_text is not None:
+            # tools that renumber documents (doccano) keep the text: find it by that
+            by_text = docs.by_text(line_text)
+            if by_text is not None:
+                doc_id, found = by_text, docs.get(by_text)
         if found is None:
             errs.add(lineno, f'unknown document id "{doc_id}" (not in the database; ingest it first)')
             continue

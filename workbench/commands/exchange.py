@@ -118,7 +118,7 @@ def export_annotations(app: AppContext, output: str, annotator: str | None, fmt:
     from workbench.export import (
         annotation_document_record,
         count_annotated_documents,
-        decision_records,
+        decision_lines,
         iter_annotation_states,
     )
 
@@ -141,8 +141,8 @@ def export_annotations(app: AppContext, output: str, annotator: str | None, fmt:
                     bar.update(1)
                 last = doc["id"]
             if fmt == "jsonl":
-                for rec in decision_records(doc, ann, items, raw):
-                    w.write(rec)
+                for line in decision_lines(doc, ann, items, raw):
+                    w.write_line(line, 1)
             else:
                 w.write(annotation_document_record(doc, ann, items, finished, raw))
         if last is not None:
@@ -189,7 +189,10 @@ def import_proposals_cmd(app: AppContext, file: str, source: str, version: str |
     except ImportFailed as e:
         raise _import_errors(e) from None
     verb = "would import" if dry_run else "imported"
-    msg = f"{verb} {res.spans:,} proposals of {source} {res.version} in {res.documents:,} documents"
+    if res.documents or not res.unchanged:
+        msg = f"{verb} {res.spans:,} proposals of {source} {res.version} in {res.documents:,} documents"
+    else:
+        msg = f"nothing to import ({source} {res.version})"
     if res.unchanged:
         msg += f"; {res.unchanged:,} documents already had them"
     if res.skipped_lines:
@@ -230,8 +233,11 @@ def import_annotations_cmd(app: AppContext, file: str, annotator: str, fmt: str,
     except ImportFailed as e:
         raise _import_errors(e) from None
     verb = "would import" if dry_run else "imported"
-    msg = (f"{verb} {res.spans:,} spans of {annotator} in {res.documents:,} documents "
-           f"({res.decisions:,} decisions, finished)")
+    if res.documents or not res.unchanged:
+        msg = (f"{verb} {res.spans:,} spans of {annotator} in {res.documents:,} documents "
+               f"({res.decisions:,} decisions, finished)")
+    else:
+        msg = "nothing to import"
     if res.unchanged:
         msg += f"; {res.unchanged:,} documents already in this state"
     if res.skipped_lines:
