@@ -526,3 +526,19 @@ def test_decision_lines_equal_the_records(annotated):
         assert list(decision_lines(doc, ann, items, raw)) == recs
         n += len(recs)
     assert n == 6
+
+
+def test_annotations_raw_offsets_and_determinism(annotated, db_path, tmp_path):
+    s, d0, d1, p = annotated
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    run(db_path, "export", "annotations", "--raw-offsets", "-o", str(a))
+    run(db_path, "export", "annotations", "--raw-offsets", "-o", str(b))
+    assert a.read_bytes() == b.read_bytes()
+    for r in read_jsonl(a):
+        doc = s.get_document(r["id"], with_raw=True)
+        (sp,) = r["spans"]
+        m = doc["offset_map"]
+        assert (sp["raw_start"], sp["raw_end"]) == (m[sp["start"]], m[sp["end"] - 1] + 1)
+        raw_bytes = open(doc["source"], "rb").read()
+        assert raw_bytes[sp["raw_byte_start"]:sp["raw_byte_end"]].decode("utf-8") == \
+            doc["raw_text"][sp["raw_start"]:sp["raw_end"]]

@@ -38,6 +38,9 @@ Formats
              segmenter; every span is an entity (``doc.ents``). The record's id,
              ``_input_hash``, extra fields and span attributes are kept in
              ``doc.user_data``. spaCy is an optional extra and is imported lazily.
+             A ``.spacy`` file is one blob built in memory; an output folder
+             (``-o DIR/``) gets shards of 1000 documents instead (memory flat;
+             ``spacy train`` reads a folder of ``.spacy`` files).
 """
 from __future__ import annotations
 
