@@ -110,7 +110,8 @@ def read_jsonl(path: Path) -> list[dict]:
             except UnicodeDecodeError as e:
                 raise IngestError(path, f"not UTF-8 (byte {e.start} of the line)", lineno) from None
             try:
-                obj = json.loads(line)
+                # without its line break, so a cut-off line reads "Unterminated string"
+                obj = json.loads(line.rstrip("\r\n"))
             except json.JSONDecodeError as e:
                 raise IngestError(path, f"malformed JSON: {e.msg} (column {e.colno})", lineno) from None
             docs.append(_validate_record(obj, path, lineno, seen))
