@@ -1,0 +1,708 @@
+"""Review: where annotators differ, automatic gold where they agree, and the
+reviewer's adjudication. The domain layer under ``workbench review``; no Textual.
+
+Which documents are reviewed
+    A document with assignments is ready once every assigned annotator has
+    finished it; a document without assignments once at least two annotators
+    have. Every annotator who finished it takes part (assigned or not).
+
+Items
+    The spans of all participating annotators in a document are clustered:
+    spans that overlap (across annotators, transitively) form one cluster. An
+    annotator's *version* of a cluster is the list of their spans in it (start,
+    end, label, attrs), possibly empty. A cluster where one version is held by
+    all annotators (policy ``unanimous``) or by more than half of them
+    (``majority``) is settled automatically: its spans become gold with origin
+    ``agreed`` (nothing, if the winning version is empty). Every other cluster
+    is a disagreement *item* the reviewer settles: pick a version, edit one,
+    or reject all (no gold). An item's key is derived from its range and its
+    versions, so an item changes (and comes back) when an annotator reopens a
+    document and changes it.
+
+Writes
+    Every reviewer action is one transaction: the ``reviews`` row (action,
+    item key, payload with the versions shown, chosen annotators, gold row ids
+    written and gold rows replaced) together with the ``gold`` rows. Undo
+    deletes those gold rows, restores the replaced ones and logs an ``undo``
+    row (payload ``{"undo": <review id>}``). Automatic gold is synchronised
+    each time review starts: agreed rows no longer agreed are deleted, new ones
+    inserted, and an ``agree`` row logs what changed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from store.db import now_iso
+from store.spans import final_spans
+
+from .agreement import AnnotationSet
+from .labels import LABELS, validate_attrs
+
+POLICIES = ("unanimous", "majority")
+SETTLE_ACTIONS = ("pick", "edit", "reject")
+
+
+class ReviewError(Exception):
+    """An action refused for a reason the reviewer should read."""
+
+
+def _attrs_json(a) -> str | None:
+    if a in (None, {}):
+        return None
+    return json.dumps(a, ensure_ascii=False, sort_keys=True)
+
+
+def span_key(s: dict) -> tuple:
+    return (s["start"], s["end"], s["label"], _attrs_json(s.get("attrs")))
+
+
+def _clean(s: dict, text: str | None = None) -> dict:
+    out = {"start": s["start"], "end": s["end"], "label": s["label"],
+           "text": s["text"] if text is None else text[s["start"]:s["end"]],
+           "attrs": s.get("attrs") or None}
+    return out
+
+
+# ---------------------------------------------------------------------------- loading annotations
+
+
+def load_annotation_set(store) -> AnnotationSet:
+    """Every annotator's spans and proposal decisions in the documents they finished."""
+    spans: dict[str, dict[str, list[dict]]] = {}
+    decisions: dict[str, dict[str, dict[int, tuple[str, str]]]] = {}
+    docs: set[str] = set()
+    for ann in store.annotators():
+        finished = store.finished_docs(ann)
+        spans[ann], decisions[ann] = {}, {}
+        for doc_id in finished:
+            items = store.annotator_items(doc_id, ann)
+            spans[ann][doc_id] = final_spans(items)
+            dec = {}
+            for it in items:
+                if it["proposal_id"] is not None and it["status"] in ("accepted", "edited", "rejected"):
+                    lab = (it.get("proposal") or {}).get("label") or it["label"]
+                    dec[it["proposal_id"]] = (lab, "reject" if it["status"] == "rejected" else "accept")
+            decisions[ann][doc_id] = dec
+            docs.add(doc_id)
+    n_chars = {}
+    for doc_id in docs:
+        n_chars[doc_id] = store.scalar("SELECT n_chars FROM documents WHERE id = ?", (doc_id,))
+    return AnnotationSet(docs=n_chars, spans={a: d for a, d in spans.items() if d},
+                         decisions={a: d for a, d in decisions.items() if d})
+
+
+def reviewable_docs(store) -> list[tuple[str, list[str]]]:
+    """``(doc_id, annotators who finished it)`` for the documents ready for review, in ingest order."""
+    assignments = store.assignments()
+    finished = {a: store.finished_docs(a) for a in store.annotators()}
+    out = []
+    for doc_id in store.document_ids():
+        done = sorted(a for a, ds in finished.items() if doc_id in ds)
+        assigned = assignments.get(doc_id)
+        ready = all(a in done for a in assigned) if assigned else len(done) >= 2
+        if ready and done:
+            out.append((doc_id, done))
+    return out
+
+
+def waiting_docs(store) -> list[dict]:
+    """Documents not ready yet, with who still has to finish them (for messages)."""
+    assignments = store.assignments()
+    finished = {a: store.finished_docs(a) for a in store.annotators()}
+    out = []
+    for doc_id in store.document_ids():
+        done = sorted(a for a, ds in finished.items() if doc_id in ds)
+        assigned = assignments.get(doc_id)
+        if assigned:
+            missing = [a for a in assigned if a not in done]
+            if missing:
+                out.append({"id": doc_id, "finished": done, "waiting_for": missing})
+        elif 0 < len(done) < 2:
+            out.append({"id": doc_id, "finished": done, "waiting_for": ["a second annotator"]})
+    return out
+
+
+# ---------------------------------------------------------------------------- clusters and items
+
+
+@dataclass
+class Version:
+    spans: list[dict]          # clean spans, sorted
+    annotators: list[str]      # who made exactly this version
+
+    def as_dict(self) -> dict:
+        return {"annotators": self.annotators, "spans": self.spans}
+
+
+@dataclass
+class Cluster:
+    doc_id: str
+    start: int
+    end: int
+    versions: list[Version]    # most supported first; the empty version included
+    annotators: list[str]      # everybody taking part in the document
+
+    @property
+    def key(self) -> str:
+        blob = json.dumps([[v.annotators, [list(span_key(s)) for s in v.spans]] for v in self.versions],
+                          ensure_ascii=False, sort_keys=True)
+        return f"{self.start}-{self.end}:{hashlib.sha1(blob.encode()).hexdigest()[:12]}"
+
+    def winner(self, policy: str) -> Version | None:
+        """The version settled automatically under ``policy``, or None."""
+        n = len(self.annotators)
+        top = self.versions[0]
+        if len(top.annotators) == n:
+            return top
+        if policy == "majority" and 2 * len(top.annotators) > n:
+            return top
+        return None
+
+    @property
+    def kinds(self) -> list[str]:
+        """What differs: ``missing`` (some annotators have no span here), ``boundary``,
+        ``label``, ``attrs``."""
+        kinds = []
+        nonempty = [v for v in self.versions if v.spans]
+        if len(nonempty) < len(self.versions):
+            kinds.append("missing")
+        ranges = {tuple((s["start"], s["end"]) for s in v.spans) for v in nonempty}
+        if len(ranges) > 1:
+            kinds.append("boundary")
+        by_range: dict[tuple, set] = {}
+        by_range_label: dict[tuple, set] = {}
+        for v in nonempty:
+            for s in v.spans:
+                by_range.setdefault((s["start"], s["end"]), set()).add(s["label"])
+                by_range_label.setdefault((s["start"], s["end"], s["label"]), set()).add(_attrs_json(s["attrs"]))
+        labels = {s["label"] for v in nonempty for s in v.spans}
+        if any(len(x) > 1 for x in by_range.values()) or (len(ranges) > 1 and len(labels) > 1):
+            kinds.append("label")
+        if any(len(x) > 1 for x in by_range_label.values()):
+            kinds.append("attrs")
+        return kinds
+
+
+def cluster_doc(doc_id: str, by_annotator: dict[str, list[dict]]) -> list[Cluster]:
+    """Cluster overlapping spans of all annotators of one document."""
+    tagged = sorted(
+        ((s["start"], s["end"], ann, s) for ann, spans in by_annotator.items() for s in spans),
+        key=lambda t: (t[0], t[1], t[2]),
+    )
+    annotators = sorted(by_annotator)
+    groups: list[list[tuple]] = []
+    end = -1
+    for t in tagged:
+        if groups and t[0] < end:
+            groups[-1].append(t)
+            end = max(end, t[1])
+        else:
+            groups.append([t])
+            end = t[1]
+    out = []
+    for g in groups:
+        per: dict[str, list[dict]] = {a: [] for a in annotators}
+        for _s, _e, ann, span in g:
+            per[ann].append(_clean(span))
+        versions: dict[tuple, Version] = {}
+        for ann in annotators:
+            sp = sorted(per[ann], key=lambda s: (s["start"], s["end"], s["label"]))
+            k = tuple(span_key(s) for s in sp)
+            versions.setdefault(k, Version(sp, [])).annotators.append(ann)
+        ordered = sorted(versions.values(), key=lambda v: (
+            -len(v.annotators), not v.spans, [span_key(s)[:3] for s in v.spans], v.annotators))
+        out.append(Cluster(doc_id, g[0][0], max(t[1] for t in g), ordered, annotators))
+    return out
+
+
+def live_reviews(store, doc_id: str) -> list[dict]:
+    """The document's review rows not undone, oldest first (payload decoded)."""
+    rows = store.query('SELECT id, doc_id, reviewer, ts, action, item_key, start, "end", label, attrs, payload'
+                       " FROM reviews WHERE doc_id = ? ORDER BY id", (doc_id,))
+    for r in rows:
+        r["payload"] = json.loads(r["payload"]) if r["payload"] else {}
+    undone = {r["payload"].get("undo") for r in rows if r["action"] == "undo"}
+    return [r for r in rows if r["action"] != "undo" and r["id"] not in undone]
+
+
+def settled_items(store, doc_id: str) -> dict[str, dict]:
+    """item key → the live review row that settled it."""
+    return {r["item_key"]: r for r in live_reviews(store, doc_id) if r["action"] in SETTLE_ACTIONS}
+
+
+# ---------------------------------------------------------------------------- gold writes
+
+
+def _gold_rows(store, doc_id: str, where: str = "", params=()) -> list[dict]:
+    rows = store.query('SELECT id, doc_id, start, "end", label, text, attrs, origin, reviewer, annotators, ts'
+                       f" FROM gold WHERE doc_id = ? {where} ORDER BY start, id", (doc_id, *params))
+    for r in rows:
+        r["attrs"] = json.loads(r["attrs"]) if r["attrs"] else None
+        r["annotators"] = json.loads(r["annotators"]) if r["annotators"] else []
+    return rows
+
+
+def _insert_gold(conn, doc_id: str, s: dict, origin: str, reviewer: str | None, annotators: list[str],
+                 ts: str) -> int:
+    cur = conn.execute(
+        'INSERT INTO gold (doc_id, start, "end", label, text, attrs, origin, reviewer, annotators, ts)'
+        " VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (doc_id, s["start"], s["end"], s["label"], s["text"], _attrs_json(s.get("attrs")), origin, reviewer,
+         json.dumps(sorted(annotators), ensure_ascii=False), ts),
+    )
+    return cur.lastrowid
+
+
+def _log(conn, doc_id: str, reviewer: str, action: str, item_key: str | None, spans: list[dict],
+         payload: dict, ts: str) -> int:
+    one = spans[0] if len(spans) == 1 else None
+    cur = conn.execute(
+        'INSERT INTO reviews (doc_id, reviewer, ts, action, item_key, start, "end", label, attrs, payload)'
+        " VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (doc_id, reviewer, ts, action, item_key,
+         one["start"] if one else None, one["end"] if one else None, one["label"] if one else None,
+         _attrs_json(one.get("attrs")) if one else None, json.dumps(payload, ensure_ascii=False)),
+    )
+    return cur.lastrowid
+
+
+def sync_agreed(store, doc_id: str, clusters: list[Cluster], policy: str, reviewer: str) -> tuple[int, int]:
+    """Make the document's ``agreed`` gold rows equal the clusters settled by ``policy``.
+
+    Agreed spans that overlap a reviewer's gold row are left to the reviewer's
+    decision. Returns (rows added, rows removed); logs an ``agree`` review row
+    when something changed. One transaction.
+    """
+    desired: dict[tuple, tuple[dict, list[str]]] = {}
+    for c in clusters:
+        w = c.winner(policy)
+        if w is not None:
+            for s in w.spans:
+                desired[span_key(s)] = (s, w.annotators)
+    ts = now_iso()
+    with store.write() as conn:
+        gold = _gold_rows(store, doc_id)
+        agreed = {span_key(g): g for g in gold if g["origin"] == "agreed"}
+        others = [g for g in gold if g["origin"] != "agreed"]
+        removed = [g for k, g in agreed.items() if k not in desired]
+        for g in removed:
+            conn.execute("DELETE FROM gold WHERE id = ?", (g["id"],))
+        added = []
+        for k, (s, anns) in desired.items():
+            if k in agreed:
+                continue
+            if any(o["start"] < s["end"] and s["start"] < o["end"] for o in others):
+                continue
+            added.append(s)
+            _insert_gold(conn, doc_id, s, "agreed", reviewer, anns, ts)
+        if added or removed:
+            _log(conn, doc_id, reviewer, "agree", None, [], {
+                "policy": policy, "added": added,
+                "removed": [{k: g[k] for k in ("start", "end", "label", "text", "attrs", "annotators")}
+                            for g in removed],
+            }, ts)
+    return len(added), len(removed)
+
+
+# ---------------------------------------------------------------------------- the session
+
+
+@dataclass
+class Item:
+    """One disagreement in the review list."""
+
+    cluster: Cluster
+    status: str = "open"           # open, picked, edited, rejected, skipped
+    review_id: int | None = None   # the review row that set the status
+    chosen: str = ""               # short description of the outcome
+
+    @property
+    def doc_id(self) -> str:
+        return self.cluster.doc_id
+
+    @property
+    def key(self) -> str:
+        return self.cluster.key
+
+    @property
+    def versions(self) -> list[Version]:
+        return self.cluster.versions
+
+    @property
+    def settled(self) -> bool:
+        return self.status in ("picked", "edited", "rejected")
+
+
+@dataclass
+class Draft:
+    """The spans being edited for an item (edit mode)."""
+
+    item: Item
+    base: int                      # version index it started from
+    spans: list[dict]
+    current: int = 0
+
+
+@dataclass
+class Summary:
+    documents: int = 0
+    waiting: int = 0
+    agreed_added: int = 0
+    agreed_removed: int = 0
+    agreed_spans: int = 0
+    items: int = 0
+    already_settled: int = 0
+    by_doc: dict[str, int] = field(default_factory=dict)
+
+
+class ReviewSession:
+    """The unsettled disagreements of the reviewable documents, a cursor, and one
+    method per reviewer action. Every action commits before returning."""
+
+    def __init__(self, store, reviewer: str, *, policy: str = "unanimous", doc_ids: list[str] | None = None):
+        if not reviewer or not reviewer.strip():
+            raise ReviewError("reviewer name is empty")
+        if policy not in POLICIES:
+            raise ReviewError(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}")
+        self.store = store
+        self.reviewer = reviewer.strip()
+        self.policy = policy
+        self.doc_ids = doc_ids
+        self.items: list[Item] = []
+        self.cursor = 0
+        self.draft: Draft | None = None
+        self._texts: dict[str, str] = {}
+        self._ranges: dict[str, list[tuple[int, int, str]]] = {}   # doc -> all cluster ranges (+key)
+        self._stack: list[tuple[int, str]] = []                   # (review id, item key) of this session
+        self.n_actions = 0
+        self.summary = self.load()
+
+    # ------------------------------------------------------------------ loading
+    def load(self) -> Summary:
+        """Synchronise automatic gold and collect the unsettled items."""
+        s = Summary()
+        self.items = []
+        docs = reviewable_docs(self.store)
+        if self.doc_ids is not None:
+            wanted = set(self.doc_ids)
+            docs = [d for d in docs if d[0] in wanted]
+        s.waiting = len(waiting_docs(self.store))
+        for doc_id, anns in docs:
+            by_ann = {a: self.store.annotator_spans(doc_id, a) for a in anns}
+            clusters = cluster_doc(doc_id, by_ann)
+            add, rem = sync_agreed(self.store, doc_id, clusters, self.policy, self.reviewer)
+            s.agreed_added += add
+            s.agreed_removed += rem
+            settled = settled_items(self.store, doc_id)
+            self._ranges[doc_id] = [(c.start, c.end, c.key) for c in clusters]
+            n_open = 0
+            for c in clusters:
+                w = c.winner(self.policy)
+                if w is not None:
+                    s.agreed_spans += len(w.spans)
+                    continue
+                if c.key in settled:
+                    s.already_settled += 1
+                    continue
+                self.items.append(Item(c))
+                n_open += 1
+            s.documents += 1
+            if n_open:
+                s.by_doc[doc_id] = n_open
+        s.items = len(self.items)
+        self.cursor = 0
+        return s
+
+    def text(self, doc_id: str) -> str:
+        t = self._texts.get(doc_id)
+        if t is None:
+            t = self._texts[doc_id] = self.store.scalar("SELECT text FROM documents WHERE id = ?", (doc_id,))
+        return t
+
+    # ------------------------------------------------------------------ state
+    @property
+    def current(self) -> Item | None:
+        return self.items[self.cursor] if self.items else None
+
+    @property
+    def open_count(self) -> int:
+        return sum(1 for it in self.items if not it.settled)
+
+    def move(self, delta: int) -> None:
+        if self.draft is not None:
+            raise ReviewError("finish the edit first (enter saves, esc cancels)")
+        if self.items:
+            self.cursor = max(0, min(len(self.items) - 1, self.cursor + delta))
+
+    def set_cursor(self, index: int) -> None:
+        if self.draft is not None:
+            raise ReviewError("finish the edit first (enter saves, esc cancels)")
+        if self.items:
+            self.cursor = max(0, min(len(self.items) - 1, index))
+
+    def _advance(self) -> None:
+        """To the next open item after the cursor (wrapping); else the next skipped one; else stay."""
+        n = len(self.items)
+        for wanted in ("open", "skipped"):
+            for k in range(1, n):
+                i = (self.cursor + k) % n
+                if self.items[i].status == wanted:
+                    self.cursor = i
+                    return
+
+    def _require(self) -> Item:
+        it = self.current
+        if it is None:
+            raise ReviewError("nothing to review")
+        if self.draft is not None:
+            raise ReviewError("finish the edit first (enter saves, esc cancels)")
+        return it
+
+    # ------------------------------------------------------------------ settling
+    def _settle(self, it: Item, action: str, spans: list[dict], chosen: list[str], base: int | None) -> int:
+        if it.settled:
+            raise ReviewError(f"already settled ({it.chosen}); u undoes it")
+        doc_id = it.doc_id
+        text = self.text(doc_id)
+        spans = [_clean(s, text) for s in spans]
+        ts = now_iso()
+        lo = min([it.cluster.start] + [s["start"] for s in spans])
+        hi = max([it.cluster.end] + [s["end"] for s in spans])
+        with self.store.write() as conn:
+            other = settled_items(self.store, doc_id).get(it.key)
+            if other is not None:
+                raise ReviewError(f"{other['reviewer']} settled this item meanwhile ({other['action']})")
+            replaced = _gold_rows(self.store, doc_id, 'AND start < ? AND "end" > ?', (hi, lo))
+            for g in replaced:
+                conn.execute("DELETE FROM gold WHERE id = ?", (g["id"],))
+            gold_ids = []
+            for s in spans:
+                holders = [a for v in it.versions for a in v.annotators if span_key(s) in {span_key(x) for x in v.spans}]
+                gold_ids.append(_insert_gold(conn, doc_id, s, "adjudicated", self.reviewer, holders, ts))
+            payload = {
+                "policy": self.policy,
+                "range": [it.cluster.start, it.cluster.end],
+                "versions": [v.as_dict() for v in it.versions],
+                "chosen": chosen,
+                "base_version": base,
+                "spans": spans,
+                "gold_ids": gold_ids,
+                "replaced": [{k: g[k] for k in ("start", "end", "label", "text", "attrs", "origin", "reviewer",
+                                                "annotators", "ts")} for g in replaced],
+            }
+            rid = _log(conn, doc_id, self.reviewer, action, it.key, spans, payload, ts)
+        self._stack.append((rid, it.key))
+        self.n_actions += 1
+        it.review_id = rid
+        return rid
+
+    def pick(self, n: int) -> str:
+        """Take version ``n`` (1-based) as gold."""
+        it = self._require()
+        if not 1 <= n <= len(it.versions):
+            raise ReviewError(f"no version {n} (this item has {len(it.versions)})")
+        v = it.versions[n - 1]
+        self._settle(it, "pick" if v.spans else "reject", v.spans, v.annotators, n - 1)
+        it.status = "picked" if v.spans else "rejected"
+        it.chosen = f"{n}: {', '.join(v.annotators)}" if v.spans else f"{n}: no span ({', '.join(v.annotators)})"
+        msg = f"version {n} ({', '.join(v.annotators)}) → gold: {describe_spans(v.spans)}"
+        self._advance()
+        return msg
+
+    def reject(self) -> str:
+        """No span here: nothing of this item goes to gold."""
+        it = self._require()
+        self._settle(it, "reject", [], [], None)
+        it.status, it.chosen = "rejected", "rejected all"
+        self._advance()
+        return "rejected all versions: no gold span here"
+
+    def skip(self) -> str:
+        it = self._require()
+        if it.settled:
+            self._advance()
+            return "already settled"
+        with self.store.write() as conn:
+            rid = _log(conn, it.doc_id, self.reviewer, "skip", it.key, [], {"range": [it.cluster.start, it.cluster.end]},
+                       now_iso())
+        self._stack.append((rid, it.key))
+        self.n_actions += 1
+        it.status, it.review_id, it.chosen = "skipped", rid, "skipped"
+        self._advance()
+        return "skipped (stays unsettled)"
+
+    def undo(self) -> str:
+        """Undo this session's latest action (any depth): gold rows written are
+        deleted, replaced ones restored, an ``undo`` row is logged."""
+        if self.draft is not None:
+            raise ReviewError("finish the edit first (enter saves, esc cancels)")
+        if not self._stack:
+            raise ReviewError("nothing to undo in this session")
+        rid, key = self._stack[-1]
+        row = self.store.query("SELECT doc_id, action, payload FROM reviews WHERE id = ?", (rid,))[0]
+        payload = json.loads(row["payload"]) if row["payload"] else {}
+        ts = now_iso()
+        with self.store.write() as conn:
+            for gid in payload.get("gold_ids", []):
+                conn.execute("DELETE FROM gold WHERE id = ?", (gid,))
+            for g in payload.get("replaced", []):
+                _insert_gold(conn, row["doc_id"], g, g["origin"], g["reviewer"], g["annotators"], g["ts"])
+            _log(conn, row["doc_id"], self.reviewer, "undo", key, [], {"undo": rid, "action": row["action"]}, ts)
+        self._stack.pop()
+        self.n_actions += 1
+        for i, it in enumerate(self.items):
+            if it.key == key and it.doc_id == row["doc_id"]:
+                it.status, it.review_id, it.chosen = "open", None, ""
+                self.cursor = i
+                break
+        return f"undid {row['action']}"
+
+    # ------------------------------------------------------------------ edit mode
+    def begin_edit(self, version: int) -> Draft:
+        """Start editing a copy of version ``version`` (0-based)."""
+        it = self._require()
+        if it.settled:
+            raise ReviewError(f"already settled ({it.chosen}); u undoes it")
+        if not 0 <= version < len(it.versions):
+            raise ReviewError(f"no version {version + 1}")
+        spans = [dict(s) for s in it.versions[version].spans]
+        if not spans:
+            raise ReviewError(f"version {version + 1} has no span: press {version + 1} to take it (no gold here)")
+        self.draft = Draft(it, version, spans, 0)
+        return self.draft
+
+    def cancel_edit(self) -> None:
+        self.draft = None
+
+    def _draft_span(self) -> dict:
+        if self.draft is None:
+            raise ReviewError("not editing (e edits the highlighted version)")
+        if not self.draft.spans:
+            raise ReviewError("the draft has no span (esc cancels, enter saves it as reject)")
+        return self.draft.spans[self.draft.current]
+
+    def _check(self, start: int, end: int, exclude: dict) -> None:
+        d = self.draft
+        assert d is not None
+        text = self.text(d.item.doc_id)
+        if not 0 <= start < end <= len(text):
+            raise ReviewError("a span cannot be empty or leave the text")
+        if "\n" in text[start:end]:
+            raise ReviewError("a span cannot take in a line break")
+        for s in d.spans:
+            if s is not exclude and s["start"] < end and start < s["end"]:
+                raise ReviewError(f"would overlap {s['label']} 「{s['text']}」 of the draft")
+        for a, b, key in self._ranges.get(d.item.doc_id, []):
+            if key != d.item.key and a < end and start < b:
+                raise ReviewError(f"would reach into another item ({a}–{b}); settle that one there")
+
+    def draft_move(self, which: str, delta: int) -> None:
+        s = self._draft_span()
+        start, end = s["start"], s["end"]
+        if which == "start":
+            start += delta
+        else:
+            end += delta
+        self._check(start, end, s)
+        s["start"], s["end"] = start, end
+        s["text"] = self.text(self.draft.item.doc_id)[start:end]
+
+    def draft_relabel(self, label: str) -> None:
+        if label not in LABELS:
+            raise ReviewError(f"unknown label {label}")
+        s = self._draft_span()
+        if s["label"] == label:
+            return
+        s["label"] = label
+        if label != "QUANTITY":
+            s["attrs"] = None
+        else:
+            same = [x for v in self.draft.item.versions for x in v.spans
+                    if x["label"] == "QUANTITY" and x["attrs"] and (x["start"], x["end"]) == (s["start"], s["end"])]
+            s["attrs"] = dict(same[0]["attrs"]) if same else None
+
+    def draft_set_attrs(self, attrs: dict | None) -> None:
+        s = self._draft_span()
+        if s["label"] != "QUANTITY":
+            raise ReviewError("only QUANTITY spans have attributes")
+        err = validate_attrs("QUANTITY", attrs)
+        if err:
+            raise ReviewError(err)
+        s["attrs"] = attrs
+
+    def draft_select(self, delta: int) -> None:
+        d = self.draft
+        if d is None or not d.spans:
+            return
+        d.current = (d.current + delta) % len(d.spans)
+
+    def draft_drop(self) -> None:
+        d = self.draft
+        self._draft_span()
+        d.spans.pop(d.current)
+        d.current = max(0, min(d.current, len(d.spans) - 1))
+
+    def draft_from(self, version: int) -> None:
+        """Replace the draft with a copy of another version."""
+        d = self.draft
+        if d is None:
+            raise ReviewError("not editing")
+        if not 0 <= version < len(d.item.versions):
+            raise ReviewError(f"no version {version + 1}")
+        d.base, d.spans, d.current = version, [dict(s) for s in d.item.versions[version].spans], 0
+
+    def save_edit(self) -> str:
+        d = self.draft
+        if d is None:
+            raise ReviewError("not editing")
+        it = d.item
+        spans = sorted(d.spans, key=lambda s: s["start"])
+        for s in spans:
+            if s["label"] == "QUANTITY":
+                err = validate_attrs("QUANTITY", s.get("attrs"))
+                if err:
+                    raise ReviewError(err)
+        same = [v for v in it.versions if [span_key(s) for s in v.spans] == [span_key(s) for s in spans]]
+        self.draft = None
+        try:
+            if same:
+                v = same[0]
+                action = "pick" if spans else "reject"
+                self._settle(it, action, spans, v.annotators, it.versions.index(v))
+                it.status = "picked" if spans else "rejected"
+                it.chosen = f"{it.versions.index(v) + 1}: {', '.join(v.annotators)}"
+            elif not spans:
+                self._settle(it, "reject", [], [], d.base)
+                it.status, it.chosen = "rejected", "rejected all"
+            else:
+                self._settle(it, "edit", spans, [], d.base)
+                it.status, it.chosen = "edited", f"edited from {d.base + 1}"
+        except ReviewError:
+            self.draft = d
+            raise
+        self._advance()
+        return f"{it.chosen} → gold: {describe_spans(spans)}"
+
+
+def describe_spans(spans: list[dict]) -> str:
+    if not spans:
+        return "no span"
+    return ", ".join(f"{s['label']}「{s['text']}」{s['start']}–{s['end']}" for s in spans)
+
+
+# ---------------------------------------------------------------------------- history
+
+
+def history(store, doc_id: str) -> dict:
+    """The decision log and the review log of a document, oldest first."""
+    decisions = store.decisions(doc_id)
+    for d in decisions:
+        d["attrs"] = json.loads(d["attrs"]) if d["attrs"] else None
+    reviews = store.query('SELECT id, reviewer, ts, action, item_key, start, "end", label, attrs, payload'
+                          " FROM reviews WHERE doc_id = ? ORDER BY id", (doc_id,))
+    for r in reviews:
+        r["attrs"] = json.loads(r["attrs"]) if r["attrs"] else None
+        r["payload"] = json.loads(r["payload"]) if r["payload"] else None
+    return {"id": doc_id, "decisions": decisions, "reviews": reviews}
