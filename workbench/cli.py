@@ -205,6 +205,7 @@ def stats(app: AppContext, as_json: bool) -> None:
 COMMAND_MODULES: list[str] = [
     "workbench.commands.annotate",
     "workbench.commands.exchange",
+    "workbench.commands.ops",
     # "workbench.commands.propose",
 ]
 
