@@ -206,6 +206,7 @@ COMMAND_MODULES: list[str] = [
     "workbench.commands.annotate",
     "workbench.commands.exchange",
     "workbench.commands.ops",
+    "workbench.commands.review",
     # "workbench.commands.propose",
 ]
 

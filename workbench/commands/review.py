@@ -1,0 +1,406 @@
+"""CLI: ``assign``, ``agreement``, ``review``, ``history``."""
+from __future__ import annotations
+
+import getpass
+import json
+import os
+
+import click
+
+from workbench.cli import AppContext, cli, echo_err, pass_app
+
+
+def _names(value: str) -> list[str]:
+    return [x.strip() for x in value.split(",") if x.strip()]
+
+
+def default_reviewer() -> str:
+    for var in ("WORKBENCH_REVIEWER", "WORKBENCH_ANNOTATOR"):
+        if os.environ.get(var):
+            return os.environ[var]
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (containers)
+        return "reviewer"
+
+
+# ---------------------------------------------------------------------------- assign
+
+
+def plan_assignments(doc_ids: list[str], annotators: list[str], per_doc: int,
+                     load: dict[str, int] | None = None) -> list[tuple[str, str]]:
+    """Give each document ``per_doc`` distinct annotators, round-robin and balanced:
+    each document takes the least-loaded annotators, ties broken by the rotation
+    order, so loads never differ by more than one (starting from ``load``)."""
+    load = {a: (load or {}).get(a, 0) for a in annotators}
+    order = {a: i for i, a in enumerate(annotators)}
+    pairs = []
+    nxt = 0
+    n = len(annotators)
+    for doc in doc_ids:
+        ranked = sorted(annotators, key=lambda a: (load[a], (order[a] - nxt) % n))
+        chosen = ranked[:per_doc]
+        for a in sorted(chosen, key=lambda a: (order[a] - nxt) % n):
+            pairs.append((doc, a))
+            load[a] += 1
+        nxt = (nxt + per_doc) % n
+    return pairs
+
+
+@cli.command()
+@click.option("--annotators", "-a", "annotators_", metavar="A,B,C",
+              help="Comma-separated annotator names.")
+@click.option("--per-doc", "-k", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Annotators per document.")
+@click.option("--docs", metavar="ID,...", help="Only these documents (default: all).")
+@click.option("--replace", is_flag=True,
+              help="Drop the existing assignments of these documents first (decisions are kept).")
+@click.option("--show", is_flag=True, help="Only print the current assignments.")
+@pass_app
+def assign(app: AppContext, annotators_: str | None, per_doc: int, docs: str | None, replace: bool,
+           show: bool) -> None:
+    """Give each document K annotators (round-robin, balanced).
+
+    \b
+      workbench assign --annotators alice,bob,carol --per-doc 2
+      workbench assign --annotators dave --per-doc 1 --docs 003_b312853f4306f97e
+      workbench assign --show
+
+    With assignments in the database, ``workbench annotate`` shows each
+    annotator only their documents, and review waits for every assigned
+    annotator to finish a document. Without any assignment everybody sees
+    every document (review then needs 2 annotators per document).
+    Documents that already have assignments are left as they are (loads are
+    balanced around them) unless --replace.
+    """
+    store = app.store
+    if show:
+        _print_assignments(store)
+        return
+    if not annotators_:
+        raise click.UsageError("--annotators is required (or --show)")
+    names = _names(annotators_)
+    if len(set(names)) != len(names):
+        raise click.BadParameter("an annotator is listed twice", param_hint="--annotators")
+    if per_doc > len(names):
+        raise click.BadParameter(f"{per_doc} annotators per document but only {len(names)} given",
+                                 param_hint="--per-doc")
+    all_ids = store.document_ids()
+    if not all_ids:
+        raise click.ClickException(f"{store.path} has no documents (workbench ingest first)")
+    if docs:
+        ids = _names(docs)
+        known = set(all_ids)
+        unknown = [d for d in ids if d not in known]
+        if unknown:
+            raise click.ClickException(f"no such document{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
+        ids = list(dict.fromkeys(ids))
+    else:
+        ids = all_ids
+    existing = store.assignments()
+    with store.write() as conn:
+        if replace:
+            conn.executemany("DELETE FROM assignments WHERE doc_id = ?", [(d,) for d in ids])
+            existing = {d: a for d, a in existing.items() if d not in set(ids)}
+        kept = [d for d in ids if d in existing]
+        todo = [d for d in ids if d not in existing]
+        load: dict[str, int] = {}
+        for anns in existing.values():
+            for a in anns:
+                load[a] = load.get(a, 0) + 1
+        pairs = plan_assignments(todo, names, per_doc, load)
+        added = store.assign(pairs)
+    click.echo(f"assigned {len(todo)} document{'s' if len(todo) != 1 else ''} × {per_doc} annotators"
+               f" ({added} new assignments)")
+    if kept:
+        click.echo(f"{len(kept)} document{'s' if len(kept) != 1 else ''} already had assignments and "
+                   "kept them (--replace to redo)")
+    _print_load(store)
+
+
+def _print_load(store) -> None:
+    per: dict[str, list[str]] = {}
+    for d, anns in store.assignments().items():
+        for a in anns:
+            per.setdefault(a, []).append(d)
+    if not per:
+        click.echo("no assignments: every annotator sees every document")
+        return
+    finished = {a: store.finished_docs(a) for a in per}
+    click.echo(f"{'annotator':<16}{'documents':>10}{'finished':>10}")
+    for a in sorted(per):
+        click.echo(f"{a:<16}{len(per[a]):>10}{len(set(per[a]) & finished[a]):>10}")
+
+
+def _print_assignments(store) -> None:
+    asg = store.assignments()
+    if not asg:
+        click.echo("no assignments: every annotator sees every document")
+        return
+    for d in store.document_ids():
+        if d in asg:
+            click.echo(f"{d}  {', '.join(asg[d])}")
+    _print_load(store)
+
+
+# ---------------------------------------------------------------------------- agreement
+
+
+def _f(v, digits: int = 3) -> str:
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+def render_agreement(rep: dict) -> str:
+    lines = []
+    anns = rep["annotators"]
+    what = f" (label {rep['label']} only; other labels count as O)" if rep["label"] else ""
+    fin = rep["finished"]
+    lines.append("annotators: " + ", ".join(f"{a} ({fin[a]} finished)" for a in anns) + what)
+    al = rep["alpha"]
+    lines.append(f"Krippendorff's alpha (nominal, characters, all annotators): {_f(al['value'])}"
+                 f"  over {al['documents']} documents, {al['characters']:,} characters")
+    if not rep["pairs"]:
+        lines.append("no pair of annotators has finished a common document")
+        return "\n".join(lines)
+    lines.append("")
+    w = max(len(f"{p['a']} ~ {p['b']}") for p in rep["pairs"]) + 2
+    head = (f"{'pair':<{w}}{'docs':>5}{'chars':>9}  {'exact P':>7} {'R':>5} {'F1':>5}"
+            f"  {'overlap P':>9} {'R':>5} {'F1':>5}  {'κ chars':>7}  {'κ decisions':>14}")
+    lines.append(head)
+    lines.append("─" * len(head))
+    for p in rep["pairs"]:
+        e, o, d = p["exact"]["micro"], p["overlap"]["micro"], p["decisions"]
+        dk = f"{_f(d['kappa'])} (n={d['shared']})" if d["shared"] else "– (n=0)"
+        lines.append(
+            f"{p['a'] + ' ~ ' + p['b']:<{w}}{p['documents']:>5}{p['characters']:>9,}"
+            f"  {_f(e['precision']):>7} {_f(e['recall'], 3):>5} {_f(e['f1']):>5}"
+            f"  {_f(o['precision']):>9} {_f(o['recall']):>5} {_f(o['f1']):>5}"
+            f"  {_f(p['char_kappa']):>7}  {dk:>14}"
+        )
+    labels = []
+    for p in rep["pairs"]:
+        for lab in p["exact"]["labels"]:
+            if lab not in labels:
+                labels.append(lab)
+    if labels and not rep["label"]:
+        from workbench.labels import LABELS
+
+        labels.sort(key=lambda x: (LABELS.index(x) if x in LABELS else 99, x))
+        lines.append("")
+        lines.append("F1 per label, exact / overlap (reference = first annotator; F1 is symmetric)")
+        cw = 11
+        lines.append(f"{'pair':<{w}}" + "".join(f"{lab:>{cw}}" for lab in labels))
+        for p in rep["pairs"]:
+            cells = []
+            for lab in labels:
+                e = p["exact"]["labels"].get(lab)
+                o = p["overlap"]["labels"].get(lab)
+                cells.append(f"{_f(e and e['f1'], 2)}/{_f(o and o['f1'], 2)}" if e else "–")
+            lines.append(f"{p['a'] + ' ~ ' + p['b']:<{w}}" + "".join(f"{c:>{cw}}" for c in cells))
+    if rep["no_overlap"]:
+        lines.append("")
+        lines.append("no common finished document: " + ", ".join(f"{a} ~ {b}" for a, b in rep["no_overlap"]))
+    lines.append("")
+    lines.append("P/R take the first annotator as reference. κ chars: Cohen's kappa over character labels"
+                 " (O outside spans).")
+    lines.append("κ decisions: Cohen's kappa of accept (or edit) vs reject on proposals both decided.")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (every count and figure) instead of a table.")
+@click.option("--label", "-l", metavar="LABEL", help="Only this label (others count as outside).")
+@pass_app
+def agreement(app: AppContext, as_json: bool, label: str | None) -> None:
+    """Agreement between annotators, over the documents each pair has finished.
+
+    \b
+    For every pair: span precision / recall / F1 with exact match (same start,
+    end, label) and with overlap match (same label, sharing a character,
+    one-to-one), per label and micro; Cohen's kappa over character labels
+    (O for none); Cohen's kappa of accept/reject decisions on the proposals
+    both decided. For all annotators at once: Krippendorff's alpha (nominal)
+    with each character a unit and an annotator who did not finish a
+    document missing there.
+    """
+    from workbench.agreement import agreement_report
+    from workbench.labels import LABELS
+    from workbench.review import load_annotation_set
+
+    if label is not None:
+        label = label.upper()
+        known = set(LABELS)
+        if label not in known:
+            raise click.BadParameter(f"unknown label {label!r} (one of {', '.join(LABELS)})", param_hint="--label")
+    store = app.store
+    data = load_annotation_set(store)
+    if len(data.annotators()) < 2:
+        n = len(data.annotators())
+        raise click.ClickException(
+            f"agreement needs two annotators with finished documents; {store.path} has {n}"
+            + (f" ({data.annotators()[0]})" if n == 1 else ""))
+    rep = agreement_report(data, label=label)
+    if as_json:
+        click.echo(json.dumps(rep, ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_agreement(rep))
+
+
+# ---------------------------------------------------------------------------- review
+
+
+@cli.command()
+@click.option("--reviewer", "-r", metavar="NAME", default=None,
+              help="Your name in the review log (default: $WORKBENCH_REVIEWER, $WORKBENCH_ANNOTATOR or login).")
+@click.option("--policy", type=click.Choice(["unanimous", "majority"]), default="unanimous", show_default=True,
+              help="When a span becomes gold without review: all annotators agree, or more than half.")
+@click.option("--docs", metavar="ID,...", help="Only these documents.")
+@click.option("--summary", is_flag=True,
+              help="Do not open the TUI: make agreed spans gold and list what is still unsettled.")
+@pass_app
+def review(app: AppContext, reviewer: str | None, policy: str, docs: str | None, summary: bool) -> None:
+    """Settle disagreements between annotators into gold.
+
+    \b
+    A document is reviewed once all its assigned annotators finished it
+    (without assignments: once 2 annotators did). Spans all annotators agree
+    on (or, with --policy majority, more than half) become gold at once
+    (origin "agreed"). The rest are listed one disagreement at a time, the
+    versions one under another over the same text, with who made them:
+      1..9   take that version as gold     x      reject all (no gold span)
+      space  skip (stays unsettled)        u      undo (any depth)
+      j/k    next / previous item          h/l    highlight a version
+      e      edit the highlighted version: 1-7 label, [ ] { } move start/end,
+             tab next span, d drop span, a QUANTITY attrs, c next version as base,
+             enter save (adjudicated), esc cancel
+      ?      help     q  quit
+    Each action is committed (review log + gold rows, one transaction) before
+    the screen updates. Running review again shows only what is unsettled.
+    """
+    from workbench.review import ReviewError, ReviewSession, waiting_docs
+
+    store = app.store
+    name = reviewer or default_reviewer()
+    doc_ids = _names(docs) if docs else None
+    if doc_ids:
+        known = set(store.document_ids())
+        unknown = [d for d in doc_ids if d not in known]
+        if unknown:
+            raise click.ClickException(f"no such document: {', '.join(unknown)}")
+    try:
+        session = ReviewSession(store, name, policy=policy, doc_ids=doc_ids)
+    except ReviewError as e:
+        raise click.ClickException(str(e)) from None
+    s = session.summary
+    if not s.documents:
+        waiting = waiting_docs(store)
+        msg = "no document is ready for review: a document needs all its assigned annotators to finish it " \
+              "(without assignments: 2 annotators)"
+        if waiting:
+            w = waiting[0]
+            msg += f"; e.g. {w['id']} waits for {', '.join(w['waiting_for'])}"
+        raise click.ClickException(msg)
+    echo = click.echo if summary else echo_err
+    _print_summary(echo, store, s, policy)
+    if summary:
+        for it in session.items:
+            c = it.cluster
+            text = session.text(c.doc_id)[c.start:c.end].replace("\n", "⏎")
+            vs = " | ".join(
+                f"{i}: {'+'.join(v.annotators)} "
+                + (", ".join(f"{x['label']}「{x['text']}」{x['start']}-{x['end']}" for x in v.spans) or "no span")
+                for i, v in enumerate(it.versions, 1))
+            click.echo(f"{c.doc_id}  {c.start}-{c.end}  「{text}」  {'+'.join(c.kinds)}  {vs}")
+        return
+    if not session.items:
+        echo_err("nothing to adjudicate")
+        return
+    from workbench.tui.review_app import ReviewApp
+
+    ReviewApp(session).run()
+    g = store.scalar("SELECT count(*) FROM gold")
+    gd = store.scalar("SELECT count(DISTINCT doc_id) FROM gold")
+    echo_err(f"{session.n_actions} review actions; {session.open_count} items still unsettled; "
+             f"gold: {g} spans in {gd} documents")
+
+
+def _print_summary(echo, store, s, policy: str) -> None:
+    echo(f"{s.documents} document{'s' if s.documents != 1 else ''} ready for review"
+         + (f" ({s.waiting} still being annotated)" if s.waiting else ""))
+    echo(f"agreed ({policy}): {s.agreed_spans} spans in gold"
+         + (f" (+{s.agreed_added}" + (f", -{s.agreed_removed}" if s.agreed_removed else "") + " now)"
+            if s.agreed_added or s.agreed_removed else ""))
+    echo(f"disagreements unsettled: {s.items}"
+         + (f" ({s.already_settled} settled earlier)" if s.already_settled else ""))
+
+
+# ---------------------------------------------------------------------------- history
+
+
+def _span_cell(r: dict) -> str:
+    if r.get("start") is None:
+        return ""
+    t = r.get("text")
+    return f"{r['start']}-{r['end']}" + (f" 「{t}」" if t else "")
+
+
+@cli.command()
+@click.argument("doc_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: {id, decisions, reviews}.")
+@click.option("--annotator", "-a", metavar="NAME", help="Only this annotator's decisions.")
+@pass_app
+def history(app: AppContext, doc_id: str, as_json: bool, annotator: str | None) -> None:
+    """The decision log of a document, oldest first, then its review log.
+
+    Columns: decision id, time (UTC), annotator, action, span (start-end and
+    text), label, proposal id, ref (the decision an undo cancels, or the added
+    span an edit/remove changes), origin.
+    """
+    from workbench.review import history as load_history
+
+    store = app.store
+    if store.get_document(doc_id) is None:
+        raise click.ClickException(f"no document {doc_id!r} in {store.path}")
+    h = load_history(store, doc_id)
+    if annotator:
+        h["decisions"] = [d for d in h["decisions"] if d["annotator"] == annotator]
+    if as_json:
+        click.echo(json.dumps(h, ensure_ascii=False, indent=2))
+        return
+    ds = h["decisions"]
+    click.echo(f"{doc_id}: {len(ds)} decisions, {len(h['reviews'])} review actions")
+    if ds:
+        wa = max(9, *(len(d["annotator"]) for d in ds)) + 1
+        click.echo(f"{'id':>6}  {'ts':<24}  {'annotator':<{wa}}{'action':<8}{'span':<30}{'label':<10}"
+                   f"{'proposal':>8}{'ref':>7}  origin")
+        for d in ds:
+            extra = ""
+            if d["attrs"]:
+                extra = "  " + json.dumps(d["attrs"], ensure_ascii=False)
+            click.echo(
+                f"{d['id']:>6}  {d['ts']:<24}  {d['annotator']:<{wa}}{d['action']:<8}{_span_cell(d):<30}"
+                f"{d['label'] or '':<10}{'' if d['proposal_id'] is None else d['proposal_id']:>8}"
+                f"{'' if d['ref_id'] is None else d['ref_id']:>7}  {d['origin']}{extra}"
+            )
+    rs = h["reviews"]
+    if rs:
+        click.echo("")
+        click.echo("review log")
+        wr = max(8, *(len(r["reviewer"]) for r in rs)) + 1
+        click.echo(f"{'id':>6}  {'ts':<24}  {'reviewer':<{wr}}{'action':<8}{'item':<24}  outcome")
+        for r in rs:
+            p = r["payload"] or {}
+            if r["action"] == "undo":
+                out = f"undoes review {p.get('undo')} ({p.get('action')})"
+            elif r["action"] == "agree":
+                out = f"{len(p.get('added', []))} agreed spans added, {len(p.get('removed', []))} removed" \
+                      f" ({p.get('policy')})"
+            elif r["action"] == "skip":
+                out = "skipped"
+            else:
+                spans = p.get("spans", [])
+                out = ", ".join(f"{s['label']} {s['start']}-{s['end']} 「{s['text']}」" for s in spans) or "no span"
+                if p.get("chosen"):
+                    out += f"  (version of {', '.join(p['chosen'])})"
+            click.echo(f"{r['id']:>6}  {r['ts']:<24}  {r['reviewer']:<{wr}}{r['action']:<8}"
+                       f"{r['item_key'] or '':<24}  {out}")

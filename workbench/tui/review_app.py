@@ -1,0 +1,711 @@
+"""``workbench review``: settle disagreements between annotators, from the keyboard.
+
+The app only renders a :class:`~workbench.review.ReviewSession` and calls its
+methods; every reviewer action is committed (reviews log + gold rows, one
+transaction) by the session before the screen changes.
+
+Layout: the list of disagreements on the left; on the right the text around
+the current one, then every version one under another over the *same* window
+of text (so differing boundaries line up), each with who made it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import ModalScreen
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Input, Label, Static
+
+from ..labels import COLORS, LABELS
+from ..review import Item, ReviewError, ReviewSession, describe_spans
+from ..session import SessionError, attrs_from_fields, format_value
+from .wrap import cell_width
+
+NORMAL, EDIT, ATTRS = "normal", "edit", "attrs"
+
+# (id, keys, action, description, modes, group)
+KEYS: list[tuple[str, str, str, str, tuple[str, ...], str]] = [
+    ("item.next", "j,down", "move(1)", "next disagreement", (NORMAL,), "Move"),
+    ("item.prev", "k,up", "move(-1)", "previous disagreement", (NORMAL,), "Move"),
+    ("item.first", "g,home", "first", "first", (NORMAL,), "Move"),
+    ("item.last", "G,end", "last", "last", (NORMAL,), "Move"),
+    ("version.next", "l,right", "version(1)", "highlight next version", (NORMAL,), "Move"),
+    ("version.prev", "h,left", "version(-1)", "highlight previous version", (NORMAL,), "Move"),
+    *[(f"digit.{i}", str(i), f"digit({i})",
+       f"take version {i}" + (f" · edit: label {LABELS[i - 1]}" if i <= len(LABELS) else ""),
+       (NORMAL, EDIT), "Decide") for i in range(1, 10)],
+    ("pick", "enter", "enter", "take the highlighted version · edit: save", (NORMAL, EDIT), "Decide"),
+    ("reject", "x", "reject", "reject all versions (no gold span here)", (NORMAL,), "Decide"),
+    ("skip", "space", "skip", "skip (stays unsettled)", (NORMAL,), "Decide"),
+    ("undo", "u,backspace", "undo", "undo (any depth, this session)", (NORMAL,), "Decide"),
+    ("edit", "e", "edit", "edit the highlighted version", (NORMAL,), "Edit"),
+    ("edit.start_left", "left_square_bracket", "bound('start',-1)", "start ←", (EDIT,), "Edit"),
+    ("edit.start_right", "right_square_bracket", "bound('start',1)", "start →", (EDIT,), "Edit"),
+    ("edit.end_left", "left_curly_bracket", "bound('end',-1)", "end ←", (EDIT,), "Edit"),
+    ("edit.end_right", "right_curly_bracket", "bound('end',1)", "end →", (EDIT,), "Edit"),
+    ("edit.next_span", "tab,l,right", "draft_select(1)", "next span of the draft", (EDIT,), "Edit"),
+    ("edit.prev_span", "shift+tab,h,left", "draft_select(-1)", "previous span of the draft", (EDIT,), "Edit"),
+    ("edit.drop", "d", "draft_drop", "drop the span from the draft", (EDIT,), "Edit"),
+    ("edit.attrs", "a", "attrs", "QUANTITY attrs (value unit approx)", (EDIT,), "Edit"),
+    ("edit.base", "c", "base", "start over from the next version", (EDIT,), "Edit"),
+    ("cancel", "escape", "cancel", "cancel the edit / close", (EDIT, ATTRS), "General"),
+    ("help", "question_mark", "help", "help", (NORMAL, EDIT), "General"),
+    ("quit", "q", "quit", "quit", (NORMAL,), "General"),
+]
+
+KEYBAR = {
+    NORMAL: [("j/k", "move"), ("1-9", "take version"), ("h/l", "highlight"), ("enter", "take"),
+             ("e", "edit"), ("x", "reject all"), ("space", "skip"), ("u", "undo"), ("?", "help"), ("q", "quit")],
+    EDIT: [("1-7", "label"), ("[ ]", "start"), ("{ }", "end"), ("tab", "next span"), ("d", "drop"),
+           ("a", "attrs"), ("c", "other version"), ("enter", "save"), ("esc", "cancel"), ("?", "help")],
+    ATTRS: [("", "value unit approx, e.g. 1500万 斤 more"), ("enter", "save"), ("esc", "cancel")],
+}
+
+ACTION_MODES: dict[str, set[str]] = {}
+for _k in KEYS:
+    ACTION_MODES.setdefault(_k[2].split("(")[0], set()).update(_k[4])
+
+RULES = """\
+Every action is written to the database (review log + gold, one transaction) when its key is pressed.
+A disagreement groups the overlapping spans of all annotators; a version is one annotator's spans
+there (maybe none). Versions are shown over the same text window, most supported first.
+1-9 take a version as gold (a version without span = nothing in gold), x rejects all.
+e edits a copy of the highlighted version: here digits 1-7 set the label, [ ] { } move start / end,
+  tab moves between the draft's spans, d drops one, a sets QUANTITY attrs, c restarts from the
+  next version; enter saves it as an adjudicated span (or as the version it now equals).
+space skips (logged, stays unsettled); u undoes your actions of this session, any depth.
+Spans all annotators agree on (or a majority, with --policy majority) are gold without review.
+Running review again lists only what is still unsettled.
+List: kind M = a span only some annotators have, B = boundaries, L = labels, A = QUANTITY attrs differ;
+  · open  ✓ taken  ✎ edited  ✗ rejected  ↷ skipped."""
+
+STATE = {
+    "open": ("·", "#9e9e9e"),
+    "skipped": ("↷ skipped", "#bcbcbc"),
+    "picked": ("✓", "bold #87d787"),
+    "edited": ("✎", "bold #ffd75f"),
+    "rejected": ("✗", "bold #ff8787"),
+}
+CURSOR_BG = "#303a4a"
+
+
+def key_label(key: str) -> str:
+    return {"left_square_bracket": "[", "right_square_bracket": "]", "left_curly_bracket": "{",
+            "right_curly_bracket": "}", "question_mark": "?", "escape": "esc", "shift+tab": "⇧tab",
+            "down": "↓", "up": "↑", "left": "←", "right": "→"}.get(key, key)
+
+
+def clip_cells(s: str, n: int) -> str:
+    """Cut ``s`` to at most ``n`` terminal cells, ending in … when cut."""
+    s = s.replace("\n", "⏎")
+    widths = [cell_width(c) for c in s]
+    if sum(widths) <= n:
+        return s
+    used = 0
+    for i, w in enumerate(widths):
+        if used + w > n - 1:
+            return s[:i] + "…"
+        used += w
+    return s
+
+
+def pad_cells(t: Text, n: int) -> Text:
+    if t.cell_len < n:
+        t.append(" " * (n - t.cell_len))
+    return t
+
+
+def format_attrs(attrs: dict | None) -> str:
+    if not attrs:
+        return ""
+    out = (format_value(attrs.get("value")) or "?") + (attrs.get("unit") or "")
+    if attrs.get("approx"):
+        out += f" ({attrs['approx']})"
+    return out
+
+
+def window(text: str, a: int, b: int, cells: int) -> tuple[int, int]:
+    """A range around ``[a, b)`` that fits ``cells`` terminal cells (at least ``[a, b)``)."""
+    used = sum(cell_width(c) for c in text[a:b])
+    lo, hi = a, b
+    side = max(0, (cells - used) // 2)
+    left = 0
+    while lo > 0 and left + cell_width(text[lo - 1]) <= side:
+        lo -= 1
+        left += cell_width(text[lo])
+    right_budget = max(0, cells - used - left)
+    right = 0
+    while hi < len(text) and right + cell_width(text[hi]) <= right_budget:
+        right += cell_width(text[hi])
+        hi += 1
+    # give unused right room back to the left
+    while lo > 0 and left + right + cell_width(text[lo - 1]) <= cells - used:
+        lo -= 1
+        left += cell_width(text[lo])
+    return lo, hi
+
+
+def span_line(text: str, lo: int, hi: int, spans: list[dict], *, current: int | None = None) -> Text:
+    """``text[lo:hi]`` on one line, the spans painted in their label colours."""
+    t = Text(no_wrap=True, overflow="crop")
+    pos = lo
+    for i, s in enumerate(sorted(spans, key=lambda s: s["start"])):
+        a, b = max(s["start"], lo), min(s["end"], hi)
+        if b <= a:
+            continue
+        if a > pos:
+            t.append(text[pos:a].replace("\n", "⏎"), style="#a8a8a8")
+        style = f"bold #000000 on {COLORS.get(s['label'], '#bcbcbc')}"
+        if current is not None and s is spans[current]:
+            style += " underline reverse"
+        t.append(text[a:b].replace("\n", "⏎"), style=style)
+        pos = b
+    if pos < hi:
+        t.append(text[pos:hi].replace("\n", "⏎"), style="#a8a8a8")
+    return t
+
+
+# ---------------------------------------------------------------------------- widgets
+
+
+class Line(Widget):
+    """A one-line bar (no layout pass when its text changes)."""
+
+    DEFAULT_CSS = "Line { height: 1; }"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._text = Text()
+
+    def set(self, text: Text) -> None:
+        if text != self._text:
+            self._text = text
+            self.refresh()
+
+    def render(self) -> Text:
+        return self._text
+
+
+class ItemList(ScrollView, can_focus=False):
+    """The disagreements, one row each (Line API: a key repaints only the rows it touched)."""
+
+    DEFAULT_CSS = "ItemList { overflow-y: scroll; overflow-x: hidden; scrollbar-size-vertical: 1; }"
+
+    class Clicked(Message):
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    def __init__(self, session: ReviewSession, **kwargs):
+        super().__init__(**kwargs)
+        self.session = session
+        self.cursor = 0
+        self._cache: dict[int, Strip] = {}
+
+    def reload(self) -> None:
+        self._cache.clear()
+        self.virtual_size = Size(self.size.width or 40, len(self.session.items))
+        self.refresh()
+        self.goto(self.session.cursor)
+
+    def goto(self, index: int) -> None:
+        items = self.session.items
+        if not items:
+            return
+        old, self.cursor = self.cursor, max(0, min(index, len(items) - 1))
+        self._cache.pop(old, None)
+        self._cache.pop(self.cursor, None)
+        h = self.size.height
+        top = int(self.scroll_y)
+        if h and not (top <= self.cursor < top + h):
+            self.scroll_to(y=max(0, self.cursor - h // 3), animate=False, immediate=True)
+        self.refresh()
+
+    def _row(self, idx: int) -> Text:
+        s = self.session
+        it = s.items[idx]
+        c = it.cluster
+        width = self.size.width or 40
+        cur = idx == self.cursor
+        mark, mstyle = STATE[it.status]
+        t = Text("▶" if cur else " ", style="bold")
+        t.append(pad_cells(Text(f"{idx + 1}", style="#8a8a8a"), len(str(len(s.items))) + 1))
+        t.append(pad_cells(Text(mark, style=mstyle), 2))
+        kinds = "".join(k[0].upper() for k in c.kinds)  # M B L A
+        t.append(pad_cells(Text(kinds, style="#87afd7"), 5))
+        if width >= 40:
+            t.append(pad_cells(Text(clip_cells(c.doc_id, 9), style="#8a8a8a"), 10))
+        rest = max(6, width - t.cell_len - 1)
+        snippet = s.text(c.doc_id)[c.start:c.end]
+        label = c.versions[0].spans[0]["label"] if c.versions[0].spans else next(
+            (v.spans[0]["label"] for v in c.versions if v.spans), "")
+        t.append(clip_cells(snippet, rest), style=f"{COLORS.get(label, '')}" + (" strike" if it.status == "rejected" else ""))
+        if cur:
+            t.stylize(f"on {CURSOR_BG}")
+        return t
+
+    def render_line(self, y: int) -> Strip:
+        idx = int(self.scroll_y) + y
+        width = self.size.width
+        if idx >= len(self.session.items):
+            return Strip.blank(width, self.rich_style)
+        strip = self._cache.get(idx)
+        if strip is None:
+            segs = list(self._row(idx).render(self.app.console))
+            pad = self.rich_style + Style(bgcolor=CURSOR_BG) if idx == self.cursor else self.rich_style
+            strip = self._cache[idx] = Strip(segs).crop_extend(0, width, pad)
+        return strip
+
+    def on_resize(self, event) -> None:
+        self.reload()
+
+    def on_click(self, event) -> None:
+        idx = int(self.scroll_y) + event.y
+        if 0 <= idx < len(self.session.items):
+            self.post_message(self.Clicked(idx))
+
+
+class Detail(Static):
+    """The current disagreement: the text around it and every version over the same window."""
+
+    def __init__(self, app: "ReviewApp", **kwargs):
+        super().__init__(**kwargs)
+        self._app = app
+
+    def on_resize(self, event) -> None:
+        self.show()
+
+    def show(self) -> None:
+        self.update(self.build(max(20, self.size.width or 80)))
+
+    def build(self, width: int) -> Text:
+        app, s = self._app, self._app.session
+        it = s.current
+        out = Text()
+        if it is None:
+            out.append("nothing left to review", style="bold")
+            return out
+        c = it.cluster
+        text = s.text(c.doc_id)
+        # title
+        out.append(f"{c.doc_id}", style="bold")
+        out.append(f"  {c.start}–{c.end}  ", style="#bcbcbc")
+        out.append(" " + " · ".join(c.kinds) + " ", style="bold #000000 on #87afd7")
+        out.append(f"  {len(c.annotators)} annotators: {', '.join(c.annotators)}", style="#bcbcbc")
+        if it.settled or it.status == "skipped":
+            mark, style = STATE[it.status]
+            out.append(f"\n{mark} {it.status}: {it.chosen}  (u undoes)", style=style)
+        out.append("\n\n")
+        # the paragraph around it, the cluster underlined
+        lo = max(0, c.start - 120)
+        hi = min(len(text), c.end + 120)
+        nl = text.rfind("\n", lo, c.start)
+        lo = nl + 1 if nl >= 0 and c.start - nl < 80 else lo
+        nl = text.find("\n", c.end, hi)
+        hi = nl if nl >= 0 and nl - c.end < 80 else hi
+        ctx = Text()
+        ctx.append(("…" if lo > 0 else "") + text[lo:c.start].replace("\n", "⏎"), style="#d0d0d0")
+        ctx.append(text[c.start:c.end].replace("\n", "⏎"), style="bold underline #ffffff")
+        ctx.append(text[c.end:hi].replace("\n", "⏎") + ("…" if hi < len(text) else ""), style="#d0d0d0")
+        out.append_text(ctx)
+        out.append("\n\n")
+        # the versions over the same window
+        inner = max(10, width - 6)
+        draft = s.draft if s.draft is not None and s.draft.item is it else None
+        ranges = [(x["start"], x["end"]) for v in c.versions for x in v.spans]
+        if draft:
+            ranges += [(x["start"], x["end"]) for x in draft.spans]
+        a = min([c.start] + [r[0] for r in ranges])
+        b = max([c.end] + [r[1] for r in ranges])
+        wlo, whi = window(text, a, b, inner)
+        n = len(c.annotators)
+        for i, v in enumerate(c.versions):
+            hl = i == app.version and draft is None
+            head = Text()
+            head.append("▶ " if hl else ("✓ " if it.version == i else "  "), style="bold #ffd75f"
+                        if hl else "bold #87d787")
+            head.append(f"{i + 1} ", style="bold #000000 on #ffd75f" if hl else "bold #ffd75f")
+            head.append(f" {', '.join(v.annotators)} ", style="bold")
+            head.append(f"{len(v.annotators)}/{n}  ", style="#8a8a8a")
+            if v.spans:
+                for j, x in enumerate(v.spans):
+                    if j:
+                        head.append(" · ", style="#6c6c6c")
+                    head.append(f"{x['label']}", style=f"bold {COLORS.get(x['label'], '')}")
+                    head.append(f"「{x['text']}」{x['start']}–{x['end']}")
+                    if x.get("attrs"):
+                        head.append(f" {format_attrs(x['attrs'])}", style="#d7d7af")
+            else:
+                head.append("— no span —", style="italic #ff8787")
+            out.append_text(head)
+            out.append("\n    ")
+            out.append_text(span_line(text, wlo, whi, v.spans))
+            out.append("\n")
+        if draft:
+            out.append("\n")
+            head = Text()
+            head.append(" ✎ draft ", style="bold #000000 on #ffd75f")
+            head.append(f" from version {draft.base + 1}  ", style="#bcbcbc")
+            for j, x in enumerate(draft.spans):
+                if j:
+                    head.append(" · ", style="#6c6c6c")
+                cur = j == draft.current
+                head.append(("▸" if cur else "") + x["label"], style=f"bold {COLORS.get(x['label'], '')}"
+                            + (" underline" if cur else ""))
+                head.append(f"「{x['text']}」{x['start']}–{x['end']}")
+                if x.get("attrs"):
+                    head.append(f" {format_attrs(x['attrs'])}", style="#d7d7af")
+            if not draft.spans:
+                head.append("no span (enter saves: reject all)", style="italic #ff8787")
+            out.append_text(head)
+            out.append("\n    ")
+            out.append_text(span_line(text, wlo, whi, draft.spans, current=draft.current if draft.spans else None))
+            out.append("\n")
+        return out
+
+
+class ReviewHelp(ModalScreen):
+    """Every key of the review screen and the rules."""
+
+    AUTO_FOCUS = "VerticalScroll"
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "close help", id="help.close")]
+    DEFAULT_CSS = """
+    ReviewHelp { align: center middle; }
+    ReviewHelp > VerticalScroll {
+        width: 110; max-width: 96%; height: 90%;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
+        table.add_column("keys", style="bold #ffd75f", no_wrap=True)
+        table.add_column("action")
+        table.add_column("when", style="#8a8a8a", no_wrap=True)
+        group = None
+        for bid, keys, _action, desc, modes, grp in KEYS:
+            if bid.startswith("digit.") and bid != "digit.1":
+                continue
+            if grp != group:
+                group = grp
+                table.add_row(Text(grp, style="bold underline #87afd7"), "", "")
+            if bid == "digit.1":
+                table.add_row("1 … 9", "take version N as gold", "list")
+                table.add_row("1 … 7", "edit: label " + " ".join(f"{i}={lab}" for i, lab in enumerate(LABELS, 1)),
+                              "edit")
+                continue
+            shown = " ".join(key_label(k) for k in keys.split(","))
+            table.add_row(shown, desc, "/".join("list" if m == NORMAL else m for m in modes))
+        with VerticalScroll():
+            yield Static(Text("workbench review: keys", style="bold"))
+            yield Static(table)
+            yield Static(Text("\n" + RULES, style="#d0d0d0"))
+            yield Static(Text("\nesc / q / ? closes this help", style="#8a8a8a"))
+
+    def action_dismiss(self) -> None:
+        self.app.pop_screen()
+
+
+# ---------------------------------------------------------------------------- the app
+
+
+class ReviewApp(App):
+    """The review screen."""
+
+    CSS_PATH = str(Path(__file__).with_name("review.tcss"))
+    TITLE = "workbench review"
+    BINDINGS = [Binding(keys, action, desc, show=False, id=bid, priority=bid in ("edit.next_span", "edit.prev_span"))
+                for bid, keys, action, desc, _m, _g in KEYS]
+    AUTO_FOCUS = None
+    ENABLE_COMMAND_PALETTE = False
+
+    mode: reactive[str] = reactive(NORMAL, bindings=True)
+
+    def __init__(self, session: ReviewSession):
+        super().__init__()
+        self.session = session
+        self.version = 0       # highlighted version of the current item
+        self._message: Text | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Line(id="header")
+        with Horizontal(id="main"):
+            with Vertical(id="side"):
+                yield Line(id="list-header")
+                yield ItemList(self.session, id="list")
+            with VerticalScroll(id="detail-box"):
+                yield Detail(self, id="detail")
+        yield Line(id="status")
+        with Horizontal(id="attrs-bar"):
+            yield Label("attrs", id="attrs-title")
+            yield Input(id="attrs-input", placeholder="value unit approx   e.g. 1500万 斤 more  ·  36 个 -")
+        yield Line(id="keybar")
+
+    def on_mount(self) -> None:
+        self.list = self.query_one(ItemList)
+        self.detail = self.query_one(Detail)
+        self.query_one("#attrs-bar").display = False
+        self.set_focus(None)
+        self.query_one("#list-header", Line).set(
+            Text(" " + "#".ljust(len(str(len(self.session.items))) + 1) + "✓ kind doc       text",
+                 style="bold", no_wrap=True, overflow="ellipsis"))
+        self._refresh_all()
+
+    # ------------------------------------------------------------------ rendering
+    def _refresh_all(self) -> None:
+        self.list.goto(self.session.cursor)
+        self.detail.show()
+        self._update_header()
+        self._update_status()
+        self._update_keybar()
+
+    def _changed(self, old_cursor: int) -> None:
+        s = self.session
+        if s.cursor != old_cursor:
+            self.version = 0
+        self.list._cache.pop(old_cursor, None)
+        self.list.goto(s.cursor)
+        self.detail.show()
+        self.query_one("#detail-box").scroll_home(animate=False)
+        self._update_header()
+        self._update_status()
+
+    def _update_header(self) -> None:
+        s = self.session
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(" review ", style="bold #000000 on #87afd7")
+        t.append(f" {s.reviewer} ", style="#000000 on #d7d7af")
+        t.append(f" policy {s.policy} ", style="bold")
+        t.append("│ ", style="#6c6c6c")
+        n = len(s.items)
+        if n:
+            t.append(f"item {s.cursor + 1}/{n} ", style="bold")
+        t.append(f"{s.open_count} unsettled ", style="bold #ffd75f" if s.open_count else "bold #87d787")
+        done = n - s.open_count
+        t.append(f"{done} settled ", style="#87d787")
+        t.append("│ ", style="#6c6c6c")
+        t.append(f"{s.summary.documents} documents · {s.summary.agreed_spans} agreed spans in gold ", style="#bcbcbc")
+        self.query_one("#header", Line).set(t)
+
+    def _update_status(self) -> None:
+        s = self.session
+        t = Text(no_wrap=True, overflow="ellipsis")
+        if self.mode == EDIT and s.draft is not None:
+            t.append(" EDIT ", style="bold #000000 on #ffd75f")
+            if s.draft.spans:
+                x = s.draft.spans[s.draft.current]
+                t.append(f" {x['label']} 「{x['text']}」 {x['start']}–{x['end']} ")
+                if x.get("attrs"):
+                    t.append(format_attrs(x["attrs"]) + " ", style="#d7d7af")
+        elif s.current is not None:
+            it = s.current
+            t.append(f" {it.doc_id} {it.cluster.start}–{it.cluster.end} ", style="bold")
+            t.append(f"{len(it.versions)} versions ", style="#bcbcbc")
+        if self._message is not None:
+            t.append(" │ ", style="#6c6c6c")
+            t.append_text(self._message)
+        self.query_one("#status", Line).set(t)
+
+    def _update_keybar(self) -> None:
+        t = Text(" ", no_wrap=True, overflow="ellipsis")
+        for k, desc in KEYBAR[self.mode]:
+            if k:
+                t.append(k, style="bold #87d7ff")
+                t.append(" ")
+            t.append(f"{desc}  ", style="#d0d0d0")
+        self.query_one("#keybar", Line).set(t)
+
+    def _say(self, msg: str) -> None:
+        self._message = Text(msg, style="#87d787")
+
+    def _error(self, msg: str) -> None:
+        self._message = Text(msg, style="bold #ff8787")
+        self._update_status()
+        self.bell()
+
+    def _do(self, fn, *args) -> None:
+        old = self.session.cursor
+        try:
+            msg = fn(*args)
+        except ReviewError as e:
+            self._error(str(e))
+            return
+        self._message = Text(msg, style="#87d787") if msg else None
+        self._changed(old)
+
+    # ------------------------------------------------------------------ modes
+    def watch_mode(self, old: str, new: str) -> None:
+        self.query_one("#attrs-bar").display = new == ATTRS
+        if new != ATTRS:
+            self.set_focus(None)
+        self._update_keybar()
+        self._update_status()
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        modes = ACTION_MODES.get(action)
+        if modes is None:
+            return True
+        if len(self.screen_stack) > 1:
+            return False
+        return self.mode in modes
+
+    # ------------------------------------------------------------------ actions
+    def action_move(self, d: int) -> None:
+        self._message = None
+        self._do(self.session.move, int(d))
+
+    def action_first(self) -> None:
+        self._do(self.session.set_cursor, 0)
+
+    def action_last(self) -> None:
+        self._do(self.session.set_cursor, len(self.session.items) - 1)
+
+    def action_version(self, d: int) -> None:
+        it = self.session.current
+        if it is None:
+            return
+        self.version = (self.version + int(d)) % len(it.versions)
+        self.detail.show()
+
+    def action_digit(self, n: int) -> None:
+        n = int(n)
+        if self.mode == EDIT:
+            if n > len(LABELS):
+                self._error(f"labels are 1-{len(LABELS)} in edit mode")
+                return
+            self._edit(self.session.draft_relabel, LABELS[n - 1])
+            return
+        it = self.session.current
+        if it is not None and n > len(it.versions):
+            self._error(f"this item has {len(it.versions)} versions")
+            return
+        self._do(self.session.pick, n)
+
+    def action_enter(self) -> None:
+        if self.mode == EDIT:
+            self._save_edit()
+        else:
+            self._do(self.session.pick, self.version + 1)
+
+    def action_reject(self) -> None:
+        self._do(self.session.reject)
+
+    def action_skip(self) -> None:
+        self._do(self.session.skip)
+
+    def action_undo(self) -> None:
+        self._do(self.session.undo)
+
+    # edit mode
+    def action_edit(self) -> None:
+        try:
+            self.session.begin_edit(self.version)
+        except ReviewError as e:
+            self._error(str(e))
+            return
+        self._message = None
+        self.mode = EDIT
+        self.detail.show()
+
+    def _edit(self, fn, *args) -> None:
+        try:
+            fn(*args)
+        except ReviewError as e:
+            self._error(str(e))
+            return
+        self._message = None
+        self.detail.show()
+        self._update_status()
+
+    def action_bound(self, which: str, d: int) -> None:
+        self._edit(self.session.draft_move, which, int(d))
+
+    def action_draft_select(self, d: int) -> None:
+        self._edit(self.session.draft_select, int(d))
+
+    def action_draft_drop(self) -> None:
+        self._edit(self.session.draft_drop)
+
+    def action_base(self) -> None:
+        d = self.session.draft
+        if d is None:
+            return
+        nxt = (d.base + 1) % len(d.item.versions)
+        self._edit(self.session.draft_from, nxt)
+
+    def action_attrs(self) -> None:
+        s = self.session
+        if s.draft is None or not s.draft.spans:
+            return
+        x = s.draft.spans[s.draft.current]
+        if x["label"] != "QUANTITY":
+            self._error("only QUANTITY spans have attributes (7 makes it QUANTITY)")
+            return
+        a = x.get("attrs") or {}
+        inp = self.query_one("#attrs-input", Input)
+        inp.value = " ".join(p for p in (format_value(a.get("value")), a.get("unit") or "", a.get("approx") or "") if p)
+        self.mode = ATTRS
+        inp.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        parts = event.value.split()
+        if len(parts) > 3:
+            self._error("attrs: value unit approx (three words at most)")
+            return
+        parts += [""] * (3 - len(parts))
+        try:
+            attrs = attrs_from_fields(*parts)
+            self.session.draft_set_attrs(attrs)
+        except (SessionError, ReviewError) as e:
+            self._error(str(e))
+            return
+        self.mode = EDIT
+        self.detail.show()
+
+    def _save_edit(self) -> None:
+        old = self.session.cursor
+        try:
+            msg = self.session.save_edit()
+        except ReviewError as e:
+            self._error(str(e))
+            return
+        self.mode = NORMAL
+        self._message = Text(msg, style="#87d787")
+        self._changed(old)
+
+    def action_cancel(self) -> None:
+        if self.mode == ATTRS:
+            self.mode = EDIT
+            self._message = Text("attributes not changed")
+            self._update_status()
+        elif self.mode == EDIT:
+            self.session.cancel_edit()
+            self.mode = NORMAL
+            self._message = Text("edit cancelled")
+            self.detail.show()
+            self._update_status()
+
+    def action_help(self) -> None:
+        self.push_screen(ReviewHelp())
+
+    async def action_quit(self) -> None:
+        self.exit()
+
+    def on_item_list_clicked(self, event: ItemList.Clicked) -> None:
+        if self.mode == NORMAL:
+            self._do(self.session.set_cursor, event.index)
+
+
+__all__ = ["ReviewApp", "KEYS", "Item", "describe_spans"]
