@@ -337,6 +337,17 @@ def _print_summary(echo, store, s, policy: str) -> None:
 # ---------------------------------------------------------------------------- history
 
 
+def _cells(s: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+
+def _ljust(s: str, width: int) -> str:
+    """Pad to ``width`` terminal cells (CJK characters take two)."""
+    return s + " " * max(1, width - _cells(s)) if _cells(s) >= width else s + " " * (width - _cells(s))
+
+
 def _span_cell(r: dict) -> str:
     if r.get("start") is None:
         return ""
@@ -378,7 +389,7 @@ def history(app: AppContext, doc_id: str, as_json: bool, annotator: str | None) 
             if d["attrs"]:
                 extra = "  " + json.dumps(d["attrs"], ensure_ascii=False)
             click.echo(
-                f"{d['id']:>6}  {d['ts']:<24}  {d['annotator']:<{wa}}{d['action']:<8}{_span_cell(d):<30}"
+                f"{d['id']:>6}  {d['ts']:<24}  {d['annotator']:<{wa}}{d['action']:<8}{_ljust(_span_cell(d), 30)}"
                 f"{d['label'] or '':<10}{'' if d['proposal_id'] is None else d['proposal_id']:>8}"
                 f"{'' if d['ref_id'] is None else d['ref_id']:>7}  {d['origin']}{extra}"
             )
