@@ -317,6 +317,7 @@ class Item:
     status: str = "open"           # open, picked, edited, rejected, skipped
     review_id: int | None = None   # the review row that set the status
     chosen: str = ""               # short description of the outcome
+    version: int | None = None     # 0-based version taken as gold (pick, or an edit equal to one)
 
     @property
     def doc_id(self) -> str:
@@ -506,6 +507,7 @@ class ReviewSession:
         v = it.versions[n - 1]
         self._settle(it, "pick" if v.spans else "reject", v.spans, v.annotators, n - 1)
         it.status = "picked" if v.spans else "rejected"
+        it.version = n - 1
         it.chosen = f"{n}: {', '.join(v.annotators)}" if v.spans else f"{n}: no span ({', '.join(v.annotators)})"
         msg = f"version {n} ({', '.join(v.annotators)}) → gold: {describe_spans(v.spans)}"
         self._advance()
@@ -554,7 +556,7 @@ class ReviewSession:
         self.n_actions += 1
         for i, it in enumerate(self.items):
             if it.key == key and it.doc_id == row["doc_id"]:
-                it.status, it.review_id, it.chosen = "open", None, ""
+                it.status, it.review_id, it.chosen, it.version = "open", None, "", None
                 self.cursor = i
                 break
         return f"undid {row['action']}"
@@ -672,6 +674,7 @@ class ReviewSession:
                 action = "pick" if spans else "reject"
                 self._settle(it, action, spans, v.annotators, it.versions.index(v))
                 it.status = "picked" if spans else "rejected"
+                it.version = it.versions.index(v)
                 it.chosen = f"{it.versions.index(v) + 1}: {', '.join(v.annotators)}"
             elif not spans:
                 self._settle(it, "reject", [], [], d.base)
