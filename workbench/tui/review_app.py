@@ -264,7 +264,7 @@ class ItemList(ScrollView, can_focus=False):
         if strip is None:
             segs = list(self._row(idx).render(self.app.console))
             pad = self.rich_style + Style(bgcolor=CURSOR_BG) if idx == self.cursor else self.rich_style
-            strip = self._cache[idx] = Strip(segs).crop_extend(0, width, pad)
+            strip = self._cache[idx] = Strip(segs).apply_style(pad).crop_extend(0, width, pad)
         return strip
 
     def on_resize(self, event) -> None:
