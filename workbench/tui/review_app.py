@@ -30,7 +30,7 @@ from textual.widgets import Input, Label, Static
 from ..labels import COLORS, LABELS
 from ..review import Item, ReviewError, ReviewSession, describe_spans
 from ..session import SessionError, attrs_from_fields, format_value
-from .wrap import cell_width
+from .wrap import cell_width, wrap
 
 NORMAL, EDIT, ATTRS = "normal", "edit", "attrs"
 
@@ -92,7 +92,7 @@ List: kind M = a span only some annotators have, B = boundaries, L = labels, A =
 
 STATE = {
     "open": ("·", "#9e9e9e"),
-    "skipped": ("↷ skipped", "#bcbcbc"),
+    "skipped": ("↷", "#bcbcbc"),
     "picked": ("✓", "bold #87d787"),
     "edited": ("✎", "bold #ffd75f"),
     "rejected": ("✗", "bold #ff8787"),
@@ -307,18 +307,23 @@ class Detail(Static):
             mark, style = STATE[it.status]
             out.append(f"\n{mark} {it.status}: {it.chosen}  (u undoes)", style=style)
         out.append("\n\n")
-        # the paragraph around it, the cluster underlined
+        # the paragraph around it (wrapped with the line-breaking rules), the cluster underlined
         lo = max(0, c.start - 120)
         hi = min(len(text), c.end + 120)
         nl = text.rfind("\n", lo, c.start)
         lo = nl + 1 if nl >= 0 and c.start - nl < 80 else lo
         nl = text.find("\n", c.end, hi)
         hi = nl if nl >= 0 and nl - c.end < 80 else hi
-        ctx = Text()
-        ctx.append(("…" if lo > 0 else "") + text[lo:c.start].replace("\n", "⏎"), style="#d0d0d0")
-        ctx.append(text[c.start:c.end].replace("\n", "⏎"), style="bold underline #ffffff")
-        ctx.append(text[c.end:hi].replace("\n", "⏎") + ("…" if hi < len(text) else ""), style="#d0d0d0")
-        out.append_text(ctx)
+        para = ("…" if lo > 0 else "") + text[lo:hi] + ("…" if hi < len(text) else "")
+        shift = lo - (1 if lo > 0 else 0)
+        for k, (a, b) in enumerate(wrap(para, max(10, width - 1))):
+            if k:
+                out.append("\n")
+            for lo_, hi_, style in ((a, min(b, c.start - shift), "#d0d0d0"),
+                                    (max(a, c.start - shift), min(b, c.end - shift), "bold underline #ffffff"),
+                                    (max(a, c.end - shift), b, "#d0d0d0")):
+                if hi_ > lo_:
+                    out.append(para[lo_:hi_], style=style)
         out.append("\n\n")
         # the versions over the same window
         inner = max(10, width - 6)
