@@ -264,9 +264,12 @@ class Store:
                 "UPDATE proposals SET active = 0 WHERE doc_id = ? AND source = ? AND active = 1",
                 (doc_id, source),
             )
-            # same version again: drop its proposals nobody decided on
+            # same version again: drop its proposals nobody decided on.
+            # (+source, +version: search by the document's index; without the
+            # unary plus SQLite picks idx_proposals_source and scans every
+            # proposal of this source for each document: quadratic at scale)
             c.execute(
-                "DELETE FROM proposals WHERE doc_id = ? AND source = ? AND version = ? AND id NOT IN "
+                "DELETE FROM proposals WHERE doc_id = ? AND +source = ? AND +version = ? AND id NOT IN "
                 "(SELECT proposal_id FROM decisions WHERE doc_id = ? AND proposal_id IS NOT NULL)",
                 (doc_id, source, version, doc_id),
             )

@@ -131,5 +131,14 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_m1_initial]
+def _m2_decisions_proposal_index(db: sqlite_utils.Database) -> None:
+    """Index the decisions' reference to proposals. SQLite checks the foreign key
+    ``decisions.proposal_id`` for every proposal deleted (re-running a proposer
+    version drops its undecided proposals): without this index each deleted
+    proposal scanned the whole decision log (3.6 ms per proposal at 53,000
+    decisions, growing with the log; 0.003 ms with it)."""
+    db.execute("CREATE INDEX IF NOT EXISTS idx_decisions_proposal ON decisions(proposal_id)")
+
+
+MIGRATIONS = [_m1_initial, _m2_decisions_proposal_index]
 SCHEMA_VERSION = len(MIGRATIONS)
