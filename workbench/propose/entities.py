@@ -1,0 +1,496 @@
+"""PERSON, ORG and LOC from jieba tokens plus context rules.
+
+jieba gives the tokens and dictionary tags; these rules decide:
+
+* LOC: a name (unknown characters or a place word) before an administrative
+  suffix (省 市 县 镇 乡 村 旗 苏木 嘎查 …), jieba's place words (``ns``) minus
+  generic ones, named sites (…之家, …基地, …陈列馆 with a place or proper name
+  in them), adjacent places merged (湖北襄阳), short forms of places already
+  found in the document (合江县 → 合江).
+* ORG: organ chains after a place or level (县委统战部, 县工商联,
+  中共X市委统战部), democratic-party committees (民革X市委会), names before
+  organisation suffixes (…有限公司, …银行, …学院, …报社, …促进会, …局);
+  bare organs (党委, 县委, 政府, 统战部) are never proposed.
+* PERSON: a surname after a title (书记, 常务副部长, 人士 …), a known name
+  before 总书记/同志, credit lines (编辑/…, 审核 _ …), a name in
+  parentheses closing a paragraph; names found once are propagated within
+  the document. jieba's person tag alone is never trusted (it tags 高水平).
+"""
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+
+from . import lexicon as lx
+from .segment import Token, in_dict
+
+FUNCTION_TAGS = frozenset("p c u uj ul ud uz uv ug ude d r m q y e o f".split())
+PROPER_TAGS = frozenset("ns nr nrt nrfg nz".split())
+_CJK = re.compile(r"[\u3400-\u9fff]")
+ADMIN_SET = frozenset(lx.ADMIN_SUFFIXES)
+
+
+def is_cjk(c: str) -> bool:
+    return bool(c) and "\u3400" <= c <= "\u9fff"
+
+
+class Doc:
+    """Tokens of one text with position indexes."""
+
+    def __init__(self, text: str, toks: list[Token]):
+        self.text = text
+        self.toks = toks
+        self.starts = [t.start for t in toks]
+        self.start_idx = {t.start: i for i, t in enumerate(toks)}
+        self.end_idx = {t.end: i for i, t in enumerate(toks)}
+
+    def tok_at(self, pos: int) -> int:
+        """Index of the token containing ``pos``."""
+        i = bisect_left(self.starts, pos)
+        if i < len(self.starts) and self.starts[i] == pos:
+            return i
+        return i - 1
+
+    def is_boundary(self, pos: int) -> bool:
+        return pos == 0 or pos == len(self.text) or pos in self.start_idx
+
+
+def name_char_token(t: Token) -> bool:
+    """A token that may be part of a proper name."""
+    w = t.word
+    if len(w) == 1:
+        return is_cjk(w) and t.tag not in FUNCTION_TAGS and w not in lx.NAME_STOP_CHARS
+    if not all(is_cjk(c) for c in w):
+        return False
+    if t.tag in ("ns", "nrt", "nrfg", "nz", "j"):
+        return True
+    if t.tag == "nr":
+        return t.freq < 3000
+    return t.tag == "" or (t.tag in ("n", "ng") and t.freq < 60)
+
+
+def proper_token(t: Token) -> bool:
+    """A token that is (part of) a proper name: place words, rare person words, unknown chars."""
+    if t.tag == "ns" and t.word not in lx.GENERIC_PLACE_WORDS and len(t.word) >= 2:
+        return True
+    if t.tag in ("nr", "nrt", "nrfg") and len(t.word) >= 2 and t.freq < 3000:
+        return True
+    if t.tag == "nz" and len(t.word) >= 2 and t.freq < 500:
+        return True
+    return False
+
+
+# ============================================================================ LOC
+
+def find_places(doc: Doc) -> list[dict]:
+    text, toks = doc.text, doc.toks
+    out: list[dict] = []
+    n = len(toks)
+    for k, t in enumerate(toks):
+        w = t.word
+        # 1. jieba place words
+        if t.tag == "ns" and len(w) >= 2 and w not in lx.GENERIC_PLACE_WORDS:
+            if text.startswith(lx.NOT_PLACE_BEFORE, t.end):
+                continue
+            s, e = t.start, t.end
+            if k + 1 < n and toks[k + 1].word in ("镇", "乡", "村", "县", "区", "市", "旗", "街道", "社区") \
+                    and not text.startswith(("委", "政府"), toks[k + 1].end):
+                e = toks[k + 1].end
+            out.append(_loc(text, s, e, 0.8))
+            continue
+        # a whole token that ends with an admin suffix and is a name word (乌审旗/nr)
+        if len(w) >= 3 and t.tag in ("nr", "nrt", "nz", "") and w.endswith(lx.ADMIN_SUFFIXES) \
+                and w[:-1] not in lx.GENERIC_PLACE_WORDS:
+            out.append(_loc(text, t.start, t.end, 0.7))
+            continue
+        # 2. name + administrative suffix
+        if w in ADMIN_SET:
+            if text.startswith(("委", "政府", "级", "域", "直", "属", "长", "民", "场", "里", "内", "外"), t.end):
+                continue  # 市委, 县政府, 县级, 区域, 村民 ... are not places
+            s = _name_left(doc, k, 4)
+            if s is None:
+                continue
+            name = text[s:t.start]
+            if len(name) == 1 and w not in ("县", "市", "州", "旗", "省"):
+                continue
+            if name in lx.GENERIC_PLACE_WORDS or name in ADMIN_SET or name[0] in lx.NOT_PLACE_HEAD:
+                continue
+            out.append(_loc(text, s, t.end, 0.75))
+    # 3. named sites and facilities
+    for suf in lx.FACILITY_SUFFIXES:
+        for m in re.finditer(re.escape(suf), text):
+            e = m.end()
+            if not doc.is_boundary(m.start()):
+                continue
+            s = _proper_left(doc, m.start(), 14, out)
+            if s is not None and s < m.start():
+                out.append(_loc(text, s, e, 0.65))
+    return out
+
+
+def _loc(text, s, e, score):
+    return {"start": s, "end": e, "label": "LOC", "text": text[s:e], "score": score}
+
+
+def _name_left(doc: Doc, k: int, max_chars: int) -> int | None:
+    """Start of a name made of name-like tokens ending right before token ``k``."""
+    toks = doc.toks
+    j = k - 1
+    s = None
+    while j >= 0:
+        t = toks[j]
+        if not name_char_token(t):
+            break
+        if toks[k].start - t.start > max_chars:
+            break
+        s = t.start
+        j -= 1
+    return s
+
+
+_NOUNISH = frozenset("n nz ns nr nrt nrfg nt j vn b l an ng nl g zg".split())
+
+
+def _proper_left(doc: Doc, pos: int, max_chars: int, places: list[dict]) -> int | None:
+    """Walk left from ``pos`` over noun-like tokens; return the leftmost start of a
+    proper-name token (or a known place) reached, else None."""
+    toks = doc.toks
+    place_starts = {p["start"]: p["end"] for p in places}
+    j = doc.tok_at(pos - 1) if pos > 0 else -1
+    best = None
+    while j >= 0:
+        t = toks[j]
+        if pos - t.start > max_chars:
+            break
+        if len(t.word) == 1:
+            if not name_char_token(t):
+                break
+        elif t.tag not in _NOUNISH and t.tag != "":
+            break
+        if proper_token(t) or (t.start in place_starts and place_starts[t.start] <= pos):
+            best = t.start
+        j -= 1
+    return best
+
+
+def merge_adjacent(spans: list[dict], text: str, label: str = "LOC") -> list[dict]:
+    """Adjacent places form one span (湖北襄阳, 黑龙江省哈尔滨市): add merged candidates."""
+    locs = sorted((s for s in spans if s["label"] == label), key=lambda s: (s["start"], -s["end"]))
+    by_start: dict[int, list[dict]] = {}
+    for s in locs:
+        by_start.setdefault(s["start"], []).append(s)
+    out = []
+    for s in locs:
+        e = s["end"]
+        chain_end = None
+        while e in by_start:
+            e = max(x["end"] for x in by_start[e])
+            chain_end = e
+            if e - s["start"] > 16:
+                break
+        if chain_end is not None:
+            out.append({"start": s["start"], "end": chain_end, "label": label,
+                        "text": text[s["start"]:chain_end], "score": s.get("score", 0.7)})
+    return out
+
+
+# ============================================================================ ORG
+
+_CHAIN_RE = re.compile(
+    r"(?:(?P<lvl>[省市县区州旗镇乡])委|党工委|党委|党组)"
+    r"(?P<sub>统战部|组织部|宣传部|常委会|政法委|办公室)?(?P<sub2>研究室|办公室|机关党委)?"
+    r"|(?P<lvl2>[省市县区州旗镇乡])?(?P<body>工商联|总商会|商会|政协|人大常委会|统战部|团委|妇联|总工会|侨联|科协|文联|残联)"
+    r"|(?P<gov>人民政府|人民法院|人民检察院)"
+)
+_DEMOCRATIC_RE = re.compile(
+    r"(?:" + "|".join(lx.DEMOCRATIC_PARTIES) + r")[\u4e00-\u9fff]{2,5}?(?:[省市县区]委会|委员会|总支|支部)"
+)
+_SUFFIX_RE = re.compile("|".join(map(re.escape, sorted(
+    set(lx.ORG_SUFFIXES_LENIENT) | set(lx.ORG_SUFFIXES_STRICT), key=len, reverse=True))))
+_MEDIA_RE = re.compile(r"([\u4e00-\u9fff]{2,6}(?:网|日报|晚报|报|电视台))(?=\s*(?:版权所有|讯|消息|报道|记者))")
+_TEMPLE_RE = re.compile(r"[\u4e00-\u9fff]{2}(?:寺|宫|庙|观|庵|清真寺|教堂)(?![\u4e00-\u9fff]?[镇乡村县市区])")
+_NATIONAL_RE = re.compile("|".join(map(re.escape, sorted(lx.NATIONAL_BODIES, key=len, reverse=True))))
+
+
+def _org(text, s, e, score):
+    return {"start": s, "end": e, "label": "ORG", "text": text[s:e], "score": score}
+
+
+def find_orgs(doc: Doc, places: list[dict], gazetteer: set[str]) -> list[dict]:
+    text = doc.text
+    out: list[dict] = []
+    place_end = {}
+    for p in places:
+        if p["end"] not in place_end or p["start"] < place_end[p["end"]]:
+            place_end[p["end"]] = p["start"]
+
+    def place_before(pos: int) -> int | None:
+        """Start of a place name ending at ``pos`` (found place, gazetteer name,
+        or a name-like run of tokens right before an organ)."""
+        if pos in place_end:
+            return place_end[pos]
+        for L in (5, 4, 3, 2):
+            if pos - L >= 0 and text[pos - L:pos] in gazetteer:
+                return pos - L
+        return None
+
+    def with_party(s: int) -> int:
+        for p in lx.PARTY_PREFIXES:
+            if text.startswith(p, s - len(p)):
+                return s - len(p)
+        return s
+
+    for m in _CHAIN_RE.finditer(text):
+        cs, ce = m.span()
+        body = m.group()
+        ps = place_before(cs)
+        if ps is None and (m.group("lvl") or m.group("gov")) and cs in doc.start_idx:
+            # 礼泉县委 / 法王寺镇人民政府: a name-like run right before
+            k = doc.start_idx.get(cs)
+            if k is not None:
+                s = _name_left(doc, k, 4)
+                if s is not None and cs - s >= 2 and text[s:cs] not in lx.GENERIC_PLACE_WORDS \
+                        and text[s] not in lx.NOT_PLACE_HEAD and not text[s:cs].endswith(("党", "中共")):
+                    ps = s
+        if ps is not None:
+            s = with_party(ps)
+            out.append(_org(text, s, ce, 0.8))
+            continue
+        # no place: level + sub-organ (市委统战部, 县工商联); bare organs are nothing
+        if (m.group("lvl") and m.group("sub")) or (m.group("lvl2") and m.group("body")):
+            s = with_party(cs)
+            if body not in lx.BARE_ORGANS:
+                out.append(_org(text, s, ce, 0.7))
+    for m in _DEMOCRATIC_RE.finditer(text):
+        out.append(_org(text, m.start(), m.end(), 0.8))
+    for m in _NATIONAL_RE.finditer(text):
+        if text.startswith(("党员", "党史"), m.end()):
+            continue
+        out.append(_org(text, m.start(), m.end(), 0.75))
+    for m in _MEDIA_RE.finditer(text):
+        s = m.start(1)
+        out.append(_org(text, s, m.end(1), 0.6))
+    for m in _TEMPLE_RE.finditer(text):
+        s, e = m.span()
+        i = doc.tok_at(s)
+        if doc.toks[i].start != s:
+            continue
+        name = text[s:s + 2]
+        if in_dict(name) and not proper_token(doc.toks[i]):
+            continue
+        out.append(_org(text, s, e, 0.55))
+    lenient = set(lx.ORG_SUFFIXES_LENIENT)
+    for m in _SUFFIX_RE.finditer(text):
+        suf = m.group()
+        ss, se = m.span()
+        if not doc.is_boundary(ss):
+            continue
+        if se < len(text) and suf in ("局", "厅", "委会") and is_cjk(text[se]) and text[se] not in "，、和与及":
+            # 局长, 局面: a single-char suffix must end the word
+            if text[se] in "长面势限部":
+                continue
+        s = _org_left(doc, ss, 16)
+        if s is None or s >= ss:
+            continue
+        name = text[s:ss]
+        full = text[s:se]
+        if full in lx.BARE_ORGANS:
+            continue
+        if suf in lenient:
+            if len(name) < 2 or name in lx.GENERIC_PLACE_WORDS:
+                continue
+            out.append(_org(text, s, se, 0.6))
+            continue
+        # strict suffixes: the name must carry a place, a level or a proper name
+        ps = _place_or_level_start(doc, s, ss, places, gazetteer)
+        if ps is None:
+            if suf == "中心组" and ("党委" in name or "党组" in name):
+                out.append(_org(text, s, se, 0.6))
+            continue
+        out.append(_org(text, with_party(ps), se, 0.6))
+    return out
+
+
+def _org_left(doc: Doc, pos: int, max_chars: int) -> int | None:
+    """Left edge of an organisation name ending at ``pos``: noun-like tokens; a verb
+    is crossed only when a place or level further left anchors the name."""
+    toks = doc.toks
+    j = doc.tok_at(pos - 1) if pos > 0 else -1
+    best = None
+    pending_verb = False
+    while j >= 0:
+        t = toks[j]
+        if pos - t.start > max_chars:
+            break
+        w = t.word
+        if len(w) == 1:
+            if not is_cjk(w) or w in lx.NAME_STOP_CHARS or t.tag in FUNCTION_TAGS:
+                break
+            if w in lx.LEVEL_CHARS and not pending_verb:
+                best = t.start
+                j -= 1
+                continue
+        elif t.tag in ("v", "vd", "a", "ad", "d", "p", "c", "r", "m", "t", "f", "u", "uj"):
+            if t.tag in ("v", "a") and best is not None and t.freq < 20000:
+                pending_verb = True   # 乡村振兴…总会, 农业发展有限公司
+                j -= 1
+                continue
+            if t.tag in ("v", "a") and best is None and t.freq < 20000:
+                best = t.start        # 建设银行, 团结报社
+                j -= 1
+                continue
+            break
+        if pending_verb:
+            if proper_token(t) or t.tag == "ns":
+                best = t.start
+                pending_verb = False
+            elif t.tag in _NOUNISH or t.tag == "":
+                pass
+            else:
+                break
+        else:
+            best = t.start
+        j -= 1
+    return best
+
+
+def _place_or_level_start(doc: Doc, s: int, e: int, places, gazetteer) -> int | None:
+    """Start of the org name if ``text[s:e]`` carries a place, a level char, 中共
+    or a proper name at its head; else None."""
+    text = doc.text
+    for p in places:
+        if s <= p["start"] < e:
+            return p["start"] if p["start"] > s and not _head_ok(text[s:p["start"]]) else s
+    for L in (4, 3, 2):
+        for i in range(s, e - L + 1):
+            if text[i:i + L] in gazetteer:
+                return s if _head_ok(text[s:i]) else i
+    if text[s] in lx.LEVEL_CHARS:
+        return s
+    if text.startswith(lx.PARTY_PREFIXES, s):
+        return s
+    i = doc.tok_at(s)
+    if proper_token(doc.toks[i]):
+        return s
+    return None
+
+
+def _head_ok(prefix: str) -> bool:
+    return prefix == "" or prefix in lx.PARTY_PREFIXES or (len(prefix) == 1 and prefix in lx.LEVEL_CHARS)
+
+
+# ============================================================================ PERSON
+
+_TITLE_RE = re.compile("|".join(map(re.escape, sorted(lx.TITLES, key=len, reverse=True))))
+_AFTER_RE = re.compile("(?=(" + "|".join(map(re.escape, lx.AFTER_NAME_TITLES)) + "))")
+_CREDIT_RE = re.compile(
+    r"(?:^|(?<=[丨|｜\s]))(?:本期|本文|责任)?(?:" + "|".join(map(re.escape, lx.CREDIT_KEYS)) + r")"
+    r"\s*[/／:：_|｜]\s*"
+    r"((?:[\u4e00-\u9fff]{2,4}(?:[ \u3000、，,]+|(?=[\s丨|｜)）]|$)))+)",
+    re.M,
+)
+_PAREN_NAME_RE = re.compile(r"(?<=[。！？!?”])\s*[（(]([\u4e00-\u9fff]{2,3})[)）]\s*(?=\n|$)")
+
+
+def _given_len(doc: Doc, i: int) -> int:
+    """Length of the name starting at ``i`` (surname included): 2 or 3 (or 4 for
+    compound surnames), decided by stop characters and dictionary words after it."""
+    text = doc.text
+    sl = 2 if text.startswith(lx.COMPOUND_SURNAMES, i) else 1
+    a = i + sl
+    if a >= len(text) or not is_cjk(text[a]) or text[a] in lx.NAME_STOP_CHARS:
+        return 0
+    b = a + 1
+    if b >= len(text) or not is_cjk(text[b]) or text[b] in lx.NAME_STOP_CHARS:
+        return sl + 1
+    if in_dict(text[b:b + 2]) or text.startswith(lx.AFTER_NAME_VERBS, b) or text.startswith(lx.TITLES, b):
+        return sl + 1
+    if b + 1 < len(text) and in_dict(text[a:a + 2]) and in_dict(text[b + 1:b + 3]) is False and False:
+        return sl + 1
+    return sl + 2
+
+
+def find_persons(doc: Doc) -> list[dict]:
+    text = doc.text
+    out: list[dict] = []
+    for m in _TITLE_RE.finditer(text):
+        i = m.end()
+        if i >= len(text):
+            continue
+        c = text[i]
+        if c not in lx.COMMON_SURNAMES and not text.startswith(lx.COMPOUND_SURNAMES, i):
+            continue
+        L = _given_len(doc, i)
+        if L < 2:
+            continue
+        name = text[i:i + L]
+        if in_dict(name) and not doc_tag_person(name):
+            continue  # a word (高水平, 文明), not a name
+        out.append({"start": i, "end": i + L, "label": "PERSON", "text": name, "score": 0.8})
+    for m in _AFTER_RE.finditer(text):
+        e = m.start()
+        for L in (3, 2, 4):
+            s = e - L
+            if s < 0:
+                continue
+            name = text[s:e]
+            if not all(is_cjk(c) for c in name) or name[0] not in lx.COMMON_SURNAMES:
+                continue
+            k = doc.start_idx.get(s)
+            if k is None:
+                continue
+            t = doc.toks[k]
+            if t.end == e and t.tag in ("nr", "nrfg"):
+                out.append({"start": s, "end": e, "label": "PERSON", "text": name, "score": 0.85})
+                break
+    for m in _CREDIT_RE.finditer(text):
+        g0 = m.start(1)
+        for nm in re.finditer(r"[\u4e00-\u9fff]{2,4}", m.group(1)):
+            s, e = g0 + nm.start(), g0 + nm.end()
+            if in_dict(nm.group()) and not doc_tag_person(nm.group()):
+                continue
+            out.append({"start": s, "end": e, "label": "PERSON", "text": nm.group(), "score": 0.75})
+    for m in _PAREN_NAME_RE.finditer(text):
+        name = m.group(1)
+        if in_dict(name) or any(c in lx.NAME_STOP_CHARS for c in name):
+            continue
+        out.append({"start": m.start(1), "end": m.end(1), "label": "PERSON", "text": name, "score": 0.6})
+    return out
+
+
+def doc_tag_person(word: str) -> bool:
+    from .segment import tag
+    return tag(word) in ("nr", "nrfg") and len(word) in (2, 3) and _is_rare(word)
+
+
+def _is_rare(word: str) -> bool:
+    from .segment import freq
+    return freq(word) < 50
+
+
+# ============================================================================ propagation
+
+def propagate(text: str, strings: dict[str, str], score: float = 0.5) -> list[dict]:
+    """Other occurrences in the document of names already found: ``strings`` maps
+    a surface string to its label."""
+    keys = [k for k in strings if len(k) >= 2]
+    if not keys:
+        return []
+    rx = re.compile("|".join(map(re.escape, sorted(keys, key=len, reverse=True))))
+    out = []
+    for m in rx.finditer(text):
+        out.append({"start": m.start(), "end": m.end(), "label": strings[m.group()],
+                    "text": m.group(), "score": score})
+    return out
+
+
+def short_forms(name: str) -> list[str]:
+    """合江县 → 合江, 苍岭镇 → 苍岭 (only when two or more characters remain)."""
+    out = []
+    for suf in lx.SHORTENABLE:
+        if name.endswith(suf) and len(name) - len(suf) >= 2:
+            core = name[: -len(suf)]
+            if core not in lx.GENERIC_PLACE_WORDS and not core.endswith(lx.ADMIN_SUFFIXES):
+                out.append(core)
+            break
+    return out

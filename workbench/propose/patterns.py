@@ -1,0 +1,172 @@
+"""Regular-expression rules: DATE, DOC (《》), quoted names (PROGRAM candidates)
+and numbered slogans. No jieba here.
+"""
+from __future__ import annotations
+
+import re
+
+from . import lexicon as lx
+
+# ----------------------------------------------------------------------------- DATE
+_Y = r"(?:1[89]|20)\d{2}"
+_M = r"(?:1[0-2]|0?[1-9])"
+_D = r"(?:3[01]|[12]\d|0?[1-9])"
+_SEP = r"\s?(?:至|到|—|–|-|~|～|－|——)\s?"
+_CNY = r"[〇零一二三四五六七八九]{4}"
+_CNM = r"(?:十[一二]|[一二三四五六七八九十])"
+_CND = r"(?:三十[一]?|二十[一二三四五六七八九]?|十[一二三四五六七八九]?|[一二三四五六七八九])"
+
+DATE_RE = re.compile(
+    rf"(?<![0-9０-９.\-])(?:"
+    # 2020年7月17日, 2021年7月, 2024年, ranges 2019年6月至2020年1月, 2021年7月1日至3日
+    rf"{_Y}年(?:{_M}月(?:{_D}(?:日|号)?(?:{_SEP}(?:(?:{_Y}年)?{_M}月)?{_D}(?:日|号))?|{_SEP}(?:{_Y}年)?{_M}月)?"
+    rf"|{_SEP}{_Y}年)?"
+    # 11月8日至9日, 5月29—30日, 06月07日, 7月
+    rf"|{_M}月{_D}(?:日|号)?{_SEP}(?:{_M}月)?{_D}(?:日|号)"
+    rf"|{_M}月{_D}(?:日|号)"
+    rf"|{_M}月(?:{_SEP}{_M}月)?(?=[份,，。、中底初上下以起至到的]|$)"
+    # 2020-07-17, 2020/7/17, 2020.07.17
+    rf"|{_Y}[-/.]{_M}[-/.]{_D}(?![0-9])"
+    # 二〇二一年十月一日
+    rf"|{_CNY}年(?:{_CNM}月(?:{_CND}日)?)?"
+    rf"|{_CNM}月{_CND}日"
+    rf")"
+)
+# copyright year ranges: 2015-2022 (only between two plausible years)
+YEAR_RANGE_RE = re.compile(rf"(?<![0-9])({_Y})\s?[-—–~]\s?({_Y})(?![0-9年])")
+# relative or festive expressions that look like dates but are not
+_NOT_DATE_AFTER = ("来", "之前")
+
+
+def find_dates(text: str) -> list[dict]:
+    out = []
+    for m in DATE_RE.finditer(text):
+        s, e = m.span()
+        if e <= s:
+            continue
+        t = m.group()
+        if text.startswith(_NOT_DATE_AFTER, e) and t.endswith("年") and "月" not in t:
+            continue  # 2018年来 style relative time
+        if re.fullmatch(rf"{_M}月", t) and s > 0 and text[s - 1] in "个几每上下本这该":
+            continue
+        out.append({"start": s, "end": e, "label": "DATE", "text": t, "score": 0.95})
+    for m in YEAR_RANGE_RE.finditer(text):
+        a, b = int(m.group(1)), int(m.group(2))
+        if a < b:
+            out.append({"start": m.start(), "end": m.end(), "label": "DATE", "text": m.group(), "score": 0.8})
+    return out
+
+
+# ----------------------------------------------------------------------------- DOC
+DOC_RE = re.compile(r"《([^《》\n]{1,80})》")
+
+
+def find_docs(text: str) -> list[dict]:
+    out = []
+    for m in DOC_RE.finditer(text):
+        s, e = m.span(1)
+        inner = m.group(1)
+        if not inner.strip():
+            continue
+        out.append({"start": s, "end": e, "label": "DOC", "text": inner, "score": 0.95})
+    return out
+
+
+# ----------------------------------------------------------------------------- quotes
+QUOTE_PAIRS = (("“", "”"), ("‘", "’"), ("「", "」"), ("『", "』"), ("\"", "\""))
+_QUOTE_RES = [
+    re.compile(re.escape(o) + r"([^" + re.escape(o + c) + r"\n]{1,80})" + re.escape(c))
+    for o, c in QUOTE_PAIRS
+]
+SENTENCE_PUNCT = set("。！？!?；;")
+_DIGIT_RE = re.compile(r"[0-9０-９A-Za-z]")
+_STRUCT_RE = re.compile(r"[+＋·•\-—/]")
+
+
+def find_quotes(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the insides of quotation marks (several quote styles)."""
+    out = []
+    for rx in _QUOTE_RES:
+        for m in rx.finditer(text):
+            out.append(m.span(1))
+    out.sort()
+    return out
+
+
+def _after(text: str, e: int, n: int = 12) -> str:
+    """Text after a quote, skipping closing marks and one 的/等."""
+    j = e
+    while j < len(text) and text[j] in "”’」』\" ":
+        j += 1
+    return text[j:j + n]
+
+
+def _before(text: str, s: int, n: int = 4) -> str:
+    j = s
+    while j > 0 and text[j - 1] in "“‘「『\" ":
+        j -= 1
+    return text[max(0, j - n):j]
+
+
+def numbered_slogan(inner: str) -> bool:
+    """三大法宝, 四好五化六有, 一核引领, 1+3+N, 1146: numbered slogans."""
+    if _DIGIT_RE.search(inner):
+        return len(inner) >= 2 or inner.isdigit() and len(inner) >= 2
+    return inner[0] in lx.CN_NUMERAL_CHARS and len(inner) >= 2
+
+
+def program_score(text: str, s: int, e: int) -> float:
+    """How much the quoted text ``text[s:e]`` looks like a named programme.
+
+    Features: digits / ``+`` / ``·`` structure, a leading Chinese numeral
+    (numbered slogans), programme-like endings, cue words after the quote
+    (专栏, 行动, 模式, 机制, 活动 ...), a programme verb before it (开展, 打造 ...),
+    list context (等, 、“). Against: sentence punctuation (quoted speech),
+    one-character quotes, metaphors, style words after the quote (文章, 起来).
+    """
+    inner = text[s:e]
+    L = len(inner)
+    if L < 2 or inner in lx.METAPHORS:
+        return 0.0
+    if any(c in SENTENCE_PUNCT for c in inner) or L > 60:
+        return 0.0
+    after = _after(text, e)
+    before = _before(text, s)
+    score = 0.0
+    has_digit = bool(_DIGIT_RE.search(inner))
+    if has_digit:
+        if inner.isdigit() and L < 3:
+            return 0.0
+        score += 1.5
+    if _STRUCT_RE.search(inner) and L >= 3:
+        score += 1.0
+    if inner[0] in lx.CN_NUMERAL_CHARS and not has_digit:
+        score += 1.2
+    if inner.endswith(lx.PROGRAM_ENDINGS):
+        score += 1.0
+    # cue right after (allow one 的 / 等 / 为 / 系列 in between)
+    tail = after
+    for skip in ("的", "等", "和", "及"):
+        if tail.startswith(skip):
+            tail = tail[len(skip):]
+            break
+    if tail.startswith(lx.PROGRAM_CUES) or any(tail.startswith(c, 1) for c in ("专栏", "品牌", "平台", "行动")):
+        score += 1.5
+    elif after.startswith("等") or after.startswith("、“") or after.startswith("“"):
+        score += 0.6
+    if before.endswith(lx.PROGRAM_PRE_VERBS):
+        score += 0.5
+    if after.startswith(lx.NON_PROGRAM_AFTER):
+        score -= 2.0
+    # enumerations of clauses with 、 or , are slogans only with a cue
+    if ("、" in inner or "," in inner or "，" in inner) and not tail.startswith(lx.PROGRAM_CUES):
+        score -= 1.0
+    # short style words: X力, X度, X圈 (引领力, 温度, 朋友圈), and 1-2 char quotes without cue
+    if L <= 3 and inner[-1] in "力度圈感性" and inner[0] not in lx.CN_NUMERAL_CHARS:
+        score -= 1.5
+    if L == 2 and not has_digit and inner[0] not in lx.CN_NUMERAL_CHARS:
+        score -= 0.7
+    # verb-object phrases ending in 起来/下去 are style
+    if inner.endswith(("起来", "下去", "出来")):
+        score -= 2.0
+    return score
