@@ -22,7 +22,7 @@ import re
 from bisect import bisect_left
 
 from . import lexicon as lx
-from .segment import Token, in_dict
+from .segment import Token, freq, in_dict, tag
 
 FUNCTION_TAGS = frozenset("p c u uj ul ud uz uv ug ude d r m q y e o f".split())
 PROPER_TAGS = frozenset("ns nr nrt nrfg nz".split())
@@ -73,9 +73,7 @@ def proper_token(t: Token) -> bool:
     """A token that is (part of) a proper name: place words, rare person words, unknown chars."""
     if t.tag == "ns" and t.word not in lx.GENERIC_PLACE_WORDS and len(t.word) >= 2:
         return True
-    if t.tag in ("nr", "nrt", "nrfg") and len(t.word) >= 2 and t.freq < 3000:
-        return True
-    if t.tag == "nz" and len(t.word) >= 2 and t.freq < 500:
+    if t.tag in ("nr", "nrt", "nrfg") and len(t.word) >= 2 and t.freq < 3000 and t.word[0] not in lx.CN_NUMERAL_CHARS:
         return True
     return False
 
@@ -89,7 +87,7 @@ def find_places(doc: Doc) -> list[dict]:
     for k, t in enumerate(toks):
         w = t.word
         # 1. jieba place words
-        if t.tag == "ns" and len(w) >= 2 and w not in lx.GENERIC_PLACE_WORDS:
+        if t.tag == "ns" and len(w) >= 2 and w not in lx.GENERIC_PLACE_WORDS and w not in ADMIN_SET:
             if text.startswith(lx.NOT_PLACE_BEFORE, t.end):
                 continue
             s, e = t.start, t.end
@@ -100,7 +98,7 @@ def find_places(doc: Doc) -> list[dict]:
             continue
         # a whole token that ends with an admin suffix and is a name word (乌审旗/nr)
         if len(w) >= 3 and t.tag in ("nr", "nrt", "nz", "") and w.endswith(lx.ADMIN_SUFFIXES) \
-                and w[:-1] not in lx.GENERIC_PLACE_WORDS:
+                and w[:-1] not in lx.GENERIC_PLACE_WORDS and t.freq < 50 and freq(w[:-1]) < 100:
             out.append(_loc(text, t.start, t.end, 0.7))
             continue
         # 2. name + administrative suffix
@@ -113,16 +111,24 @@ def find_places(doc: Doc) -> list[dict]:
             name = text[s:t.start]
             if len(name) == 1 and w not in ("县", "市", "州", "旗", "省"):
                 continue
-            if name in lx.GENERIC_PLACE_WORDS or name in ADMIN_SET or name[0] in lx.NOT_PLACE_HEAD:
+            if name in lx.GENERIC_PLACE_WORDS or name in ADMIN_SET \
+                    or (name[0] in lx.NOT_PLACE_HEAD if len(name) == 1 else name[0] in "全各本该我此每这那其某哪") \
+                    or name[-1] in "省市县区镇乡村旗州盟" or name.endswith(("苏木", "嘎查")):
                 continue
             out.append(_loc(text, s, t.end, 0.75))
-    # 3. named sites and facilities
+    return out
+
+
+def find_facilities(doc: Doc, places: list[dict]) -> list[dict]:
+    """Named sites: a place or proper name, then nouns, then …之家/…基地/…陈列馆."""
+    text = doc.text
+    out: list[dict] = []
     for suf in lx.FACILITY_SUFFIXES:
         for m in re.finditer(re.escape(suf), text):
             e = m.end()
             if not doc.is_boundary(m.start()):
                 continue
-            s = _proper_left(doc, m.start(), 14, out)
+            s = _proper_left(doc, m.start(), 14, places)
             if s is not None and s < m.start():
                 out.append(_loc(text, s, e, 0.65))
     return out
@@ -139,8 +145,13 @@ def _name_left(doc: Doc, k: int, max_chars: int) -> int | None:
     s = None
     while j >= 0:
         t = toks[j]
-        if not name_char_token(t):
+        if t.word in ADMIN_SET:
             break
+        if not name_char_token(t):
+            # 九支镇: a numeral word can open a place name right before its suffix
+            if not (j == k - 1 and t.tag == "m" and len(t.word) == 2 and is_cjk(t.word[0])
+                    and t.word[-1] not in "个名家次批项年月日期届级位人元万亿千百十"):
+                break
         if toks[k].start - t.start > max_chars:
             break
         s = t.start
@@ -166,7 +177,9 @@ def _proper_left(doc: Doc, pos: int, max_chars: int, places: list[dict]) -> int 
             if not name_char_token(t):
                 break
         elif t.tag not in _NOUNISH and t.tag != "":
-            break
+            # verbs inside names (统战之家, 乡村振兴合作试验园) but not clause verbs (建成…基地)
+            if t.tag not in ("v", "vn") or t.word in lx.CLAUSE_VERBS:
+                break
         if proper_token(t) or (t.start in place_starts and place_starts[t.start] <= pos):
             best = t.start
         j -= 1
@@ -225,14 +238,19 @@ def find_orgs(doc: Doc, places: list[dict], gazetteer: set[str]) -> list[dict]:
             place_end[p["end"]] = p["start"]
 
     def place_before(pos: int) -> int | None:
-        """Start of a place name ending at ``pos`` (found place, gazetteer name,
-        or a name-like run of tokens right before an organ)."""
-        if pos in place_end:
-            return place_end[pos]
-        for L in (5, 4, 3, 2):
-            if pos - L >= 0 and text[pos - L:pos] in gazetteer:
-                return pos - L
-        return None
+        """Start of a place name ending at ``pos`` (found place, gazetteer name),
+        following adjacent places leftwards (乌审旗苏力德苏木)."""
+        start = None
+        while True:
+            s = place_end.get(pos)
+            if s is None:
+                for L in (5, 4, 3, 2):
+                    if pos - L >= 0 and text[pos - L:pos] in gazetteer:
+                        s = pos - L
+                        break
+            if s is None or s >= pos:
+                return start
+            start = pos = s
 
     def with_party(s: int) -> int:
         for p in lx.PARTY_PREFIXES:
@@ -276,23 +294,31 @@ def find_orgs(doc: Doc, places: list[dict], gazetteer: set[str]) -> list[dict]:
         if doc.toks[i].start != s:
             continue
         name = text[s:s + 2]
-        if in_dict(name) and not proper_token(doc.toks[i]):
+        if freq(name) >= 100 and not proper_token(doc.toks[i]):
             continue
         out.append(_org(text, s, e, 0.55))
     lenient = set(lx.ORG_SUFFIXES_LENIENT)
     for m in _SUFFIX_RE.finditer(text):
         suf = m.group()
         ss, se = m.span()
+        absorbed = None
         if not doc.is_boundary(ss):
-            continue
+            # 移民局, 促进会: a word ending with the suffix; the whole word joins the name
+            t = doc.toks[doc.tok_at(ss)]
+            if t.end != se or len(t.word) - len(suf) > 2:
+                continue
+            absorbed = ss
+            ss = t.start
         if se < len(text) and suf in ("局", "厅", "委会") and is_cjk(text[se]) and text[se] not in "，、和与及":
             # 局长, 局面: a single-char suffix must end the word
             if text[se] in "长面势限部":
                 continue
         s = _org_left(doc, ss, 16)
         if s is None or s >= ss:
-            continue
-        name = text[s:ss]
+            if absorbed is None:
+                continue
+            s = ss
+        name = text[s:absorbed if absorbed is not None else ss]
         full = text[s:se]
         if full in lx.BARE_ORGANS:
             continue
@@ -324,10 +350,14 @@ def _org_left(doc: Doc, pos: int, max_chars: int) -> int | None:
             break
         w = t.word
         if len(w) == 1:
-            if not is_cjk(w) or w in lx.NAME_STOP_CHARS or t.tag in FUNCTION_TAGS:
+            if not is_cjk(w) or w in lx.NAME_STOP_CHARS:
                 break
-            if w in lx.LEVEL_CHARS and not pending_verb:
+            if t.tag in FUNCTION_TAGS and not (t.tag == "f" and best is not None and best == t.end
+                                               and len(toks[j + 1].word) == 1):
+                break
+            if w in lx.LEVEL_CHARS:
                 best = t.start
+                pending_verb = False
                 j -= 1
                 continue
         elif t.tag in ("v", "vd", "a", "ad", "d", "p", "c", "r", "m", "t", "f", "u", "uj"):
@@ -335,7 +365,7 @@ def _org_left(doc: Doc, pos: int, max_chars: int) -> int | None:
                 pending_verb = True   # 乡村振兴…总会, 农业发展有限公司
                 j -= 1
                 continue
-            if t.tag in ("v", "a") and best is None and t.freq < 20000:
+            if t.tag in ("v", "a") and best is None:
                 best = t.start        # 建设银行, 团结报社
                 j -= 1
                 continue
@@ -355,23 +385,23 @@ def _org_left(doc: Doc, pos: int, max_chars: int) -> int | None:
 
 
 def _place_or_level_start(doc: Doc, s: int, e: int, places, gazetteer) -> int | None:
-    """Start of the org name if ``text[s:e]`` carries a place, a level char, 中共
-    or a proper name at its head; else None."""
+    """Start of the org name inside ``text[s:e]``: the first token that is a place,
+    a level (县, 市委 …) or 中共; None if there is none (a generic name)."""
     text = doc.text
-    for p in places:
-        if s <= p["start"] < e:
-            return p["start"] if p["start"] > s and not _head_ok(text[s:p["start"]]) else s
-    for L in (4, 3, 2):
-        for i in range(s, e - L + 1):
-            if text[i:i + L] in gazetteer:
-                return s if _head_ok(text[s:i]) else i
-    if text[s] in lx.LEVEL_CHARS:
-        return s
-    if text.startswith(lx.PARTY_PREFIXES, s):
-        return s
-    i = doc.tok_at(s)
-    if proper_token(doc.toks[i]):
-        return s
+    starts = {p["start"] for p in places if p["end"] <= e}
+    k = doc.tok_at(s)
+    while k < len(doc.toks) and doc.toks[k].start < e:
+        t = doc.toks[k]
+        p = t.start
+        if p in starts or any(text.startswith(g, p) for g in gazetteer if len(g) <= e - p):
+            return p
+        if text.startswith(lx.PARTY_PREFIXES, p):
+            return p
+        w = t.word
+        if (w in lx.LEVEL_CHARS or (len(w) == 2 and w[0] in lx.LEVEL_CHARS and w[1] in "委")) \
+                and not text.startswith("级", p + 1):
+            return p
+        k += 1
     return None
 
 
@@ -423,6 +453,13 @@ def find_persons(doc: Doc) -> list[dict]:
         L = _given_len(doc, i)
         if L < 2:
             continue
+        ct = tag(c)
+        if ct == "c":
+            continue  # 干事和嘎查村: a conjunction, not a surname
+        if ct in ("p", "d", "r", "v") and i + 1 in doc.start_idx:
+            k = doc.start_idx[i + 1]
+            if len(doc.toks[k].word) >= 2:
+                continue  # 人才向新乡集聚, 委员谈感悟: a function word or verb before a word
         name = text[i:i + L]
         if in_dict(name) and not doc_tag_person(name):
             continue  # a word (高水平, 文明), not a name
@@ -459,12 +496,10 @@ def find_persons(doc: Doc) -> list[dict]:
 
 
 def doc_tag_person(word: str) -> bool:
-    from .segment import tag
     return tag(word) in ("nr", "nrfg") and len(word) in (2, 3) and _is_rare(word)
 
 
 def _is_rare(word: str) -> bool:
-    from .segment import freq
     return freq(word) < 50
 
 

@@ -212,7 +212,7 @@ def _quantity_from_match(text: str, m: re.Match, n: int) -> dict | None:
         nxt = text[uend] if uend < n else ""
         if blockers and nxt and nxt in blockers and not m.group("post"):
             return None
-        if nxt and nxt in ADMIN_CHARS and len(unit) == 1:
+        if nxt and nxt in ADMIN_CHARS and unit in ("支", "条", "块", "台", "门", "头", "本", "部", "只", "张"):
             return None  # 九支镇 is a place, not nine of something
         if unit in ("届", "天", "堂", "轮", "节", "对", "组", "队", "米", "升") and cn:
             return None

@@ -115,6 +115,19 @@ def numbered_slogan(inner: str) -> bool:
     return inner[0] in lx.CN_NUMERAL_CHARS and len(inner) >= 2
 
 
+_CUE_STOP = set("，。、；：,;:“”‘’「」（）()\n!?！？")
+
+
+def _cue_at(tail: str) -> int | None:
+    """Index of the first programme cue word in ``tail`` before any punctuation."""
+    for i in range(min(len(tail), 8)):
+        if tail[i] in _CUE_STOP:
+            return None
+        if tail.startswith(lx.PROGRAM_CUES, i):
+            return i
+    return None
+
+
 def program_score(text: str, s: int, e: int) -> float:
     """How much the quoted text ``text[s:e]`` looks like a named programme.
 
@@ -122,7 +135,8 @@ def program_score(text: str, s: int, e: int) -> float:
     (numbered slogans), programme-like endings, cue words after the quote
     (专栏, 行动, 模式, 机制, 活动 ...), a programme verb before it (开展, 打造 ...),
     list context (等, 、“). Against: sentence punctuation (quoted speech),
-    one-character quotes, metaphors, style words after the quote (文章, 起来).
+    one-character quotes, metaphors, honour titles, style words after the
+    quote (文章, 起来).
     """
     inner = text[s:e]
     L = len(inner)
@@ -131,7 +145,7 @@ def program_score(text: str, s: int, e: int) -> float:
     if any(c in SENTENCE_PUNCT for c in inner) or L > 60:
         return 0.0
     after = _after(text, e)
-    before = _before(text, s)
+    before = re.sub(r"[0-9一二三四五六七八九十两百千万余多个项家场次]+$", "", _before(text, s, 10)).rstrip("了着出")
     score = 0.0
     has_digit = bool(_DIGIT_RE.search(inner))
     if has_digit:
@@ -139,34 +153,53 @@ def program_score(text: str, s: int, e: int) -> float:
             return 0.0
         score += 1.5
     if _STRUCT_RE.search(inner) and L >= 3:
-        score += 1.0
+        score += 1.5 if ("+" in inner or "＋" in inner) else 1.0
     if inner[0] in lx.CN_NUMERAL_CHARS and not has_digit:
-        score += 1.2
+        score += 1.5
     if inner.endswith(lx.PROGRAM_ENDINGS):
         score += 1.0
-    # cue right after (allow one 的 / 等 / 为 / 系列 in between)
     tail = after
-    for skip in ("的", "等", "和", "及"):
-        if tail.startswith(skip):
+    for skip in ("的", "等", "和", "及", "为"):
+        if tail.startswith(skip) and not tail.startswith(("为主", "为抓", "为架", "为桥", "为载", "为目", "为引", "为重", "为核")):
             tail = tail[len(skip):]
             break
-    if tail.startswith(lx.PROGRAM_CUES) or any(tail.startswith(c, 1) for c in ("专栏", "品牌", "平台", "行动")):
-        score += 1.5
-    elif after.startswith("等") or after.startswith("、“") or after.startswith("“"):
+    i = _cue_at(tail)
+    if i is not None:
+        score += 1.5 if i <= 2 else 1.0
+    elif after.startswith("等"):
         score += 0.6
     if before.endswith(lx.PROGRAM_PRE_VERBS):
         score += 0.5
     if after.startswith(lx.NON_PROGRAM_AFTER):
         score -= 2.0
     # enumerations of clauses with 、 or , are slogans only with a cue
-    if ("、" in inner or "," in inner or "，" in inner) and not tail.startswith(lx.PROGRAM_CUES):
+    if ("、" in inner or "," in inner or "，" in inner) and i is None and not inner.endswith(lx.PROGRAM_ENDINGS):
         score -= 1.0
-    # short style words: X力, X度, X圈 (引领力, 温度, 朋友圈), and 1-2 char quotes without cue
+    # honour titles (示范单位, 先进集体) are not programmes
+    if re.search(r"示范|先进|模范|标兵|优秀|五好|十佳|星级|文明单位", inner) and not has_digit:
+        score -= 2.0
+    # atmosphere words: 大统战, 大合唱, 大团结大联合
+    if inner.startswith("大") and L <= 6 and not has_digit:
+        score -= 1.5
+    # short style words: X力, X度, X圈 (引领力, 温度, 朋友圈), and 2-char quotes
     if L <= 3 and inner[-1] in "力度圈感性" and inner[0] not in lx.CN_NUMERAL_CHARS:
         score -= 1.5
     if L == 2 and not has_digit and inner[0] not in lx.CN_NUMERAL_CHARS:
         score -= 0.7
-    # verb-object phrases ending in 起来/下去 are style
     if inner.endswith(("起来", "下去", "出来")):
         score -= 2.0
     return score
+
+
+def quote_groups(text: str, quotes: list[tuple[int, int]]) -> list[list[int]]:
+    """Indices of quotes written next to each other (“A”“B”, “A”、“B”, “A”和“B”)."""
+    groups: list[list[int]] = []
+    for k, (s, e) in enumerate(quotes):
+        if groups:
+            ps, pe = quotes[groups[-1][-1]]
+            gap = text[pe:s]
+            if len(gap) <= 3 and re.fullmatch(r"[”’」』\"]\s?(?:、|和|与|及|,|，)?\s?[“‘「『\"]", gap):
+                groups[-1].append(k)
+                continue
+        groups.append([k])
+    return groups

@@ -48,27 +48,64 @@ class BaseProposer:
         raise NotImplementedError
 
 
-def classify_quote(text: str, s: int, e: int, places: list[dict], gazetteer: set[str]) -> dict | None:
-    """A quoted name is an ORG (…服务团, …智库), a LOC (a place's …之家/…园), a
-    PROGRAM (by :func:`patterns.program_score`), or nothing (metaphor, speech)."""
-    inner = text[s:e]
-    L = len(inner)
-    if L < 2:
-        return None
-    if L >= 3 and not pt.numbered_slogan(inner) and "、" not in inner and "+" not in inner:
-        if inner.endswith(lx.ORG_SUFFIXES_LENIENT) or inner.endswith(("委员会", "促进会", "联合会", "协会",
-                                                                     "商会", "联谊会", "研究会", "教育所")):
-            if inner not in lx.BARE_ORGANS:
-                return _span(text, s, e, "ORG", 0.6)
-        if inner.endswith(lx.FACILITY_SUFFIXES):
-            has_place = any(s <= p["start"] and p["end"] <= e for p in places) or \
-                any(g in inner for g in gazetteer if len(g) >= 2)
-            if has_place:
-                return _span(text, s, e, "LOC", 0.6)
-    sc = pt.program_score(text, s, e)
-    if sc >= PROGRAM_THRESHOLD:
-        return _span(text, s, e, "PROGRAM", min(0.95, 0.4 + sc / 5))
-    return None
+def classify_quotes(text: str, places: list[dict], gazetteer: set[str]) -> list[dict]:
+    """Quoted names: an ORG (…服务团, …智库), a LOC (a known place name, a place's
+    …之家/…园), a PROGRAM (by :func:`patterns.program_score`, with a bonus when a
+    quote written next to it is one), or nothing (metaphor, speech)."""
+    quotes = pt.find_quotes(text)
+    out: list[dict | None] = [None] * len(quotes)
+    scores = [0.0] * len(quotes)
+    for k, (s, e) in enumerate(quotes):
+        inner = text[s:e]
+        L = len(inner)
+        if L < 2:
+            continue
+        if inner in gazetteer:
+            out[k] = _span(text, s, e, "LOC", 0.6)
+            continue
+        if L >= 3 and not pt.numbered_slogan(inner) and "、" not in inner and "+" not in inner:
+            if inner.endswith(lx.ORG_SUFFIXES_LENIENT) or inner.endswith(lx.QUOTED_ORG_SUFFIXES):
+                if inner not in lx.BARE_ORGANS:
+                    out[k] = _span(text, s, e, "ORG", 0.6)
+                    continue
+            if inner.endswith(lx.FACILITY_SUFFIXES):
+                has_place = any(s <= p["start"] and p["end"] <= e for p in places) or \
+                    any(g in inner for g in gazetteer)
+                if has_place:
+                    out[k] = _span(text, s, e, "LOC", 0.6)
+                    continue
+        scores[k] = pt.program_score(text, s, e)
+    # quotes written side by side are siblings: one programme makes the others programmes
+    for group in pt.quote_groups(text, quotes):
+        if len(group) < 2:
+            continue
+        sc = [scores[k] for k in group if out[k] is None]
+        if sc and (max(sc) >= PROGRAM_THRESHOLD or (max(sc) >= 1.0 and sum(x for x in sc if x > 0) >= 2.0)):
+            for k in group:
+                inner = text[quotes[k][0]:quotes[k][1]]
+                if out[k] is None and scores[k] >= -1.0 and len(inner) >= 2 and inner not in lx.METAPHORS \
+                        and not any(c in pt.SENTENCE_PUNCT for c in inner):
+                    scores[k] = max(scores[k], PROGRAM_THRESHOLD)
+    # the same name quoted elsewhere in the document
+    best: dict[str, float] = {}
+    for k, (s, e) in enumerate(quotes):
+        if out[k] is None:
+            best[text[s:e]] = max(best.get(text[s:e], -9.0), scores[k])
+    for k, (s, e) in enumerate(quotes):
+        if out[k] is None and best.get(text[s:e], 0) >= PROGRAM_THRESHOLD and scores[k] > -1.5:
+            scores[k] = max(scores[k], PROGRAM_THRESHOLD)
+    for k, (s, e) in enumerate(quotes):
+        if out[k] is None and scores[k] >= PROGRAM_THRESHOLD:
+            out[k] = _span(text, s, e, "PROGRAM", min(0.95, 0.4 + scores[k] / 5))
+    return [o for o in out if o is not None]
+
+
+def _program_context(text: str, s: int, e: int) -> bool:
+    """An unquoted occurrence of a programme name counts only in programme context."""
+    after = text[e:e + 8]
+    i = pt._cue_at(after)
+    before = text[max(0, s - 4):s]
+    return (i is not None and i <= 2) or before.endswith(lx.PROGRAM_PRE_VERBS)
 
 
 class RulesProposer(BaseProposer):
@@ -97,6 +134,13 @@ class RulesProposer(BaseProposer):
             gazetteer.update(ent.short_forms(p["text"]))
         gazetteer = {g for g in gazetteer if len(g) >= 2 and g not in lx.GENERIC_PLACE_WORDS}
 
+        # named sites, with the places known so far (苍岭 → 苍岭片区)
+        known = places + [p for p in ent.propagate(text, {g: "LOC" for g in gazetteer}, 0.45)]
+        facilities = ent.find_facilities(doc, known)
+        places = places + facilities
+        for f in facilities:
+            gazetteer.add(f["text"])
+
         orgs = ent.find_orgs(doc, places, gazetteer)
         # names of places learnt from organisations (礼泉县委 → 礼泉)
         for o in orgs:
@@ -116,11 +160,14 @@ class RulesProposer(BaseProposer):
                             gazetteer.update(ent.short_forms(name))
                     break
 
-        quote_spans = []
-        for s, e in pt.find_quotes(text):
-            q = classify_quote(text, s, e, places, gazetteer)
-            if q is not None:
-                quote_spans.append(q)
+        # named sites without their leading place (合江县荔城统战之家 → 荔城统战之家)
+        for p in places:
+            if p["text"].endswith(lx.FACILITY_SUFFIXES):
+                for g in sorted(gazetteer, key=len, reverse=True):
+                    if p["text"].startswith(g) and len(p["text"]) - len(g) >= 5:
+                        gazetteer.add(p["text"][len(g):])
+                        break
+        quote_spans = classify_quotes(text, places, gazetteer)
         persons = ent.find_persons(doc)
 
         cands += places + orgs + quote_spans + persons
@@ -129,7 +176,8 @@ class RulesProposer(BaseProposer):
         cands += ent.propagate(text, names, 0.5)
         progs = {q["text"]: "PROGRAM" for q in quote_spans
                  if q["label"] == "PROGRAM" and (len(q["text"]) >= 4 or pt.numbered_slogan(q["text"]))}
-        cands += ent.propagate(text, progs, 0.45)
+        cands += [p for p in ent.propagate(text, progs, 0.45)
+                  if _program_context(text, p["start"], p["end"])]
         locs = {g: "LOC" for g in gazetteer}
         cands += ent.propagate(text, locs, 0.45)
         cands += ent.merge_adjacent(cands, text)
@@ -145,10 +193,7 @@ class NumbersProposer(BaseProposer):
 
     def propose(self, text: str) -> list[dict]:
         cands = pt.find_dates(text) + pt.find_docs(text) + find_quantities(text)
-        for s, e in pt.find_quotes(text):
-            sc = pt.program_score(text, s, e)
-            if sc >= PROGRAM_THRESHOLD:
-                cands.append(_span(text, s, e, "PROGRAM", min(0.95, 0.4 + sc / 5)))
+        cands += [q for q in classify_quotes(text, [], set()) if q["label"] == "PROGRAM"]
         return _finish(cands)
 
 
