@@ -97,7 +97,7 @@ def find_places(doc: Doc) -> list[dict]:
             out.append(_loc(text, s, e, 0.8))
             continue
         # a whole token that ends with an admin suffix and is a name word (乌审旗/nr)
-        if len(w) >= 3 and t.tag in ("nr", "nrt", "nz", "") and w.endswith(lx.ADMIN_SUFFIXES) \
+        if len(w) >= 3 and t.tag in ("nr", "nrt", "nz", "n", "") and w.endswith(lx.ADMIN_SUFFIXES) \
                 and w[:-1] not in lx.GENERIC_PLACE_WORDS and t.freq < 50 and freq(w[:-1]) < 100:
             out.append(_loc(text, t.start, t.end, 0.7))
             continue
@@ -111,6 +111,8 @@ def find_places(doc: Doc) -> list[dict]:
             name = text[s:t.start]
             if len(name) == 1 and w not in ("县", "市", "州", "旗", "省"):
                 continue
+            if name[0] in lx.CN_NUMERAL_CHARS and not (toks[k - 1].tag == "m" and len(name) == 2):
+                continue  # 百企帮百村 is a slogan, not a village
             if name in lx.GENERIC_PLACE_WORDS or name in ADMIN_SET \
                     or (name[0] in lx.NOT_PLACE_HEAD if len(name) == 1 else name[0] in "全各本该我此每这那其某哪") \
                     or name[-1] in "省市县区镇乡村旗州盟" or name.endswith(("苏木", "嘎查")):
@@ -147,6 +149,11 @@ def _name_left(doc: Doc, k: int, max_chars: int) -> int | None:
         t = toks[j]
         if t.word in ADMIN_SET:
             break
+        if len(t.word) == 1 and t.tag == "q" and s is not None and j > 0 and len(toks[j - 1].word) == 1 \
+                and name_char_token(toks[j - 1]) and toks[k].start - toks[j - 1].start <= max_chars:
+            s = toks[j - 1].start   # 柏家坪镇: a classifier char inside a name
+            j -= 2
+            continue
         if not name_char_token(t):
             # 九支镇: a numeral word can open a place name right before its suffix
             if not (j == k - 1 and t.tag == "m" and len(t.word) == 2 and is_cjk(t.word[0])
@@ -279,6 +286,9 @@ def find_orgs(doc: Doc, places: list[dict], gazetteer: set[str]) -> list[dict]:
             s = with_party(cs)
             if body not in lx.BARE_ORGANS:
                 out.append(_org(text, s, ce, 0.7))
+    for t in doc.toks:
+        if t.tag == "nt" and len(t.word) >= 4 and t.word.endswith(lx.ORG_SUFFIXES_LENIENT):
+            out.append(_org(text, t.start, t.end, 0.7))  # 中国农业银行: jieba's organisation words
     for m in _DEMOCRATIC_RE.finditer(text):
         out.append(_org(text, m.start(), m.end(), 0.8))
     for m in _NATIONAL_RE.finditer(text):
@@ -313,7 +323,7 @@ def find_orgs(doc: Doc, places: list[dict], gazetteer: set[str]) -> list[dict]:
             # 局长, 局面: a single-char suffix must end the word
             if text[se] in "长面势限部":
                 continue
-        s = _org_left(doc, ss, 16)
+        s = _org_left(doc, ss, 16, keep_orgs=suf in ("支行", "分行", "分公司"))
         if s is None or s >= ss:
             if absorbed is None:
                 continue
@@ -337,7 +347,7 @@ def find_orgs(doc: Doc, places: list[dict], gazetteer: set[str]) -> list[dict]:
     return out
 
 
-def _org_left(doc: Doc, pos: int, max_chars: int) -> int | None:
+def _org_left(doc: Doc, pos: int, max_chars: int, keep_orgs: bool = False) -> int | None:
     """Left edge of an organisation name ending at ``pos``: noun-like tokens; a verb
     is crossed only when a place or level further left anchors the name."""
     toks = doc.toks
@@ -349,6 +359,13 @@ def _org_left(doc: Doc, pos: int, max_chars: int) -> int | None:
         if pos - t.start > max_chars:
             break
         w = t.word
+        if w in lx.ORGAN_HEADS:
+            s = t.start
+            if j > 0 and (toks[j - 1].word in lx.LEVEL_CHARS or toks[j - 1].tag == "ns"):
+                s = toks[j - 1].start   # 镇党委…, 襄阳市委…
+            return s
+        if (w in lx.ORGAN_STOP or (t.tag == "nt" and w.endswith(tuple(lx.ORGAN_STOP)))) and not keep_orgs:
+            break
         if len(w) == 1:
             if not is_cjk(w) or w in lx.NAME_STOP_CHARS:
                 break
@@ -496,11 +513,14 @@ def find_persons(doc: Doc) -> list[dict]:
 
 
 def doc_tag_person(word: str) -> bool:
-    return tag(word) in ("nr", "nrfg") and len(word) in (2, 3) and _is_rare(word)
-
-
-def _is_rare(word: str) -> bool:
-    return freq(word) < 50
+    """A dictionary word that may still be a person's name: jieba tags it as a
+    person and its given-name part is not a common word (高水平 = 高 + 水平)."""
+    if tag(word) not in ("nr", "nrfg", "nrt") or len(word) not in (2, 3, 4):
+        return False
+    rest = word[1:]
+    if len(rest) >= 2 and freq(rest) > 300 and tag(rest) not in ("nr", "nrfg", "nrt"):
+        return False
+    return freq(word) < 3000
 
 
 # ============================================================================ propagation

@@ -60,7 +60,7 @@ def classify_quotes(text: str, places: list[dict], gazetteer: set[str]) -> list[
         L = len(inner)
         if L < 2:
             continue
-        if inner in gazetteer:
+        if inner in gazetteer and not pt.numbered_slogan(inner):
             out[k] = _span(text, s, e, "LOC", 0.6)
             continue
         if L >= 3 and not pt.numbered_slogan(inner) and "、" not in inner and "+" not in inner:

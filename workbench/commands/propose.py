@@ -1,0 +1,242 @@
+"""``workbench propose``, ``workbench evaluate`` and ``workbench export proposals``.
+
+jieba is imported only inside the commands that run a proposer.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from workbench.cli import AppContext, cli, echo_err, export, pass_app
+
+
+def _proposer_names() -> list[str]:
+    from workbench.propose import available
+
+    return available()
+
+
+@cli.command()
+@click.option("-p", "--proposer", default=None, metavar="NAME",
+              help="Proposer to run (default: rules). See --list.")
+@click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes (the main process alone writes the database).")
+@click.option("--doc", "doc_ids", multiple=True, metavar="ID", help="Only these documents (repeatable).")
+@click.option("--list", "list_", is_flag=True, help="List the available proposers and exit.")
+@pass_app
+def propose(app: AppContext, proposer: str | None, jobs: int, doc_ids: tuple[str, ...], list_: bool) -> None:
+    """Propose spans for every document with a proposer (default: rules).
+
+    \b
+    rules    all seven labels: number grammar (QUANTITY with value/unit/approx),
+             DATE, DOC 《》, quoted PROGRAM names, PERSON/ORG/LOC from jieba
+             plus context rules (titles, suffixes, places)
+    numbers  DATE, QUANTITY, DOC and PROGRAM only
+    jieba    jieba.posseg's raw nr/ns/nt tags (a baseline to compare)
+
+    Each proposal records the proposer's name and version. Running again
+    supersedes the previous run of the same proposer; proposals annotators
+    already decided on are kept, so no decision is lost. jieba's word
+    boundaries are stored too (the annotate TUI uses them for w/b).
+    """
+    from workbench.propose import get_proposer
+
+    if list_:
+        for name in _proposer_names():
+            p = get_proposer(name)
+            click.echo(f"{p.name:<10}{p.version:<10}{' '.join(p.labels)}")
+        return
+    try:
+        get_proposer(proposer)
+    except KeyError as e:
+        raise click.ClickException(e.args[0]) from None
+    store = app.store
+    ids = list(doc_ids) or None
+    if ids:
+        missing = [i for i in ids if store.get_document(i) is None]
+        if missing:
+            raise click.ClickException(f"no such document: {', '.join(missing)}")
+    total = len(ids) if ids else store.count("documents")
+    if total == 0:
+        raise click.ClickException(f"no documents in {store.path}; run 'workbench ingest' first")
+    from workbench.propose.run import propose_store
+
+    bar = None
+    if total >= 20 and sys.stderr.isatty():
+        bar = click.progressbar(length=total, label="propose", file=sys.stderr, show_pos=True)
+        bar.__enter__()
+    last = [0]
+
+    def progress(done: int, _total: int) -> None:
+        if bar is not None:
+            bar.update(done - last[0])
+            last[0] = done
+
+    try:
+        res = propose_store(store, proposer=proposer, jobs=jobs, progress=progress, doc_ids=ids)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    rate = res["characters"] / res["seconds"] if res["seconds"] else 0.0
+    click.echo(
+        f"proposed {res['proposals']:,} spans in {res['documents']:,} documents "
+        f"({res['characters']:,} characters) with {res['proposer']} {res['version']}"
+        f" in {res['seconds']:.2f} s ({rate:,.0f} chars/s, {res['jobs']} job{'s' if res['jobs'] != 1 else ''})"
+    )
+
+
+# ---------------------------------------------------------------------------- evaluate
+
+
+def read_gold_file(path: str) -> list[dict]:
+    """Gold JSONL ``{"id", "text"?, "spans"}``; a bad line is a ClickException naming file:line."""
+    docs = []
+    try:
+        fh = open(path, encoding="utf-8-sig")
+    except OSError as e:
+        raise click.ClickException(f"cannot read {path}: {e.strerror}") from None
+    with fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise click.ClickException(f"{path}:{n}: not JSON ({e.msg})") from None
+            if not isinstance(d, dict) or not isinstance(d.get("id"), str) or not isinstance(d.get("spans"), list):
+                raise click.ClickException(f"{path}:{n}: expected {{\"id\": str, \"spans\": [...]}}")
+            for k, s in enumerate(d["spans"]):
+                if not isinstance(s, dict) or not all(x in s for x in ("start", "end", "label")):
+                    raise click.ClickException(f"{path}:{n}: span {k} needs start, end and label")
+                if not isinstance(s["start"], int) or not isinstance(s["end"], int) or s["end"] <= s["start"]:
+                    raise click.ClickException(f"{path}:{n}: span {k} has bad offsets {s['start']!r}..{s['end']!r}")
+            docs.append(d)
+    return docs
+
+
+def _db_spans(store, doc_id: str, source: str, proposer: str | None) -> list[dict]:
+    if source == "gold":
+        rows = store.query('SELECT start, "end", label, text, attrs FROM gold WHERE doc_id = ? ORDER BY start, "end"',
+                           (doc_id,))
+        for r in rows:
+            r["attrs"] = json.loads(r["attrs"]) if r["attrs"] else None
+        return rows
+    return store.proposals(doc_id, active_only=True, source=proposer)
+
+
+def _pick_source(store, proposer: str | None) -> str | None:
+    srcs = [r["source"] for r in store.query(
+        "SELECT DISTINCT source FROM proposals WHERE active = 1 ORDER BY source")]
+    if proposer is not None:
+        if proposer not in srcs:
+            raise click.ClickException(
+                f"no active proposals of {proposer!r}; sources: {', '.join(srcs) or 'none (run workbench propose)'}")
+        return proposer
+    if not srcs:
+        raise click.ClickException("no proposals in the database; run 'workbench propose' first")
+    if len(srcs) == 1:
+        return srcs[0]
+    from workbench.propose import DEFAULT_PROPOSER
+
+    if DEFAULT_PROPOSER in srcs:
+        return DEFAULT_PROPOSER
+    raise click.ClickException(f"proposals from several sources ({', '.join(srcs)}); choose one with --proposer")
+
+
+@cli.command()
+@click.option("--gold", "gold_path", required=True, type=click.Path(dir_okay=False),
+              help="Gold JSONL: {\"id\", \"text\"?, \"spans\"} per line.")
+@click.option("--source", type=click.Choice(["proposals", "gold"]), default="proposals", show_default=True,
+              help="What to score: the active proposals or the database's gold.")
+@click.option("-p", "--proposer", default=None, metavar="NAME",
+              help="With --source proposals: whose proposals (default: the only source, else rules).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@pass_app
+def evaluate(app: AppContext, gold_path: str, source: str, proposer: str | None, as_json: bool) -> None:
+    """Score proposals (or the database's gold) against a gold file.
+
+    Documents are matched by id; gold documents missing from the database, or
+    whose text differs from it, are skipped with a warning. Prints per-label
+    and micro precision/recall/F1 for exact and overlap matching, and the
+    QUANTITY attribute accuracy (value, unit and approx all equal, over
+    exactly matched QUANTITY spans).
+    """
+    from workbench.evaluate import evaluate as run_eval
+    from workbench.evaluate import format_table
+
+    gold = read_gold_file(gold_path)
+    store = app.store
+    src = _pick_source(store, proposer) if source == "proposals" else None
+    kept, pred, skipped_missing, skipped_text = [], [], [], []
+    for d in gold:
+        doc = store.get_document(d["id"])
+        if doc is None:
+            skipped_missing.append(d["id"])
+            continue
+        if "text" in d and d["text"] != doc["text"]:
+            skipped_text.append(d["id"])
+            continue
+        kept.append(d)
+        pred.append({"id": d["id"], "spans": _db_spans(store, d["id"], source, src)})
+    if skipped_missing:
+        echo_err(f"warning: {len(skipped_missing)} gold documents are not in the database (skipped): "
+                 + ", ".join(skipped_missing[:5]) + (" …" if len(skipped_missing) > 5 else ""))
+    if skipped_text:
+        echo_err(f"warning: {len(skipped_text)} gold documents have a different text in the database (skipped): "
+                 + ", ".join(skipped_text[:5]) + (" …" if len(skipped_text) > 5 else ""))
+    if not kept:
+        raise click.ClickException("no gold document matches a database document; nothing to evaluate")
+    res = run_eval(kept, pred)
+    res["source"] = source if source == "gold" else f"proposals:{src}"
+    res["gold_file"] = gold_path
+    res["skipped_documents"] = {"missing": skipped_missing, "text_differs": skipped_text}
+    if as_json:
+        click.echo(json.dumps(res, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"{res['source']} vs {gold_path}")
+        click.echo(format_table(res))
+
+
+# ---------------------------------------------------------------------------- export proposals
+
+
+def iter_proposal_records(store, proposer: str | None = None):
+    """One record per document in ingest order: id, text and its active proposals,
+    sorted by (start, end, label, source, id)."""
+    for doc in store.iter_documents():
+        rows = store.proposals(doc["id"], active_only=True, source=proposer)
+        rows.sort(key=lambda r: (r["start"], r["end"], r["label"], r["source"], r["id"]))
+        yield {
+            "id": doc["id"],
+            "text": doc["text"],
+            "spans": [
+                {"start": r["start"], "end": r["end"], "label": r["label"], "text": r["text"],
+                 "attrs": r["attrs"], "source": r["source"], "score": r["score"]}
+                for r in rows
+            ],
+        }
+
+
+@export.command("proposals")
+@click.option("-o", "--output", required=True, help="Output file, or - for stdout.")
+@click.option("-p", "--proposer", default=None, metavar="NAME", help="Only this proposer's proposals.")
+@pass_app
+def export_proposals(app: AppContext, output: str, proposer: str | None) -> None:
+    """Active proposals as JSONL, one document per line in ingest order:
+    {"id", "text", "spans": [{"start", "end", "label", "text", "attrs", "source", "score"}]}."""
+    from workbench.cli import progress_bar
+    from workbench.jsonl import dumps, open_output
+
+    store = app.store
+    n = spans = 0
+    with open_output(output) as fh, progress_bar(
+        iter_proposal_records(store, proposer), "export", length=store.count("documents"), threshold=2000
+    ) as recs:
+        for rec in recs:
+            fh.write(dumps(rec) + "\n")
+            n += 1
+            spans += len(rec["spans"])
+    if output != "-":
+        echo_err(f"wrote {spans:,} proposals in {n:,} documents to {output}")

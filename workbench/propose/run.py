@@ -1,0 +1,130 @@
+"""Run a proposer over the documents of a store.
+
+Workers (``jobs > 1``: separate processes) only compute spans and word
+boundaries from texts; the calling process alone writes to SQLite, in short
+transactions of a few documents, so annotators working at the same time are
+never blocked for long.
+
+Re-running stores a new run: the store marks the earlier run of the same
+proposer inactive but keeps it, so decisions made on its proposals stay valid.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from collections import deque
+from typing import Callable, Iterable, Iterator
+
+from . import get_proposer
+
+# documents are sent to workers in chunks of about this many characters
+CHUNK_CHARS = 40_000
+CHUNK_DOCS = 64
+WRITE_BATCH = 50
+
+_worker_proposer = None
+
+
+def _init_worker(name: str) -> None:
+    global _worker_proposer
+    _worker_proposer = get_proposer(name)
+    _worker_proposer.analyze("初始化")  # load jieba once per process
+
+
+def _work(chunk: list[tuple[str, str]]) -> list[tuple[str, list[dict], list[int], int]]:
+    p = _worker_proposer
+    out = []
+    for doc_id, text in chunk:
+        spans, words = p.analyze(text)
+        out.append((doc_id, spans, words, len(text)))
+    return out
+
+
+def _chunks(docs: Iterable[dict]) -> Iterator[list[tuple[str, str]]]:
+    chunk: list[tuple[str, str]] = []
+    size = 0
+    for d in docs:
+        chunk.append((d["id"], d["text"]))
+        size += len(d["text"])
+        if size >= CHUNK_CHARS or len(chunk) >= CHUNK_DOCS:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def propose_store(store, proposer: str | None = None, jobs: int = 1,
+                  progress: Callable[[int, int], None] | None = None,
+                  doc_ids: Iterable[str] | None = None) -> dict:
+    """Propose spans for every document (or only ``doc_ids``) and store them.
+
+    ``proposer``: a registered name (default ``rules``); ``jobs``: worker
+    processes (1 = in this process); ``progress(done, total)`` is called with
+    document counts as results are written. Returns ``{"documents",
+    "proposals", "characters", "seconds", "proposer", "version", "jobs"}``.
+    Raises KeyError for an unknown proposer name.
+    """
+    p = get_proposer(proposer)
+    ids = list(doc_ids) if doc_ids is not None else None
+    total = len(ids) if ids is not None else store.count("documents")
+    jobs = max(1, int(jobs or 1))
+    t_load = time.perf_counter()
+    if jobs == 1 or total <= 1:
+        p.analyze("初始化")  # load jieba's dictionary before timing the run
+    load_seconds = time.perf_counter() - t_load
+    t0 = time.perf_counter()
+    counts = {"documents": 0, "proposals": 0, "characters": 0}
+    pending_writes: list[tuple[str, list[dict], list[int], int]] = []
+
+    def flush():
+        if not pending_writes:
+            return
+        with store.write():
+            for doc_id, spans, words, n in pending_writes:
+                counts["proposals"] += store.replace_proposals(doc_id, p.name, p.version, spans, words=words)
+                counts["documents"] += 1
+                counts["characters"] += n
+        pending_writes.clear()
+        if progress is not None:
+            progress(counts["documents"], total)
+
+    def collect(results):
+        pending_writes.extend(results)
+        if len(pending_writes) >= WRITE_BATCH:
+            flush()
+
+    docs = store.iter_documents(ids=ids)
+    if jobs == 1 or total <= 1:
+        for doc_id, text in ((d["id"], d["text"]) for d in docs):
+            spans, words = p.analyze(text)
+            collect([(doc_id, spans, words, len(text))])
+    else:
+        # fork where available: workers inherit the loaded proposer and jieba
+        methods = mp.get_all_start_methods()
+        ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+        if ctx.get_start_method() == "fork":
+            p.analyze("初始化")
+        with ctx.Pool(jobs, initializer=_init_worker, initargs=(p.name,)) as pool:
+            window: deque = deque()
+            for chunk in _chunks(docs):
+                window.append(pool.apply_async(_work, (chunk,)))
+                while len(window) > 2 * jobs:
+                    collect(window.popleft().get())
+            while window:
+                collect(window.popleft().get())
+    flush()
+    return {
+        "documents": counts["documents"],
+        "proposals": counts["proposals"],
+        "characters": counts["characters"],
+        "seconds": round(time.perf_counter() - t0, 3),
+        "load_seconds": round(load_seconds, 3),
+        "proposer": p.name,
+        "version": p.version,
+        "jobs": jobs,
+    }
+
+
+def active_proposals(store, doc_id: str, source: str | None = None) -> list[dict]:
+    """The document's active proposals as plain spans (for evaluation/export)."""
+    return store.proposals(doc_id, active_only=True, source=source)
