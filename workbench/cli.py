@@ -207,7 +207,7 @@ COMMAND_MODULES: list[str] = [
     "workbench.commands.exchange",
     "workbench.commands.ops",
     "workbench.commands.review",
-    # "workbench.commands.propose",
+    "workbench.commands.propose",
 ]
 
 for _name in COMMAND_MODULES:
