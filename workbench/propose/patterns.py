@@ -170,6 +170,10 @@ def program_score(text: str, s: int, e: int) -> float:
         score += 0.6
     if before.endswith(lx.PROGRAM_PRE_VERBS):
         score += 0.5
+    # apposition: 信贷产品——“…”, 服务品牌:“…”
+    appo = _before(text, s, 8)
+    if re.search(r"(?:产品|品牌|平台|栏目|专栏|公众号|工程|项目)(?:——|—|:|：)$", appo):
+        score += 1.5
     if after.startswith(lx.NON_PROGRAM_AFTER):
         score -= 2.0
     # enumerations of clauses with 、 or , are slogans only with a cue
