@@ -106,6 +106,12 @@ def test_persons(rules, text, name):
     assert (name, "PERSON") in pairs(rules.propose(text))
 
 
+@pytest.mark.parametrize("text", ["各界人士齐聚一堂", "深入实施人才强县战略", "统战委员谈感悟", "争取高层次人才向新乡集聚",
+                                  "配备统战干事和嘎查村(社区)统战联络员"])
+def test_role_words_before_common_words_are_not_names(rules, text):
+    assert not [s for s in rules.propose(text) if s["label"] == "PERSON"]
+
+
 def test_title_is_not_part_of_the_name(rules):
     got = rules.propose("中共襄阳市委统战部常务副部长童光源作主题分享")
     assert ("童光源", "PERSON") in pairs(got)

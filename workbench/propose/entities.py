@@ -478,8 +478,12 @@ def find_persons(doc: Doc) -> list[dict]:
             if len(doc.toks[k].word) >= 2:
                 continue  # 人才向新乡集聚, 委员谈感悟: a function word or verb before a word
         name = text[i:i + L]
-        if in_dict(name) and not doc_tag_person(name):
-            continue  # a word (高水平, 文明), not a name
+        weak = m.group() in lx.WEAK_TITLES
+        if in_dict(name) and (weak or tag(name) not in ("nr", "nrfg", "nrt")):
+            continue  # a word, not a name (after a strong title jieba's person words count)
+        if weak and L == 2 and i + L < len(text) and text[i + L] not in lx.NAME_STOP_CHARS \
+                and not text.startswith(lx.AFTER_NAME_VERBS, i + L):
+            continue  # 各界人士齐聚一堂: after a role word a short name needs a clear end
         out.append({"start": i, "end": i + L, "label": "PERSON", "text": name, "score": 0.8})
     for m in _AFTER_RE.finditer(text):
         e = m.start()
