@@ -15,7 +15,6 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from conftest import CORPUS
 from store import Store
 from workbench.cli import cli
 

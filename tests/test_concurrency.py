@@ -29,7 +29,6 @@ import time
 
 import pytest
 
-from conftest import GOLD
 
 N_WORKERS = int(os.environ.get("WORKBENCH_CONCURRENCY_WORKERS", "8"))
 SECONDS = float(os.environ.get("WORKBENCH_CONCURRENCY_SECONDS", "6"))
