@@ -86,7 +86,16 @@ def derive_items(proposals: list[dict], decisions: list[dict]) -> list[dict]:
         else:
             it["status"] = STATUS[act]
         it["decision_id"] = d["id"]
-    return sorted(items.values(), key=lambda i: (i["start"], i["end"], i["label"]))
+    # After a re-run of a proposer, an identical span may be proposed again while the
+    # annotator already decided it on the old run: show the decision, not a duplicate.
+    decided = {
+        (i["start"], i["end"], i["label"]) for i in items.values() if i["status"] != "pending"
+    }
+    return sorted(
+        (i for i in items.values()
+         if i["status"] != "pending" or (i["start"], i["end"], i["label"]) not in decided),
+        key=lambda i: (i["start"], i["end"], i["label"]),
+    )
 
 
 def _proposal_item(p: dict) -> dict:

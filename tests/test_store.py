@@ -146,3 +146,17 @@ def test_derive_items_is_pure():
     (item,) = derive_items(props, decs)
     assert item["status"] == "edited" and item["label"] == "ORG"
     assert final_spans([item]) == [{"start": 0, "end": 2, "label": "ORG", "text": "酉阳", "attrs": None}]
+
+
+def test_reproposing_the_same_span_shows_the_decision_not_a_duplicate(corpus_store):
+    s = corpus_store
+    (org, prog, per), _ = _proposals(s)
+    s.record_decision(DOC, "ann", "accept", proposal_id=org["id"], start=org["start"], end=org["end"],
+                      label="ORG", text=org["text"])
+    s.replace_proposals(DOC, "rules", "2", [{k: p[k] for k in ("start", "end", "label", "text")}
+                                            for p in (org, prog, per)])
+    items = s.annotator_items(DOC, "ann")
+    assert sorted((i["label"], i["status"]) for i in items) == [
+        ("ORG", "accepted"), ("PERSON", "pending"), ("PROGRAM", "pending")]
+    # another annotator sees the new run's three pending proposals
+    assert len(s.annotator_items(DOC, "other")) == 3
