@@ -27,6 +27,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
+from .items import clip_cells
 from ..labels import COLORS, LABELS
 from ..review import Item, ReviewError, ReviewSession, describe_spans
 from ..session import SessionError, attrs_from_fields, format_value
@@ -104,20 +105,6 @@ def key_label(key: str) -> str:
     return {"left_square_bracket": "[", "right_square_bracket": "]", "left_curly_bracket": "{",
             "right_curly_bracket": "}", "question_mark": "?", "escape": "esc", "shift+tab": "⇧tab",
             "down": "↓", "up": "↑", "left": "←", "right": "→"}.get(key, key)
-
-
-def clip_cells(s: str, n: int) -> str:
-    """Cut ``s`` to at most ``n`` terminal cells, ending in … when cut."""
-    s = s.replace("\n", "⏎")
-    widths = [cell_width(c) for c in s]
-    if sum(widths) <= n:
-        return s
-    used = 0
-    for i, w in enumerate(widths):
-        if used + w > n - 1:
-            return s[:i] + "…"
-        used += w
-    return s
 
 
 def pad_cells(t: Text, n: int) -> Text:
