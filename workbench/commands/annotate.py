@@ -21,16 +21,16 @@ def default_annotator() -> str:
 
 def prepare_store(store, *, quiet: bool = False) -> None:
     """An empty database gets the bundled corpus and proposals, so the workbench
-    opens ready to use. Documents without any proposal are proposed too."""
-    if store.count("documents") == 0:
+    opens ready to use. A database with documents but no proposal at all is
+    proposed first. (Cheap checks only: this runs before every first screen.)"""
+    if store.scalar("SELECT 1 FROM documents LIMIT 1") is None:
         if not quiet:
             echo_err(f"{store.path} is empty: ingesting the bundled corpus ({BUNDLED_CORPUS})")
         failed = run_ingest(store, [BUNDLED_CORPUS], quiet=quiet)
         if failed:
             raise click.ClickException("could not ingest the bundled corpus")
-    unproposed = [r["id"] for r in store.query(
-        "SELECT id FROM documents WHERE id NOT IN (SELECT DISTINCT doc_id FROM proposals) ORDER BY rowid")]
-    if unproposed and store.count("proposals") == 0:
+    if store.scalar("SELECT 1 FROM proposals LIMIT 1") is None:
+        unproposed = store.document_ids()
         try:
             from workbench.propose.run import propose_store
         except ImportError as e:

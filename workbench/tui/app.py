@@ -6,6 +6,8 @@ decision is committed by the session before the screen changes.
 """
 from __future__ import annotations
 
+import sqlite3
+
 from functools import partial
 from pathlib import Path
 
@@ -17,6 +19,8 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
+
+from store import StoreError
 
 from ..labels import COLORS, LABELS
 from ..session import AnnotationSession, Change, SessionError, attrs_from_fields, format_value
@@ -395,6 +399,10 @@ class AnnotateApp(App):
             ch = fn(*args)
         except SessionError as e:
             self._error(str(e))
+            return
+        except (StoreError, sqlite3.Error) as e:
+            # the write failed, so nothing changed on screen either: say so, keep working
+            self._error(f"not saved: {e}")
             return
         self._apply(ch)
 
