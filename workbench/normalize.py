@@ -215,7 +215,7 @@ def _t2s(text: str) -> tuple[str, list[int] | None]:
         need = _t2s_chars()
     except Exception:  # pragma: no cover - dictionary layout changed
         need = None
-    if need is not None and not any(ch in need for ch in text):
+    if need is not None and need.isdisjoint(text):
         return text, None
     cc = _converter()
     # convert line by line: OpenCC segments on punctuation anyway, and it keeps
@@ -301,14 +301,14 @@ class Normalized:
         return self.offset_map[start], self.offset_map[end - 1] + 1
 
 
-_NEWLINE_OR_GLOSS = re.compile(r"\r\n?")
+_CR = re.compile(r"\r\n?")
 
 
 def normalize_text(raw_text: str, encoding: str = "utf-8") -> Normalized:
     """Normalize an already decoded text (steps 2-4), with the offset map."""
     # steps 2+3 only delete characters (and turn a lone \r into \n): collect deletions
     deletions: list[tuple[int, int]] = []
-    for m in _NEWLINE_OR_GLOSS.finditer(raw_text):
+    for m in _CR.finditer(raw_text):
         if m.end() - m.start() == 2:  # \r\n: drop the \n, the \r becomes \n
             deletions.append((m.start() + 1, m.end()))
     # a gloss never contains a newline, so it is found on the raw text directly

@@ -93,14 +93,19 @@ def load_annotation_set(store) -> AnnotationSet:
                          decisions={a: d for a, d in decisions.items() if d})
 
 
-def reviewable_docs(store) -> list[tuple[str, list[str]]]:
-    """``(doc_id, annotators who finished it)`` for the documents ready for review, in ingest order."""
+def _doc_progress(store):
+    """``(doc_id, annotators who finished it, annotators assigned or None)`` in ingest order."""
     assignments = store.assignments()
     finished = {a: store.finished_docs(a) for a in store.annotators()}
-    out = []
     for doc_id in store.document_ids():
         done = sorted(a for a, ds in finished.items() if doc_id in ds)
-        assigned = assignments.get(doc_id)
+        yield doc_id, done, assignments.get(doc_id)
+
+
+def reviewable_docs(store) -> list[tuple[str, list[str]]]:
+    """``(doc_id, annotators who finished it)`` for the documents ready for review, in ingest order."""
+    out = []
+    for doc_id, done, assigned in _doc_progress(store):
         ready = all(a in done for a in assigned) if assigned else len(done) >= 2
         if ready and done:
             out.append((doc_id, done))
@@ -109,12 +114,8 @@ def reviewable_docs(store) -> list[tuple[str, list[str]]]:
 
 def waiting_docs(store) -> list[dict]:
     """Documents not ready yet, with who still has to finish them (for messages)."""
-    assignments = store.assignments()
-    finished = {a: store.finished_docs(a) for a in store.annotators()}
     out = []
-    for doc_id in store.document_ids():
-        done = sorted(a for a, ds in finished.items() if doc_id in ds)
-        assigned = assignments.get(doc_id)
+    for doc_id, done, assigned in _doc_progress(store):
         if assigned:
             missing = [a for a in assigned if a not in done]
             if missing:
