@@ -260,6 +260,31 @@ def test_finish_queue_order_and_resume(pstore):
         s2.reopen()
 
 
+def test_finished_count_follows_finish_undo_reopen(pstore):
+    """The header's queue count is kept in step, not recounted: check it against the DB."""
+    def db_count(s):
+        return sum(pstore.is_finished(q["id"], s.annotator) for q in s.queue)
+
+    s = AnnotationSession(pstore, "carol")
+    assert s.n_finished == 0
+    s.finish(force=True)
+    assert s.n_finished == db_count(s) == 1
+    with pytest.raises(SessionError, match="already finished"):
+        s.finish(force=True)
+    assert s.n_finished == 1
+    s.undo()  # undoing the finish decision un-finishes the document
+    assert not s.finished and s.n_finished == db_count(s) == 0
+    s.finish(force=True)
+    s.next_doc()
+    s.finish(force=True)
+    assert s.n_finished == db_count(s) == 2
+    s.prev_doc()
+    s.reopen()
+    assert s.n_finished == db_count(s) == 1
+    # a new session counts from the database
+    assert AnnotationSession(pstore, "carol").n_finished == 1
+
+
 def test_annotators_work_blind(pstore):
     a = AnnotationSession(pstore, "alice")
     a.accept_all()

@@ -373,6 +373,47 @@ def test_doc_view_renders_only_visible_lines(corpus_store):
     run(go())
 
 
+def test_document_switch_repaints_without_a_screen_layout(pstore):
+    """tab changes the text's and the table's virtual heights without a whole-screen
+    layout pass (the cost of the next-document key at scale), and the scroll range,
+    scrollbars and the last lines are still right for each document."""
+    async def go():
+        app = make_app(pstore)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            s, view, table = app.session, app.doc_view, app.table
+            layouts = []
+            orig = app.screen._refresh_layout
+
+            def counting(*a, **kw):
+                layouts.append(1)
+                return orig(*a, **kw)
+
+            app.screen._refresh_layout = counting
+            seen_heights = set()
+            for _ in range(len(s.queue) - 1):
+                await press(pilot, "tab")
+                assert view.text == s.text
+                h = view.scrollable_content_region.height
+                assert view.virtual_size.height == len(view.lines)
+                assert view.vertical_scrollbar.window_virtual_size == len(view.lines)
+                assert view.max_scroll_y == max(0, len(view.lines) - h)
+                assert table.virtual_size.height == len(s.items)
+                assert table.max_scroll_y == max(0, len(s.items) - table.scrollable_content_region.height)
+                seen_heights.add(len(view.lines))
+                # the end of the document can be reached and is drawn
+                view.scroll_to(y=view.max_scroll_y, animate=False, immediate=True)
+                await pilot.pause()
+                last_line = s.text[slice(*view.lines[-1])].strip()
+                assert last_line[:4] in "".join(view.visible_text())
+                await press(pilot, "j")  # moving the cursor brings the current item back into view
+                line = view.line_of_offset(s.current["start"])
+                assert int(view.scroll_y) <= line < int(view.scroll_y) + h
+            assert len(seen_heights) > 1  # documents of different lengths were switched between
+            assert layouts == []
+    run(go())
+
+
 def test_wrap_respects_width_and_line_breaking_rules():
     text = "本期推出苍岭镇党委书记黄军的文章《深刻把握统战工作“四个关系”》。习近平总书记指出，做好工作，要把握好关系。\n\n第二段ABC def，好。"
     for width in range(6, 40):

@@ -80,6 +80,7 @@ class AnnotationSession:
         self.queue: list[dict] = store.queue(self.annotator)
         if not self.queue:
             raise SessionError("no documents to annotate (ingest and propose first)")
+        self._n_finished = sum(1 for q in self.queue if q["finished"])
         self._positions: dict[str, str] = {}   # doc id -> item key last current
         self.doc_index = 0
         if doc_id is not None:
@@ -120,7 +121,16 @@ class AnnotationSession:
 
     @property
     def n_finished(self) -> int:
-        return sum(1 for q in self.queue if q["finished"])
+        return self._n_finished
+
+    def _set_finished(self, value: bool) -> None:
+        """Record the open document's finished state, keeping the queue count in step
+        (the header shows it on every key: no walk over a 100k-document queue)."""
+        q = self.queue[self.doc_index]
+        value = bool(value)
+        if bool(q["finished"]) != value:
+            self._n_finished += 1 if value else -1
+        q["finished"] = value
 
     @property
     def current(self) -> dict | None:
@@ -167,7 +177,7 @@ class AnnotationSession:
         self._reindex()
         decisions = self.store.decisions(self.doc_id, self.annotator)
         self.n_decisions = len(_live_decisions(decisions))
-        self.queue[self.doc_index]["finished"] = self.store.is_finished(self.doc_id, self.annotator)
+        self._set_finished(self.store.is_finished(self.doc_id, self.annotator))
 
     def _resume_index(self) -> int:
         for i, it in enumerate(self.items):
@@ -211,7 +221,7 @@ class AnnotationSession:
         if n and not force:
             raise SessionError(f"{n} proposal{'s' if n != 1 else ''} still pending")
         self.store.record_decision(self.doc_id, self.annotator, "finish")
-        self.queue[self.doc_index]["finished"] = True
+        self._set_finished(True)
         self.n_decisions += 1
         return Change(message=f"finished {self.doc_id}")
 
@@ -219,7 +229,7 @@ class AnnotationSession:
         if not self.finished:
             raise SessionError("this document is not finished")
         self.store.record_decision(self.doc_id, self.annotator, "reopen")
-        self.queue[self.doc_index]["finished"] = False
+        self._set_finished(False)
         self.n_decisions += 1
         return Change(message=f"reopened {self.doc_id}")
 

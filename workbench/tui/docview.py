@@ -17,6 +17,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..labels import COLORS
+from .scroll import FrameStyle, set_virtual_size
 from .wrap import cell_width, line_of, wrap
 
 BLACK = "#000000"
@@ -56,7 +57,7 @@ def _style(label: str, status: str) -> Style:
     return s
 
 
-class DocView(ScrollView, can_focus=False):
+class DocView(FrameStyle, ScrollView, can_focus=False):
     """Word-wrapped text with label-coloured spans; the current item highlighted."""
 
     DEFAULT_CSS = """
@@ -158,7 +159,7 @@ class DocView(ScrollView, can_focus=False):
         self.lines = wrap(self.text, width) if self.text else [(0, 0)]
         self._line_starts = [s for s, _ in self.lines]
         self._cache.clear()
-        self.virtual_size = Size(width, len(self.lines))
+        set_virtual_size(self, Size(width, len(self.lines)))
         self.refresh()
 
     def on_resize(self, event) -> None:
@@ -199,10 +200,10 @@ class DocView(ScrollView, can_focus=False):
         idx = scroll_y + y
         width = self.size.width
         if idx >= len(self.lines):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self.base_style)
         strip = self._cache.get(idx)
         if strip is None:
-            strip = self._render_text_line(idx).crop_extend(0, width, self.rich_style)
+            strip = self._render_text_line(idx).crop_extend(0, width, self.base_style)
             self._cache[idx] = strip
             if len(self._cache) > CACHE_LINES:
                 self._cache.popitem(last=False)
@@ -214,9 +215,10 @@ class DocView(ScrollView, can_focus=False):
         h = self.size.height
         top = int(self.scroll_y)
         width = self.size.width
-        for idx in (*range(top + h, min(len(self.lines), top + 2 * h)), *range(max(0, top - h), top)):
-            if idx not in self._cache:
-                self._cache[idx] = self._render_text_line(idx).crop_extend(0, width, self.rich_style)
+        with self.style_frozen():
+            for idx in (*range(top + h, min(len(self.lines), top + 2 * h)), *range(max(0, top - h), top)):
+                if idx not in self._cache:
+                    self._cache[idx] = self._render_text_line(idx).crop_extend(0, width, self.base_style)
         while len(self._cache) > CACHE_LINES:
             self._cache.popitem(last=False)
 
@@ -226,7 +228,7 @@ class DocView(ScrollView, can_focus=False):
         n = e - s
         if n <= 0:
             return Strip([])
-        base = self.rich_style
+        base = self.base_style
         styles: list[Style | None] = [None] * n
         prio = [-1] * n
         cur = self.current

@@ -10,6 +10,7 @@ from textual.strip import Strip
 
 from ..labels import COLORS
 from ..session import format_value
+from .scroll import FrameStyle, set_virtual_size
 from .wrap import cell_width
 
 STATUS_CELL = {
@@ -98,7 +99,7 @@ def row_text(it: dict, *, current: bool = False, width: int = 60) -> Text:
     return t
 
 
-class ItemsTable(ScrollView, can_focus=False):
+class ItemsTable(FrameStyle, ScrollView, can_focus=False):
     """The items as a virtualized table (Line API): one row per item, a row cache,
     and a change repaints only the rows it touched (a DataTable re-renders every
     visible cell on any update: ~70 ms per key with 40 rows visible)."""
@@ -121,7 +122,7 @@ class ItemsTable(ScrollView, can_focus=False):
     def load(self, items: list[dict], cursor: int) -> None:
         self.items = items
         self._cache.clear()
-        self.virtual_size = Size(self.size.width or 50, len(items))
+        set_virtual_size(self, Size(self.size.width or 50, len(items)))
         self.cursor = cursor
         self.refresh()
         self.goto(cursor)
@@ -162,23 +163,24 @@ class ItemsTable(ScrollView, can_focus=False):
         """Render the rows a page above and below the view into the cache (when idle)."""
         h = self.size.height
         top = int(self.scroll_y)
-        for idx in (*range(top + h, min(len(self.items), top + 2 * h)), *range(max(0, top - h), top)):
-            if idx not in self._cache:
-                self._cache[idx] = self._render_row(idx)
+        with self.style_frozen():
+            for idx in (*range(top + h, min(len(self.items), top + 2 * h)), *range(max(0, top - h), top)):
+                if idx not in self._cache:
+                    self._cache[idx] = self._render_row(idx)
 
     def _render_row(self, idx: int) -> Strip:
         self.rows_rendered += 1
         width = self.size.width
         text = row_text(self.items[idx], current=idx == self.cursor, width=width)
         segs = list(text.render(self.app.console))
-        pad = self.rich_style + Style(bgcolor=CURSOR_BG) if idx == self.cursor else self.rich_style
+        pad = self.base_style + Style(bgcolor=CURSOR_BG) if idx == self.cursor else self.base_style
         return Strip(segs).crop_extend(0, width, pad)
 
     def render_line(self, y: int) -> Strip:
         idx = int(self.scroll_y) + y
         width = self.size.width
         if idx >= len(self.items):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self.base_style)
         strip = self._cache.get(idx)
         if strip is None:
             strip = self._cache[idx] = self._render_row(idx)

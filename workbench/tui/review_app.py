@@ -28,6 +28,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 from .items import clip_cells
+from .scroll import FrameStyle
 from ..labels import COLORS, LABELS
 from ..review import Item, ReviewError, ReviewSession, describe_spans
 from ..session import SessionError, attrs_from_fields, format_value
@@ -184,7 +185,7 @@ class Line(Widget):
         return self._text
 
 
-class ItemList(ScrollView, can_focus=False):
+class ItemList(FrameStyle, ScrollView, can_focus=False):
     """The disagreements, one row each (Line API: a key repaints only the rows it touched)."""
 
     DEFAULT_CSS = "ItemList { overflow-y: scroll; overflow-x: hidden; scrollbar-size-vertical: 1; }"
@@ -246,11 +247,11 @@ class ItemList(ScrollView, can_focus=False):
         idx = int(self.scroll_y) + y
         width = self.size.width
         if idx >= len(self.session.items):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self.base_style)
         strip = self._cache.get(idx)
         if strip is None:
             segs = list(self._row(idx).render(self.app.console))
-            pad = self.rich_style + Style(bgcolor=CURSOR_BG) if idx == self.cursor else self.rich_style
+            pad = self.base_style + Style(bgcolor=CURSOR_BG) if idx == self.cursor else self.base_style
             strip = self._cache[idx] = Strip(segs).apply_style(pad).crop_extend(0, width, pad)
         return strip
 
