@@ -3,6 +3,7 @@
     python bench/scale.py                      # full size: 100,000 documents
     python bench/scale.py --docs 2000          # a quick run
     python bench/scale.py --out DIR --keep     # keep the database and files in DIR
+    python bench/scale.py --out DIR --reuse-db # steps 5-7 again on DIR's kept database
 
 Every step runs the real ``workbench`` command in a subprocess (as a user
 would, start-up included) on one database, and prints what it measured:
@@ -114,6 +115,38 @@ def simulated_annotations(spans_file: Path, out: Path, n_docs: int) -> tuple[Pat
     return a_path, b_path, n_spans
 
 
+def timed_press(term, key: str, pred, what: str, quiet: float = 0.1) -> float:
+    """Press ``key``; return the seconds from the key to the last byte of the app's answer.
+
+    The answer is read raw, with a timestamp per read, until the terminal has been
+    quiet for ``quiet`` s; only then is it fed to the test terminal emulator, which is
+    pure Python and slow (parsing a full frame takes longer than drawing it), so its
+    cost is not counted. ``pred`` must hold on the screen afterwards."""
+    import select
+
+    t0 = time.perf_counter()
+    term.press(key)
+    last = None
+    chunks = []
+    end = t0 + 30
+    while time.perf_counter() < end:
+        r, _, _ = select.select([term.fd], [], [], quiet if last is not None else 0.5)
+        if not r:
+            if last is not None:
+                break
+            continue
+        data = os.read(term.fd, 65536)
+        if not data:
+            break
+        chunks.append(data)
+        last = time.perf_counter()
+    for data in chunks:
+        term.feed_bytes(data)
+    if last is None or not pred(term.screen):
+        raise AssertionError(f"no {what} after pressing {key!r}; the screen:\n{term.screen.text()}")
+    return last - t0
+
+
 def measure_annotate(db: Path, annotator: str, tabs: int, accepts: int) -> dict:
     """First screen, next-document and accept latency of ``workbench annotate`` in a pty."""
     from test_crash import COLS, ROWS, Terminal, header
@@ -132,21 +165,15 @@ def measure_annotate(db: Path, annotator: str, tabs: int, accepts: int) -> dict:
         nexts = []
         for _ in range(tabs):
             idx = header(term.screen)["doc_index"]
-            t = time.perf_counter()
-            term.press("\t")
-            term.wait_for(lambda s: (header(s) or {}).get("doc_index") == idx + 1, "the next document", 30)
-            nexts.append(time.perf_counter() - t)
-            term.settle(0.15)
+            nexts.append(timed_press(term, "\t", lambda s: (header(s) or {}).get("doc_index") == idx + 1,
+                                     "next document"))
         acc = []
         for _ in range(accepts):
             h = header(term.screen)
             if not h["pending"]:
                 break
-            t = time.perf_counter()
-            term.press("a")
-            term.wait_for(lambda s: (header(s) or {}).get("accepted", -1) >= h["accepted"] + 1, "an accept", 30)
-            acc.append(time.perf_counter() - t)
-            term.settle(0.1)
+            acc.append(timed_press(term, "a", lambda s: (header(s) or {}).get("accepted", -1) >= h["accepted"] + 1,
+                                   "accept"))
         res["next_doc_ms"] = [x * 1000 for x in nexts]
         res["accept_ms"] = [x * 1000 for x in acc]
         term.press("q")
@@ -174,16 +201,30 @@ def main(argv=None) -> None:
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--tabs", type=int, default=20, help="next-document presses to time")
     ap.add_argument("--skip-generate", action="store_true", help="reuse DIR/corpus and DIR/spans.jsonl")
+    ap.add_argument("--reuse-db", action="store_true",
+                    help="skip steps 1-4: measure annotate, the commands and the size on DIR/scale.db as kept")
     a = ap.parse_args(argv)
+    if a.reuse_db and a.out is None:
+        ap.error("--reuse-db needs --out DIR (the folder of a kept run)")
 
     out = a.out or Path(tempfile.mkdtemp(prefix="wb-scale-"))
     out.mkdir(parents=True, exist_ok=True)
     db = out / "scale.db"
+    if a.reuse_db:
+        if not db.exists():
+            ap.error(f"{db} does not exist (run once with --out {out} --keep)")
+        n_docs = scalar(db, "SELECT count(*) FROM documents")
+        n_props = scalar(db, "SELECT count(*) FROM proposals WHERE active = 1")
+        say(f"scale bench: reusing {db}: {n_docs:,} documents, {n_props:,} proposals "
+            f"(python {sys.version.split()[0]}, {os.cpu_count()} cpus)")
+        figures: dict = {"documents": n_docs, "proposals": n_props, "reused_db": True}
+        measure_rest(db, out, a, n_docs, figures)
+        return
     for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
         if p.exists():
             p.unlink()
     say(f"scale bench: {a.docs:,} documents in {out} (python {sys.version.split()[0]}, {os.cpu_count()} cpus)")
-    figures: dict = {"documents": a.docs}
+    figures = {"documents": a.docs}
 
     # 1. corpus
     if not a.skip_generate:
@@ -224,10 +265,15 @@ def main(argv=None) -> None:
     figures.update(import_annotations_spans_per_s=n_ann / (dt_a + dt_b))
     say(f"annotators    annA, annB finished {k:,} documents each ({n_ann:,} spans) via import annotations "
         f"in {dt_a + dt_b:.1f} s = {n_ann / (dt_a + dt_b):,.0f} spans/s")
+    measure_rest(db, out, a, n_docs, figures)
 
+
+def measure_rest(db: Path, out: Path, a, n_docs: int, figures: dict) -> None:
+    """Steps 5-7: annotate, the commands, the size."""
     # 5. annotate
-    for who in ("newcomer", "annA"):
-        r = measure_annotate(db, who, a.tabs, accepts=10)
+    # a newcomer with a fresh name each run (a kept database may be measured again)
+    for who, name in (("newcomer", f"newcomer{os.getpid()}"), ("annA", "annA")):
+        r = measure_annotate(db, name, a.tabs, accepts=10)
         figures[f"annotate_{who}"] = r
         say(f"annotate      as {who}: first screen {r['first_screen_s']:.2f} s (queue {r['queue']}); "
             f"next document {fmt_ms(r['next_doc_ms'])}; accept {fmt_ms(r['accept_ms'])}")
@@ -261,7 +307,7 @@ def main(argv=None) -> None:
     size = db_size(db)
     figures["db_bytes"] = size
     say(f"database      {size / 1e6:,.0f} MB ({size / max(n_docs, 1) / 1e3:.1f} KB per document)")
-    (out / "figures.json").write_text(json.dumps(figures, indent=2))
+    (out / ("figures-reused.json" if figures.get("reused_db") else "figures.json")).write_text(json.dumps(figures, indent=2))
     if not a.keep and a.out is None:
         shutil.rmtree(out)
     else:

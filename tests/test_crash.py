@@ -175,6 +175,11 @@ class Terminal:
             return False
         if not data:
             return False
+        self.feed_bytes(data)
+        return True
+
+    def feed_bytes(self, data: bytes) -> None:
+        """Feed what the app wrote (any split of it) to the screen."""
         self.raw += data
         buf = self._decoder_buf + data
         # keep an incomplete UTF-8 sequence for the next read
@@ -187,7 +192,6 @@ class Terminal:
                 break
         self.screen.feed(buf[:cut].decode("utf-8", "replace"))
         self._decoder_buf = buf[cut:]
-        return True
 
     def wait_for(self, pred, what: str, timeout: float = TIMEOUT) -> None:
         end = time.monotonic() + timeout
