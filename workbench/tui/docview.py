@@ -13,11 +13,10 @@ from collections import OrderedDict
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..labels import COLORS
-from .scroll import FrameStyle, set_virtual_size
+from .scroll import LineView, set_virtual_size
 from .wrap import cell_width, line_of, wrap
 
 BLACK = "#000000"
@@ -57,16 +56,8 @@ def _style(label: str, status: str) -> Style:
     return s
 
 
-class DocView(FrameStyle, ScrollView, can_focus=False):
+class DocView(LineView):
     """Word-wrapped text with label-coloured spans; the current item highlighted."""
-
-    DEFAULT_CSS = """
-    DocView {
-        overflow-y: scroll;
-        overflow-x: hidden;
-        scrollbar-size-vertical: 1;
-    }
-    """
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

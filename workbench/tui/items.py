@@ -5,12 +5,11 @@ from rich.text import Text
 from rich.style import Style
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..labels import COLORS
 from ..session import format_value
-from .scroll import FrameStyle, set_virtual_size
+from .scroll import LineView, set_virtual_size
 from .wrap import cell_width
 
 STATUS_CELL = {
@@ -99,18 +98,10 @@ def row_text(it: dict, *, current: bool = False, width: int = 60) -> Text:
     return t
 
 
-class ItemsTable(FrameStyle, ScrollView, can_focus=False):
+class ItemsTable(LineView):
     """The items as a virtualized table (Line API): one row per item, a row cache,
     and a change repaints only the rows it touched (a DataTable re-renders every
     visible cell on any update: ~70 ms per key with 40 rows visible)."""
-
-    DEFAULT_CSS = """
-    ItemsTable {
-        overflow-y: scroll;
-        overflow-x: hidden;
-        scrollbar-size-vertical: 1;
-    }
-    """
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

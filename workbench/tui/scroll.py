@@ -16,6 +16,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from textual.geometry import Size
+from textual.scroll_view import ScrollView
 from textual.widget import Widget
 
 
@@ -59,3 +60,17 @@ class FrameStyle:
     def base_style(self):
         style = self._frame_style
         return self.rich_style if style is None else style
+
+
+class LineView(FrameStyle, ScrollView, can_focus=False):
+    """Base of the Line API panels (text, items): always-visible vertical scrollbar
+    (so a new virtual height never needs a layout pass, see ``set_virtual_size``),
+    no horizontal scrolling, ``base_style`` once per frame."""
+
+    DEFAULT_CSS = """
+    LineView {
+        overflow-y: scroll;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
+    }
+    """
