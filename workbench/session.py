@@ -69,6 +69,31 @@ def _sort_key(it: dict):
     return (it["start"], it["end"], it["label"])
 
 
+class Queue:
+    """The annotator's document queue, compact: a list of ids (strings, which the
+    garbage collector does not track) and a ``bytearray`` of finished flags, instead
+    of one dict per document. At 100,000 documents the dicts made every full
+    collection walk 100k objects (25-50 ms pauses on document switches).
+
+    Reads like the ``Store.queue`` rows: ``queue[i] == {"id": ..., "finished": ...}``."""
+
+    __slots__ = ("ids", "finished")
+
+    def __init__(self, rows: list[dict]):
+        self.ids: list[str] = [r["id"] for r in rows]
+        self.finished = bytearray(bool(r["finished"]) for r in rows)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> dict:
+        return {"id": self.ids[i], "finished": bool(self.finished[i])}
+
+    def __iter__(self):
+        for i in range(len(self.ids)):
+            yield self[i]
+
+
 class AnnotationSession:
     """The queue, the open document, its items and a cursor, with one method per action."""
 
@@ -77,14 +102,14 @@ class AnnotationSession:
             raise SessionError("annotator name is empty")
         self.store = store
         self.annotator = annotator.strip()
-        self.queue: list[dict] = store.queue(self.annotator)
+        self.queue = Queue(store.queue(self.annotator))
         if not self.queue:
             raise SessionError("no documents to annotate (ingest and propose first)")
-        self._n_finished = sum(1 for q in self.queue if q["finished"])
+        self._n_finished = self.queue.finished.count(1)
         self._positions: dict[str, str] = {}   # doc id -> item key last current
         self.doc_index = 0
         if doc_id is not None:
-            ids = [q["id"] for q in self.queue]
+            ids = self.queue.ids
             if doc_id not in ids:
                 if store.get_document(doc_id) is None:
                     raise SessionError(f"no document {doc_id!r} in {store.path}")
@@ -117,7 +142,7 @@ class AnnotationSession:
 
     @property
     def finished(self) -> bool:
-        return self.queue[self.doc_index]["finished"]
+        return bool(self.queue.finished[self.doc_index])
 
     @property
     def n_finished(self) -> int:
@@ -126,11 +151,10 @@ class AnnotationSession:
     def _set_finished(self, value: bool) -> None:
         """Record the open document's finished state, keeping the queue count in step
         (the header shows it on every key: no walk over a 100k-document queue)."""
-        q = self.queue[self.doc_index]
         value = bool(value)
-        if bool(q["finished"]) != value:
+        if bool(self.queue.finished[self.doc_index]) != value:
             self._n_finished += 1 if value else -1
-        q["finished"] = value
+        self.queue.finished[self.doc_index] = value
 
     @property
     def current(self) -> dict | None:
@@ -158,7 +182,7 @@ class AnnotationSession:
         if self.doc:
             self._remember()
         index = max(0, min(index, len(self.queue) - 1))
-        doc_id = self.queue[index]["id"]
+        doc_id = self.queue.ids[index]
         doc = self.store.get_document(doc_id)
         if doc is None:  # deleted under us
             raise SessionError(f"document {doc_id!r} no longer exists")
@@ -206,7 +230,7 @@ class AnnotationSession:
         n = len(self.queue)
         for step in range(1, n + 1):
             i = (self.doc_index + step) % n
-            if not self.queue[i]["finished"]:
+            if not self.queue.finished[i]:
                 if i == self.doc_index:
                     break
                 return self.open(i)
