@@ -188,7 +188,8 @@ def measure_annotate(db: Path, annotator: str, tabs: int, accepts: int) -> dict:
 def fmt_ms(xs: list[float]) -> str:
     if not xs:
         return "n/a"
-    return f"median {statistics.median(xs):.1f} ms, max {max(xs):.1f} ms (n={len(xs)})"
+    p95 = sorted(xs)[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
+    return f"median {statistics.median(xs):.1f} ms, p95 {p95:.1f} ms, max {max(xs):.1f} ms (n={len(xs)})"
 
 
 def main(argv=None) -> None:
