@@ -27,6 +27,20 @@ Writes
     row (payload ``{"undo": <review id>}``). Automatic gold is synchronised
     each time review starts: agreed rows no longer agreed are deleted, new ones
     inserted, and an ``agree`` row logs what changed.
+
+Spans nobody made
+    The reviewer may add a span no annotator made (``add``): inside the text,
+    not empty, no line break, overlapping neither a gold span of the document
+    nor an unsettled disagreement. It is written as a gold row (origin
+    ``added``, the reviewer, no annotators) with an ``add`` review row, in one
+    transaction.
+
+Undo
+    Undo reads the persisted review log, so it reaches across sessions: it
+    takes the reviewer's own latest live (not undone) action in the documents
+    under review (pick, edit, reject, skip, add; never an ``agree`` sync and
+    never another reviewer's action). It is refused when another reviewer has
+    since acted on an overlapping range (that action would be left dangling).
 """
 from __future__ import annotations
 
@@ -39,9 +53,11 @@ from store.spans import final_spans
 
 from .agreement import AnnotationSet
 from .labels import LABELS, validate_attrs
+from .session import next_word, prev_word, word_at
 
 POLICIES = ("unanimous", "majority")
 SETTLE_ACTIONS = ("pick", "edit", "reject")
+UNDOABLE_ACTIONS = ("pick", "edit", "reject", "skip", "add")
 
 
 class ReviewError(Exception):
@@ -144,9 +160,12 @@ class Cluster:
     end: int
     versions: list[Version]    # most supported first; the empty version included
     annotators: list[str]      # everybody taking part in the document
+    added: bool = False        # a span the reviewer added (one version, nobody's)
 
     @property
     def key(self) -> str:
+        if self.added:
+            return added_key(self.start, self.end)
         blob = json.dumps([[v.annotators, [list(span_key(s)) for s in v.spans]] for v in self.versions],
                           ensure_ascii=False, sort_keys=True)
         return f"{self.start}-{self.end}:{hashlib.sha1(blob.encode()).hexdigest()[:12]}"
@@ -164,7 +183,9 @@ class Cluster:
     @property
     def kinds(self) -> list[str]:
         """What differs: ``missing`` (some annotators have no span here), ``boundary``,
-        ``label``, ``attrs``."""
+        ``label``, ``attrs``; ``added`` for a span the reviewer added."""
+        if self.added:
+            return ["added"]
         kinds = []
         nonempty = [v for v in self.versions if v.spans]
         if len(nonempty) < len(self.versions):
@@ -184,6 +205,10 @@ class Cluster:
         if any(len(x) > 1 for x in by_range_label.values()):
             kinds.append("attrs")
         return kinds
+
+
+def added_key(start: int, end: int) -> str:
+    return f"add:{start}-{end}"
 
 
 def cluster_doc(doc_id: str, by_annotator: dict[str, list[dict]]) -> list[Cluster]:
@@ -231,6 +256,28 @@ def live_reviews(store, doc_id: str) -> list[dict]:
 def settled_items(store, doc_id: str) -> dict[str, dict]:
     """item key → the live review row that settled it."""
     return {r["item_key"]: r for r in live_reviews(store, doc_id) if r["action"] in SETTLE_ACTIONS}
+
+
+def undone_review_ids(store) -> set[int]:
+    """Ids of the review rows an ``undo`` row cancels."""
+    out = set()
+    for (payload,) in store.conn.execute("SELECT payload FROM reviews WHERE action = 'undo'"):
+        target = (json.loads(payload) if payload else {}).get("undo")
+        if target is not None:
+            out.add(int(target))
+    return out
+
+
+def review_extent(row: dict) -> tuple[int, int] | None:
+    """The text range a review row touched: the item's range and the spans written."""
+    p = row["payload"] or {}
+    points = [tuple(p["range"])] if p.get("range") else []
+    points += [(x["start"], x["end"]) for x in p.get("spans", [])]
+    if row.get("start") is not None:
+        points.append((row["start"], row["end"]))
+    if not points:
+        return None
+    return min(a for a, _ in points), max(b for _, b in points)
 
 
 # ---------------------------------------------------------------------------- gold writes
@@ -315,7 +362,7 @@ class Item:
     """One disagreement in the review list."""
 
     cluster: Cluster
-    status: str = "open"           # open, picked, edited, rejected, skipped
+    status: str = "open"           # open, picked, edited, rejected, skipped, added
     review_id: int | None = None   # the review row that set the status
     chosen: str = ""               # short description of the outcome
     version: int | None = None     # 0-based version taken as gold (pick, or an edit equal to one)
@@ -334,7 +381,11 @@ class Item:
 
     @property
     def settled(self) -> bool:
-        return self.status in ("picked", "edited", "rejected")
+        return self.status in ("picked", "edited", "rejected", "added")
+
+    @property
+    def added(self) -> bool:
+        return self.cluster.added
 
 
 @dataclass
@@ -345,6 +396,19 @@ class Draft:
     base: int                      # version index it started from
     spans: list[dict]
     current: int = 0
+
+
+@dataclass
+class AddDraft:
+    """A span being selected to add (add mode): the caret, an optional anchor
+    (the selection runs anchor..caret inclusive, else it is the word under the
+    caret), the label and QUANTITY attrs chosen so far."""
+
+    doc_id: str
+    caret: int
+    anchor: int | None = None
+    label: str | None = None
+    attrs: dict | None = None
 
 
 @dataclass
@@ -375,9 +439,14 @@ class ReviewSession:
         self.items: list[Item] = []
         self.cursor = 0
         self.draft: Draft | None = None
+        self.add_draft: AddDraft | None = None
+        self.docs: list[str] = []                                  # documents under review, ingest order
         self._texts: dict[str, str] = {}
+        self._words: dict[str, object] = {}
         self._ranges: dict[str, list[tuple[int, int, str]]] = {}   # doc -> all cluster ranges (+key)
-        self._stack: list[tuple[int, str]] = []                   # (review id, item key) of this session
+        self._clusters: dict[str, list[Cluster]] = {}
+        self._annotators: dict[str, list[str]] = {}
+        self._mine: set[int] = set()                               # review ids written by this session
         self.n_actions = 0
         self.summary = self.load()
 
@@ -391,6 +460,7 @@ class ReviewSession:
             wanted = set(self.doc_ids)
             docs = [d for d in docs if d[0] in wanted]
         s.waiting = len(waiting_docs(self.store))
+        self.docs = [d for d, _ in docs]
         for doc_id, anns in docs:
             by_ann = {a: self.store.annotator_spans(doc_id, a) for a in anns}
             clusters = cluster_doc(doc_id, by_ann)
@@ -398,6 +468,8 @@ class ReviewSession:
             s.agreed_added += add
             s.agreed_removed += rem
             settled = settled_items(self.store, doc_id)
+            self._clusters[doc_id] = clusters
+            self._annotators[doc_id] = list(anns)
             self._ranges[doc_id] = [(c.start, c.end, c.key) for c in clusters]
             n_open = 0
             for c in clusters:
@@ -423,6 +495,17 @@ class ReviewSession:
             t = self._texts[doc_id] = self.store.scalar("SELECT text FROM documents WHERE id = ?", (doc_id,))
         return t
 
+    def words(self, doc_id: str):
+        """Word starts of the document (from the proposer), or None: the add-mode caret's word steps."""
+        if doc_id not in self._words:
+            doc = self.store.get_document(doc_id)
+            self._words[doc_id] = doc.get("words") if doc else None
+        return self._words[doc_id]
+
+    def gold(self, doc_id: str) -> list[dict]:
+        """The document's gold rows now (every origin), by start."""
+        return _gold_rows(self.store, doc_id)
+
     # ------------------------------------------------------------------ state
     @property
     def current(self) -> Item | None:
@@ -432,15 +515,19 @@ class ReviewSession:
     def open_count(self) -> int:
         return sum(1 for it in self.items if not it.settled)
 
-    def move(self, delta: int) -> None:
+    def _not_busy(self) -> None:
         if self.draft is not None:
             raise ReviewError("finish the edit first (enter saves, esc cancels)")
+        if self.add_draft is not None:
+            raise ReviewError("finish the new span first (enter saves, esc cancels)")
+
+    def move(self, delta: int) -> None:
+        self._not_busy()
         if self.items:
             self.cursor = max(0, min(len(self.items) - 1, self.cursor + delta))
 
     def set_cursor(self, index: int) -> None:
-        if self.draft is not None:
-            raise ReviewError("finish the edit first (enter saves, esc cancels)")
+        self._not_busy()
         if self.items:
             self.cursor = max(0, min(len(self.items) - 1, index))
 
@@ -455,15 +542,16 @@ class ReviewSession:
                     return
 
     def _require(self) -> Item:
+        self._not_busy()
         it = self.current
         if it is None:
             raise ReviewError("nothing to review")
-        if self.draft is not None:
-            raise ReviewError("finish the edit first (enter saves, esc cancels)")
         return it
 
     # ------------------------------------------------------------------ settling
     def _settle(self, it: Item, action: str, spans: list[dict], chosen: list[str], base: int | None) -> int:
+        if it.added:
+            raise ReviewError("this span was added by a reviewer; u undoes it")
         if it.settled:
             raise ReviewError(f"already settled ({it.chosen}); u undoes it")
         doc_id = it.doc_id
@@ -495,7 +583,7 @@ class ReviewSession:
                                                 "annotators", "ts")} for g in replaced],
             }
             rid = _log(conn, doc_id, self.reviewer, action, it.key, spans, payload, ts)
-        self._stack.append((rid, it.key))
+        self._mine.add(rid)
         self.n_actions += 1
         it.review_id = rid
         return rid
@@ -530,37 +618,275 @@ class ReviewSession:
         with self.store.write() as conn:
             rid = _log(conn, it.doc_id, self.reviewer, "skip", it.key, [], {"range": [it.cluster.start, it.cluster.end]},
                        now_iso())
-        self._stack.append((rid, it.key))
+        self._mine.add(rid)
         self.n_actions += 1
         it.status, it.review_id, it.chosen = "skipped", rid, "skipped"
         self._advance()
         return "skipped (stays unsettled)"
 
+    def undo_target(self) -> dict | None:
+        """The review row ``undo`` would cancel: this reviewer's latest live action
+        (pick, edit, reject, skip, add) in the documents under review, from this
+        session or an earlier one; None when there is none."""
+        docs = set(self.docs)
+        undone = undone_review_ids(self.store)
+        marks = ",".join("?" * len(UNDOABLE_ACTIONS))
+        cur = self.store.conn.execute(
+            'SELECT id, doc_id, reviewer, ts, action, item_key, start, "end", label, payload FROM reviews'
+            f" WHERE reviewer = ? AND action IN ({marks}) ORDER BY id DESC", (self.reviewer, *UNDOABLE_ACTIONS))
+        cols = [c[0] for c in cur.description]
+        for values in cur:
+            row = dict(zip(cols, values))
+            if row["id"] in undone or row["doc_id"] not in docs:
+                continue
+            row["payload"] = json.loads(row["payload"]) if row["payload"] else {}
+            return row
+        return None
+
+    def _later_conflict(self, row: dict, undone: set[int]) -> dict | None:
+        """Another reviewer's live action after ``row`` on an overlapping range."""
+        ext = review_extent(row)
+        if ext is None or row["action"] == "skip":
+            return None
+        for r in live_reviews(self.store, row["doc_id"]):
+            if r["id"] <= row["id"] or r["id"] in undone or r["action"] not in SETTLE_ACTIONS + ("add",):
+                continue
+            e = review_extent(r)
+            if e is not None and e[0] < ext[1] and ext[0] < e[1]:
+                return r
+        return None
+
     def undo(self) -> str:
-        """Undo this session's latest action (any depth): gold rows written are
-        deleted, replaced ones restored, an ``undo`` row is logged."""
-        if self.draft is not None:
-            raise ReviewError("finish the edit first (enter saves, esc cancels)")
-        if not self._stack:
-            raise ReviewError("nothing to undo in this session")
-        rid, key = self._stack[-1]
-        row = self.store.query("SELECT doc_id, action, payload FROM reviews WHERE id = ?", (rid,))[0]
-        payload = json.loads(row["payload"]) if row["payload"] else {}
+        """Undo this reviewer's latest live action in the documents under review,
+        any depth, across sessions (read from the review log): gold rows written
+        are deleted, replaced ones restored, an ``undo`` row is logged. An item
+        it settled is open again; a span it added is gone."""
+        self._not_busy()
         ts = now_iso()
         with self.store.write() as conn:
+            row = self.undo_target()
+            if row is None:
+                raise ReviewError(f"nothing to undo: no action of {self.reviewer}'s left in these documents")
+            doc_id, action, payload = row["doc_id"], row["action"], row["payload"]
+            other = self._later_conflict(row, undone_review_ids(self.store))
+            if other is not None:
+                raise ReviewError(
+                    f"cannot undo your {action} at {doc_id} {_where(row)}: {other['reviewer']} has since "
+                    f"{other['action']}ed an overlapping range (review {other['id']}); they can undo theirs first")
             for gid in payload.get("gold_ids", []):
                 conn.execute("DELETE FROM gold WHERE id = ?", (gid,))
+            kept = _gold_rows(self.store, doc_id)
+            skipped = 0
             for g in payload.get("replaced", []):
-                _insert_gold(conn, row["doc_id"], g, g["origin"], g["reviewer"], g["annotators"], g["ts"])
-            _log(conn, row["doc_id"], self.reviewer, "undo", key, [], {"undo": rid, "action": row["action"]}, ts)
-        self._stack.pop()
+                if any(k["start"] < g["end"] and g["start"] < k["end"] for k in kept):
+                    skipped += 1       # the range is taken by newer gold: do not make gold overlap
+                    continue
+                _insert_gold(conn, doc_id, g, g["origin"], g["reviewer"], g["annotators"], g["ts"])
+            _log(conn, doc_id, self.reviewer, "undo", row["item_key"], [],
+                 {"undo": row["id"], "action": action}, ts)
+            if action != "skip" and doc_id in self._clusters:
+                # a range freed may hold spans now agreed automatically (e.g. under another policy)
+                sync_agreed(self.store, doc_id, self._clusters[doc_id], self.policy, self.reviewer)
         self.n_actions += 1
-        for i, it in enumerate(self.items):
-            if it.key == key and it.doc_id == row["doc_id"]:
-                it.status, it.review_id, it.chosen, it.version = "open", None, "", None
-                self.cursor = i
+        ext = review_extent(row)
+        snippet = ""
+        if ext:
+            snip = self.text(doc_id)[ext[0]:ext[1]].replace("\n", "⏎")
+            snippet = f" 「{snip if len(snip) <= 24 else snip[:23] + '…'}」"
+        msg = f"undid {action}{snippet} at {doc_id} {_where(row)}"
+        if row["id"] not in self._mine:
+            msg += f" (from an earlier session, {row['ts'][:16].replace('T', ' ')})"
+        if skipped:
+            msg += f"; {skipped} earlier gold span{'s' if skipped > 1 else ''} not restored (overlap newer gold)"
+        self._reopen(row)
+        return msg
+
+    def _reopen(self, row: dict) -> None:
+        """Bring the in-memory list in line with an undone review row."""
+        doc_id, key, action = row["doc_id"], row["item_key"], row["action"]
+        idx = next((i for i, it in enumerate(self.items) if it.key == key and it.doc_id == doc_id), None)
+        if action == "add":
+            if idx is not None:
+                self.items.pop(idx)
+                self.cursor = max(0, min(idx, len(self.items) - 1))
+            return
+        if idx is not None:
+            it = self.items[idx]
+            it.status, it.review_id, it.chosen, it.version = "open", None, "", None
+            self.cursor = idx
+            return
+        if action == "skip":
+            return
+        # settled in an earlier session: list it again if it is still a disagreement
+        c = next((c for c in self._clusters.get(doc_id, []) if c.key == key), None)
+        if c is not None and c.winner(self.policy) is None:
+            self.cursor = self._insert_item(Item(c))
+
+    def _insert_item(self, item: Item) -> int:
+        """Insert ``item`` in document order, then by start; return its index."""
+        order = {d: i for i, d in enumerate(self.docs)}
+        k = (order.get(item.doc_id, len(order)), item.cluster.start, item.cluster.end)
+        i = 0
+        while i < len(self.items):
+            it = self.items[i]
+            if (order.get(it.doc_id, len(order)), it.cluster.start, it.cluster.end) > k:
                 break
-        return f"undid {row['action']}"
+            i += 1
+        self.items.insert(i, item)
+        return i
+
+    # ------------------------------------------------------------------ adding a span nobody made
+    def _add_doc(self, doc_id: str) -> None:
+        if doc_id not in self._clusters:
+            raise ReviewError(f"{doc_id} is not under review in this session")
+
+    def add_problem(self, doc_id: str, start: int, end: int) -> str | None:
+        """Why a span ``[start, end)`` cannot be added to ``doc_id``, or None."""
+        self._add_doc(doc_id)
+        text = self.text(doc_id)
+        if not 0 <= start < end <= len(text):
+            return "a span cannot be empty or leave the text"
+        if "\n" in text[start:end]:
+            return "a span cannot take in a line break"
+        for it in self.items:
+            if it.doc_id == doc_id and not it.settled:
+                c = it.cluster
+                if c.start < end and start < c.end:
+                    return (f"overlaps an unsettled disagreement {c.start}–{c.end} 「{text[c.start:c.end]}」: "
+                            "settle it there (a version, or e to edit one)")
+        for g in _gold_rows(self.store, doc_id, 'AND start < ? AND "end" > ?', (end, start)):
+            who = f" by {g['reviewer']}" if g["origin"] in ("added", "adjudicated") and g["reviewer"] else ""
+            return f"overlaps gold {g['label']}「{g['text']}」 {g['start']}–{g['end']} ({g['origin']}{who})"
+        return None
+
+    def add_span(self, doc_id: str, start: int, end: int, label: str, attrs: dict | None = None) -> str:
+        """Put a span no annotator made into gold (origin ``added``): one gold row
+        and an ``add`` review row, one transaction. It is listed as a settled item."""
+        if label not in LABELS:
+            raise ReviewError(f"unknown label {label!r} (one of {', '.join(LABELS)})")
+        if label != "QUANTITY" and attrs:
+            raise ReviewError("only QUANTITY spans have attributes")
+        if attrs == {}:
+            attrs = None
+        err = validate_attrs(label, attrs)
+        if err:
+            raise ReviewError(err)
+        if start > end:
+            start, end = end, start
+        text = self.text(doc_id) if doc_id in self._clusters else None
+        ts = now_iso()
+        with self.store.write() as conn:
+            problem = self.add_problem(doc_id, start, end)   # read again inside the transaction
+            if problem:
+                raise ReviewError(problem)
+            span = {"start": start, "end": end, "label": label, "text": text[start:end], "attrs": attrs}
+            gid = _insert_gold(conn, doc_id, span, "added", self.reviewer, [], ts)
+            payload = {"policy": self.policy, "range": [start, end], "spans": [span], "gold_ids": [gid],
+                       "replaced": []}
+            rid = _log(conn, doc_id, self.reviewer, "add", added_key(start, end), [span], payload, ts)
+        self._mine.add(rid)
+        self.n_actions += 1
+        c = Cluster(doc_id, start, end, [Version([span], [])], self._annotators.get(doc_id, []), added=True)
+        it = Item(c, status="added", review_id=rid, chosen=f"added by {self.reviewer}", version=0)
+        self.cursor = self._insert_item(it)
+        return f"added {label}「{span['text']}」 {start}–{end} to gold" + (
+            f" {describe_attrs(attrs)}" if attrs else "")
+
+    # the add mode: a selection built key by key, then saved
+    def begin_add(self, doc_id: str | None = None) -> AddDraft:
+        """Start selecting a new span: in ``doc_id`` (default: the current item's
+        document), the caret just after the current item (or at the text start)."""
+        self._not_busy()
+        it = self.current
+        if doc_id is None:
+            if it is not None:
+                doc_id = it.doc_id
+            elif self.docs:
+                doc_id = self.docs[0]
+            else:
+                raise ReviewError("no document under review")
+        self._add_doc(doc_id)
+        text = self.text(doc_id)
+        caret = 0
+        if it is not None and it.doc_id == doc_id:
+            caret = it.cluster.end if not it.settled else it.cluster.start
+        caret = max(0, min(caret, len(text) - 1))
+        self.add_draft = AddDraft(doc_id, caret)
+        return self.add_draft
+
+    def _adding(self) -> AddDraft:
+        if self.add_draft is None:
+            raise ReviewError("not adding a span (n starts)")
+        return self.add_draft
+
+    def add_selection(self) -> tuple[int, int]:
+        """The selection: anchor..caret inclusive, or the word under the caret."""
+        d = self._adding()
+        if d.anchor is None:
+            return word_at(self.text(d.doc_id), self.words(d.doc_id), d.caret)
+        a, b = sorted((d.anchor, d.caret))
+        return a, b + 1
+
+    def add_move(self, delta: int) -> None:
+        d = self._adding()
+        d.caret = max(0, min(len(self.text(d.doc_id)) - 1, d.caret + delta))
+
+    def add_word(self, direction: int) -> None:
+        d = self._adding()
+        text, words = self.text(d.doc_id), self.words(d.doc_id)
+        d.caret = next_word(text, words, d.caret) if direction > 0 else prev_word(text, words, d.caret)
+
+    def add_anchor(self) -> None:
+        """Set the anchor at the caret (again at the same place: drop it)."""
+        d = self._adding()
+        d.anchor = None if d.anchor == d.caret else d.caret
+
+    def add_doc(self, delta: int) -> str:
+        """Select in the next / previous document under review (caret at its start)."""
+        d = self._adding()
+        if not self.docs:
+            raise ReviewError("no document under review")
+        i = (self.docs.index(d.doc_id) + delta) % len(self.docs)
+        d.doc_id, d.caret, d.anchor = self.docs[i], 0, None
+        return d.doc_id
+
+    def add_label(self, label: str) -> None:
+        if label not in LABELS:
+            raise ReviewError(f"unknown label {label}")
+        d = self._adding()
+        if d.label != label and label != "QUANTITY":
+            d.attrs = None
+        d.label = label
+
+    def add_set_attrs(self, attrs: dict | None) -> None:
+        d = self._adding()
+        if d.label != "QUANTITY":
+            raise ReviewError("only QUANTITY spans have attributes (7 makes it QUANTITY)")
+        err = validate_attrs("QUANTITY", attrs)
+        if err:
+            raise ReviewError(err)
+        d.attrs = attrs
+
+    def add_check(self) -> str | None:
+        """What would stop saving the selection now (for the screen), or None."""
+        d = self._adding()
+        a, b = self.add_selection()
+        return self.add_problem(d.doc_id, a, b)
+
+    def cancel_add(self) -> None:
+        self.add_draft = None
+
+    def save_add(self) -> str:
+        d = self._adding()
+        if d.label is None:
+            raise ReviewError(f"choose a label first: {' '.join(f'{i}={x}' for i, x in enumerate(LABELS, 1))}")
+        a, b = self.add_selection()
+        self.add_draft = None
+        try:
+            return self.add_span(d.doc_id, a, b, d.label, d.attrs)
+        except ReviewError:
+            self.add_draft = d
+            raise
 
     # ------------------------------------------------------------------ edit mode
     def begin_edit(self, version: int) -> Draft:
@@ -600,6 +926,11 @@ class ReviewSession:
         for a, b, key in self._ranges.get(d.item.doc_id, []):
             if key != d.item.key and a < end and start < b:
                 raise ReviewError(f"would reach into another item ({a}–{b}); settle that one there")
+        c = d.item.cluster
+        for g in _gold_rows(self.store, d.item.doc_id, 'AND start < ? AND "end" > ?', (end, start)):
+            if not (g["start"] < c.end and c.start < g["end"]):   # gold of this item's range is replaced on save
+                raise ReviewError(f"would overlap gold {g['label']}「{g['text']}」 {g['start']}–{g['end']}"
+                                  f" ({g['origin']})")
 
     def draft_move(self, which: str, delta: int) -> None:
         s = self._draft_span()
@@ -688,6 +1019,17 @@ class ReviewSession:
             raise
         self._advance()
         return f"{it.chosen} → gold: {describe_spans(spans)}"
+
+
+def _where(row: dict) -> str:
+    ext = review_extent(row)
+    return f"{ext[0]}–{ext[1]}" if ext else ""
+
+
+def describe_attrs(attrs: dict | None) -> str:
+    if not attrs:
+        return ""
+    return json.dumps(attrs, ensure_ascii=False)
 
 
 def describe_spans(spans: list[dict]) -> str:

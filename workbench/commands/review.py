@@ -413,5 +413,7 @@ def history(app: AppContext, doc_id: str, as_json: bool, annotator: str | None) 
                 out = ", ".join(f"{s['label']} {s['start']}-{s['end']} 「{s['text']}」" for s in spans) or "no span"
                 if p.get("chosen"):
                     out += f"  (version of {', '.join(p['chosen'])})"
+                if r["action"] == "add":
+                    out += "  (added by the reviewer: no annotator had it)"
             click.echo(f"{r['id']:>6}  {r['ts']:<24}  {r['reviewer']:<{wr}}{r['action']:<8}"
                        f"{r['item_key'] or '':<24}  {out}")
