@@ -38,9 +38,14 @@ Formats
              segmenter; every span is an entity (``doc.ents``). The record's id,
              ``_input_hash``, extra fields and span attributes are kept in
              ``doc.user_data``. spaCy is an optional extra and is imported lazily.
-             A ``.spacy`` file is one blob built in memory; an output folder
-             (``-o DIR/``) gets shards of 1000 documents instead (memory flat;
-             ``spacy train`` reads a folder of ``.spacy`` files).
+             The DocBin is written without making Docs (:class:`FastDocBin`:
+             the same msgpack ``DocBin.to_bytes`` makes of them, compressed by
+             a second thread as records come); if the installed spaCy lays
+             DocBin out otherwise, Docs are made (:class:`ReferenceDocBin`).
+             A ``.spacy`` file holds its compressed token data in memory until
+             it is written; an output folder (``-o DIR/``) gets shards of 1000
+             documents instead (``spacy train`` reads a folder of ``.spacy``
+             files, and loading one file needs its whole token array).
 """
 from __future__ import annotations
 
@@ -678,6 +683,7 @@ def spacy_doc(nlp, rec: dict):
 
 
 _DOCBIN_PARTS = ("attrs", "tokens", "spaces", "flags", "strings", "cats", "user_data", "span_groups")
+_DOCBIN_ATTRS = ["ORTH", "ENT_IOB", "ENT_TYPE"]
 
 
 def docbin_add(docbin, doc, labels: Iterable[str]) -> None:
@@ -710,15 +716,509 @@ def docbin_add(docbin, doc, labels: Iterable[str]) -> None:
     docbin.span_groups.append(doc.spans.to_bytes())
 
 
-class SpacyWriter:
-    """Collects Docs in a ``DocBin`` and writes it on close.
+def spacy_user_data(rec: dict) -> dict:
+    """``doc.user_data`` of the record's Doc: its id, span attributes, extra fields."""
+    data = {"id": rec["id"]}
+    attrs = [[s["start"], s["end"], s["attrs"]] for s in rec["spans"] if s.get("attrs")]
+    if attrs:
+        data["attrs"] = attrs
+    for k, v in rec.items():
+        if k not in ("id", "text", "spans"):
+            data[k] = v
+    return data
 
-    The DocBin format is one serialized blob, so a single ``.spacy`` file holds
-    the corpus' token arrays in memory until it is written (tens of bytes per
-    character). With ``shard_dir`` the writer instead writes
+
+class ReferenceDocBin:
+    """One DocBin blob built the plain way: a spaCy ``Doc`` per record
+    (:func:`spacy_doc`) added to a ``DocBin``. The fast path
+    (:class:`FastDocBin`) must give the same bytes; this one is used when the
+    installed spaCy lays DocBin out differently than the fast path expects."""
+
+    def __init__(self, nlp=None):
+        from spacy.tokens import DocBin
+
+        self.nlp = nlp or blank_zh()
+        self.docbin = DocBin(attrs=_DOCBIN_ATTRS, store_user_data=True)
+
+    def __len__(self) -> int:
+        return len(self.docbin)
+
+    def add(self, rec: dict) -> None:
+        docbin_add(self.docbin, spacy_doc(self.nlp, rec), {s["label"] for s in rec["spans"]})
+
+    def write_to(self, fh) -> None:
+        fh.write(self.docbin.to_bytes())
+
+    def abort(self) -> None:
+        pass
+
+
+class _Layout(Exception):
+    """The installed spaCy's DocBin is not laid out as :class:`FastDocBin` writes it."""
+
+
+_ZLEVEL = 6  # DocBin.to_bytes uses zlib.compress's default level
+_ADLER_BASE = 65521
+
+
+def adler32_combine(adler1: int, adler2: int, len2: int) -> int:
+    """The Adler-32 of ``a + b`` from ``adler32(a)``, ``adler32(b)`` and ``len(b)``
+    (zlib's ``adler32_combine``, which Python's zlib module does not expose)."""
+    base = _ADLER_BASE
+    rem = len2 % base
+    a1, b1 = adler1 & 0xFFFF, adler1 >> 16
+    a2, b2 = adler2 & 0xFFFF, adler2 >> 16
+    s1 = (a1 + a2 + base - 1) % base
+    s2 = (rem * a1 + b1 + b2 + base - rem) % base
+    return s1 | (s2 << 16)
+
+
+def _msgpack_bin_header(n: int) -> bytes:
+    if n < 1 << 8:
+        return b"\xc4" + n.to_bytes(1, "big")
+    if n < 1 << 16:
+        return b"\xc5" + n.to_bytes(2, "big")
+    if n < 1 << 32:
+        return b"\xc6" + n.to_bytes(4, "big")
+    raise ExportError(
+        f"the spaCy token data ({n:,} bytes) is too large for one .spacy file (DocBin's limit is 4 GiB):"
+        " write shards into a folder instead (-o DIR/)"
+    )
+
+
+class _SpacyCodec:
+    """What every :class:`FastDocBin` shares: spaCy's string ids of characters
+    (a table over all code points, filled as characters are met), of labels and
+    of whitespace runs; the DocBin layout constants."""
+
+    N_CP = 0x110000
+
+    def __init__(self):
+        import numpy as np
+        import srsly
+        from spacy.attrs import ENT_IOB, ENT_TYPE, ORTH
+        from spacy.strings import get_string_id
+        from spacy.tokens import Doc, DocBin
+        from spacy.vocab import Vocab
+
+        db = DocBin(attrs=_DOCBIN_ATTRS, store_user_data=True)
+        self.attrs = list(db.attrs)
+        self.version = db.version
+        if self.attrs != [ORTH, ENT_IOB, ENT_TYPE] or self.version != "0.1" \
+                or not all(hasattr(db, a) for a in _DOCBIN_PARTS):
+            raise _Layout(f"DocBin version {self.version!r}, attrs {self.attrs}")
+        self.np = np
+        self.string_id = get_string_id
+        self.cp_id = np.zeros(self.N_CP, np.uint64)  # 0 = not looked up yet
+        # every str.isspace() character (= the regex \s of char_words) is below U+3001
+        self.isspace = np.zeros(self.N_CP, bool)
+        self.isspace[[c for c in range(0x3001) if chr(c).isspace()]] = True
+        self.label_ids: dict[str, int] = {}
+        self.run_ids: dict[str, int] = {}
+        self.pack = srsly.msgpack.Packer(use_bin_type=True).pack
+        self.empty_span_groups = Doc(Vocab(), words=[]).spans.to_bytes()
+        self.zlib_header = __import__("zlib").compress(b"", _ZLEVEL)[:2]
+
+    def char_ids(self, cps):
+        """spaCy string ids of the characters (code points) ``cps``."""
+        ids = self.cp_id[cps]
+        unknown = ids == 0  # no character's id is 0 (that is the empty string's)
+        if unknown.any():
+            for c in self.np.unique(cps[unknown]).tolist():
+                self.cp_id[c] = self.string_id(chr(c))
+            ids = self.cp_id[cps]
+        return ids
+
+    def label_id(self, label) -> int | None:
+        if type(label) is not str:
+            return None
+        i = self.label_ids.get(label)
+        if i is None:
+            if not label:
+                return None
+            i = self.label_ids[label] = self.string_id(label)
+        return i
+
+    def run_id(self, run: str) -> int:
+        i = self.run_ids.get(run)
+        if i is None:
+            i = self.run_ids[run] = self.string_id(run)
+        return i
+
+    def doc_arrays(self, rec: dict):
+        """The DocBin rows of one record without making a Doc, or None when
+        the record is unusual (empty text, unsorted/overlapping/odd spans,
+        surrogates...) and must go through the reference path.
+
+        Returns ``(tokens, spaces, chars, runs)``: the ``(n, 3)`` uint64 array
+        of ORTH, ENT_IOB, ENT_TYPE per token; the indices of tokens followed by
+        a space (or None); the code points of the one-character tokens; the
+        whitespace runs that are tokens.
+
+        Tokens are those of :func:`spacy_doc`: :func:`char_words`' (one per
+        character, a single space after a non-space character is that token's
+        trailing whitespace, any other whitespace run is one token), or one per
+        character if a span does not align to those.
+        """
+        np = self.np
+        text = rec["text"]
+        n = len(text)
+        if not n:
+            return None
+        try:
+            cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        except UnicodeEncodeError:  # lone surrogates
+            return None
+        spans = rec["spans"]
+        m = len(spans)
+        if m:
+            starts = [s["start"] for s in spans]
+            ends = [s["end"] for s in spans]
+            if not {*map(type, starts), *map(type, ends)} <= {int}:
+                return None
+            try:
+                lids = list(map(self.label_ids.get, [s["label"] for s in spans]))
+            except TypeError:  # an unhashable label
+                return None
+            if None in lids:
+                lids = [self.label_id(s["label"]) for s in spans]
+                if None in lids:
+                    return None
+            try:
+                starts = np.array(starts, dtype=np.int64)
+                ends = np.array(ends, dtype=np.int64)
+            except OverflowError:
+                return None
+            if not ((starts[0] >= 0) and (ends[-1] <= n) and (starts < ends).all()
+                    and (starts[1:] >= ends[:-1]).all()):
+                return None  # the reference path sorts or refuses these
+
+        # char_words on the (few) whitespace positions: a space after a
+        # non-space character is that token's trailing whitespace ("trailing"),
+        # and whitespace after whitespace that is not trailing continues a run
+        # token ("cont"); every other character starts a token
+        wsp = np.flatnonzero(self.isspace[cps])
+        runs: list[str] = []
+        spaces = None
+        per_char = True
+        if len(wsp):
+            after_ws = np.zeros(len(wsp), bool)
+            after_ws[1:] = wsp[1:] - wsp[:-1] == 1
+            trailing = (cps[wsp] == 32) & ~after_ws
+            if wsp[0] == 0:
+                trailing[0] = False
+            cont = np.zeros(len(wsp), bool)
+            cont[1:] = after_ws[1:] & ~trailing[:-1]
+            tpos, cpos = wsp[trailing], wsp[cont]
+            if len(tpos) or len(cpos):
+                is_start = np.ones(n, bool)
+                is_start[tpos] = False
+                is_start[cpos] = False
+                aligned = True
+                if m:  # a span must start on a token and end where a token's text ends
+                    bad_end = np.zeros(n + 1, bool)
+                    bad_end[tpos + 1] = True
+                    bad_end[cpos] = True
+                    aligned = bool(is_start[starts].all()) and not bad_end[ends].any()
+                if aligned:  # else the reference tokenises one character per token
+                    per_char = False
+                    tok = np.flatnonzero(is_start)
+                    ntok = len(tok)
+                    chars = cps[tok]
+                    orth = self.char_ids(chars)
+                    tidx = np.cumsum(is_start) - 1  # the token of each character
+                    if len(tpos):
+                        spaces = tidx[tpos - 1]
+                    if len(cpos):  # whitespace runs of 2+ characters are one token each
+                        ci = np.flatnonzero(cont)
+                        brk = np.flatnonzero(ci[1:] - ci[:-1] != 1)
+                        run_starts = wsp[ci[np.r_[0, brk + 1]] - 1].tolist()
+                        run_ends = (wsp[ci[np.r_[brk, len(ci) - 1]]] + 1).tolist()
+                        runs = [text[a:b] for a, b in zip(run_starts, run_ends)]
+                        run_id = self.run_id
+                        multi = tidx[run_starts]
+                        orth[multi] = [run_id(r) for r in runs]
+                        chars = np.delete(chars, multi)
+                    if m:
+                        starts = tidx[starts]
+                        ends = tidx[ends - 1] + 1
+        if per_char:
+            chars, ntok, orth = cps, n, self.char_ids(cps)
+
+        tokens = np.empty((ntok, 3), np.uint64)
+        tokens[:, 0] = orth
+        if m:
+            # ENT_IOB / ENT_TYPE by runs: gap (O, 0), span (I, label), ..., gap
+            lens = np.empty(2 * m + 1, np.int64)
+            lens[0] = starts[0]
+            lens[2:-1:2] = starts[1:] - ends[:-1]
+            lens[1::2] = ends - starts
+            lens[-1] = ntok - ends[-1]
+            iob = np.full(2 * m + 1, 2, np.uint64)  # O
+            iob[1::2] = 1  # I
+            iob = np.repeat(iob, lens)
+            iob[starts] = 3  # B
+            tokens[:, 1] = iob
+            etype = np.zeros(2 * m + 1, np.uint64)
+            etype[1::2] = lids
+            tokens[:, 2] = np.repeat(etype, lens)
+        else:
+            tokens[:, 1] = 2
+            tokens[:, 2] = 0
+        return tokens, spaces, chars, runs
+
+
+_CODEC: list = []
+
+
+def spacy_codec() -> _SpacyCodec | None:
+    """The shared fast-path state, or None when the installed spaCy's DocBin is
+    not the layout :class:`FastDocBin` writes (then the reference path is used).
+    Besides the layout constants, a few tricky records are written both ways
+    once and must give the same DocBin."""
+    if not _CODEC:
+        load_spacy()
+        try:
+            codec = _SpacyCodec()
+            if not _same_docbin(codec, SELF_CHECK_RECORDS):
+                raise _Layout("the fast DocBin differs from spaCy's on the self-check records")
+        except _Layout:
+            codec = None
+        _CODEC.append(codec)
+    return _CODEC[0]
+
+
+SELF_CHECK_RECORDS = [
+    {"id": "a", "text": "X 在北京  召开\n\n会议 😀e\u0301\xa0\u3000。", "spans": [
+        {"start": 0, "end": 1, "label": "PERSON", "text": "X"},
+        {"start": 3, "end": 5, "label": "LOC", "text": "北京", "attrs": {"k": 1}},
+        {"start": 14, "end": 17, "label": "QUANTITY", "text": "😀e\u0301"}], "meta": {"m": [1, "二"]}},
+    {"id": "b", "text": "统 战 工作\n", "spans": [
+        {"start": 1, "end": 3, "label": "ORG", "text": " 战"}]},  # starts on a trailing space
+    {"id": "c", "text": "无实体", "spans": [], "_input_hash": -5},
+]
+
+
+def _same_docbin(codec: _SpacyCodec, recs: list[dict]) -> bool:
+    import io
+    import zlib
+
+    fast, ref = FastDocBin(codec), ReferenceDocBin()
+    out_fast, out_ref = io.BytesIO(), io.BytesIO()
+    try:
+        for r in recs:
+            fast.add(r)
+            ref.add(r)
+        fast.write_to(out_fast)
+    finally:
+        fast.abort()
+    ref.write_to(out_ref)
+    return zlib.decompress(out_fast.getvalue()) == zlib.decompress(out_ref.getvalue())
+
+
+class FastDocBin:
+    """One DocBin blob written without making spaCy Docs, byte for byte the
+    msgpack that ``DocBin.to_bytes`` makes of :class:`ReferenceDocBin`'s Docs.
+
+    Each record's token rows (:meth:`_SpacyCodec.doc_arrays`) are compressed
+    by a background thread as they come (zlib releases the GIL, so reading the
+    database and compressing use both cores), into a raw deflate stream that
+    is spliced between the compressed head (written last, as it holds the
+    total size) and the rest: the result is one ordinary zlib stream. Memory
+    holds the compressed tokens (spilled to a temporary file past
+    ``SPOOL_MAX``) and a few bytes per document, not the token arrays.
+    """
+
+    BATCH = 1 << 20  # bytes of token rows per hand-over to the compressor
+    SPOOL_MAX = 128 << 20
+
+    def __init__(self, codec: _SpacyCodec):
+        import queue
+        import tempfile
+        import threading
+
+        self.codec = codec
+        np = codec.np
+        self.seen = np.zeros(codec.N_CP, bool)  # characters that are tokens: strings
+        self.strings: set[str] = set()
+        self.lengths: list[int] = []
+        self.spaces: list = []  # per document: indices of tokens with a trailing space, or None
+        self.unknown_spaces: list[bool] = []
+        self.user_data: list[bytes] = []
+        self.n_tokens = 0
+        self._batch: list = []
+        self._batch_bytes = 0
+        self._spool = tempfile.SpooledTemporaryFile(max_size=self.SPOOL_MAX)
+        self._queue: queue.Queue = queue.Queue(maxsize=8)
+        self._adler = 1
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._compress, name="spacy-docbin-zlib", daemon=True)
+        self._thread.start()
+        self._nlp = None
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    # -- the compressor thread
+
+    def _compress(self) -> None:
+        import zlib
+
+        try:
+            comp = zlib.compressobj(_ZLEVEL, zlib.DEFLATED, -15)
+            adler = 1
+            write = self._spool.write
+            while True:
+                item = self._queue.get()
+                if item is None:
+                    break
+                adler = zlib.adler32(item, adler)
+                out = comp.compress(item)
+                if out:
+                    write(out)
+            write(comp.flush(zlib.Z_SYNC_FLUSH))  # byte-aligned, not final: more deflate follows
+            self._adler = adler
+        except BaseException as e:  # pragma: no cover - disk full, memory
+            self._error = e
+            while self._queue.get() is not None:  # let the producer finish
+                pass
+
+    def _hand_over(self) -> None:
+        if self._batch:
+            np = self.codec.np
+            self._queue.put(np.concatenate(self._batch) if len(self._batch) > 1 else self._batch[0])
+            self._batch = []
+            self._batch_bytes = 0
+
+    # -- records
+
+    def add(self, rec: dict) -> None:
+        codec = self.codec
+        arrays = codec.doc_arrays(rec)
+        if arrays is None:
+            tokens, spaces, strings, unknown = self._reference_arrays(rec)
+            self.strings.update(strings)
+        else:
+            tokens, spaces, chars, runs = arrays
+            self.seen[chars] = True
+            if runs:
+                self.strings.update(runs)
+            unknown = False
+        self.strings.add("")
+        self.strings.update(s["label"] for s in rec["spans"])
+        self.user_data.append(codec.pack(spacy_user_data(rec)))
+        self.lengths.append(len(tokens))
+        self.spaces.append(spaces)
+        self.unknown_spaces.append(unknown)
+        self.n_tokens += len(tokens)
+        self._batch.append(tokens)
+        self._batch_bytes += tokens.nbytes
+        if self._batch_bytes >= self.BATCH:
+            self._hand_over()
+
+    def _reference_arrays(self, rec: dict):
+        """Token rows of a record the fast path does not take, from a real Doc."""
+        from spacy.attrs import SPACY
+
+        np = self.codec.np
+        if self._nlp is None:
+            self._nlp = blank_zh()
+        doc = spacy_doc(self._nlp, rec)  # raises ExportError as the reference does
+        tokens = doc.to_array(self.codec.attrs).reshape((len(doc), 3))
+        sp = np.flatnonzero(doc.to_array(SPACY))
+        return tokens, (sp if len(sp) else None), {t.text for t in doc}, doc.has_unknown_spaces
+
+    # -- output
+
+    def write_to(self, fh) -> None:
+        """Write the DocBin (``DocBin.to_bytes`` format) to the binary file ``fh``."""
+        import shutil
+        import zlib
+
+        np = self.codec.np
+        pack = self.codec.pack
+        self._hand_over()
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:  # pragma: no cover
+            raise self._error
+        n_docs = len(self.lengths)
+        token_bytes = self.n_tokens * 8 * 3
+        head = b"".join([
+            b"\x8a",  # a map of 10 entries, in DocBin.to_bytes' order
+            pack("version"), pack(self.codec.version),
+            pack("attrs"), pack(self.codec.attrs),
+            pack("tokens"), _msgpack_bin_header(token_bytes),
+        ])
+        comp = zlib.compressobj(_ZLEVEL, zlib.DEFLATED, -15)
+        fh.write(self.codec.zlib_header)
+        fh.write(comp.compress(head) + comp.flush(zlib.Z_SYNC_FLUSH))
+        adler = adler32_combine(zlib.adler32(head), self._adler, token_bytes)
+        self._spool.seek(0)
+        shutil.copyfileobj(self._spool, fh, 1 << 20)
+        self._spool.close()
+
+        comp = zlib.compressobj(_ZLEVEL, zlib.DEFLATED, -15)
+
+        def out(data) -> None:
+            nonlocal adler
+            adler = zlib.adler32(data, adler)
+            fh.write(comp.compress(data))
+
+        out(pack("spaces") + _msgpack_bin_header(self.n_tokens))
+        chunk: list = []
+        size = 0
+        for length, sp in zip(self.lengths, self.spaces):
+            flags = np.zeros(length, bool)
+            if sp is not None:
+                flags[sp] = True
+            chunk.append(flags)
+            size += length
+            if size >= self.BATCH:
+                out(np.concatenate(chunk))
+                chunk, size = [], 0
+        if chunk:
+            out(np.concatenate(chunk))
+        self.strings.update(chr(c) for c in np.flatnonzero(self.seen).tolist())
+        out(b"".join([
+            pack("lengths"), pack(np.asarray(self.lengths, dtype="int32").tobytes("C")),
+            pack("strings"), pack(sorted(self.strings)),
+            pack("cats"), pack([{}] * n_docs),
+            pack("flags"), pack([{"has_unknown_spaces": u} for u in self.unknown_spaces]),
+            pack("span_groups"), pack([self.codec.empty_span_groups] * n_docs),
+            pack("user_data"), pack(self.user_data),
+        ]))
+        fh.write(comp.flush(zlib.Z_FINISH))
+        fh.write(adler.to_bytes(4, "big"))
+
+    def abort(self) -> None:
+        """Stop the compressor thread without writing (an export that failed)."""
+        if self._thread.is_alive():
+            self._batch = []
+            self._queue.put(None)
+            self._thread.join()
+        self._spool.close()
+
+
+def new_docbin():
+    """A DocBin blob writer: the fast one, or the reference one if this spaCy's
+    DocBin is laid out differently. Both have ``add(rec)``, ``len()``,
+    ``write_to(fh)`` and ``abort()``."""
+    codec = spacy_codec()
+    return FastDocBin(codec) if codec is not None else ReferenceDocBin()
+
+
+class SpacyWriter:
+    """Collects records in a DocBin and writes it on close.
+
+    The DocBin format is one serialized blob (its token arrays are tens of
+    bytes per character): :class:`FastDocBin` compresses them as they come,
+    so a single ``.spacy`` file costs the compressed size in memory (past
+    128 MB, a temporary file). With ``shard_dir`` the writer instead writes
     ``{name}-00000.spacy``, ``{name}-00001.spacy``... of ``shard_docs``
     documents each into that folder (``spacy train`` reads a folder of
-    ``.spacy`` files), so memory stays flat in corpus size.
+    ``.spacy`` files; DocBin loads a whole file into memory), so memory stays
+    flat in corpus size.
     """
 
     binary = True
@@ -731,19 +1231,12 @@ class SpacyWriter:
         self.name = name
         self.shard_docs = shard_docs or self.SHARD_DOCS
         self.shards: list[str] = []
-        self.nlp = blank_zh()
-        self.docbin = self._new_docbin()
+        self.docbin = new_docbin()
         self.records = 0
         self.spans = 0
 
-    @staticmethod
-    def _new_docbin():
-        from spacy.tokens import DocBin
-
-        return DocBin(attrs=["ORTH", "ENT_IOB", "ENT_TYPE"], store_user_data=True)
-
     def write(self, rec: dict) -> None:
-        docbin_add(self.docbin, spacy_doc(self.nlp, rec), {s["label"] for s in rec["spans"]})
+        self.docbin.add(rec)
         self.records += 1
         self.spans += len(rec["spans"])
         if self.shard_dir is not None and len(self.docbin) >= self.shard_docs:
@@ -752,16 +1245,21 @@ class SpacyWriter:
     def _flush_shard(self) -> None:
         path = os.path.join(self.shard_dir, f"{self.name}-{len(self.shards):05d}.spacy")
         with open_output(path, binary=True) as fh:
-            fh.write(self.docbin.to_bytes())
+            self.docbin.write_to(fh)
         self.shards.append(path)
-        self.docbin = self._new_docbin()
+        self.docbin = new_docbin()
+
+    def abort(self) -> None:
+        self.docbin.abort()
 
     def close(self) -> None:
         if self.shard_dir is None:
-            self.fh.write(self.docbin.to_bytes())
+            self.docbin.write_to(self.fh)
             return
         if len(self.docbin) or not self.shards:
             self._flush_shard()
+        else:
+            self.docbin.abort()
         # shards left from an earlier, longer export of the same name would be read too
         keep = {os.path.basename(p) for p in self.shards}
         for f in os.listdir(self.shard_dir):
@@ -793,12 +1291,20 @@ def open_writer(output: str, fmt: str, *, name: str = "docs"):
         if is_shard_dir(output):
             os.makedirs(output, exist_ok=True)
             w = SpacyWriter(None, shard_dir=output, name=name)
-            yield w
+            try:
+                yield w
+            except BaseException:
+                w.abort()
+                raise
             w.close()
             return
     elif is_shard_dir(output):
         raise ExportError(f"{output} is a folder; folders of shards are for --format spacy only")
     with open_output(output, binary=fmt in BINARY_FORMATS) as fh:
         w = WRITERS[fmt](fh)
-        yield w
+        try:
+            yield w
+        except BaseException:
+            getattr(w, "abort", lambda: None)()  # the spaCy writer's compressor thread
+            raise
         w.close()
