@@ -5,7 +5,9 @@ ids, with their gold spans: ~3,100 characters and ~105 spans per document)
 holding N gold spans, then runs ``workbench export gold`` in every format as a
 child process and prints spans/s, output size and the child's peak RSS. A
 second, 10x smaller database shows whether memory stays flat in corpus size.
-``--annotations`` also times ``export annotations`` (one decision line per span).
+``--annotations N`` also times ``export annotations`` on N decisions of one
+annotator (jsonl: one decision line per span; spacy: one Doc per finished
+document).
 
     python bench/export.py                   # 1,000,000 spans, all formats
     python bench/export.py --spans 200000 --formats jsonl conll
@@ -52,6 +54,8 @@ def build(db_path: str, n_spans: int, *, annotations: bool = False) -> tuple[int
                     dec_rows.append((doc_id, "a", ts, "add", s["start"], s["end"], s["label"], s["text"], attrs,
                                      "import"))
                 spans += 1
+            if annotations:  # a finished document: doccano/conll/spacy export it by default
+                dec_rows.append((doc_id, "a", ts, "finish", None, None, None, None, None, "import"))
             docs += 1
             if len(gold_rows) > 50_000:
                 _flush(c, doc_rows, gold_rows, dec_rows)
@@ -100,7 +104,9 @@ def main() -> None:
     ap.add_argument("--formats", nargs="+", default=["jsonl", "doccano", "conll", "spacy", "spacy/"],
                     help='"spacy/" = spaCy shards in a folder (-o DIR/)')
     ap.add_argument("--annotations", type=int, default=0, metavar="N",
-                    help="also time export annotations (jsonl) on N decisions")
+                    help="also time export annotations on N decisions (one annotator, documents finished)")
+    ap.add_argument("--ann-formats", nargs="+", default=["jsonl", "spacy"],
+                    help="formats for --annotations (default: jsonl spacy)")
     ap.add_argument("--no-small", action="store_true", help="skip the 10x smaller memory comparison")
     args = ap.parse_args()
 
@@ -130,10 +136,13 @@ def main() -> None:
         if args.annotations:
             db = os.path.join(tmp, "ann.db")
             build(db, args.annotations, annotations=True)
-            out = os.path.join(tmp, "ann.jsonl")
-            dt, rss, size = run_export(db, "annotations", "jsonl", out)
             n = args.annotations
-            print(f"{'annotations jsonl':<22}{n:>11,}{dt:>9.2f}{n / dt:>11,.0f}{size / 1e6:>11.1f}{rss / 1024:>13.0f}")
+            for fmt in args.ann_formats:
+                out = os.path.join(tmp, f"ann.{fmt}")
+                dt, rss, size = run_export(db, "annotations", fmt, out)
+                os.unlink(out)
+                print(f"{'annotations ' + fmt:<22}{n:>11,}{dt:>9.2f}{n / dt:>11,.0f}{size / 1e6:>11.1f}"
+                      f"{rss / 1024:>13.0f}")
         print("\n(seconds include starting the workbench process; peak RSS is the child's ru_maxrss)")
 
 
