@@ -94,6 +94,13 @@ def test_fast_docbin_batches_and_spills_the_same(gold_docs, monkeypatch):
     assert_same(recs)
 
 
+@pytest.mark.parametrize("level", [1, 6, 9])
+def test_any_zlib_level_is_one_valid_stream(gold_docs, monkeypatch, level):
+    monkeypatch.setattr(ex, "_ZLEVEL", level)
+    d = next(iter(gold_docs.values()))
+    assert_same([{"id": d["id"], "text": d["text"], "spans": sorted(d["spans"], key=lambda s: s["start"])}])
+
+
 def test_empty_docbin_is_the_reference():
     assert_same([])
 
