@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from workbench import export as ex
 from workbench.labels import LABELS
 
+from test_export import annotated, gold_store  # noqa: F401  (fixtures)
+
 spacy = pytest.importorskip("spacy")
 from spacy.tokens import DocBin  # noqa: E402
 
@@ -216,11 +218,30 @@ def test_cli_export_is_the_same_with_the_fallback(gold_docs, corpus_store, db_pa
         assert dict(f.user_data) == dict(r.user_data)
 
 
+def test_cli_annotations_are_the_same_with_the_fallback(annotated, db_path, tmp_path, monkeypatch):
+    from test_export import run
+
+    fast, ref = tmp_path / "fast.spacy", tmp_path / "ref.spacy"
+    args = ["export", "annotations", "--format", "spacy", "--include-unfinished"]
+    run(db_path, *args, "-o", str(fast))
+    monkeypatch.setattr(ex, "_CODEC", [None])
+    run(db_path, *args, "-o", str(ref))
+    assert zlib.decompress(fast.read_bytes()) == zlib.decompress(ref.read_bytes())
+    docs = load(fast.read_bytes())
+    assert [(d.user_data["id"], d.user_data["_annotator_id"]) for d in docs] == \
+        [(annotated[1], "amy"), (annotated[1], "bob"), (annotated[2], "amy")]
+    bob = docs[1]
+    assert bob.user_data["_finished"] is True
+    assert [(e.start_char, e.end_char, e.label_) for e in bob.ents] == \
+        [(0, 2, "ORG"), (6, 9, "PERSON"), (20, 24, "QUANTITY")]
+    assert bob.user_data["attrs"] == ((20, 24, {"value": 1.0, "unit": "个", "approx": None}),)
+
+
 # ---------------------------------------------------------------------------- failures
 
 
 def _compressor_threads():
-    return [t for t in threading.enumerate() if t.name == "spacy-docbin-zlib" and t.is_alive()]
+    return [t for t in threading.enumerate() if t.name == ex.FastDocBin.THREAD_NAME and t.is_alive()]
 
 
 @pytest.mark.parametrize("shards", [False, True])
@@ -240,6 +261,19 @@ def test_a_failed_export_stops_the_compressor_and_writes_nothing(tmp_path, shard
     else:
         assert not (tmp_path / "x.spacy").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp")]
+
+
+def test_too_much_for_one_file_is_refused_early(gold_store, db_path, tmp_path, monkeypatch):
+    from test_export import run
+
+    monkeypatch.setattr(ex, "_MSGPACK_MAX_BIN", 5000 * 24)  # as if 4 GiB were 5,000 tokens
+    out = tmp_path / "g.spacy"
+    res = run(db_path, "export", "gold", "-o", str(out), ok=False)
+    assert res.exit_code == 1 and "-o DIR/" in res.output and "Traceback" not in res.output
+    assert not out.exists() and not _compressor_threads()
+    monkeypatch.setattr(ex.SpacyWriter, "SHARD_DOCS", 1)  # shards of one document fit
+    run(db_path, "export", "gold", "--format", "spacy", "-o", f"{tmp_path}/shards/")
+    assert len(list((tmp_path / "shards").glob("*.spacy"))) == 5
 
 
 def test_writer_output_loads_in_shards(tmp_path, gold_docs):

@@ -777,17 +777,20 @@ def adler32_combine(adler1: int, adler2: int, len2: int) -> int:
     return s1 | (s2 << 16)
 
 
+_MSGPACK_MAX_BIN = (1 << 32) - 1  # msgpack's (so DocBin's) largest bytes value
+
+
 def _msgpack_bin_header(n: int) -> bytes:
+    if n > _MSGPACK_MAX_BIN:
+        raise ExportError(
+            f"the spaCy token data ({n:,} bytes) is too large for one .spacy file (DocBin's limit is 4 GiB):"
+            " write shards into a folder instead (-o DIR/)"
+        )
     if n < 1 << 8:
         return b"\xc4" + n.to_bytes(1, "big")
     if n < 1 << 16:
         return b"\xc5" + n.to_bytes(2, "big")
-    if n < 1 << 32:
-        return b"\xc6" + n.to_bytes(4, "big")
-    raise ExportError(
-        f"the spaCy token data ({n:,} bytes) is too large for one .spacy file (DocBin's limit is 4 GiB):"
-        " write shards into a folder instead (-o DIR/)"
-    )
+    return b"\xc6" + n.to_bytes(4, "big")
 
 
 class _SpacyCodec:
@@ -991,7 +994,7 @@ def spacy_codec() -> _SpacyCodec | None:
             codec = _SpacyCodec()
             if not _same_docbin(codec, SELF_CHECK_RECORDS):
                 raise _Layout("the fast DocBin differs from spaCy's on the self-check records")
-        except _Layout:
+        except Exception:  # _Layout, or a spaCy too different to even check
             codec = None
         _CODEC.append(codec)
     return _CODEC[0]
@@ -1040,11 +1043,10 @@ class FastDocBin:
 
     BATCH = 1 << 20  # bytes of token rows per hand-over to the compressor
     SPOOL_MAX = 128 << 20
+    THREAD_NAME = "spacy-docbin-zlib"
 
     def __init__(self, codec: _SpacyCodec):
-        import queue
         import tempfile
-        import threading
 
         self.codec = codec
         np = codec.np
@@ -1058,11 +1060,10 @@ class FastDocBin:
         self._batch: list = []
         self._batch_bytes = 0
         self._spool = tempfile.SpooledTemporaryFile(max_size=self.SPOOL_MAX)
-        self._queue: queue.Queue = queue.Queue(maxsize=8)
+        self._queue = None  # the compressor thread starts with the first batch
+        self._thread = None
         self._adler = 1
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._compress, name="spacy-docbin-zlib", daemon=True)
-        self._thread.start()
         self._nlp = None
 
     def __len__(self) -> int:
@@ -1071,33 +1072,54 @@ class FastDocBin:
     # -- the compressor thread
 
     def _compress(self) -> None:
+        """Deflate every batch into the spool until None comes; a failure is
+        kept for :meth:`write_to` (and the queue still drained to the end)."""
         import zlib
 
-        try:
-            comp = zlib.compressobj(_ZLEVEL, zlib.DEFLATED, -15)
-            adler = 1
-            write = self._spool.write
-            while True:
-                item = self._queue.get()
-                if item is None:
-                    break
-                adler = zlib.adler32(item, adler)
-                out = comp.compress(item)
-                if out:
-                    write(out)
-            write(comp.flush(zlib.Z_SYNC_FLUSH))  # byte-aligned, not final: more deflate follows
-            self._adler = adler
-        except BaseException as e:  # pragma: no cover - disk full, memory
-            self._error = e
-            while self._queue.get() is not None:  # let the producer finish
-                pass
+        comp = zlib.compressobj(_ZLEVEL, zlib.DEFLATED, -15)
+        adler = 1
+        write = self._spool.write
+        error = None
+        while True:
+            item = self._queue.get()
+            if item is None:
+                break
+            if error is None:
+                try:
+                    adler = zlib.adler32(item, adler)
+                    out = comp.compress(item)
+                    if out:
+                        write(out)
+                except BaseException as e:  # pragma: no cover - disk full, memory
+                    error = e
+        if error is None:
+            try:
+                write(comp.flush(zlib.Z_SYNC_FLUSH))  # byte-aligned, not final: more deflate follows
+            except BaseException as e:  # pragma: no cover
+                error = e
+        self._adler = adler
+        self._error = error
 
     def _hand_over(self) -> None:
-        if self._batch:
-            np = self.codec.np
-            self._queue.put(np.concatenate(self._batch) if len(self._batch) > 1 else self._batch[0])
-            self._batch = []
-            self._batch_bytes = 0
+        if not self._batch:
+            return
+        if self._thread is None:
+            import queue
+            import threading
+
+            self._queue = queue.Queue(maxsize=8)
+            self._thread = threading.Thread(target=self._compress, name=self.THREAD_NAME, daemon=True)
+            self._thread.start()
+        np = self.codec.np
+        self._queue.put(np.concatenate(self._batch) if len(self._batch) > 1 else self._batch[0])
+        self._batch = []
+        self._batch_bytes = 0
+
+    def _stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
 
     # -- records
 
@@ -1121,6 +1143,8 @@ class FastDocBin:
         self.spaces.append(spaces)
         self.unknown_spaces.append(unknown)
         self.n_tokens += len(tokens)
+        if self.n_tokens * 24 > _MSGPACK_MAX_BIN:
+            _msgpack_bin_header(self.n_tokens * 24)  # refuses now rather than at the end
         self._batch.append(tokens)
         self._batch_bytes += tokens.nbytes
         if self._batch_bytes >= self.BATCH:
@@ -1148,8 +1172,7 @@ class FastDocBin:
         np = self.codec.np
         pack = self.codec.pack
         self._hand_over()
-        self._queue.put(None)
-        self._thread.join()
+        self._stop()
         if self._error is not None:  # pragma: no cover
             raise self._error
         n_docs = len(self.lengths)
@@ -1203,10 +1226,8 @@ class FastDocBin:
 
     def abort(self) -> None:
         """Stop the compressor thread without writing (an export that failed)."""
-        if self._thread.is_alive():
-            self._batch = []
-            self._queue.put(None)
-            self._thread.join()
+        self._batch = []
+        self._stop()
         self._spool.close()
 
 
@@ -1250,14 +1271,14 @@ class SpacyWriter:
         self.records += 1
         self.spans += len(rec["spans"])
         if self.shard_dir is not None and len(self.docbin) >= self.shard_docs:
-            self._flush_shard()
+            self._write_shard()
+            self.docbin = new_docbin()
 
-    def _flush_shard(self) -> None:
+    def _write_shard(self) -> None:
         path = os.path.join(self.shard_dir, f"{self.name}-{len(self.shards):05d}.spacy")
         with open_output(path, binary=True) as fh:
             self.docbin.write_to(fh)
         self.shards.append(path)
-        self.docbin = new_docbin()
 
     def abort(self) -> None:
         self.docbin.abort()
@@ -1267,7 +1288,7 @@ class SpacyWriter:
             self.docbin.write_to(self.fh)
             return
         if len(self.docbin) or not self.shards:
-            self._flush_shard()
+            self._write_shard()
         else:
             self.docbin.abort()
         # shards left from an earlier, longer export of the same name would be read too
