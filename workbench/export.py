@@ -1042,7 +1042,7 @@ class FastDocBin:
     """
 
     BATCH = 1 << 20  # bytes of token rows per hand-over to the compressor
-    SPOOL_MAX = 128 << 20
+    SPOOL_MAX = 32 << 20  # compressed token bytes kept in memory; past that, an unnamed temporary file
     THREAD_NAME = "spacy-docbin-zlib"
 
     def __init__(self, codec: _SpacyCodec):
@@ -1242,14 +1242,16 @@ def new_docbin():
 class SpacyWriter:
     """Collects records in a DocBin and writes it on close.
 
-    The DocBin format is one serialized blob (its token arrays are tens of
-    bytes per character): :class:`FastDocBin` compresses them as they come,
-    so a single ``.spacy`` file costs the compressed size in memory (past
-    128 MB, a temporary file). With ``shard_dir`` the writer instead writes
+    The DocBin format is one serialized blob (its token arrays are 24 bytes
+    per token) written after its last document: :class:`FastDocBin`
+    compresses the token rows as they come, into memory up to 32 MB and an
+    unnamed temporary file past that, and keeps a few hundred bytes per
+    document. With ``shard_dir`` the writer instead writes
     ``{name}-00000.spacy``, ``{name}-00001.spacy``... of ``shard_docs``
     documents each into that folder (``spacy train`` reads a folder of
-    ``.spacy`` files; DocBin loads a whole file into memory), so memory stays
-    flat in corpus size.
+    ``.spacy`` files, and whoever loads a DocBin holds all of its tokens in
+    memory: shards keep that small too). A single file is limited to 4 GiB
+    of token rows (about 180 million characters).
     """
 
     binary = True
