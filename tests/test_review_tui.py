@@ -3,7 +3,9 @@ through a second connection) and SVG snapshots of it."""
 from __future__ import annotations
 
 import asyncio
+import html
 import json
+import re
 
 import pytest
 
@@ -189,3 +191,208 @@ def test_snapshot_edit_mode(snap_app, snap_compare):
 
 def test_snapshot_help(snap_app, snap_compare):
     assert snap_compare(snap_app, terminal_size=SNAP, press=["question_mark"])
+
+
+# ---------------------------------------------------------------------------- add mode and undo across sessions
+
+from test_review_add import missed, missed_spans  # noqa: E402,F401  (the fixture, reused)
+
+
+def added_rows(store):
+    with fresh(store) as s:
+        rows = s.query('SELECT doc_id, start, "end", label, text, attrs, origin, reviewer, annotators FROM gold'
+                       " WHERE origin = 'added' ORDER BY id")
+    for r in rows:
+        r["annotators"] = json.loads(r["annotators"])
+        r["attrs"] = json.loads(r["attrs"]) if r["attrs"] else None
+    return rows
+
+
+def all_reviews(store):
+    with fresh(store) as s:
+        return [r["action"] for r in s.query("SELECT action FROM reviews WHERE action != 'agree' ORDER BY id")]
+
+
+async def caret_to(pilot, session, pos):
+    """Press h / l until the add-mode caret is at ``pos``."""
+    for _ in range(5000):
+        c = session.add_draft.caret
+        if c == pos:
+            return
+        await pilot.press("l" if c < pos else "h")
+    raise AssertionError(f"caret stuck at {session.add_draft.caret}, wanted {pos}")
+
+
+async def select(pilot, session, start, end):
+    await caret_to(pilot, session, start)
+    await press(pilot, "v")
+    await caret_to(pilot, session, end - 1)
+    await pilot.pause()
+    assert session.add_selection() == (start, end)
+
+
+def status(app) -> str:
+    return str(app.query_one("#status").render())
+
+
+def test_add_span_keys_write_gold_and_u_takes_it_back(missed, gold_docs):
+    d = next(iter(gold_docs))
+    m = missed_spans(gold_docs[d])[0]
+    async def go():
+        session = ReviewSession(missed, "rita")
+        n = len(session.items)
+        app = ReviewApp(session)
+        async with app.run_test(size=SIZE) as pilot:
+            await press(pilot, "n")
+            assert app.mode == "add" and session.add_draft.doc_id == d
+            await select(pilot, session, m["start"], m["end"])
+            assert added_rows(missed) == [] and all_reviews(missed) == []     # nothing before enter
+            await press(pilot, "enter")                                      # no label yet: refused
+            assert app.mode == "add" and "choose a label first" in status(app) and all_reviews(missed) == []
+            await press(pilot, str(LABELS.index(m["label"]) + 1), "enter")
+            assert app.mode == "normal" and session.add_draft is None
+            [row] = added_rows(missed)
+            assert (row["doc_id"], row["start"], row["end"], row["label"], row["text"]) == (
+                d, m["start"], m["end"], m["label"], m["text"])
+            assert row["reviewer"] == "rita" and row["annotators"] == [] and all_reviews(missed) == ["add"]
+            it = session.current
+            assert it.status == "added" and len(session.items) == n + 1
+            assert app.list.cursor == session.cursor and "added by a reviewer" in status(app)
+            # the list shows it with the + mark
+            row_text = str(app.list._row(session.cursor))
+            assert "+" in row_text and m["text"][:3] in row_text
+            # u takes it back out of gold and out of the list
+            await press(pilot, "u")
+            assert added_rows(missed) == [] and all_reviews(missed) == ["add", "undo"]
+            assert len(session.items) == n and "undid add" in status(app)
+
+    run(go())
+
+
+def test_add_mode_keys_attrs_cancel_and_refusals(missed, gold_docs):
+    d = next(iter(gold_docs))
+    q = missed_spans(gold_docs[d])[1]
+    async def go():
+        session = ReviewSession(missed, "rita")
+        app = ReviewApp(session)
+        async with app.run_test(size=SIZE) as pilot:
+            cur = session.cursor
+            await press(pilot, "n")
+            # j/k move the caret by a line here (not the list cursor); w/b by word
+            c0 = session.add_draft.caret
+            await press(pilot, "j")
+            assert session.add_draft.caret > c0 and session.cursor == cur
+            await press(pilot, "k", "w")
+            assert session.add_draft.caret > 0
+            # esc drops the anchor first, then leaves the mode; nothing written
+            await press(pilot, "v", "l", "escape")
+            assert app.mode == "add" and session.add_draft.anchor is None
+            await press(pilot, "escape")
+            assert app.mode == "normal" and session.add_draft is None and all_reviews(missed) == []
+            # over an agreed gold span: refused with the reason, the mode kept
+            agreed = next(g for g in session.gold(d) if g["origin"] == "agreed")
+            await press(pilot, "n")
+            await select(pilot, session, agreed["start"], agreed["end"])
+            await press(pilot, "2")
+            assert "overlaps gold" in str(app.detail.build(100))
+            await press(pilot, "enter")
+            assert app.mode == "add" and "overlaps gold" in status(app) and all_reviews(missed) == []
+            # attrs only for QUANTITY
+            await press(pilot, "a")
+            assert app.mode == "add" and "only QUANTITY" in status(app)
+            await press(pilot, "escape", "escape")
+            # the missed QUANTITY with its attrs
+            await press(pilot, "n")
+            await select(pilot, session, q["start"], q["end"])
+            await press(pilot, "7", "a")
+            assert app.mode == "attrs"
+            app.query_one("#attrs-input").value = "8 次 -"
+            await press(pilot, "enter")
+            assert app.mode == "add" and session.add_draft.attrs == {"value": 8.0, "unit": "次", "approx": None}
+            await press(pilot, "enter")
+            [row] = added_rows(missed)
+            assert (row["start"], row["end"], row["label"], row["attrs"]) == (
+                q["start"], q["end"], "QUANTITY", {"value": 8.0, "unit": "次", "approx": None})
+            assert missed.get_document(d)["text"][row["start"]:row["end"]] == row["text"]
+            # tab / shift+tab switch documents in add mode
+            await press(pilot, "n", "tab")
+            assert session.add_draft.doc_id == session.docs[1]
+            await press(pilot, "shift+tab", "shift+tab")
+            assert session.add_draft.doc_id == session.docs[-1]
+            await press(pilot, "escape", "escape")
+            assert app.mode == "normal"
+
+    run(go())
+
+
+def test_undo_key_after_restart(sim3):
+    async def go():
+        s1 = ReviewSession(sim3, "rita")
+        first = s1.items[0]
+        app = ReviewApp(s1)
+        async with app.run_test(size=SIZE) as pilot:
+            await press(pilot, "1", "x", "q")
+        assert reviews(sim3) == ["pick", "reject"]
+        s2 = ReviewSession(sim3, "rita")                   # restart: both settled items are gone from the list
+        assert first.key not in {i.key for i in s2.items}
+        app2 = ReviewApp(s2)
+        async with app2.run_test(size=SIZE) as pilot:
+            await press(pilot, "u")
+            assert "undid reject" in status(app2) and "earlier session" in status(app2)
+            await press(pilot, "u")
+            assert "undid pick" in status(app2)
+            assert s2.current.key == first.key and s2.current.status == "open" and app2.list.cursor == 0
+            assert len(s2.items) == len(s1.items)
+            await press(pilot, "u")
+            assert "nothing to undo" in status(app2)
+        assert reviews(sim3) == ["pick", "reject", "undo", "undo"]
+        # another reviewer's u does not touch rita's actions
+        ReviewSession(sim3, "rita").pick(1)
+        app3 = ReviewApp(ReviewSession(sim3, "sam"))
+        async with app3.run_test(size=SIZE) as pilot:
+            await press(pilot, "u")
+            assert "nothing to undo: no action of sam's" in status(app3)
+        assert reviews(sim3)[-1] == "pick"
+
+    run(go())
+
+
+def test_empty_list_still_adds_spans(missed, gold_docs):
+    """Every disagreement settled: the screen opens empty and n adds spans in any document."""
+    docs = list(gold_docs)
+    m = missed_spans(gold_docs[docs[1]])[0]
+    s0 = ReviewSession(missed, "rita")
+    while s0.open_count:
+        s0.pick(1)
+    async def go():
+        session = ReviewSession(missed, "rita")
+        assert session.items == []
+        app = ReviewApp(session)
+        async with app.run_test(size=SIZE) as pilot:
+            assert "nothing left to adjudicate" in str(app.detail.build(100))
+            await press(pilot, "n", "tab")
+            assert session.add_draft.doc_id == docs[1]
+            await select(pilot, session, m["start"], m["end"])
+            await press(pilot, str(LABELS.index(m["label"]) + 1), "enter")
+            assert len(session.items) == 1 and session.current.status == "added"
+            assert [(r["doc_id"], r["start"], r["end"]) for r in added_rows(missed)] == [(docs[1], m["start"], m["end"])]
+
+    run(go())
+
+
+def test_help_lists_the_add_keys(sim3):
+    async def go():
+        app = ReviewApp(ReviewSession(sim3, "rita"))
+        async with app.run_test(size=(130, 80)) as pilot:
+            await press(pilot, "question_mark")
+            svg = app.export_screenshot()
+            shown = html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
+            for phrase in ("add a span no annotator made", "caret one line down", "anchor", "next document under review",
+                           "undo your latest action", "earlier session"):
+                assert phrase in shown, phrase
+
+    run(go())
+
+
+def test_snapshot_add_mode(snap_app, snap_compare):
+    assert snap_compare(snap_app, terminal_size=SNAP, press=["j", "n", "w", "w", "v", "w", "3"])

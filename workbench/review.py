@@ -695,7 +695,7 @@ class ReviewSession:
             snippet = f" 「{snip if len(snip) <= 24 else snip[:23] + '…'}」"
         msg = f"undid {action}{snippet} at {doc_id} {_where(row)}"
         if row["id"] not in self._mine:
-            msg += f" (from an earlier session, {row['ts'][:16].replace('T', ' ')})"
+            msg += f" (earlier session, {row['ts'][:16].replace('T', ' ')})"
         if skipped:
             msg += f"; {skipped} earlier gold span{'s' if skipped > 1 else ''} not restored (overlap newer gold)"
         self._reopen(row)
@@ -787,7 +787,7 @@ class ReviewSession:
         self._mine.add(rid)
         self.n_actions += 1
         c = Cluster(doc_id, start, end, [Version([span], [])], self._annotators.get(doc_id, []), added=True)
-        it = Item(c, status="added", review_id=rid, chosen=f"added by {self.reviewer}", version=0)
+        it = Item(c, status="added", review_id=rid, chosen=f"by {self.reviewer}, no annotator had it", version=0)
         self.cursor = self._insert_item(it)
         return f"added {label}「{span['text']}」 {start}–{end} to gold" + (
             f" {describe_attrs(attrs)}" if attrs else "")
@@ -811,6 +811,8 @@ class ReviewSession:
         if it is not None and it.doc_id == doc_id:
             caret = it.cluster.end if not it.settled else it.cluster.start
         caret = max(0, min(caret, len(text) - 1))
+        if text[caret:caret + 1] == "\n" and caret > 0:
+            caret -= 1
         self.add_draft = AddDraft(doc_id, caret)
         return self.add_draft
 
@@ -828,8 +830,15 @@ class ReviewSession:
         return a, b + 1
 
     def add_move(self, delta: int) -> None:
+        """Move the caret by ``delta`` characters (it does not rest on a line break)."""
         d = self._adding()
-        d.caret = max(0, min(len(self.text(d.doc_id)) - 1, d.caret + delta))
+        text = self.text(d.doc_id)
+        last = max(0, len(text) - 1)
+        pos = max(0, min(last, d.caret + delta))
+        step = 1 if delta > 0 else -1
+        while delta and text[pos:pos + 1] == "\n" and 0 < pos < last:
+            pos += step
+        d.caret = pos
 
     def add_word(self, direction: int) -> None:
         d = self._adding()
@@ -840,6 +849,10 @@ class ReviewSession:
         """Set the anchor at the caret (again at the same place: drop it)."""
         d = self._adding()
         d.anchor = None if d.anchor == d.caret else d.caret
+
+    def add_drop_anchor(self) -> None:
+        """Back to selecting the word under the caret."""
+        self._adding().anchor = None
 
     def add_doc(self, delta: int) -> str:
         """Select in the next / previous document under review (caret at its start)."""

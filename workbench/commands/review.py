@@ -273,7 +273,11 @@ def review(app: AppContext, reviewer: str | None, policy: str, docs: str | None,
       e      edit the highlighted version: 1-7 label, [ ] { } move start/end,
              tab next span, d drop span, a QUANTITY attrs, c next version as base,
              enter save (adjudicated), esc cancel
+      n      add a span no annotator made: h/l w/b j/k move the caret, v anchor,
+             1-7 label, a QUANTITY attrs, tab next document, enter save (origin
+             "added"), esc cancel; not over gold nor an unsettled disagreement
       ?      help     q  quit
+    u undoes your own latest action, also one from an earlier session.
     Each action is committed (review log + gold rows, one transaction) before
     the screen updates. Running review again shows only what is unsettled.
     """
@@ -313,8 +317,7 @@ def review(app: AppContext, reviewer: str | None, policy: str, docs: str | None,
             click.echo(f"{c.doc_id}  {c.start}-{c.end}  「{text}」  {'+'.join(c.kinds)}  {vs}")
         return
     if not session.items:
-        echo_err("nothing to adjudicate")
-        return
+        echo_err("nothing to adjudicate; the review screen opens to add spans no annotator made (n), q quits")
     from workbench.tui.review_app import ReviewApp
 
     ReviewApp(session).run()

@@ -34,7 +34,7 @@ from ..review import Item, ReviewError, ReviewSession, describe_spans
 from ..session import SessionError, attrs_from_fields, format_value
 from .wrap import cell_width, wrap
 
-NORMAL, EDIT, ATTRS = "normal", "edit", "attrs"
+NORMAL, EDIT, ATTRS, ADD = "normal", "edit", "attrs", "add"
 
 # (id, keys, action, description, modes, group)
 KEYS: list[tuple[str, str, str, str, tuple[str, ...], str]] = [
@@ -45,12 +45,13 @@ KEYS: list[tuple[str, str, str, str, tuple[str, ...], str]] = [
     ("version.next", "l,right", "version(1)", "highlight next version", (NORMAL,), "Move"),
     ("version.prev", "h,left", "version(-1)", "highlight previous version", (NORMAL,), "Move"),
     *[(f"digit.{i}", str(i), f"digit({i})",
-       f"take version {i}" + (f" · edit: label {LABELS[i - 1]}" if i <= len(LABELS) else ""),
-       (NORMAL, EDIT), "Decide") for i in range(1, 10)],
-    ("pick", "enter", "enter", "take the highlighted version · edit: save", (NORMAL, EDIT), "Decide"),
+       f"take version {i}" + (f" · edit/add: label {LABELS[i - 1]}" if i <= len(LABELS) else ""),
+       (NORMAL, EDIT, ADD), "Decide") for i in range(1, 10)],
+    ("pick", "enter", "enter", "take the highlighted version · edit/add: save", (NORMAL, EDIT, ADD), "Decide"),
     ("reject", "x", "reject", "reject all versions (no gold span here)", (NORMAL,), "Decide"),
     ("skip", "space", "skip", "skip (stays unsettled)", (NORMAL,), "Decide"),
-    ("undo", "u,backspace", "undo", "undo (any depth, this session)", (NORMAL,), "Decide"),
+    ("undo", "u,backspace", "undo", "undo your latest action (any depth, also from earlier sessions)",
+     (NORMAL,), "Decide"),
     ("edit", "e", "edit", "edit the highlighted version", (NORMAL,), "Edit"),
     ("edit.start_left", "left_square_bracket", "bound('start',-1)", "start ←", (EDIT,), "Edit"),
     ("edit.start_right", "right_square_bracket", "bound('start',1)", "start →", (EDIT,), "Edit"),
@@ -59,20 +60,38 @@ KEYS: list[tuple[str, str, str, str, tuple[str, ...], str]] = [
     ("edit.next_span", "tab,l,right", "draft_select(1)", "next span of the draft", (EDIT,), "Edit"),
     ("edit.prev_span", "shift+tab,h,left", "draft_select(-1)", "previous span of the draft", (EDIT,), "Edit"),
     ("edit.drop", "d", "draft_drop", "drop the span from the draft", (EDIT,), "Edit"),
-    ("edit.attrs", "a", "attrs", "QUANTITY attrs (value unit approx)", (EDIT,), "Edit"),
+    ("edit.attrs", "a", "attrs", "QUANTITY attrs (value unit approx)", (EDIT, ADD), "Edit"),
     ("edit.base", "c", "base", "start over from the next version", (EDIT,), "Edit"),
-    ("cancel", "escape", "cancel", "cancel the edit / close", (EDIT, ATTRS), "General"),
-    ("help", "question_mark", "help", "help", (NORMAL, EDIT), "General"),
+    ("add", "n", "new_span", "add a span no annotator made: select it in the text", (NORMAL,), "Add"),
+    ("add.left", "h,left", "caret(-1)", "caret ←", (ADD,), "Add"),
+    ("add.right", "l,right", "caret(1)", "caret →", (ADD,), "Add"),
+    ("add.word_next", "w", "caret_word(1)", "caret to the next word", (ADD,), "Add"),
+    ("add.word_prev", "b", "caret_word(-1)", "caret to the previous word", (ADD,), "Add"),
+    ("add.line_down", "j,down", "caret_line(1)", "caret one line down", (ADD,), "Add"),
+    ("add.line_up", "k,up", "caret_line(-1)", "caret one line up", (ADD,), "Add"),
+    ("add.anchor", "v", "anchor", "anchor: select anchor..caret (again: back to the word under the caret)",
+     (ADD,), "Add"),
+    ("add.next_doc", "tab", "add_doc(1)", "next document under review", (ADD,), "Add"),
+    ("add.prev_doc", "shift+tab", "add_doc(-1)", "previous document under review", (ADD,), "Add"),
+    ("cancel", "escape", "cancel", "cancel the edit / new span (drops the anchor first) / close",
+     (EDIT, ATTRS, ADD), "General"),
+    ("help", "question_mark", "help", "help", (NORMAL, EDIT, ADD), "General"),
     ("quit", "q", "quit", "quit", (NORMAL,), "General"),
 ]
 
 KEYBAR = {
-    NORMAL: [("j/k", "move"), ("1-9", "take version"), ("h/l", "highlight"), ("enter", "take"),
-             ("e", "edit"), ("x", "reject all"), ("space", "skip"), ("u", "undo"), ("?", "help"), ("q", "quit")],
+    NORMAL: [("j/k", "move"), ("1-9", "take"), ("h/l", "highlight"), ("enter", "take"),
+             ("e", "edit"), ("x", "reject all"), ("space", "skip"), ("n", "add span"), ("u", "undo"), ("?", "help"),
+             ("q", "quit")],
     EDIT: [("1-7", "label"), ("[ ]", "start"), ("{ }", "end"), ("tab", "next span"), ("d", "drop"),
            ("a", "attrs"), ("c", "other version"), ("enter", "save"), ("esc", "cancel"), ("?", "help")],
     ATTRS: [("", "value unit approx, e.g. 1500万 斤 more"), ("enter", "save"), ("esc", "cancel")],
+    ADD: [("h/l", "char"), ("w/b", "word"), ("j/k", "line"), ("v", "anchor"), ("1-7", "label"), ("a", "attrs"),
+          ("tab", "document"), ("enter", "save"), ("esc", "cancel"), ("?", "help")],
 }
+
+# tab / shift+tab would otherwise move the focus
+PRIORITY = {"edit.next_span", "edit.prev_span", "add.next_doc", "add.prev_doc"}
 
 ACTION_MODES: dict[str, set[str]] = {}
 for _k in KEYS:
@@ -86,11 +105,15 @@ there (maybe none). Versions are shown over the same text window, most supported
 e edits a copy of the highlighted version: here digits 1-7 set the label, [ ] { } move start / end,
   tab moves between the draft's spans, d drops one, a sets QUANTITY attrs, c restarts from the
   next version; enter saves it as an adjudicated span (or as the version it now equals).
-space skips (logged, stays unsettled); u undoes your actions of this session, any depth.
+n adds a span no annotator made: h/l (w/b, j/k) move the caret, v sets an anchor (the selection is
+  anchor..caret, without anchor the word under the caret), 1-7 the label, a QUANTITY attrs, tab the
+  next document, enter saves it to gold (origin "added"). It may not overlap gold or an unsettled item.
+space skips (logged, stays unsettled); u undoes your own latest action, any depth, also one made in an
+  earlier session (never the automatic gold, never another reviewer's action).
 Spans all annotators agree on (or a majority, with --policy majority) are gold without review.
 Running review again lists only what is still unsettled.
-List: kind M = a span only some annotators have, B = boundaries, L = labels, A = QUANTITY attrs differ;
-  · open  ✓ taken  ✎ edited  ✗ rejected  ↷ skipped."""
+List: kind M = a span only some annotators have, B = boundaries, L = labels, A = QUANTITY attrs differ,
+  + = added by the reviewer;  · open  ✓ taken  ✎ edited  ✗ rejected  ↷ skipped  + added."""
 
 STATE = {
     "open": ("·", "#9e9e9e"),
@@ -98,8 +121,10 @@ STATE = {
     "picked": ("✓", "bold #87d787"),
     "edited": ("✎", "bold #ffd75f"),
     "rejected": ("✗", "bold #ff8787"),
+    "added": ("+", "bold #5fd7ff"),
 }
 CURSOR_BG = "#303a4a"
+CONTEXT_ROWS = 6          # add mode: text rows shown above and below the selection
 
 
 def key_label(key: str) -> str:
@@ -230,7 +255,7 @@ class ItemList(FrameStyle, ScrollView, can_focus=False):
         t = Text("▶" if cur else " ", style="bold")
         t.append(pad_cells(Text(f"{idx + 1}", style="#8a8a8a"), len(str(len(s.items))) + 1))
         t.append(pad_cells(Text(mark, style=mstyle), 2))
-        kinds = "".join(k[0].upper() for k in c.kinds)  # M B L A
+        kinds = "+" if c.added else "".join(k[0].upper() for k in c.kinds)  # M B L A, + added
         t.append(pad_cells(Text(kinds, style="#87afd7"), 5))
         if width >= 40:
             t.append(pad_cells(Text(clip_cells(c.doc_id, 9), style="#8a8a8a"), 10))
@@ -270,6 +295,7 @@ class Detail(Static):
     def __init__(self, app: "ReviewApp", **kwargs):
         super().__init__(**kwargs)
         self._app = app
+        self.add_lines: list[tuple[int, int]] = []   # add mode: the wrapped rows shown (text offsets)
 
     def on_resize(self, event) -> None:
         self.show()
@@ -279,10 +305,15 @@ class Detail(Static):
 
     def build(self, width: int) -> Text:
         app, s = self._app, self._app.session
+        if s.add_draft is not None:
+            return self.build_add(width)
         it = s.current
         out = Text()
         if it is None:
-            out.append("nothing left to review", style="bold")
+            out.append("nothing left to adjudicate", style="bold")
+            if s.docs:
+                out.append("\n\nn adds a span no annotator made (tab / shift+tab: other documents under review)",
+                           style="#bcbcbc")
             return out
         c = it.cluster
         text = s.text(c.doc_id)
@@ -323,6 +354,19 @@ class Detail(Static):
         b = max([c.end] + [r[1] for r in ranges])
         wlo, whi = window(text, a, b, inner)
         n = len(c.annotators)
+        if it.added:
+            x = c.versions[0].spans[0]
+            head = Text()
+            head.append("+ ", style="bold #5fd7ff")
+            head.append(f"{x['label']}", style=f"bold {COLORS.get(x['label'], '')}")
+            head.append(f"「{x['text']}」{x['start']}–{x['end']}")
+            if x.get("attrs"):
+                head.append(f" {format_attrs(x['attrs'])}", style="#d7d7af")
+            out.append_text(head)
+            out.append("\n    ")
+            out.append_text(span_line(text, wlo, whi, c.versions[0].spans))
+            out.append("\n")
+            return out
         for i, v in enumerate(c.versions):
             hl = i == app.version and draft is None
             head = Text()
@@ -368,6 +412,80 @@ class Detail(Static):
         return out
 
 
+    def build_add(self, width: int) -> Text:
+        """Add mode: the text around the caret with gold spans in their colours,
+        unsettled disagreements marked (no new span there) and the selection."""
+        s = self._app.session
+        d = s.add_draft
+        text = s.text(d.doc_id)
+        n = len(text)
+        a, b = s.add_selection()
+        out = Text()
+        out.append(" + new span ", style="bold #000000 on #5fd7ff")
+        out.append(f"  {d.doc_id}", style="bold")
+        if d.doc_id in s.docs:
+            out.append(f"  document {s.docs.index(d.doc_id) + 1}/{len(s.docs)}", style="#bcbcbc")
+        out.append(f"  caret {d.caret}" + (f"  anchor {d.anchor}" if d.anchor is not None else "  (word under the caret)"),
+                   style="#bcbcbc")
+        out.append("\n\n")
+        # the window: the wrapped rows of the selection and CONTEXT_ROWS rows either side, wrapped
+        # from line starts (so the rows do not shift while the caret moves: the window slides)
+        first, last = min(a, d.caret), max(b, d.caret + 1)
+        lo = text.rfind("\n", 0, max(0, first - 600)) + 1 if first > 600 else 0
+        hi = text.find("\n", min(n, last + 600))
+        hi = n if hi < 0 else hi
+        rows = [(lo + x, lo + y) for x, y in wrap(text[lo:hi], max(10, width - 2))]
+        r_first = max((i for i, (x, _y) in enumerate(rows) if x <= first), default=0)
+        r_last = max((i for i, (x, _y) in enumerate(rows) if x < last), default=r_first)
+        rows = rows[max(0, r_first - CONTEXT_ROWS):r_last + CONTEXT_ROWS + 1]
+        lo, hi = rows[0][0], rows[-1][1]
+        para = Text(text[lo:hi], style="#d0d0d0")
+        for g in s.gold(d.doc_id):
+            if g["end"] > lo and g["start"] < hi:
+                para.stylize(f"bold {COLORS.get(g['label'], '#bcbcbc')}", max(0, g["start"] - lo), g["end"] - lo)
+        for it in s.items:
+            if it.doc_id == d.doc_id and not it.settled and it.cluster.end > lo and it.cluster.start < hi:
+                para.stylize("underline #ff8787 on #3a3030", max(0, it.cluster.start - lo), it.cluster.end - lo)
+        sel = f"bold #000000 on {COLORS.get(d.label, '#e4e4e4')}" if d.label else "bold #000000 on #e4e4e4"
+        para.stylize(sel, a - lo, b - lo)
+        if d.anchor is not None:
+            para.stylize("underline", d.caret - lo, d.caret - lo + 1)
+        self.add_lines = rows
+        for k, (x, y) in enumerate(rows):
+            if k:
+                out.append("\n")
+            out.append_text(para[x - lo:y - lo])
+        out.append("\n\n")
+        # the pending span and whether enter would take it
+        head = Text("  + ", style="bold #5fd7ff")
+        if d.label:
+            head.append(d.label, style=f"bold {COLORS.get(d.label, '')}")
+        else:
+            head.append("label?", style="bold #ffd75f")
+        head.append(f"「{text[a:b]}」{a}–{b}".replace("\n", "⏎"))
+        if d.attrs:
+            head.append(f" {format_attrs(d.attrs)}", style="#d7d7af")
+        elif d.label == "QUANTITY":
+            head.append("  a: value unit approx", style="#8a8a8a")
+        out.append_text(head)
+        out.append("\n  ")
+        problem = s.add_check()
+        if problem:
+            out.append(f"✗ {problem}", style="bold #ff8787")
+        elif d.label:
+            out.append("✓ enter puts it into gold", style="#87d787")
+        else:
+            out.append("choose a label: ", style="#bcbcbc")
+            for i, x in enumerate(LABELS, 1):
+                out.append(f"{i} ", style="bold #ffd75f")
+                out.append(f"{x}  ", style=f"bold {COLORS.get(x, '')}")
+        out.append("\n\n")
+        out.append("gold spans in their label colours · ", style="#8a8a8a")
+        out.append("unsettled disagreements", style="underline #ff8787 on #3a3030")
+        out.append(" take no new span (settle them in the list)", style="#8a8a8a")
+        return out
+
+
 class ReviewHelp(ModalScreen):
     """Every key of the review screen and the rules."""
 
@@ -395,8 +513,8 @@ class ReviewHelp(ModalScreen):
                 table.add_row(Text(grp, style="bold underline #87afd7"), "", "")
             if bid == "digit.1":
                 table.add_row("1 … 9", "take version N as gold", "list")
-                table.add_row("1 … 7", "edit: label " + " ".join(f"{i}={lab}" for i, lab in enumerate(LABELS, 1)),
-                              "edit")
+                table.add_row("1 … 7", "label " + " ".join(f"{i}={lab}" for i, lab in enumerate(LABELS, 1)),
+                              "edit/add")
                 continue
             shown = " ".join(key_label(k) for k in keys.split(","))
             table.add_row(shown, desc, "/".join("list" if m == NORMAL else m for m in modes))
@@ -418,7 +536,7 @@ class ReviewApp(App):
 
     CSS_PATH = str(Path(__file__).with_name("review.tcss"))
     TITLE = "workbench review"
-    BINDINGS = [Binding(keys, action, desc, show=False, id=bid, priority=bid in ("edit.next_span", "edit.prev_span"))
+    BINDINGS = [Binding(keys, action, desc, show=False, id=bid, priority=bid in PRIORITY)
                 for bid, keys, action, desc, _m, _g in KEYS]
     AUTO_FOCUS = None
     ENABLE_COMMAND_PALETTE = False
@@ -430,6 +548,8 @@ class ReviewApp(App):
         self.session = session
         self.version = 0       # highlighted version of the current item
         self._message: Text | None = None
+        self._attrs_return = EDIT
+        self._n_items = len(session.items)
 
     def compose(self) -> ComposeResult:
         yield Line(id="header")
@@ -450,10 +570,13 @@ class ReviewApp(App):
         self.detail = self.query_one(Detail)
         self.query_one("#attrs-bar").display = False
         self.set_focus(None)
+        self._list_header()
+        self._refresh_all()
+
+    def _list_header(self) -> None:
         self.query_one("#list-header", Line).set(
             Text(" " + "#".ljust(len(str(len(self.session.items))) + 1) + "✓ kind doc       text",
                  style="bold", no_wrap=True, overflow="ellipsis"))
-        self._refresh_all()
 
     # ------------------------------------------------------------------ rendering
     def _refresh_all(self) -> None:
@@ -467,6 +590,11 @@ class ReviewApp(App):
         s = self.session
         if s.cursor != old_cursor:
             self.version = 0
+        if len(s.items) != self._n_items:       # a span added or an undo changed the list
+            self._n_items = len(s.items)
+            self.version = 0
+            self._list_header()
+            self.list.reload()
         self.list._cache.pop(old_cursor, None)
         self.list.goto(s.cursor)
         self.detail.show()
@@ -494,7 +622,14 @@ class ReviewApp(App):
     def _update_status(self) -> None:
         s = self.session
         t = Text(no_wrap=True, overflow="ellipsis")
-        if self.mode == EDIT and s.draft is not None:
+        if self.mode in (ADD, ATTRS) and s.add_draft is not None:
+            d = s.add_draft
+            a, b = s.add_selection()
+            t.append(" NEW SPAN ", style="bold #000000 on #5fd7ff")
+            t.append(f" {d.label or 'label?'} 「{clip_cells(s.text(d.doc_id)[a:b], 30)}」 {a}–{b} ")
+            if d.attrs:
+                t.append(format_attrs(d.attrs) + " ", style="#d7d7af")
+        elif self.mode == EDIT and s.draft is not None:
             t.append(" EDIT ", style="bold #000000 on #ffd75f")
             if s.draft.spans:
                 x = s.draft.spans[s.draft.current]
@@ -504,7 +639,7 @@ class ReviewApp(App):
         elif s.current is not None:
             it = s.current
             t.append(f" {it.doc_id} {it.cluster.start}–{it.cluster.end} ", style="bold")
-            t.append(f"{len(it.versions)} versions ", style="#bcbcbc")
+            t.append("added by a reviewer " if it.added else f"{len(it.versions)} versions ", style="#bcbcbc")
         if self._message is not None:
             t.append(" │ ", style="#6c6c6c")
             t.append_text(self._message)
@@ -573,6 +708,12 @@ class ReviewApp(App):
 
     def action_digit(self, n: int) -> None:
         n = int(n)
+        if self.mode == ADD:
+            if n > len(LABELS):
+                self._error(f"labels are 1-{len(LABELS)}")
+                return
+            self._edit(self.session.add_label, LABELS[n - 1])
+            return
         if self.mode == EDIT:
             if n > len(LABELS):
                 self._error(f"labels are 1-{len(LABELS)} in edit mode")
@@ -588,6 +729,8 @@ class ReviewApp(App):
     def action_enter(self) -> None:
         if self.mode == EDIT:
             self._save_edit()
+        elif self.mode == ADD:
+            self._save_add()
         else:
             self._do(self.session.pick, self.version + 1)
 
@@ -639,12 +782,16 @@ class ReviewApp(App):
 
     def action_attrs(self) -> None:
         s = self.session
-        if s.draft is None or not s.draft.spans:
+        if self.mode == ADD and s.add_draft is not None:
+            x = {"label": s.add_draft.label, "attrs": s.add_draft.attrs}
+        elif s.draft is None or not s.draft.spans:
             return
-        x = s.draft.spans[s.draft.current]
+        else:
+            x = s.draft.spans[s.draft.current]
         if x["label"] != "QUANTITY":
             self._error("only QUANTITY spans have attributes (7 makes it QUANTITY)")
             return
+        self._attrs_return = self.mode
         a = x.get("attrs") or {}
         inp = self.query_one("#attrs-input", Input)
         inp.value = " ".join(p for p in (format_value(a.get("value")), a.get("unit") or "", a.get("approx") or "") if p)
@@ -660,11 +807,14 @@ class ReviewApp(App):
         parts += [""] * (3 - len(parts))
         try:
             attrs = attrs_from_fields(*parts)
-            self.session.draft_set_attrs(attrs)
+            if self._attrs_return == ADD:
+                self.session.add_set_attrs(attrs)
+            else:
+                self.session.draft_set_attrs(attrs)
         except (SessionError, ReviewError) as e:
             self._error(str(e))
             return
-        self.mode = EDIT
+        self.mode = self._attrs_return
         self.detail.show()
 
     def _save_edit(self) -> None:
@@ -680,8 +830,19 @@ class ReviewApp(App):
 
     def action_cancel(self) -> None:
         if self.mode == ATTRS:
-            self.mode = EDIT
+            self.mode = self._attrs_return
             self._message = Text("attributes not changed")
+            self._update_status()
+        elif self.mode == ADD:
+            d = self.session.add_draft
+            if d is not None and d.anchor is not None:
+                self._edit(self.session.add_drop_anchor)
+                return
+            self.session.cancel_add()
+            self.mode = NORMAL
+            self._message = Text("new span cancelled")
+            self.detail.show()
+            self.query_one("#detail-box").scroll_home(animate=False)
             self._update_status()
         elif self.mode == EDIT:
             self.session.cancel_edit()
@@ -689,6 +850,66 @@ class ReviewApp(App):
             self._message = Text("edit cancelled")
             self.detail.show()
             self._update_status()
+
+    # add mode
+    def action_new_span(self) -> None:
+        try:
+            self.session.begin_add()
+        except ReviewError as e:
+            self._error(str(e))
+            return
+        self._message = None
+        self.mode = ADD
+        self.detail.show()
+        self.query_one("#detail-box").scroll_home(animate=False)
+
+    def action_caret(self, d: int) -> None:
+        self._edit(self.session.add_move, int(d))
+
+    def action_caret_word(self, d: int) -> None:
+        self._edit(self.session.add_word, int(d))
+
+    def action_caret_line(self, d: int) -> None:
+        """The caret one wrapped row down / up in the text shown, keeping its column."""
+        s = self.session
+        dr = s.add_draft
+        rows = self.detail.add_lines
+        if dr is None or not rows:
+            return
+        d = int(d)
+        idx = max((i for i, (x, _y) in enumerate(rows) if x <= dr.caret), default=0)
+        col = sum(cell_width(c) for c in s.text(dr.doc_id)[rows[idx][0]:dr.caret])
+        tgt = idx + d
+        if 0 <= tgt < len(rows):
+            x, y = rows[tgt]
+            pos, used = x, 0
+            text = s.text(dr.doc_id)
+            while pos < y - 1 and used + cell_width(text[pos]) <= col:
+                used += cell_width(text[pos])
+                pos += 1
+            self._edit(s.add_move, pos - dr.caret)
+        elif d > 0:
+            self._edit(s.add_move, rows[-1][1] + 1 - dr.caret)
+        else:
+            self._edit(s.add_move, rows[0][0] - 1 - dr.caret)
+
+    def action_anchor(self) -> None:
+        self._edit(self.session.add_anchor)
+
+    def action_add_doc(self, d: int) -> None:
+        self._edit(self.session.add_doc, int(d))
+        self.query_one("#detail-box").scroll_home(animate=False)
+
+    def _save_add(self) -> None:
+        old = self.session.cursor
+        try:
+            msg = self.session.save_add()
+        except ReviewError as e:
+            self._error(str(e))
+            return
+        self.mode = NORMAL
+        self._message = Text(msg, style="#87d787")
+        self._changed(old)
 
     def action_help(self) -> None:
         self.push_screen(ReviewHelp())
