@@ -306,6 +306,12 @@ def test_add_mode_keys_attrs_cancel_and_refusals(missed, gold_docs):
             await select(pilot, session, q["start"], q["end"])
             await press(pilot, "7", "a")
             assert app.mode == "attrs"
+            # typed into the attrs bar: keys bound elsewhere (digits, space, k, backspace) go to the input here
+            await press(pilot, "9", "backspace", "1", "2", "space", "k", "m", "space", "m", "o", "r", "e")
+            assert app.query_one("#attrs-input").value == "12 km more"
+            await press(pilot, "enter")
+            assert app.mode == "add" and session.add_draft.attrs == {"value": 12.0, "unit": "km", "approx": "more"}
+            await press(pilot, "a")
             app.query_one("#attrs-input").value = "8 次 -"
             await press(pilot, "enter")
             assert app.mode == "add" and session.add_draft.attrs == {"value": 8.0, "unit": "次", "approx": None}
@@ -314,8 +320,8 @@ def test_add_mode_keys_attrs_cancel_and_refusals(missed, gold_docs):
             assert (row["start"], row["end"], row["label"], row["attrs"]) == (
                 q["start"], q["end"], "QUANTITY", {"value": 8.0, "unit": "次", "approx": None})
             assert missed.get_document(d)["text"][row["start"]:row["end"]] == row["text"]
-            # tab / shift+tab switch documents in add mode
-            await press(pilot, "n", "tab")
+            # tab / shift+tab switch documents in add mode (also right after n: keys are taken in order)
+            await pilot.press("n", "tab")
             assert session.add_draft.doc_id == session.docs[1]
             await press(pilot, "shift+tab", "shift+tab")
             assert session.add_draft.doc_id == session.docs[-1]
@@ -375,7 +381,8 @@ def test_empty_list_still_adds_spans(missed, gold_docs):
             await select(pilot, session, m["start"], m["end"])
             await press(pilot, str(LABELS.index(m["label"]) + 1), "enter")
             assert len(session.items) == 1 and session.current.status == "added"
-            assert [(r["doc_id"], r["start"], r["end"]) for r in added_rows(missed)] == [(docs[1], m["start"], m["end"])]
+            got = [(r["doc_id"], r["start"], r["end"]) for r in added_rows(missed)]
+            assert got == [(docs[1], m["start"], m["end"])]
 
     run(go())
 
@@ -387,8 +394,8 @@ def test_help_lists_the_add_keys(sim3):
             await press(pilot, "question_mark")
             svg = app.export_screenshot()
             shown = html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
-            for phrase in ("add a span no annotator made", "caret one line down", "anchor", "next document under review",
-                           "undo your latest action", "earlier session"):
+            for phrase in ("add a span no annotator made", "caret one line down", "anchor",
+                           "next document under review", "undo your latest action", "earlier session"):
                 assert phrase in shown, phrase
 
     run(go())

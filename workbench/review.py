@@ -1040,9 +1040,12 @@ def _where(row: dict) -> str:
 
 
 def describe_attrs(attrs: dict | None) -> str:
+    """QUANTITY attrs for a message: ``8次``, ``1500万斤 (more)``-like (value as a plain number)."""
     if not attrs:
         return ""
-    return json.dumps(attrs, ensure_ascii=False)
+    v = attrs.get("value")
+    out = ("?" if v is None else f"{v:g}" if isinstance(v, float) else str(v)) + (attrs.get("unit") or "")
+    return out + (f" ({attrs['approx']})" if attrs.get("approx") else "")
 
 
 def describe_spans(spans: list[dict]) -> str:

@@ -90,8 +90,6 @@ KEYBAR = {
           ("tab", "document"), ("enter", "save"), ("esc", "cancel"), ("?", "help")],
 }
 
-# tab / shift+tab would otherwise move the focus
-PRIORITY = {"edit.next_span", "edit.prev_span", "add.next_doc", "add.prev_doc"}
 
 ACTION_MODES: dict[str, set[str]] = {}
 for _k in KEYS:
@@ -425,8 +423,8 @@ class Detail(Static):
         out.append(f"  {d.doc_id}", style="bold")
         if d.doc_id in s.docs:
             out.append(f"  document {s.docs.index(d.doc_id) + 1}/{len(s.docs)}", style="#bcbcbc")
-        out.append(f"  caret {d.caret}" + (f"  anchor {d.anchor}" if d.anchor is not None else "  (word under the caret)"),
-                   style="#bcbcbc")
+        where = f"  anchor {d.anchor}" if d.anchor is not None else "  (word under the caret)"
+        out.append(f"  caret {d.caret}{where}", style="#bcbcbc")
         out.append("\n\n")
         # the window: the wrapped rows of the selection and CONTEXT_ROWS rows either side, wrapped
         # from line starts (so the rows do not shift while the caret moves: the window slides)
@@ -536,7 +534,10 @@ class ReviewApp(App):
 
     CSS_PATH = str(Path(__file__).with_name("review.tcss"))
     TITLE = "workbench review"
-    BINDINGS = [Binding(keys, action, desc, show=False, id=bid, priority=bid in PRIORITY)
+    # Every binding is a priority one: keys are then matched in arrival order at the app, so a
+    # burst of keys (typed fast over SSH: "n" then "tab") sees the mode the previous key set.
+    # check_action lets a key through to the attrs input / the help screen when it does not apply.
+    BINDINGS = [Binding(keys, action, desc, show=False, id=bid, priority=True)
                 for bid, keys, action, desc, _m, _g in KEYS]
     AUTO_FOCUS = None
     ENABLE_COMMAND_PALETTE = False
@@ -796,17 +797,25 @@ class ReviewApp(App):
         inp = self.query_one("#attrs-input", Input)
         inp.value = " ".join(p for p in (format_value(a.get("value")), a.get("unit") or "", a.get("approx") or "") if p)
         self.mode = ATTRS
-        inp.focus()
+        self.set_focus(inp)    # now, not later: keys typed right after "a" must reach it
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        parts = event.value.split()
+        if self.mode == ATTRS:
+            self._save_attrs(event.value)
+        elif self.mode in (EDIT, ADD):
+            # a second enter typed in the same burst reached the input before the first one's
+            # message was handled: it was meant for the mode the first one returned to
+            self.action_enter()
+
+    def _save_attrs(self, value: str) -> None:
+        parts = value.split()
         if len(parts) > 3:
             self._error("attrs: value unit approx (three words at most)")
             return
         parts += [""] * (3 - len(parts))
         try:
-            attrs = attrs_from_fields(*parts)
+            attrs = attrs_from_fields(*parts) if any(parts) else None     # all empty: no attributes
             if self._attrs_return == ADD:
                 self.session.add_set_attrs(attrs)
             else:
