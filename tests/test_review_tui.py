@@ -13,6 +13,7 @@ from store import Store
 from test_agreement import other_label, simulate
 from workbench.labels import LABELS
 from workbench.review import ReviewSession
+from workbench.session import next_word, prev_word
 from workbench.tui.review_app import ReviewApp, ReviewHelp
 
 SIZE = (130, 36)
@@ -214,12 +215,25 @@ def all_reviews(store):
 
 
 async def caret_to(pilot, session, pos):
-    """Press h / l until the add-mode caret is at ``pos``."""
-    for _ in range(5000):
+    """Move the add-mode caret to ``pos`` as a person would: j / k to its row, then w / b, h / l."""
+    rows = pilot.app.detail
+    for _ in range(400):
         c = session.add_draft.caret
         if c == pos:
             return
-        await pilot.press("l" if c < pos else "h")
+        row = next(((x, y) for x, y in rows.add_lines if x <= c <= y), (c, c + 1))
+        if pos >= row[1] + 1:
+            key = "j"
+        elif pos < row[0]:
+            key = "k"
+        else:
+            d = session.add_draft
+            text, words = session.text(d.doc_id), session.words(d.doc_id)
+            if c < pos:
+                key = "w" if next_word(text, words, c) <= pos else "l"
+            else:
+                key = "b" if prev_word(text, words, c) >= pos else "h"
+        await pilot.press(key)
     raise AssertionError(f"caret stuck at {session.add_draft.caret}, wanted {pos}")
 
 
@@ -403,3 +417,4 @@ def test_help_lists_the_add_keys(sim3):
 
 def test_snapshot_add_mode(snap_app, snap_compare):
     assert snap_compare(snap_app, terminal_size=SNAP, press=["j", "n", "w", "w", "v", "w", "3"])
+
