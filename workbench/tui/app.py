@@ -27,7 +27,7 @@ from ..session import AnnotationSession, Change, SessionError, attrs_from_fields
 from .docview import DocView
 from .help import HelpScreen, key_label
 from .items import ItemsTable, header_text
-from .keymap import KeymapError, default_keymap_path, load_keymap
+from .keymap import KeymapError, ModalActions, default_keymap_path, load_keymap
 
 NORMAL, SPAN, SEARCH, ATTRS, CONFIRM = "normal", "span", "search", "attrs", "confirm"
 
@@ -154,12 +154,13 @@ class ActionsProvider(Provider):
                 yield Hit(score, matcher.highlight(name), cb, help=help_)
 
 
-class AnnotateApp(App):
+class AnnotateApp(ModalActions, App):
     """The annotation workbench."""
 
     CSS_PATH = str(Path(__file__).with_name("annotate.tcss"))
     TITLE = "workbench annotate"
     BINDINGS = _bindings()
+    ACTION_MODES = ACTION_MODES
     COMMANDS = App.COMMANDS | {ActionsProvider}
     ENABLE_COMMAND_PALETTE = True
     AUTO_FOCUS = None
@@ -377,14 +378,6 @@ class AnnotateApp(App):
         if new in (NORMAL, SPAN, CONFIRM):
             self.set_focus(None)
         self._update_status()
-
-    def check_action(self, action: str, parameters) -> bool | None:
-        modes = ACTION_MODES.get(action)
-        if modes is None:
-            return True
-        if len(self.screen_stack) > 1:
-            return False
-        return self.mode in modes
 
     def palette_run(self, action: str) -> None:
         """Run an action chosen in the command palette, once the palette has closed."""

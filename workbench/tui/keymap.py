@@ -58,3 +58,19 @@ def load_keymap(path: Path | None, known_ids: set[str]) -> tuple[dict[str, str],
             continue
         out[bid] = ",".join(k.strip() for k in keys.split(",") if k.strip())
     return out, warnings
+
+
+class ModalActions:
+    """App mixin: an action listed in ``ACTION_MODES`` (action name -> modes) runs only
+    in those modes, and never while another screen (help, palette) is on top; any
+    other action always runs. The app has a ``mode`` reactive."""
+
+    ACTION_MODES: dict[str, tuple[str, ...]] = {}
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        modes = self.ACTION_MODES.get(action)
+        if modes is None:
+            return True
+        if len(self.screen_stack) > 1:
+            return False
+        return self.mode in modes

@@ -28,6 +28,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 from .items import clip_cells
+from .keymap import ModalActions
 from .scroll import FrameStyle
 from ..labels import COLORS, LABELS
 from ..review import Item, ReviewError, ReviewSession, describe_spans
@@ -529,11 +530,12 @@ class ReviewHelp(ModalScreen):
 # ---------------------------------------------------------------------------- the app
 
 
-class ReviewApp(App):
+class ReviewApp(ModalActions, App):
     """The review screen."""
 
     CSS_PATH = str(Path(__file__).with_name("review.tcss"))
     TITLE = "workbench review"
+    ACTION_MODES = ACTION_MODES
     # Every binding is a priority one: keys are then matched in arrival order at the app, so a
     # burst of keys (typed fast over SSH: "n" then "tab") sees the mode the previous key set.
     # check_action lets a key through to the attrs input / the help screen when it does not apply.
@@ -681,14 +683,6 @@ class ReviewApp(App):
         self._update_keybar()
         self._update_status()
 
-    def check_action(self, action: str, parameters) -> bool | None:
-        modes = ACTION_MODES.get(action)
-        if modes is None:
-            return True
-        if len(self.screen_stack) > 1:
-            return False
-        return self.mode in modes
-
     # ------------------------------------------------------------------ actions
     def action_move(self, d: int) -> None:
         self._message = None
@@ -827,9 +821,13 @@ class ReviewApp(App):
         self.detail.show()
 
     def _save_edit(self) -> None:
+        self._save(self.session.save_edit)
+
+    def _save(self, save) -> None:
+        """Save the edit / the new span (``save`` returns the message); back to normal mode."""
         old = self.session.cursor
         try:
-            msg = self.session.save_edit()
+            msg = save()
         except ReviewError as e:
             self._error(str(e))
             return
@@ -910,15 +908,7 @@ class ReviewApp(App):
         self.query_one("#detail-box").scroll_home(animate=False)
 
     def _save_add(self) -> None:
-        old = self.session.cursor
-        try:
-            msg = self.session.save_add()
-        except ReviewError as e:
-            self._error(str(e))
-            return
-        self.mode = NORMAL
-        self._message = Text(msg, style="#87d787")
-        self._changed(old)
+        self._save(self.session.save_add)
 
     def action_help(self) -> None:
         self.push_screen(ReviewHelp())
