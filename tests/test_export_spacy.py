@@ -3,7 +3,6 @@ path (a spaCy Doc per record + DocBin), byte for byte and Doc for Doc; its
 layout guard and fallback; the streaming zlib splice; failures mid-export."""
 from __future__ import annotations
 
-import io
 import threading
 import zlib
 
@@ -32,17 +31,7 @@ def both(recs, codec=None):
     """(fast bytes, reference bytes) of one DocBin of ``recs``."""
     codec = codec or ex.spacy_codec()
     assert codec is not None, "the installed spaCy should take the fast path"
-    fast, ref = ex.FastDocBin(codec), ex.ReferenceDocBin(nlp())
-    a, b = io.BytesIO(), io.BytesIO()
-    try:
-        for r in recs:
-            fast.add(r)
-            ref.add(r)
-        fast.write_to(a)
-    finally:
-        fast.abort()
-    ref.write_to(b)
-    return a.getvalue(), b.getvalue()
+    return ex.both_docbins(codec, recs, nlp())
 
 
 def load(data: bytes):

@@ -2,14 +2,13 @@
 through a second connection) and SVG snapshots of it."""
 from __future__ import annotations
 
-import asyncio
 import html
 import json
 import re
 
 import pytest
 
-from store import Store
+from pilot_helpers import fresh, press, run
 from test_agreement import other_label, simulate
 from workbench.labels import LABELS
 from workbench.review import ReviewSession
@@ -25,10 +24,6 @@ def sim3(corpus_store, gold_docs):
     return corpus_store
 
 
-def fresh(store) -> Store:
-    return Store(store.path)
-
-
 def adjudicated(store):
     with fresh(store) as s:
         rows = s.query('SELECT doc_id, start, "end", label, attrs, origin, reviewer, annotators FROM gold'
@@ -41,16 +36,6 @@ def adjudicated(store):
 def reviews(store):
     with fresh(store) as s:
         return [r["action"] for r in s.query("SELECT action FROM reviews WHERE action != 'agree' ORDER BY id")]
-
-
-async def press(pilot, *keys):
-    for k in keys:
-        await pilot.press(k)
-    await pilot.pause()
-
-
-def run(coro):
-    return asyncio.run(coro)
 
 
 def test_pick_reject_skip_undo_keys(sim3):

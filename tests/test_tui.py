@@ -2,10 +2,10 @@
 database state is asserted (the decision is on disk when the key returns)."""
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 
+from pilot_helpers import fresh, press, run
 from store import Store
 from test_session import DOC0, propose_gold
 from workbench.tui.app import KEYS, AnnotateApp
@@ -29,21 +29,6 @@ def make_app(store, annotator="alice", **kw) -> AnnotateApp:
 def decisions(store, action=None):
     rows = store.query('SELECT * FROM decisions ORDER BY id')
     return [r for r in rows if action is None or r["action"] == action]
-
-
-def fresh(store) -> Store:
-    """A second connection: proves the decision is committed, not just in our transaction."""
-    return Store(store.path)
-
-
-async def press(pilot, *keys):
-    for k in keys:
-        await pilot.press(k)
-    await pilot.pause()
-
-
-def run(coro):
-    return asyncio.run(coro)
 
 
 def test_move_accept_reject_skip(pstore):

@@ -1011,11 +1011,11 @@ SELF_CHECK_RECORDS = [
 ]
 
 
-def _same_docbin(codec: _SpacyCodec, recs: list[dict]) -> bool:
+def both_docbins(codec: _SpacyCodec, recs: list[dict], nlp=None) -> tuple[bytes, bytes]:
+    """``recs`` as one DocBin blob by the fast path and by the reference path."""
     import io
-    import zlib
 
-    fast, ref = FastDocBin(codec), ReferenceDocBin()
+    fast, ref = FastDocBin(codec), ReferenceDocBin(nlp)
     out_fast, out_ref = io.BytesIO(), io.BytesIO()
     try:
         for r in recs:
@@ -1025,7 +1025,14 @@ def _same_docbin(codec: _SpacyCodec, recs: list[dict]) -> bool:
     finally:
         fast.abort()
     ref.write_to(out_ref)
-    return zlib.decompress(out_fast.getvalue()) == zlib.decompress(out_ref.getvalue())
+    return out_fast.getvalue(), out_ref.getvalue()
+
+
+def _same_docbin(codec: _SpacyCodec, recs: list[dict]) -> bool:
+    import zlib
+
+    fast, ref = both_docbins(codec, recs)
+    return zlib.decompress(fast) == zlib.decompress(ref)
 
 
 class FastDocBin:
