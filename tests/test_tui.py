@@ -446,3 +446,46 @@ def test_annotate_command_prepares_an_empty_database(db_path, monkeypatch):
     r = CliRunner().invoke(cli, ["--db", db_path, "annotate", "--doc", "nope"])
     assert len(calls) == 1 and s.count("documents") == 5
     s.close()
+
+
+def test_idle_gc_collects_between_keys_and_restores_automatic_gc(pstore):
+    """While the annotate app runs, Python's automatic GC is off and the app collects
+    when no key came for a moment; after the app, automatic GC is back on."""
+    import gc
+
+    assert gc.isenabled()
+
+    async def go():
+        app = make_app(pstore)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert not gc.isenabled()
+            app.idle_gc.min_pending = 0
+            before = app.idle_gc.collections
+            await press(pilot, "tab", "j", "a")
+            await pilot.pause(app.idle_gc.quiet + 3 * app.idle_gc.every)
+            assert app.idle_gc.collections > before
+    run(go())
+    assert gc.isenabled()
+
+
+def test_idle_gc_waits_for_a_pause_but_bounds_the_backlog():
+    import gc
+
+    from workbench.tui.idle_gc import IdleGC
+
+    g = IdleGC(quiet=60, min_pending=0, max_pending=10**9)
+    was = gc.isenabled()
+    try:
+        g.touch()
+        g.tick()  # a key just now: no collection
+        assert g.collections == 0
+        g.last_activity -= 61
+        g.tick()  # a minute without keys
+        assert g.collections == 1
+        g.max_pending = -1  # backlog over the bound: collect even inside a burst
+        g.touch()
+        assert g.collections == 2
+    finally:
+        if was:
+            gc.enable()
