@@ -406,6 +406,22 @@ def test_export_gold_carries_added_spans(missed, gold_docs, db_path, tmp_path):
             assert lines[d]["text"][x["start"]:x["end"]] == x["text"] == m["text"]
 
 
+def test_review_summary_counts_gold_by_origin(missed, gold_docs, db_path):
+    d = first_doc(gold_docs)
+    m = missed_spans(gold_docs[d])[0]
+    s = ReviewSession(missed, "rita")
+    s.add_span(d, m["start"], m["end"], m["label"])
+    s.set_cursor(next(i for i, it in enumerate(s.items) if not it.settled))
+    s.pick(1)
+    r = run_cli(db_path, "review", "--summary", "--reviewer", "rita")
+    assert r.exit_code == 0, r.output
+    n_agreed = len(gold(missed, origin="agreed"))
+    line = next(ln for ln in r.output.splitlines() if ln.startswith("gold spans by origin:"))
+    assert line == (f"gold spans by origin: {n_agreed} agreed, {len(gold(missed, origin='adjudicated'))} adjudicated, "
+                    "1 added (added = by a reviewer, no annotator had it)")
+    assert len(gold(missed, origin="adjudicated")) >= 1
+
+
 def test_history_shows_added_spans(missed, gold_docs, db_path):
     d = first_doc(gold_docs)
     m = missed_spans(gold_docs[d])[0]

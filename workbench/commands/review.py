@@ -335,6 +335,14 @@ def _print_summary(echo, store, s, policy: str) -> None:
             if s.agreed_added or s.agreed_removed else ""))
     echo(f"disagreements unsettled: {s.items}"
          + (f" ({s.already_settled} settled earlier)" if s.already_settled else ""))
+    by_origin = {r["origin"]: r["n"] for r in store.query(
+        "SELECT origin, count(*) AS n FROM gold GROUP BY origin")}
+    if by_origin:
+        order = ("agreed", "adjudicated", "added")
+        parts = [f"{by_origin[o]} {o}" for o in order if o in by_origin]
+        parts += [f"{n} {o}" for o, n in sorted(by_origin.items()) if o not in order]
+        echo(f"gold spans by origin: {', '.join(parts)}"
+             + (" (added = by a reviewer, no annotator had it)" if "added" in by_origin else ""))
 
 
 # ---------------------------------------------------------------------------- history
