@@ -403,3 +403,22 @@ def test_help_lists_the_add_keys(sim3):
 def test_snapshot_add_mode(snap_app, snap_compare):
     assert snap_compare(snap_app, terminal_size=SNAP, press=["j", "n", "w", "w", "v", "w", "3"])
 
+
+
+def test_review_app_collects_garbage_in_pauses_and_restores_gc(sim3):
+    import gc
+
+    assert gc.isenabled()
+
+    async def go():
+        app = ReviewApp(ReviewSession(sim3, "rita"))
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert not gc.isenabled()
+            app.idle_gc.min_pending = 0
+            before = app.idle_gc.collections
+            await press(pilot, "j", "j")
+            await pilot.pause(app.idle_gc.quiet + 3 * app.idle_gc.every)
+            assert app.idle_gc.collections > before
+    run(go())
+    assert gc.isenabled()

@@ -12,7 +12,6 @@ from functools import partial
 from pathlib import Path
 
 from rich.text import Text
-from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Provider
@@ -27,7 +26,7 @@ from ..labels import COLORS, LABELS
 from ..session import AnnotationSession, Change, SessionError, attrs_from_fields, format_value
 from .docview import DocView
 from .help import HelpScreen, key_label
-from .idle_gc import IdleGC
+from .idle_gc import IdleGCApp
 from .items import ItemsTable, header_text
 from .keymap import KeymapError, ModalActions, default_keymap_path, load_keymap
 
@@ -156,7 +155,7 @@ class ActionsProvider(Provider):
                 yield Hit(score, matcher.highlight(name), cb, help=help_)
 
 
-class AnnotateApp(ModalActions, App):
+class AnnotateApp(IdleGCApp, ModalActions, App):
     """The annotation workbench."""
 
     CSS_PATH = str(Path(__file__).with_name("annotate.tcss"))
@@ -187,7 +186,6 @@ class AnnotateApp(ModalActions, App):
         self._anchor: int | None = None
         self._message: Text | None = None
         self._prefetch_pending = False
-        self.idle_gc = IdleGC()
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -232,15 +230,6 @@ class AnnotateApp(ModalActions, App):
         self._update_keybar()
         self.query_one("#items-header", Line).set(header_text())
         self.call_after_refresh(self._load_document)
-        self.idle_gc.start(self)
-
-    def on_unmount(self) -> None:
-        self.idle_gc.stop()
-
-    async def on_event(self, event) -> None:
-        if isinstance(event, events.Key):
-            self.idle_gc.touch()
-        await super().on_event(event)
 
     def keys_for(self, bid: str) -> str:
         keys = self._keymap.get(bid) if hasattr(self, "_keymap") else None

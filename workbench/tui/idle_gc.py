@@ -49,3 +49,24 @@ class IdleGC:
     def stop(self) -> None:
         if self._was_enabled:
             gc.enable()
+
+
+class IdleGCApp:
+    """App mixin: ``self.idle_gc`` runs from mount to unmount; every key postpones it.
+    (Textual calls the ``on_mount`` / ``on_unmount`` of every class in the MRO.)"""
+
+    idle_gc: IdleGC
+
+    def on_mount(self) -> None:
+        self.idle_gc = IdleGC()
+        self.idle_gc.start(self)
+
+    def on_unmount(self) -> None:
+        self.idle_gc.stop()
+
+    async def on_event(self, event) -> None:
+        from textual import events
+
+        if isinstance(event, events.Key) and hasattr(self, "idle_gc"):
+            self.idle_gc.touch()
+        await super().on_event(event)

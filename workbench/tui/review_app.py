@@ -27,6 +27,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
+from .idle_gc import IdleGCApp
 from .items import clip_cells
 from .keymap import ModalActions
 from .scroll import FrameStyle
@@ -530,7 +531,7 @@ class ReviewHelp(ModalScreen):
 # ---------------------------------------------------------------------------- the app
 
 
-class ReviewApp(ModalActions, App):
+class ReviewApp(IdleGCApp, ModalActions, App):
     """The review screen."""
 
     CSS_PATH = str(Path(__file__).with_name("review.tcss"))
