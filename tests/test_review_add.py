@@ -436,3 +436,29 @@ def test_history_shows_added_spans(missed, gold_docs, db_path):
     add_line = next(ln for ln in t.output.splitlines() if " add " in ln)
     assert f"DOC {m['start']}-{m['end']} 「{m['text']}」" in add_line and "added by the reviewer" in add_line
     assert any("undoes review" in ln and "(add)" in ln for ln in t.output.splitlines())
+
+
+def test_add_find_selects_occurrences_wrapping_both_ways(missed, gold_docs):
+    d = first_doc(gold_docs)
+    m = missed_spans(gold_docs[d])[0]
+    s = ReviewSession(missed, "rita")
+    dr = s.begin_add(d)
+    text = s.text(d)
+    q = m["text"]
+    hits = [i for i in range(len(text)) if text.startswith(q, i)]
+    dr.caret, dr.anchor = hits[0], None
+    got = s.add_find(q)  # the next one after the caret, or around to the first
+    nxt = hits[1] if len(hits) > 1 else hits[0]
+    assert got == (nxt, nxt + len(q)) and s.add_selection() == got and text[got[0]:got[1]] == q
+    dr.caret = hits[0]
+    prev = s.add_find(q, backwards=True)  # before the caret: wraps to the last one
+    assert prev == (hits[-1], hits[-1] + len(q))
+    for bad, msg in (("", "type the text"), ("a\nb", "line break"), ("不存在的字符串＃", "is not in")):
+        with pytest.raises(ReviewError, match=msg):
+            s.add_find(bad)
+    # found text is then saved like any selection
+    dr.caret, dr.anchor = m["start"] - 1, None
+    assert s.add_find(q) == (m["start"], m["end"])
+    s.add_label(m["label"])
+    s.save_add()
+    assert [(g["start"], g["end"]) for g in gold(missed, d, origin="added")] == [(m["start"], m["end"])]

@@ -268,6 +268,41 @@ def test_add_span_keys_write_gold_and_u_takes_it_back(missed, gold_docs):
     run(go())
 
 
+def test_slash_finds_text_in_add_mode(missed, gold_docs):
+    d = next(iter(gold_docs))
+    m = missed_spans(gold_docs[d])[0]
+
+    async def go():
+        session = ReviewSession(missed, "rita")
+        app = ReviewApp(session)
+        async with app.run_test(size=SIZE) as pilot:
+            await press(pilot, "n")
+            session.add_draft.caret = m["start"] - 1
+            await press(pilot, "slash")
+            assert app.mode == "find" and app.focused is app.query_one("#attrs-input")
+            for ch in "1ja":
+                await pilot.press(ch)   # typed into the bar: no binding fires (label, move, attrs)
+            await pilot.pause()
+            inp = app.query_one("#attrs-input")
+            assert inp.value == "1ja" and app.mode == "find"
+            inp.value = m["text"]
+            await press(pilot, "enter")
+            assert app.mode == "add" and session.add_selection() == (m["start"], m["end"])
+            assert f"found at {m['start']}–{m['end']}" in status(app)
+            await press(pilot, str(LABELS.index(m["label"]) + 1), "enter")
+            [row] = added_rows(missed)
+            assert (row["start"], row["end"], row["text"]) == (m["start"], m["end"], m["text"])
+            # not found: said, and the bar stays for another try; esc goes back to add mode
+            await press(pilot, "n", "slash")
+            app.query_one("#attrs-input").value = "不存在的字符串＃"
+            await press(pilot, "enter")
+            assert app.mode == "find" and "is not in" in status(app)
+            await press(pilot, "escape")
+            assert app.mode == "add"
+
+    run(go())
+
+
 def test_add_mode_keys_attrs_cancel_and_refusals(missed, gold_docs):
     d = next(iter(gold_docs))
     q = missed_spans(gold_docs[d])[1]

@@ -850,6 +850,28 @@ class ReviewSession:
         d = self._adding()
         d.anchor = None if d.anchor == d.caret else d.caret
 
+    def add_find(self, query: str, backwards: bool = False) -> tuple[int, int]:
+        """Select the next (previous) occurrence of ``query`` after (before) the caret in
+        the document, wrapping around: anchor on its first character, caret on its last."""
+        d = self._adding()
+        if not query:
+            raise ReviewError("type the text to find")
+        if "\n" in query:
+            raise ReviewError("a span cannot take in a line break")
+        text = self.text(d.doc_id)
+        if backwards:
+            i = text.rfind(query, 0, d.caret)
+            if i < 0:
+                i = text.rfind(query)
+        else:
+            i = text.find(query, d.caret + 1)
+            if i < 0:
+                i = text.find(query)
+        if i < 0:
+            raise ReviewError(f"「{query}」 is not in {d.doc_id}")
+        d.anchor, d.caret = i, i + len(query) - 1
+        return i, i + len(query)
+
     def add_drop_anchor(self) -> None:
         """Back to selecting the word under the caret."""
         self._adding().anchor = None

@@ -36,7 +36,7 @@ from ..review import Item, ReviewError, ReviewSession, describe_spans
 from ..session import SessionError, attrs_from_fields, format_value
 from .wrap import cell_width, wrap
 
-NORMAL, EDIT, ATTRS, ADD = "normal", "edit", "attrs", "add"
+NORMAL, EDIT, ATTRS, ADD, FIND = "normal", "edit", "attrs", "add", "find"
 
 # (id, keys, action, description, modes, group)
 KEYS: list[tuple[str, str, str, str, tuple[str, ...], str]] = [
@@ -73,10 +73,11 @@ KEYS: list[tuple[str, str, str, str, tuple[str, ...], str]] = [
     ("add.line_up", "k,up", "caret_line(-1)", "caret one line up", (ADD,), "Add"),
     ("add.anchor", "v", "anchor", "anchor: select anchor..caret (again: back to the word under the caret)",
      (ADD,), "Add"),
+    ("add.find", "slash", "find", "find text in the document and select it (enter again: next one)", (ADD,), "Add"),
     ("add.next_doc", "tab", "add_doc(1)", "next document under review", (ADD,), "Add"),
     ("add.prev_doc", "shift+tab", "add_doc(-1)", "previous document under review", (ADD,), "Add"),
     ("cancel", "escape", "cancel", "cancel the edit / new span (drops the anchor first) / close",
-     (EDIT, ATTRS, ADD), "General"),
+     (EDIT, ATTRS, ADD, FIND), "General"),
     ("help", "question_mark", "help", "help", (NORMAL, EDIT, ADD), "General"),
     ("quit", "q", "quit", "quit", (NORMAL,), "General"),
 ]
@@ -88,8 +89,9 @@ KEYBAR = {
     EDIT: [("1-7", "label"), ("[ ]", "start"), ("{ }", "end"), ("tab", "next span"), ("d", "drop"),
            ("a", "attrs"), ("c", "other version"), ("enter", "save"), ("esc", "cancel"), ("?", "help")],
     ATTRS: [("", "value unit approx, e.g. 1500万 斤 more"), ("enter", "save"), ("esc", "cancel")],
-    ADD: [("h/l", "char"), ("w/b", "word"), ("j/k", "line"), ("v", "anchor"), ("1-7", "label"), ("a", "attrs"),
-          ("tab", "document"), ("enter", "save"), ("esc", "cancel"), ("?", "help")],
+    ADD: [("h/l", "char"), ("w/b", "word"), ("j/k", "line"), ("v", "anchor"), ("/", "find"), ("1-7", "label"),
+          ("a", "attrs"), ("tab", "document"), ("enter", "save"), ("esc", "cancel"), ("?", "help")],
+    FIND: [("", "text to find in this document"), ("enter", "select it (again: the next one)"), ("esc", "back")],
 }
 
 
@@ -553,6 +555,7 @@ class ReviewApp(IdleGCApp, ModalActions, App):
         self.version = 0       # highlighted version of the current item
         self._message: Text | None = None
         self._attrs_return = EDIT
+        self._find_query = ""
         self._n_items = len(session.items)
 
     def compose(self) -> ComposeResult:
@@ -626,7 +629,7 @@ class ReviewApp(IdleGCApp, ModalActions, App):
     def _update_status(self) -> None:
         s = self.session
         t = Text(no_wrap=True, overflow="ellipsis")
-        if self.mode in (ADD, ATTRS) and s.add_draft is not None:
+        if self.mode in (ADD, ATTRS, FIND) and s.add_draft is not None:
             d = s.add_draft
             a, b = s.add_selection()
             t.append(" NEW SPAN ", style="bold #000000 on #5fd7ff")
@@ -678,8 +681,8 @@ class ReviewApp(IdleGCApp, ModalActions, App):
 
     # ------------------------------------------------------------------ modes
     def watch_mode(self, old: str, new: str) -> None:
-        self.query_one("#attrs-bar").display = new == ATTRS
-        if new != ATTRS:
+        self.query_one("#attrs-bar").display = new in (ATTRS, FIND)
+        if new not in (ATTRS, FIND):
             self.set_focus(None)
         self._update_keybar()
         self._update_status()
@@ -791,13 +794,36 @@ class ReviewApp(IdleGCApp, ModalActions, App):
         a = x.get("attrs") or {}
         inp = self.query_one("#attrs-input", Input)
         inp.value = " ".join(p for p in (format_value(a.get("value")), a.get("unit") or "", a.get("approx") or "") if p)
+        self._prompt("attrs", "value unit approx   e.g. 1500万 斤 more  ·  36 个 -")
         self.mode = ATTRS
         self.set_focus(inp)    # now, not later: keys typed right after "a" must reach it
+
+    def _prompt(self, title: str, placeholder: str) -> None:
+        self.query_one("#attrs-title", Label).update(title)
+        self.query_one("#attrs-input", Input).placeholder = placeholder
+
+    def action_find(self) -> None:
+        inp = self.query_one("#attrs-input", Input)
+        inp.value = self._find_query
+        self._prompt("/", "text to find in this document (enter: select it; again: the next one)")
+        self.mode = FIND
+        self.set_focus(inp)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if self.mode == ATTRS:
             self._save_attrs(event.value)
+        elif self.mode == FIND:
+            self._find_query = event.value
+            try:
+                a, b = self.session.add_find(event.value)
+            except ReviewError as e:
+                self._error(str(e))
+                return
+            self.mode = ADD
+            self._message = Text(f"found at {a}–{b} (/ enter: the next one)")
+            self.detail.show()
+            self._update_status()
         elif self.mode in (EDIT, ADD):
             # a second enter typed in the same burst reached the input before the first one's
             # message was handled: it was meant for the mode the first one returned to
@@ -837,7 +863,10 @@ class ReviewApp(IdleGCApp, ModalActions, App):
         self._changed(old)
 
     def action_cancel(self) -> None:
-        if self.mode == ATTRS:
+        if self.mode == FIND:
+            self.mode = ADD
+            self._update_status()
+        elif self.mode == ATTRS:
             self.mode = self._attrs_return
             self._message = Text("attributes not changed")
             self._update_status()
