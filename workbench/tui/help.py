@@ -51,13 +51,40 @@ Remap keys in ~/.config/workbench/keymap.toml (or $WORKBENCH_KEYMAP):
    [keymap]  accept = "y,enter"   (binding ids in the right column)"""
 
 
-class HelpScreen(ModalScreen):
-    """Every key of the annotate screen, grouped, with its binding id."""
+class KeysHelp(ModalScreen):
+    """A help screen: a title, a table of keys (three columns, filled by ``fill``),
+    the rules, and how to close it. Subclasses give their own CSS width."""
 
     AUTO_FOCUS = "VerticalScroll"
     BINDINGS = [
         Binding("escape,q,question_mark", "dismiss", "close help", id="help.close"),
     ]
+    TITLE_TEXT = ""
+    RULES_TEXT = ""
+    LAST_COLUMN = ""
+
+    def fill(self, table: Table) -> None:
+        raise NotImplementedError
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
+        table.add_column("keys", style="bold #ffd75f", no_wrap=True)
+        table.add_column("action")
+        table.add_column(self.LAST_COLUMN, style="#8a8a8a", no_wrap=True)
+        self.fill(table)
+        with VerticalScroll():
+            yield Static(Text(self.TITLE_TEXT, style="bold"))
+            yield Static(table)
+            yield Static(Text("\n" + self.RULES_TEXT, style="#d0d0d0"))
+            yield Static(Text("\nesc / q / ? closes this help", style="#8a8a8a"))
+
+    def action_dismiss(self) -> None:
+        self.app.pop_screen()
+
+
+class HelpScreen(KeysHelp):
+    """Every key of the annotate screen, grouped, with its binding id."""
+
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
@@ -65,18 +92,17 @@ class HelpScreen(ModalScreen):
         border: round $accent; background: $surface; padding: 0 1;
     }
     """
+    TITLE_TEXT = "workbench annotate: keys"
+    RULES_TEXT = RULES
+    LAST_COLUMN = "binding id"
 
     def __init__(self, app) -> None:
         super().__init__()
         self._main = app
 
-    def compose(self) -> ComposeResult:
+    def fill(self, table: Table) -> None:
         from .app import KEYS
 
-        table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
-        table.add_column("keys", style="bold #ffd75f", no_wrap=True)
-        table.add_column("action")
-        table.add_column("binding id", style="#8a8a8a", no_wrap=True)
         group = None
         groups = list(dict.fromkeys(k[6] for k in KEYS))
         for bid, _keys, _action, desc, _show, modes, grp in sorted(KEYS, key=lambda k: groups.index(k[6])):
@@ -87,11 +113,3 @@ class HelpScreen(ModalScreen):
             table.add_row(self._main.keys_for(bid), desc + where, bid)
         table.add_row(Text("General", style="bold underline #87afd7"), "", "")
         table.add_row("ctrl+p", "command palette (every action)", "")
-        with VerticalScroll():
-            yield Static(Text("workbench annotate: keys", style="bold"))
-            yield Static(table)
-            yield Static(Text("\n" + RULES, style="#d0d0d0"))
-            yield Static(Text("\nesc / q / ? closes this help", style="#8a8a8a"))
-
-    def action_dismiss(self) -> None:
-        self.app.pop_screen()

@@ -21,16 +21,15 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import ModalScreen
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 from .idle_gc import IdleGCApp
+from .help import KeysHelp
 from .items import clip_cells
 from .keymap import ModalActions
-from .scroll import FrameStyle
+from .scroll import LineView
 from ..labels import COLORS, LABELS
 from ..review import Item, ReviewError, ReviewSession, describe_spans
 from ..session import SessionError, attrs_from_fields, format_value
@@ -212,10 +211,8 @@ class Line(Widget):
         return self._text
 
 
-class ItemList(FrameStyle, ScrollView, can_focus=False):
+class ItemList(LineView):
     """The disagreements, one row each (Line API: a key repaints only the rows it touched)."""
-
-    DEFAULT_CSS = "ItemList { overflow-y: scroll; overflow-x: hidden; scrollbar-size-vertical: 1; }"
 
     class Clicked(Message):
         def __init__(self, index: int) -> None:
@@ -488,11 +485,9 @@ class Detail(Static):
         return out
 
 
-class ReviewHelp(ModalScreen):
+class ReviewHelp(KeysHelp):
     """Every key of the review screen and the rules."""
 
-    AUTO_FOCUS = "VerticalScroll"
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "close help", id="help.close")]
     DEFAULT_CSS = """
     ReviewHelp { align: center middle; }
     ReviewHelp > VerticalScroll {
@@ -500,12 +495,11 @@ class ReviewHelp(ModalScreen):
         border: round $accent; background: $surface; padding: 0 1;
     }
     """
+    TITLE_TEXT = "workbench review: keys"
+    RULES_TEXT = RULES
+    LAST_COLUMN = "when"
 
-    def compose(self) -> ComposeResult:
-        table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
-        table.add_column("keys", style="bold #ffd75f", no_wrap=True)
-        table.add_column("action")
-        table.add_column("when", style="#8a8a8a", no_wrap=True)
+    def fill(self, table: Table) -> None:
         group = None
         for bid, keys, _action, desc, modes, grp in KEYS:
             if bid.startswith("digit.") and bid != "digit.1":
@@ -520,14 +514,6 @@ class ReviewHelp(ModalScreen):
                 continue
             shown = " ".join(key_label(k) for k in keys.split(","))
             table.add_row(shown, desc, "/".join("list" if m == NORMAL else m for m in modes))
-        with VerticalScroll():
-            yield Static(Text("workbench review: keys", style="bold"))
-            yield Static(table)
-            yield Static(Text("\n" + RULES, style="#d0d0d0"))
-            yield Static(Text("\nesc / q / ? closes this help", style="#8a8a8a"))
-
-    def action_dismiss(self) -> None:
-        self.app.pop_screen()
 
 
 # ---------------------------------------------------------------------------- the app

@@ -24,7 +24,7 @@ def set_virtual_size(widget: Widget, size: Size) -> None:
     if widget.virtual_size == size:
         return
     scroll_update = getattr(widget, "_scroll_update", None)
-    if not widget.size.height or not widget.styles.overflow_y == "scroll" or scroll_update is None:
+    if not widget.size.height or widget.styles.overflow_y != "scroll" or scroll_update is None:
         # not laid out yet, or a scrollbar may appear/disappear: let Textual lay out
         widget.virtual_size = size
         return
