@@ -33,11 +33,21 @@ def set_virtual_size(widget: Widget, size: Size) -> None:
     widget.refresh()
 
 
-class FrameStyle:
-    """Mixin for Line API widgets: ``base_style`` is ``rich_style`` computed once per
-    frame. ``rich_style`` walks every ancestor's styles (~0.1 ms a call) and a
-    widget asks for it on every line it renders: 80 lines a frame added ~8 ms to
-    each document switch."""
+class LineView(ScrollView, can_focus=False):
+    """Base of the Line API panels (text, items, review list): always-visible vertical
+    scrollbar (so a new virtual height never needs a layout pass, see
+    ``set_virtual_size``), no horizontal scrolling, and ``base_style``: ``rich_style``
+    computed once per frame. ``rich_style`` walks every ancestor's styles (~0.1 ms a
+    call) and a panel asks for it on every line it renders: 80 lines a frame added
+    ~8 ms to each document switch."""
+
+    DEFAULT_CSS = """
+    LineView {
+        overflow-y: scroll;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
+    }
+    """
 
     _frame_style = None
 
@@ -60,17 +70,3 @@ class FrameStyle:
     def base_style(self):
         style = self._frame_style
         return self.rich_style if style is None else style
-
-
-class LineView(FrameStyle, ScrollView, can_focus=False):
-    """Base of the Line API panels (text, items): always-visible vertical scrollbar
-    (so a new virtual height never needs a layout pass, see ``set_virtual_size``),
-    no horizontal scrolling, ``base_style`` once per frame."""
-
-    DEFAULT_CSS = """
-    LineView {
-        overflow-y: scroll;
-        overflow-x: hidden;
-        scrollbar-size-vertical: 1;
-    }
-    """
