@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from textual import events
+
 from pilot_helpers import fresh, press, run
 from store import Store
 from test_session import DOC0, propose_gold
@@ -489,3 +491,30 @@ def test_idle_gc_waits_for_a_pause_but_bounds_the_backlog():
     finally:
         if was:
             gc.enable()
+
+
+def test_a_burst_of_keys_acts_in_order(pstore):
+    """Keys arriving at once ("a x tab" typed ahead or over a slow link) act in the
+    order they came: the decisions land on the document they were meant for."""
+    async def go():
+        app = make_app(pstore)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            d0 = app.session.doc_id
+            for key, ch in (("a", "a"), ("x", "x"), ("tab", "\t"), ("a", "a")):
+                app.post_message(events.Key(key, ch))
+            await pilot.pause(0.3)
+            rows = fresh(pstore).query("SELECT doc_id, action FROM decisions ORDER BY id")
+            d1 = app.session.queue.ids[1]
+            assert [(r["doc_id"], r["action"]) for r in rows] == [
+                (d0, "accept"), (d0, "reject"), (d1, "accept")]
+            assert app.session.doc_id == d1
+            # typing into the search bar in a burst: the letters reach the input, no key acts
+            n = len(rows)
+            await press(pilot, "slash")
+            for key, ch in (("a", "a"), ("x", "x"), ("1", "1"), ("q", "q")):
+                app.post_message(events.Key(key, ch))
+            await pilot.pause(0.3)
+            assert app.query_one("#search-input").value == "ax1q" and app.mode == "search"
+            assert len(fresh(pstore).query("SELECT id FROM decisions")) == n and app.is_running
+    run(go())

@@ -96,8 +96,12 @@ KEYBAR: dict[str, list[tuple[tuple[str, ...], str]]] = {
 # keybar entries dropped first when the terminal is narrow (indexes into KEYBAR[mode] + palette)
 KEYBAR_DROP = {NORMAL: [15, 11, 3, 5, 9, 12, 6, 10], SPAN: [7, 4]}
 
-# priority bindings: tab/shift+tab would otherwise move focus
-_PRIORITY = {"doc.next", "doc.prev"}
+# Every binding is a priority binding. Textual handles priority bindings as the key
+# reaches the app, and the others only after the key has gone through the screen's
+# queue: with a mix, a burst "a x tab" (typed ahead, pasted, or arriving at once over
+# a slow SSH link) ran tab first and put a and x on the next document. With all of
+# them priority, keys act in the order they came. Keys meant for an input (search,
+# attrs) still reach it: check_action refuses every action outside its modes.
 ACTION_MODES: dict[str, tuple[str, ...]] = {}
 for _bid, _keys, _action, _desc, _show, _modes, _group in KEYS:
     ACTION_MODES[_action.split("(")[0]] = tuple(set(ACTION_MODES.get(_action.split("(")[0], ())) | set(_modes))
@@ -106,7 +110,7 @@ for _bid, _keys, _action, _desc, _show, _modes, _group in KEYS:
 def _bindings() -> list[Binding]:
     out = []
     for bid, keys, action, desc, show, _modes, _group in KEYS:
-        out.append(Binding(keys, action, desc, show=show, id=bid, priority=bid in _PRIORITY,
+        out.append(Binding(keys, action, desc, show=show, id=bid, priority=True,
                            key_display=key_label(keys.split(",")[0])))
     return out
 
