@@ -17,7 +17,6 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Provider
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
-from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 from store import StoreError
@@ -28,6 +27,7 @@ from .docview import DocView
 from .help import HelpScreen, key_label
 from .idle_gc import IdleGCApp
 from .items import ItemsTable, header_text
+from .scroll import Line
 from .keymap import KeymapError, ModalActions, default_keymap_path, load_keymap
 
 NORMAL, SPAN, SEARCH, ATTRS, CONFIRM = "normal", "span", "search", "attrs", "confirm"
@@ -113,25 +113,6 @@ def _bindings() -> list[Binding]:
         out.append(Binding(keys, action, desc, show=show, id=bid, priority=True,
                            key_display=key_label(keys.split(",")[0])))
     return out
-
-
-class Line(Widget):
-    """A one-line bar whose text changes without a layout pass (Static.update re-lays out
-    the whole screen, which costs tens of ms per key)."""
-
-    DEFAULT_CSS = "Line { height: 1; }"
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self._text: Text = Text()
-
-    def set(self, text: Text) -> None:
-        if text != self._text:
-            self._text = text
-            self.refresh()
-
-    def render(self) -> Text:
-        return self._text
 
 
 class ActionsProvider(Provider):

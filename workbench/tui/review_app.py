@@ -22,14 +22,13 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
-from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 from .idle_gc import IdleGCApp
 from .help import KeysHelp
 from .items import clip_cells
 from .keymap import ModalActions
-from .scroll import LineView
+from .scroll import Line, LineView
 from ..labels import COLORS, LABELS
 from ..review import Item, ReviewError, ReviewSession, describe_spans
 from ..session import SessionError, attrs_from_fields, format_value
@@ -191,24 +190,6 @@ def span_line(text: str, lo: int, hi: int, spans: list[dict], *, current: int | 
 
 
 # ---------------------------------------------------------------------------- widgets
-
-
-class Line(Widget):
-    """A one-line bar (no layout pass when its text changes)."""
-
-    DEFAULT_CSS = "Line { height: 1; }"
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self._text = Text()
-
-    def set(self, text: Text) -> None:
-        if text != self._text:
-            self._text = text
-            self.refresh()
-
-    def render(self) -> Text:
-        return self._text
 
 
 class ItemList(LineView):

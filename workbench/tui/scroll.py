@@ -1,4 +1,5 @@
-"""Changing a scroll view's virtual size without a screen layout pass.
+"""Widgets that repaint without a screen layout pass: the Line API panels, whose
+virtual size changes without one, and one-line bars.
 
 ``Widget.virtual_size`` is a reactive declared with ``layout=True``: assigning
 it makes Textual lay out and repaint the *whole screen* (every bar and panel),
@@ -16,6 +17,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from textual.geometry import Size
+from rich.text import Text
 from textual.scroll_view import ScrollView
 from textual.widget import Widget
 
@@ -70,3 +72,22 @@ class LineView(ScrollView, can_focus=False):
     def base_style(self):
         style = self._frame_style
         return self.rich_style if style is None else style
+
+
+class Line(Widget):
+    """A one-line bar whose text changes without a layout pass (Static.update re-lays out
+    the whole screen, which costs tens of ms per key)."""
+
+    DEFAULT_CSS = "Line { height: 1; }"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._text: Text = Text()
+
+    def set(self, text: Text) -> None:
+        if text != self._text:
+            self._text = text
+            self.refresh()
+
+    def render(self) -> Text:
+        return self._text
