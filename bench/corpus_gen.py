@@ -14,6 +14,7 @@ stand-in proposals.
 Writes ``corpus/part-NNNN.jsonl`` (5,000 documents each: one ingest
 transaction per file) and ``spans.jsonl`` (``{"id", "spans"}``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "corpus"
+CORPUS = ROOT / "workbench" / "data" / "corpus"
 PER_FILE = 5000
 
 
@@ -48,9 +49,13 @@ def load_paragraphs() -> tuple[list[dict], list[dict]]:
         for k, (raw, norm) in enumerate(zip(raw_lines, norm_lines)):
             end = pos + len(norm)
             spans = [
-                {**{x: v for x, v in s.items() if x not in ("start", "end")},
-                 "start": s["start"] - pos, "end": s["end"] - pos}
-                for s in g["spans"] if pos <= s["start"] and s["end"] <= end
+                {
+                    **{x: v for x, v in s.items() if x not in ("start", "end")},
+                    "start": s["start"] - pos,
+                    "end": s["end"] - pos,
+                }
+                for s in g["spans"]
+                if pos <= s["start"] and s["end"] <= end
             ]
             if norm.strip():
                 (titles if k == 0 else body).append({"raw": raw, "norm": norm, "spans": spans})
@@ -86,8 +91,10 @@ def generate(n_docs: int, out: Path, seed: int = 7, progress=None) -> dict:
                 spans += [dict(s, start=s["start"] + pos, end=s["end"] + pos) for s in x["spans"]]
                 pos += len(x["norm"]) + 1
             doc_id = f"gen{i:06d}"
-            fh.write(json.dumps({"id": doc_id, "text": raw, "meta": {"generated": True, "seed": seed}},
-                                ensure_ascii=False) + "\n")
+            fh.write(
+                json.dumps({"id": doc_id, "text": raw, "meta": {"generated": True, "seed": seed}}, ensure_ascii=False)
+                + "\n"
+            )
             sfh.write(json.dumps({"id": doc_id, "spans": spans}, ensure_ascii=False) + "\n")
             n_chars += pos - 1
             n_spans += len(spans)
@@ -95,8 +102,12 @@ def generate(n_docs: int, out: Path, seed: int = 7, progress=None) -> dict:
                 progress(i + 1)
     if fh:
         fh.close()
-    return {"documents": n_docs, "characters": n_chars, "gold_spans": n_spans,
-            "files": len(list(corpus.glob("part-*.jsonl")))}
+    return {
+        "documents": n_docs,
+        "characters": n_chars,
+        "gold_spans": n_spans,
+        "files": len(list(corpus.glob("part-*.jsonl"))),
+    }
 
 
 def main(argv=None) -> None:

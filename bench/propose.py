@@ -8,6 +8,7 @@ The in-memory rate of the proposer alone (no database) is printed too.
 
     python bench/propose.py [--mb 2] [--proposer rules]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,14 +22,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from store import Store  # noqa: E402
 from workbench.ingest import ingest_paths  # noqa: E402
 from workbench.propose import get_proposer  # noqa: E402
 from workbench.propose.run import propose_store  # noqa: E402
+from workbench.store import Store  # noqa: E402
 
 
 def build_corpus(path: Path, min_bytes: int) -> tuple[int, int, int]:
-    texts = [(p.stem, p.read_text(encoding="utf-8")) for p in sorted((ROOT / "corpus").glob("*.txt"))]
+    texts = [
+        (p.stem, p.read_text(encoding="utf-8")) for p in sorted((ROOT / "workbench" / "data" / "corpus").glob("*.txt"))
+    ]
     n_docs = n_chars = n_bytes = 0
     rep = 0
     with open(path, "w", encoding="utf-8") as fh:
@@ -51,8 +54,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "corpus.jsonl"
         n_docs, n_chars, n_bytes = build_corpus(src, int(args.mb * 1_000_000))
-        print(f"corpus: {n_docs} documents, {n_chars:,} characters, {n_bytes / 1e6:.2f} MB UTF-8 "
-              f"(bundled corpus repeated); {os.cpu_count()} CPUs")
+        print(
+            f"corpus: {n_docs} documents, {n_chars:,} characters, {n_bytes / 1e6:.2f} MB UTF-8 "
+            f"(bundled corpus repeated); {os.cpu_count()} CPUs"
+        )
 
         # the proposer alone, in memory (after loading jieba)
         p = get_proposer(args.proposer)
@@ -64,8 +69,10 @@ def main() -> None:
         for text in texts:
             p.analyze(text)
         dt = time.perf_counter() - t
-        print(f"{p.name} {p.version} in memory (spans + word starts): {n_chars / dt:,.0f} chars/s"
-              f" ({dt:.2f} s; jieba load {load:.2f} s)")
+        print(
+            f"{p.name} {p.version} in memory (spans + word starts): {n_chars / dt:,.0f} chars/s"
+            f" ({dt:.2f} s; jieba load {load:.2f} s)"
+        )
 
         for jobs in (1, 2):
             db = Path(tmp) / f"bench{jobs}.db"
@@ -76,8 +83,10 @@ def main() -> None:
             res = propose_store(store, proposer=args.proposer, jobs=jobs)
             wall = time.perf_counter() - t
             store.close()
-            print(f"propose_store jobs={jobs}: {res['characters'] / wall:,.0f} chars/s wall"
-                  f" ({wall:.2f} s for {res['documents']} documents, {res['proposals']:,} proposals written)")
+            print(
+                f"propose_store jobs={jobs}: {res['characters'] / wall:,.0f} chars/s wall"
+                f" ({wall:.2f} s for {res['documents']} documents, {res['proposals']:,} proposals written)"
+            )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ would, start-up included) on one database, and prints what it measured:
    (spans/s), ``workbench check --quick``, ``workbench backup``;
 7. database size.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -92,14 +93,19 @@ def simulated_annotations(spans_file: Path, out: Path, n_docs: int) -> tuple[Pat
     rng = random.Random(11)
     a_path, b_path = out / "annA.jsonl", out / "annB.jsonl"
     n_spans = 0
-    with open(spans_file, encoding="utf-8") as src, open(a_path, "w", encoding="utf-8") as fa, \
-            open(b_path, "w", encoding="utf-8") as fb:
+    with (
+        open(spans_file, encoding="utf-8") as src,
+        open(a_path, "w", encoding="utf-8") as fa,
+        open(b_path, "w", encoding="utf-8") as fb,
+    ):
         for i, line in enumerate(src):
             if i >= n_docs:
                 break
             d = json.loads(line)
-            spans = [{k: s[k] for k in ("start", "end", "label") } | ({"attrs": s["attrs"]} if s.get("attrs") else {})
-                     for s in d["spans"]]
+            spans = [
+                {k: s[k] for k in ("start", "end", "label")} | ({"attrs": s["attrs"]} if s.get("attrs") else {})
+                for s in d["spans"]
+            ]
             fa.write(json.dumps({"id": d["id"], "spans": spans}, ensure_ascii=False) + "\n")
             b = []
             for s in spans:
@@ -165,15 +171,21 @@ def measure_annotate(db: Path, annotator: str, tabs: int, accepts: int) -> dict:
         nexts = []
         for _ in range(tabs):
             idx = header(term.screen)["doc_index"]
-            nexts.append(timed_press(term, "\t", lambda s: (header(s) or {}).get("doc_index") == idx + 1,
-                                     "next document"))
+            nexts.append(
+                timed_press(
+                    term, "\t", lambda s, idx=idx: (header(s) or {}).get("doc_index") == idx + 1, "next document"
+                )
+            )
         acc = []
         for _ in range(accepts):
             h = header(term.screen)
             if not h["pending"]:
                 break
-            acc.append(timed_press(term, "a", lambda s: (header(s) or {}).get("accepted", -1) >= h["accepted"] + 1,
-                                   "accept"))
+            acc.append(
+                timed_press(
+                    term, "a", lambda s, h=h: (header(s) or {}).get("accepted", -1) >= h["accepted"] + 1, "accept"
+                )
+            )
         res["next_doc_ms"] = [x * 1000 for x in nexts]
         res["accept_ms"] = [x * 1000 for x in acc]
         term.press("q")
@@ -195,15 +207,19 @@ def fmt_ms(xs: list[float]) -> str:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description="Scale bench (see the module docstring).")
     ap.add_argument("--docs", type=int, default=100_000, help="documents to generate (default 100,000)")
-    ap.add_argument("--annotated", type=int, default=2000,
-                    help="documents the two simulated annotators finish (default 2,000)")
+    ap.add_argument(
+        "--annotated", type=int, default=2000, help="documents the two simulated annotators finish (default 2,000)"
+    )
     ap.add_argument("--jobs", type=int, default=2, help="workbench propose --jobs (default 2)")
     ap.add_argument("--out", type=Path, default=None, help="work folder (default: a temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--tabs", type=int, default=20, help="next-document presses to time")
     ap.add_argument("--skip-generate", action="store_true", help="reuse DIR/corpus and DIR/spans.jsonl")
-    ap.add_argument("--reuse-db", action="store_true",
-                    help="skip steps 1-4: measure annotate, the commands and the size on DIR/scale.db as kept")
+    ap.add_argument(
+        "--reuse-db",
+        action="store_true",
+        help="skip steps 1-4: measure annotate, the commands and the size on DIR/scale.db as kept",
+    )
     a = ap.parse_args(argv)
     if a.reuse_db and a.out is None:
         ap.error("--reuse-db needs --out DIR (the folder of a kept run)")
@@ -216,8 +232,10 @@ def main(argv=None) -> None:
             ap.error(f"{db} does not exist (run once with --out {out} --keep)")
         n_docs = scalar(db, "SELECT count(*) FROM documents")
         n_props = scalar(db, "SELECT count(*) FROM proposals WHERE active = 1")
-        say(f"scale bench: reusing {db}: {n_docs:,} documents, {n_props:,} proposals "
-            f"(python {sys.version.split()[0]}, {os.cpu_count()} cpus)")
+        say(
+            f"scale bench: reusing {db}: {n_docs:,} documents, {n_props:,} proposals "
+            f"(python {sys.version.split()[0]}, {os.cpu_count()} cpus)"
+        )
         figures: dict = {"documents": n_docs, "proposals": n_props, "reused_db": True}
         measure_rest(db, out, a, n_docs, figures)
         return
@@ -231,30 +249,38 @@ def main(argv=None) -> None:
     if not a.skip_generate:
         t0 = time.perf_counter()
         gen = generate(a.docs, out)
-        say(f"generate      {gen['documents']:,} documents, {gen['characters']:,} characters, "
-            f"{gen['gold_spans']:,} carried gold spans in {time.perf_counter() - t0:.1f} s")
+        say(
+            f"generate      {gen['documents']:,} documents, {gen['characters']:,} characters, "
+            f"{gen['gold_spans']:,} carried gold spans in {time.perf_counter() - t0:.1f} s"
+        )
 
     # 2. ingest
     dt, _ = wb(db, "ingest", out / "corpus")
     n_docs = scalar(db, "SELECT count(*) FROM documents")
     n_chars = scalar(db, "SELECT sum(n_chars) FROM documents")
     figures.update(ingest_s=dt, ingest_docs_per_s=n_docs / dt)
-    say(f"ingest        {n_docs:,} documents ({n_chars:,} characters) in {dt:.1f} s = "
-        f"{n_docs / dt:,.0f} docs/s, {n_chars / dt / 1e6:.2f} M chars/s")
+    say(
+        f"ingest        {n_docs:,} documents ({n_chars:,} characters) in {dt:.1f} s = "
+        f"{n_docs / dt:,.0f} docs/s, {n_chars / dt / 1e6:.2f} M chars/s"
+    )
 
     # 3. proposals
     if has_command(db, "propose"):
         dt, text = wb(db, "propose", "--jobs", a.jobs)
         n_props = scalar(db, "SELECT count(*) FROM proposals WHERE active = 1")
         figures.update(propose_s=dt, propose_chars_per_s=n_chars / dt, proposals=n_props, proposer="workbench propose")
-        say(f"propose       --jobs {a.jobs}: {n_props:,} proposals in {dt:.1f} s = {n_chars / dt / 1e6:.3f} M chars/s, "
-            f"{n_docs / dt:,.0f} docs/s")
+        say(
+            f"propose       --jobs {a.jobs}: {n_props:,} proposals in {dt:.1f} s = {n_chars / dt / 1e6:.3f} M chars/s, "
+            f"{n_docs / dt:,.0f} docs/s"
+        )
     else:
         dt, _ = wb(db, "import", "proposals", out / "spans.jsonl", "--source", "gold-carried", "--version", "1")
         n_props = scalar(db, "SELECT count(*) FROM proposals WHERE active = 1")
         figures.update(import_proposals_s=dt, proposals=n_props, proposer="none (gold carried, imported)")
-        say(f"propose       NOT AVAILABLE (no workbench propose): imported {n_props:,} carried gold spans as "
-            f"proposals in {dt:.1f} s = {n_props / dt:,.0f} spans/s")
+        say(
+            f"propose       NOT AVAILABLE (no workbench propose): imported {n_props:,} carried gold spans as "
+            f"proposals in {dt:.1f} s = {n_props / dt:,.0f} spans/s"
+        )
     if n_props < 3_000_000 and a.docs >= 100_000:
         say(f"WARNING       only {n_props:,} proposals (< 3,000,000)")
 
@@ -264,8 +290,10 @@ def main(argv=None) -> None:
     dt_a, _ = wb(db, "import", "annotations", fa, "--annotator", "annA")
     dt_b, _ = wb(db, "import", "annotations", fb, "--annotator", "annB")
     figures.update(import_annotations_spans_per_s=n_ann / (dt_a + dt_b))
-    say(f"annotators    annA, annB finished {k:,} documents each ({n_ann:,} spans) via import annotations "
-        f"in {dt_a + dt_b:.1f} s = {n_ann / (dt_a + dt_b):,.0f} spans/s")
+    say(
+        f"annotators    annA, annB finished {k:,} documents each ({n_ann:,} spans) via import annotations "
+        f"in {dt_a + dt_b:.1f} s = {n_ann / (dt_a + dt_b):,.0f} spans/s"
+    )
     measure_rest(db, out, a, n_docs, figures)
 
 
@@ -276,8 +304,10 @@ def measure_rest(db: Path, out: Path, a, n_docs: int, figures: dict) -> None:
     for who, name in (("newcomer", f"newcomer{os.getpid()}"), ("annA", "annA")):
         r = measure_annotate(db, name, a.tabs, accepts=10)
         figures[f"annotate_{who}"] = r
-        say(f"annotate      as {who}: first screen {r['first_screen_s']:.2f} s (queue {r['queue']}); "
-            f"next document {fmt_ms(r['next_doc_ms'])}; accept {fmt_ms(r['accept_ms'])}")
+        say(
+            f"annotate      as {who}: first screen {r['first_screen_s']:.2f} s (queue {r['queue']}); "
+            f"next document {fmt_ms(r['next_doc_ms'])}; accept {fmt_ms(r['accept_ms'])}"
+        )
 
     # 6. commands
     dt, _ = wb(db, "stats")
@@ -291,8 +321,10 @@ def measure_rest(db: Path, out: Path, a, n_docs: int, figures: dict) -> None:
     dt, text = wb(db, "export", "annotations", "-o", exp)
     n_lines = sum(1 for _ in open(exp, encoding="utf-8"))
     figures.update(export_s=dt, export_spans_per_s=n_lines / dt)
-    say(f"export        annotations (jsonl, one span per line): {n_lines:,} spans in {dt:.2f} s = "
-        f"{n_lines / dt:,.0f} spans/s")
+    say(
+        f"export        annotations (jsonl, one span per line): {n_lines:,} spans in {dt:.2f} s = "
+        f"{n_lines / dt:,.0f} spans/s"
+    )
     dt, text = wb(db, "export", "annotations", "-o", out / "annotations.conll", "--format", "conll")
     say(f"export        annotations (conll): {dt:.2f} s")
     dt, _ = wb(db, "export", "documents", "-o", out / "documents.jsonl")
@@ -308,7 +340,9 @@ def measure_rest(db: Path, out: Path, a, n_docs: int, figures: dict) -> None:
     size = db_size(db)
     figures["db_bytes"] = size
     say(f"database      {size / 1e6:,.0f} MB ({size / max(n_docs, 1) / 1e3:.1f} KB per document)")
-    (out / ("figures-reused.json" if figures.get("reused_db") else "figures.json")).write_text(json.dumps(figures, indent=2))
+    (out / ("figures-reused.json" if figures.get("reused_db") else "figures.json")).write_text(
+        json.dumps(figures, indent=2)
+    )
     if not a.keep and a.out is None:
         shutil.rmtree(out)
     else:

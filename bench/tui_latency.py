@@ -19,6 +19,7 @@ The baseline is a trivial Textual app (one Static whose text changes per key)
 measured the same way in the same process, so Textual's own frame pacing and
 input path are subtracted out.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,8 @@ from textual.app import App  # noqa: E402
 from textual.binding import Binding  # noqa: E402
 from textual.widgets import Static  # noqa: E402
 
-from store import Store  # noqa: E402
 from workbench.ingest import ingest_paths  # noqa: E402
+from workbench.store import Store  # noqa: E402
 from workbench.tui.app import AnnotateApp  # noqa: E402
 
 SIZE = (160, 45)
@@ -81,11 +82,10 @@ def build_docs(tmp: Path, big_chars: int = 100_000, big_props: int = 3000, small
     assert not rep.errors, rep.errors
     for doc_id, sp in (("a_big", big_spans), ("b_small", small_spans)):
         t = store.get_document(doc_id)["text"]
-        sp = [s for s in sp if t[s["start"]:s["end"]] == s["text"]]
+        sp = [s for s in sp if t[s["start"] : s["end"]] == s["text"]]
         store.replace_proposals(doc_id, "bench", "1", sp)
     info = {
-        doc_id: (store.get_document(doc_id)["n_chars"], len(store.proposals(doc_id)))
-        for doc_id in ("a_big", "b_small")
+        doc_id: (store.get_document(doc_id)["n_chars"], len(store.proposals(doc_id))) for doc_id in ("a_big", "b_small")
     }
     store.close()
     return db, info
@@ -195,8 +195,10 @@ def main() -> None:
         base2 = asyncio.run(bench_trivial(args.presses))  # baseline again, after
     for k in base:
         base[k] += base2[k]
-    print(f"key press -> next rendered frame, ms ({args.presses} presses per key; terminal {SIZE[0]}x{SIZE[1]};"
-          f" python {sys.version.split()[0]})")
+    print(
+        f"key press -> next rendered frame, ms ({args.presses} presses per key; terminal {SIZE[0]}x{SIZE[1]};"
+        f" python {sys.version.split()[0]})"
+    )
     print()
     hdr = f"{'document':<34}{'key':>4}{'median':>9}{'p95':>9}{'baseline med':>14}{'baseline p95':>14}{'Δ median':>10}{'Δ p95':>8}"
     print(hdr)
@@ -208,7 +210,9 @@ def main() -> None:
             b = base[key]
             m, q = statistics.median(xs), p95(xs)
             bm, bq = statistics.median(b), p95(b)
-            print(f"{name:<34}{SHOW.get(key, key):>4}{m:>9.2f}{q:>9.2f}{bm:>14.2f}{bq:>14.2f}{m - bm:>+10.2f}{q - bq:>+8.2f}")
+            print(
+                f"{name:<34}{SHOW.get(key, key):>4}{m:>9.2f}{q:>9.2f}{bm:>14.2f}{bq:>14.2f}{m - bm:>+10.2f}{q - bq:>+8.2f}"
+            )
     print()
     print("target: annotate median/p95 <= baseline + 10 ms on both documents")
 

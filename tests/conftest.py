@@ -1,4 +1,5 @@
 """Shared fixtures: paths to the bundled corpus and the dev gold, temp databases."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "corpus"
+CORPUS = ROOT / "workbench" / "data" / "corpus"
 
 
 def _find_gold() -> Path:
@@ -37,7 +38,7 @@ def db_path(tmp_path) -> str:
 
 @pytest.fixture
 def store(db_path):
-    from store import Store
+    from workbench.store import Store
 
     s = Store(db_path)
     yield s

@@ -1,9 +1,10 @@
 """Helpers shared by the Pilot-driven TUI tests."""
+
 from __future__ import annotations
 
 import asyncio
 
-from store import Store
+from workbench.store import Store
 
 
 async def press(pilot, *keys):

@@ -2,6 +2,7 @@
 Krippendorff's alpha against the ``krippendorff`` package, and three (plus one
 partial) simulated annotators on the seed gold, with the expected figures derived
 independently from how the annotators were built."""
+
 from __future__ import annotations
 
 import json
@@ -17,13 +18,13 @@ from workbench.agreement import (
     agreement_report,
     alpha_from_coincidences,
     char_confusion,
-    coincidences,
     cohen_kappa,
+    coincidences,
     krippendorff_alpha,
     match_counts,
     pair_agreement,
 )
-from workbench.labels import LABELS
+from workbench.core.labels import LABELS
 from workbench.review import load_annotation_set
 
 
@@ -45,7 +46,7 @@ def test_cohen_kappa_two_by_two_by_hand():
 
 def test_cohen_kappa_undefined_and_perfect():
     assert cohen_kappa({}) is None
-    assert cohen_kappa({("O", "O"): 10}) is None           # p_e = 1: undefined
+    assert cohen_kappa({("O", "O"): 10}) is None  # p_e = 1: undefined
     assert cohen_kappa({("a", "a"): 3, ("b", "b"): 2}) == pytest.approx(1.0)
 
 
@@ -76,12 +77,12 @@ def test_alpha_by_hand_with_missing_values():
 
 def test_alpha_undefined_when_one_value_only():
     assert krippendorff_alpha([["O", "O"], ["O", "O"]]) is None
-    assert krippendorff_alpha([["a", None], [None, "b"]]) is None   # nothing pairable
+    assert krippendorff_alpha([["a", None], [None, "b"]]) is None  # nothing pairable
 
 
 def test_alpha_matches_the_krippendorff_package_on_random_tables():
-    import numpy as np
     import krippendorff
+    import numpy as np
 
     rng = random.Random(7)
     checked = 0
@@ -109,11 +110,19 @@ def test_span_prf_exact_and_overlap_by_hand():
     ex = match_counts(ref, hyp, "exact")
     # ORG: same span → tp 1; LOC: 5-8 vs 5-7, 10-12 → tp 0, fp 2, fn 1; PERSON: fn 1; DATE: fp 1
     assert {k: (c.tp, c.fp, c.fn) for k, c in ex.items()} == {
-        "ORG": (1, 0, 0), "LOC": (0, 2, 1), "PERSON": (0, 0, 1), "DATE": (0, 1, 0)}
+        "ORG": (1, 0, 0),
+        "LOC": (0, 2, 1),
+        "PERSON": (0, 0, 1),
+        "DATE": (0, 1, 0),
+    }
     ov = match_counts(ref, hyp, "overlap")
     # LOC 5-8 overlaps LOC 5-7 → tp 1; LOC 10-12 has no LOC partner → fp 1
     assert {k: (c.tp, c.fp, c.fn) for k, c in ov.items()} == {
-        "ORG": (1, 0, 0), "LOC": (1, 1, 0), "PERSON": (0, 0, 1), "DATE": (0, 1, 0)}
+        "ORG": (1, 0, 0),
+        "LOC": (1, 1, 0),
+        "PERSON": (0, 0, 1),
+        "DATE": (0, 1, 0),
+    }
     data = AnnotationSet(docs={"d": 20}, spans={"a": {"d": ref}, "b": {"d": hyp}})
     p = pair_agreement(data, "a", "b")
     # exact micro: tp 1, fp 3, fn 2 → P = 1/4, R = 1/3, F1 = 2·1 / (2·1 + 3 + 2) = 2/7
@@ -148,8 +157,9 @@ def test_decision_kappa_by_hand():
     A, R = "accept", "reject"
     da = {1: ("ORG", A), 2: ("ORG", A), 3: ("LOC", A), 4: ("ORG", R), 5: ("LOC", R), 6: ("ORG", A)}
     db = {1: ("ORG", A), 2: ("ORG", R), 3: ("LOC", A), 4: ("ORG", R), 5: ("LOC", A)}
-    data = AnnotationSet(docs={"d": 5}, spans={"a": {"d": []}, "b": {"d": []}},
-                         decisions={"a": {"d": da}, "b": {"d": db}})
+    data = AnnotationSet(
+        docs={"d": 5}, spans={"a": {"d": []}, "b": {"d": []}}, decisions={"a": {"d": da}, "b": {"d": db}}
+    )
     d = pair_agreement(data, "a", "b")["decisions"]
     assert (d["shared"], d["agree"]) == (5, 3)
     assert d["kappa"] == pytest.approx(1 / 6)
@@ -179,6 +189,7 @@ def test_report_alpha_uses_missing_values_and_skips_single_docs():
 
 # ---------------------------------------------------------------------------- simulated annotators on the seeds
 
+
 # How each simulated annotator departs from the gold (index i = position of the
 # span in the document's gold list). Perturbations stay inside the gold span,
 # so a perturbed span never overlaps another gold span.
@@ -202,7 +213,7 @@ def drop_d(i):
     return i % 4 == 0
 
 
-DAVE_DOCS = 2   # dave finishes only the first two documents
+DAVE_DOCS = 2  # dave finishes only the first two documents
 
 
 def other_label(label):
@@ -218,10 +229,18 @@ def simulate(store, gold_docs, *, with_dave=True):
     for n, (doc_id, g) in enumerate(gold_docs.items()):
         props = store.proposals(doc_id)
         assert [(p["start"], p["end"], p["label"]) for p in props] == [
-            (s["start"], s["end"], s["label"]) for s in sorted(g["spans"], key=lambda s: (s["start"], s["end"]))]
+            (s["start"], s["end"], s["label"]) for s in sorted(g["spans"], key=lambda s: (s["start"], s["end"]))
+        ]
         for i, p in enumerate(props):
-            kw = dict(proposal_id=p["id"], start=p["start"], end=p["end"], label=p["label"], text=p["text"],
-                      attrs=p["attrs"], origin="import")
+            kw = dict(
+                proposal_id=p["id"],
+                start=p["start"],
+                end=p["end"],
+                label=p["label"],
+                text=p["text"],
+                attrs=p["attrs"],
+                origin="import",
+            )
             store.record_decision(doc_id, "alice", "accept", **kw)
             if drop_b(i):
                 store.record_decision(doc_id, "bob", "reject", proposal_id=p["id"], origin="import")
@@ -232,8 +251,9 @@ def simulate(store, gold_docs, *, with_dave=True):
             if drop_c(i):
                 store.record_decision(doc_id, "carol", "reject", proposal_id=p["id"], origin="import")
             elif relabel_c(i):
-                store.record_decision(doc_id, "carol", "edit", **{**kw, "label": other_label(p["label"]),
-                                                                  "attrs": None})
+                store.record_decision(
+                    doc_id, "carol", "edit", **{**kw, "label": other_label(p["label"]), "attrs": None}
+                )
             else:
                 store.record_decision(doc_id, "carol", "accept", **kw)
             if with_dave and n < DAVE_DOCS:
@@ -307,10 +327,16 @@ def test_simulated_annotators_span_f1(sim_store, gold_docs):
     ab = pairs[("alice", "bob")]
     # exact: a shrunk span is a false positive and a false negative; a dropped one a false negative
     assert (ab["exact"]["micro"]["tp"], ab["exact"]["micro"]["fp"], ab["exact"]["micro"]["fn"]) == (
-        total - n_b_drop - n_b_shrink, n_b_shrink, n_b_drop + n_b_shrink)
+        total - n_b_drop - n_b_shrink,
+        n_b_shrink,
+        n_b_drop + n_b_shrink,
+    )
     # overlap: a shrunk span still overlaps its gold span
     assert (ab["overlap"]["micro"]["tp"], ab["overlap"]["micro"]["fp"], ab["overlap"]["micro"]["fn"]) == (
-        total - n_b_drop, 0, n_b_drop)
+        total - n_b_drop,
+        0,
+        n_b_drop,
+    )
     assert ab["overlap"]["micro"]["precision"] == 1.0
     ac = pairs[("alice", "carol")]
     # a relabelled span matches nothing in either mode
@@ -322,8 +348,7 @@ def test_simulated_annotators_span_f1(sim_store, gold_docs):
     assert bc["exact"]["micro"]["tp"] == both_exact
     assert bc["exact"]["micro"]["fp"] == total - n_c_drop - both_exact
     assert bc["exact"]["micro"]["fn"] == total - n_b_drop - both_exact
-    assert bc["exact"]["micro"]["f1"] == pytest.approx(
-        2 * both_exact / ((total - n_b_drop) + (total - n_c_drop)))
+    assert bc["exact"]["micro"]["f1"] == pytest.approx(2 * both_exact / ((total - n_b_drop) + (total - n_c_drop)))
     # per label: PERSON exact F1 for alice~bob from the PERSON spans alone
     per = [(i, s) for i, s in idx if s["label"] == "PERSON"]
     tp = sum(not drop_b(i) and not shrink_b(i, s) for i, s in per)
@@ -334,8 +359,8 @@ def test_simulated_annotators_span_f1(sim_store, gold_docs):
 
 
 def test_simulated_annotators_char_kappa_and_alpha(sim_store, gold_docs):
-    import numpy as np
     import krippendorff
+    import numpy as np
 
     rep = agreement_report(load_annotation_set(sim_store))
     pairs = {(p["a"], p["b"]): p for p in rep["pairs"]}
@@ -407,7 +432,7 @@ def test_unfinished_documents_do_not_count(corpus_store, gold_docs):
     rep = agreement_report(load_annotation_set(corpus_store))
     pairs = {(p["a"], p["b"]): p for p in rep["pairs"]}
     assert pairs[("alice", "bob")]["documents"] == 4 and pairs[("alice", "carol")]["documents"] == 5
-    assert rep["alpha"]["documents"] == 5      # doc still has alice and carol
+    assert rep["alpha"]["documents"] == 5  # doc still has alice and carol
 
 
 # ---------------------------------------------------------------------------- the command

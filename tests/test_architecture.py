@@ -3,6 +3,7 @@
 - ``store`` and the domain modules never import Textual;
 - the TUI never imports jieba (segmentation is precomputed at propose time).
 """
+
 from __future__ import annotations
 
 import ast
@@ -14,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 DOMAIN = [p for p in (ROOT / "workbench").glob("*.py") if p.name not in ("cli.py", "__main__.py")]
 DOMAIN += list((ROOT / "workbench" / "propose").rglob("*.py"))
-DOMAIN += list((ROOT / "store").rglob("*.py"))
+DOMAIN += list((ROOT / "workbench" / "store").rglob("*.py"))
 
 
 def _imports(path: Path) -> set[str]:
@@ -34,14 +35,20 @@ def test_store_and_domain_never_import_textual_statically():
 
 
 def _modules_loaded(code: str) -> set[str]:
-    out = subprocess.run([sys.executable, "-c", code + "\nimport sys\nprint(' '.join(sys.modules))"],
-                         capture_output=True, text=True, cwd=ROOT, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys\nprint(' '.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     return set(out.stdout.split())
 
 
 def test_domain_import_graph_has_no_textual():
-    mods = ["store"] + [
-        "workbench." + p.stem for p in (ROOT / "workbench").glob("*.py")
+    mods = ["workbench.store"] + [
+        "workbench." + p.stem
+        for p in (ROOT / "workbench").glob("*.py")
         if p.stem not in ("cli", "__main__", "__init__")
     ]
     loaded = _modules_loaded("\n".join(f"import {m}" for m in mods))
@@ -49,9 +56,7 @@ def test_domain_import_graph_has_no_textual():
 
 
 def test_tui_never_imports_jieba():
-    tui = [
-        "workbench.tui." + p.stem for p in (ROOT / "workbench" / "tui").glob("*.py") if p.stem != "__init__"
-    ]
+    tui = ["workbench.tui." + p.stem for p in (ROOT / "workbench" / "tui").glob("*.py") if p.stem != "__init__"]
     code = "import workbench.tui\n" + "\n".join(f"import {m}" for m in tui)
     if (ROOT / "workbench" / "session.py").exists():
         code += "\nimport workbench.session"

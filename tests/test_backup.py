@@ -5,6 +5,7 @@ opens, passes ``PRAGMA integrity_check``, is a consistent snapshot (the writer
 commits decisions in pairs, so a copy holds an even number), copies never go
 backwards, and the writer never sees an error.
 """
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -15,8 +16,8 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from store import Store
 from workbench.cli import cli
+from workbench.store import Store
 
 
 def run(db, *args):
@@ -105,7 +106,7 @@ def _writer(db: str, seconds: float, started, out) -> None:
                 s.record_decision(d, "writer", "finish")
                 s.record_decision(d, "writer", "reopen")
             pairs += 1
-        except Exception as e:  # noqa: BLE001 - any error is a failure to report
+        except Exception as e:
             errors += 1
             out.put(("error", repr(e)))
     s.close()
@@ -160,7 +161,9 @@ def test_backup_while_another_process_writes(db, tmp_path):
 def test_check_ok_and_span_mismatch(db):
     s = Store(db)
     doc = s.document_ids()[0]
-    s.replace_proposals(doc, "t", "1", [{"start": 0, "end": 2, "label": "ORG", "text": s.get_document(doc)["text"][:2]}])
+    s.replace_proposals(
+        doc, "t", "1", [{"start": 0, "end": 2, "label": "ORG", "text": s.get_document(doc)["text"][:2]}]
+    )
     r = run(db, "check")
     assert r.exit_code == 0, r.output
     assert "integrity_check: ok" in r.output and "every stored span matches" in r.output

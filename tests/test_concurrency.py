@@ -18,6 +18,7 @@ Meanwhile the parent takes online backups. Afterwards:
 Run ``WORKBENCH_CONCURRENCY_SECONDS=30 python -m pytest tests/test_concurrency.py -s``
 to see the figures (decisions/s, write latency, lock retries).
 """
+
 from __future__ import annotations
 
 import json
@@ -29,23 +30,28 @@ import time
 
 import pytest
 
-
 N_WORKERS = int(os.environ.get("WORKBENCH_CONCURRENCY_WORKERS", "8"))
 SECONDS = float(os.environ.get("WORKBENCH_CONCURRENCY_SECONDS", "6"))
 
 
 def _state(items: list[dict]) -> list:
     return sorted(
-        (it["key"], it["status"], it["start"], it["end"], it["label"],
-         json.dumps(it["attrs"], sort_keys=True) if it["attrs"] else None)
+        (
+            it["key"],
+            it["status"],
+            it["start"],
+            it["end"],
+            it["label"],
+            json.dumps(it["attrs"], sort_keys=True) if it["attrs"] else None,
+        )
         for it in items
     )
 
 
 def _worker(db: str, annotator: str, seed: int, seconds: float, barrier, out) -> None:
-    from store import Store
-    from workbench.labels import LABELS
+    from workbench.core.labels import LABELS
     from workbench.session import AnnotationSession, SessionError
+    from workbench.store import Store
 
     class CountingStore(Store):
         """Collects the ids of the decisions this process writes, and lock retries."""
@@ -85,11 +91,28 @@ def _worker(db: str, annotator: str, seed: int, seconds: float, barrier, out) ->
     refusals = actions = 0
 
     def attrs():
-        return {"value": rng.choice([None, 3, 1500.0, 2.2e8]), "unit": rng.choice(["", "个", "万元"]),
-                "approx": rng.choice([None, "more", "about", "nearly"])}
+        return {
+            "value": rng.choice([None, 3, 1500.0, 2.2e8]),
+            "unit": rng.choice(["", "个", "万元"]),
+            "approx": rng.choice([None, "more", "about", "nearly"]),
+        }
 
-    keys = (["a"] * 20 + ["x"] * 10 + ["j"] * 10 + ["k"] * 5 + ["label"] * 8 + ["["] * 3 + ["]"] * 3
-            + ["e"] * 3 + ["n"] * 5 + ["u"] * 8 + ["A"] * 1 + ["f"] * 2 + ["tab"] * 3 + ["space"] * 2)
+    keys = (
+        ["a"] * 20
+        + ["x"] * 10
+        + ["j"] * 10
+        + ["k"] * 5
+        + ["label"] * 8
+        + ["["] * 3
+        + ["]"] * 3
+        + ["e"] * 3
+        + ["n"] * 5
+        + ["u"] * 8
+        + ["A"] * 1
+        + ["f"] * 2
+        + ["tab"] * 3
+        + ["space"] * 2
+    )
     barrier.wait()
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -129,7 +152,7 @@ def _worker(db: str, annotator: str, seed: int, seconds: float, barrier, out) ->
         except SessionError:
             refusals += 1
             store.pending = []  # a refusal writes nothing (checked below: no unacknowledged rows)
-        except Exception as e:  # noqa: BLE001 - anything else is what this test hunts
+        except Exception as e:
             errors.append(f"{key}: {type(e).__name__}: {e}")
             store.pending = []
         else:
@@ -140,13 +163,21 @@ def _worker(db: str, annotator: str, seed: int, seconds: float, barrier, out) ->
         shown[s.doc_id] = _state(s.items)
     store.close()
     latencies.sort()
-    out.put({
-        "annotator": annotator, "acknowledged": acknowledged, "errors": errors, "actions": actions,
-        "refusals": refusals, "shown": shown, "retries": store.attempts - store.calls,
-        "writes": len(latencies), "lat_max": latencies[-1] if latencies else 0.0,
-        "lat_p50": latencies[len(latencies) // 2] if latencies else 0.0,
-        "lat_p99": latencies[int(len(latencies) * 0.99)] if latencies else 0.0,
-    })
+    out.put(
+        {
+            "annotator": annotator,
+            "acknowledged": acknowledged,
+            "errors": errors,
+            "actions": actions,
+            "refusals": refusals,
+            "shown": shown,
+            "retries": store.attempts - store.calls,
+            "writes": len(latencies),
+            "lat_max": latencies[-1] if latencies else 0.0,
+            "lat_p50": latencies[len(latencies) // 2] if latencies else 0.0,
+            "lat_p99": latencies[int(len(latencies) * 0.99)] if latencies else 0.0,
+        }
+    )
 
 
 @pytest.fixture
@@ -166,15 +197,16 @@ def proposed(corpus_store, gold_docs):
 
 
 def test_eight_annotators_at_once(proposed, tmp_path):
-    from store import Store
     from workbench.commands.ops import backup_database
+    from workbench.store import Store
 
     db = proposed.path
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(N_WORKERS + 1)
     out = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(db, f"ann{i}", 1000 + i, SECONDS, barrier, out))
-             for i in range(N_WORKERS)]
+    procs = [
+        ctx.Process(target=_worker, args=(db, f"ann{i}", 1000 + i, SECONDS, barrier, out)) for i in range(N_WORKERS)
+    ]
     for p in procs:
         p.start()
     results = []

@@ -11,6 +11,7 @@ SIGKILL, with no chance to flush or clean up, and checks that the database
 holds every decision the screen showed as done: the same counts, document by
 document, and the same item statuses as the replayed session.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -28,8 +29,8 @@ import unicodedata
 
 import pytest
 
-from store import Store
 from workbench.session import AnnotationSession
+from workbench.store import Store
 
 ROWS, COLS = 40, 140
 ANNOTATOR = "crashtest"
@@ -156,8 +157,9 @@ class Terminal:
     def __init__(self, args: list[str], env: dict):
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
-        self.proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env,
-                                     start_new_session=True, close_fds=True)
+        self.proc = subprocess.Popen(
+            args, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True, close_fds=True
+        )
         os.close(slave)
         self.fd = master
         self.screen = Screen(ROWS, COLS)
@@ -203,8 +205,10 @@ class Terminal:
                     pass
                 if pred(self.screen):
                     return
-                raise AssertionError(f"annotate exited ({self.proc.returncode}) while waiting for {what}:\n"
-                                     f"{self.screen.text()}\n{bytes(self.raw[-2000:])!r}")
+                raise AssertionError(
+                    f"annotate exited ({self.proc.returncode}) while waiting for {what}:\n"
+                    f"{self.screen.text()}\n{bytes(self.raw[-2000:])!r}"
+                )
             self.pump(0.05)
         raise AssertionError(f"timed out waiting for {what}; the screen:\n{self.screen.text()}")
 
@@ -225,8 +229,7 @@ class Terminal:
 
 # ---------------------------------------------------------------------------- what the screen says
 
-_HEADER = re.compile(
-    r"doc (\d+)/(\d+)\s+(\S+)\s.*?(\d+) decisions\s+│\s*(\d+) pending (\d+)✓ (\d+)✎ (\d+)\+ (\d+)✗")
+_HEADER = re.compile(r"doc (\d+)/(\d+)\s+(\S+)\s.*?(\d+) decisions\s+│\s*(\d+) pending (\d+)✓ (\d+)✎ (\d+)\+ (\d+)✗")
 
 
 def header(screen: Screen) -> dict | None:
@@ -234,8 +237,16 @@ def header(screen: Screen) -> dict | None:
         m = _HEADER.search(line.replace("\u00a0", " "))
         if m:
             g = m.groups()
-            return {"doc_index": int(g[0]) - 1, "doc_id": g[2], "decisions": int(g[3]), "pending": int(g[4]),
-                    "accepted": int(g[5]), "edited": int(g[6]), "added": int(g[7]), "rejected": int(g[8])}
+            return {
+                "doc_index": int(g[0]) - 1,
+                "doc_id": g[2],
+                "decisions": int(g[3]),
+                "pending": int(g[4]),
+                "accepted": int(g[5]),
+                "edited": int(g[6]),
+                "added": int(g[7]),
+                "rejected": int(g[8]),
+            }
     return None
 
 
@@ -254,10 +265,26 @@ def current_status_shown(screen: Screen, session: AnnotationSession) -> bool:
 # ---------------------------------------------------------------------------- the test
 
 KEYS = [
-    ("a", "accept"), ("x", "reject"), ("j", "move", 1), ("a", "accept"), ("3", "relabel", "LOC"),
-    ("a", "accept"), ("u", "undo"), ("x", "reject"), ("k", "move", -1), ("2", "relabel", "ORG"),
-    ("\t", "next_doc"), ("a", "accept"), ("1", "relabel", "PERSON"), ("x", "reject"), ("7", "relabel", "QUANTITY"),
-    ("a", "accept"), ("j", "move", 1), ("u", "undo"), ("a", "accept"), ("x", "reject"),
+    ("a", "accept"),
+    ("x", "reject"),
+    ("j", "move", 1),
+    ("a", "accept"),
+    ("3", "relabel", "LOC"),
+    ("a", "accept"),
+    ("u", "undo"),
+    ("x", "reject"),
+    ("k", "move", -1),
+    ("2", "relabel", "ORG"),
+    ("\t", "next_doc"),
+    ("a", "accept"),
+    ("1", "relabel", "PERSON"),
+    ("x", "reject"),
+    ("7", "relabel", "QUANTITY"),
+    ("a", "accept"),
+    ("j", "move", 1),
+    ("u", "undo"),
+    ("a", "accept"),
+    ("x", "reject"),
 ]
 
 
@@ -279,10 +306,24 @@ def test_sigkill_mid_session_loses_nothing_shown(proposed_db, tmp_path):
     twin_session = AnnotationSession(twin_store, ANNOTATOR)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEXTUAL", "PYTEST"))}
-    env.update(TERM="xterm-256color", COLUMNS=str(COLS), LINES=str(ROWS), LANG="C.UTF-8",
-               WORKBENCH_KEYMAP=str(tmp_path / "no-keymap.toml"), HOME=str(tmp_path))
-    args = [sys.executable, "-c", "from workbench.cli import main; main()",
-            "--db", proposed_db, "annotate", "--annotator", ANNOTATOR]
+    env.update(
+        TERM="xterm-256color",
+        COLUMNS=str(COLS),
+        LINES=str(ROWS),
+        LANG="C.UTF-8",
+        WORKBENCH_KEYMAP=str(tmp_path / "no-keymap.toml"),
+        HOME=str(tmp_path),
+    )
+    args = [
+        sys.executable,
+        "-c",
+        "from workbench.cli import main; main()",
+        "--db",
+        proposed_db,
+        "annotate",
+        "--annotator",
+        ANNOTATOR,
+    ]
     term = Terminal(args, env)
     try:
         term.wait_for(lambda s: header(s) == expected(twin_session), "the first screen")
@@ -292,8 +333,10 @@ def test_sigkill_mid_session_loses_nothing_shown(proposed_db, tmp_path):
             getattr(twin_session, method)(*arg)
             want = expected(twin_session)
             term.press(key)
-            term.wait_for(lambda s: header(s) == want and current_status_shown(s, twin_session),
-                          f"the screen after {key!r} ({method}) to show {want}")
+            term.wait_for(
+                lambda s, want=want: header(s) == want and current_status_shown(s, twin_session),
+                f"the screen after {key!r} ({method}) to show {want}",
+            )
             shown_by_doc[want["doc_id"]] = want
         final = header(term.screen)
         # one more key, and the kill right behind it: that decision may or may not

@@ -1,4 +1,5 @@
 """Evaluation math on small hand-made cases."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,11 +21,25 @@ def test_prf():
 
 
 def test_exact_and_overlap_per_label_and_micro():
-    gold = [{"id": "a", "spans": [sp(0, 3, "ORG"), sp(5, 7, "LOC"), sp(10, 12, "QUANTITY", value=30.0, unit="个", approx=None)]},
-            {"id": "b", "spans": [sp(0, 2, "PERSON")]}]
-    pred = [{"id": "a", "spans": [sp(0, 3, "ORG"), sp(4, 7, "LOC"), sp(10, 12, "QUANTITY", value=30, unit="个", approx=None),
-                                  sp(20, 22, "DATE")]},
-            {"id": "b", "spans": [sp(0, 2, "LOC")]}]
+    gold = [
+        {
+            "id": "a",
+            "spans": [sp(0, 3, "ORG"), sp(5, 7, "LOC"), sp(10, 12, "QUANTITY", value=30.0, unit="个", approx=None)],
+        },
+        {"id": "b", "spans": [sp(0, 2, "PERSON")]},
+    ]
+    pred = [
+        {
+            "id": "a",
+            "spans": [
+                sp(0, 3, "ORG"),
+                sp(4, 7, "LOC"),
+                sp(10, 12, "QUANTITY", value=30, unit="个", approx=None),
+                sp(20, 22, "DATE"),
+            ],
+        },
+        {"id": "b", "spans": [sp(0, 2, "LOC")]},
+    ]
     r = evaluate(gold, pred)
     ex = r["exact"]
     assert ex["per_label"]["ORG"]["f1"] == 1.0
@@ -40,16 +55,37 @@ def test_exact_and_overlap_per_label_and_micro():
     assert ov["per_label"]["PERSON"]["recall"] == 0.0
     assert ov["micro"]["tp_pred"] == 3 and ov["micro"]["tp_gold"] == 3
     # gold stores 30.0, prediction 30: numerically equal
-    assert r["quantity_attrs"] == {"matched": 1, "correct": 1, "accuracy": 1.0, "value": 1.0, "unit": 1.0, "approx": 1.0}
+    assert r["quantity_attrs"] == {
+        "matched": 1,
+        "correct": 1,
+        "accuracy": 1.0,
+        "value": 1.0,
+        "unit": 1.0,
+        "approx": 1.0,
+    }
 
 
 def test_quantity_attr_mismatches_are_counted_per_attribute():
-    gold = [{"id": "a", "spans": [sp(0, 2, "QUANTITY", value=3.0, unit="个", approx=None),
-                                  sp(3, 6, "QUANTITY", value=1500.0, unit="斤", approx="more"),
-                                  sp(7, 9, "QUANTITY", value=1e7, unit="", approx=None)]}]
-    pred = [{"id": "a", "spans": [sp(0, 2, "QUANTITY", value=3, unit="个", approx=None),
-                                  sp(3, 6, "QUANTITY", value=1500, unit="斤", approx=None),
-                                  sp(7, 9, "QUANTITY", value=10000001, unit=None, approx=None)]}]
+    gold = [
+        {
+            "id": "a",
+            "spans": [
+                sp(0, 2, "QUANTITY", value=3.0, unit="个", approx=None),
+                sp(3, 6, "QUANTITY", value=1500.0, unit="斤", approx="more"),
+                sp(7, 9, "QUANTITY", value=1e7, unit="", approx=None),
+            ],
+        }
+    ]
+    pred = [
+        {
+            "id": "a",
+            "spans": [
+                sp(0, 2, "QUANTITY", value=3, unit="个", approx=None),
+                sp(3, 6, "QUANTITY", value=1500, unit="斤", approx=None),
+                sp(7, 9, "QUANTITY", value=10000001, unit=None, approx=None),
+            ],
+        }
+    ]
     q = evaluate(gold, pred)["quantity_attrs"]
     assert q["matched"] == 3 and q["correct"] == 1
     assert q["value"] == pytest.approx(2 / 3) and q["approx"] == pytest.approx(2 / 3)

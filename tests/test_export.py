@@ -1,4 +1,5 @@
 """Export: gold and annotations in jsonl, doccano, CoNLL and spaCy; raw offsets; determinism."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,6 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from store import Store, input_hash, now_iso, task_hash
 from workbench.cli import cli
 from workbench.export import (
     ExportError,
@@ -21,6 +21,7 @@ from workbench.export import (
     sentence_ends,
     spacy_doc,
 )
+from workbench.store import Store, input_hash, now_iso, task_hash
 
 
 def insert_gold(store: Store, docs, annotators=("ann1", "ann2")) -> int:
@@ -33,9 +34,18 @@ def insert_gold(store: Store, docs, annotators=("ann1", "ann2")) -> int:
                 c.execute(
                     'INSERT INTO gold (doc_id, start, "end", label, text, attrs, origin, reviewer, annotators, ts)'
                     " VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (d["id"], sp["start"], sp["end"], sp["label"], sp["text"],
-                     json.dumps(sp["attrs"], ensure_ascii=False) if sp.get("attrs") else None,
-                     "agreed" if i % 2 else "adjudicated", None if i % 2 else "rev", json.dumps(anns), now_iso()),
+                    (
+                        d["id"],
+                        sp["start"],
+                        sp["end"],
+                        sp["label"],
+                        sp["text"],
+                        json.dumps(sp["attrs"], ensure_ascii=False) if sp.get("attrs") else None,
+                        "agreed" if i % 2 else "adjudicated",
+                        None if i % 2 else "rev",
+                        json.dumps(anns),
+                        now_iso(),
+                    ),
                 )
                 n += 1
     return n
@@ -84,7 +94,7 @@ def test_gold_jsonl_is_the_seed_gold(gold_store, gold_docs, db_path, tmp_path):
         assert keys == sorted(keys)
         for s in r["spans"]:
             assert list(s) == ["start", "end", "label", "text", "attrs"]
-            assert r["text"][s["start"]:s["end"]] == s["text"]
+            assert r["text"][s["start"] : s["end"]] == s["text"]
         assert sorted(map(span_key, r["spans"])) == sorted(map(span_key, g["spans"]))
 
 
@@ -108,9 +118,10 @@ def test_annotators_are_sorted_union_per_document(corpus_store, db_path, tmp_pat
     text = doc["text"]
     with corpus_store.write() as c:
         for start, anns in ((0, ["b", "a"]), (5, ["c"]), (9, [])):
-            c.execute('INSERT INTO gold (doc_id, start, "end", label, text, origin, annotators, ts)'
-                      " VALUES (?,?,?,?,?,?,?,?)",
-                      (doc["id"], start, start + 2, "ORG", text[start:start + 2], "agreed", json.dumps(anns), now_iso()))
+            c.execute(
+                'INSERT INTO gold (doc_id, start, "end", label, text, origin, annotators, ts) VALUES (?,?,?,?,?,?,?,?)',
+                (doc["id"], start, start + 2, "ORG", text[start : start + 2], "agreed", json.dumps(anns), now_iso()),
+            )
     out = tmp_path / "g.jsonl"
     run(db_path, "export", "gold", "-o", str(out))
     (rec,) = read_jsonl(out)
@@ -121,8 +132,10 @@ def test_annotators_are_sorted_union_per_document(corpus_store, db_path, tmp_pat
 def test_gold_export_refuses_wrong_text_and_writes_nothing(corpus_store, db_path, tmp_path):
     doc_id = corpus_store.document_ids()[1]
     with corpus_store.write() as c:
-        c.execute('INSERT INTO gold (doc_id, start, "end", label, text, origin, ts) VALUES (?,?,?,?,?,?,?)',
-                  (doc_id, 0, 2, "ORG", "不对", "agreed", now_iso()))
+        c.execute(
+            'INSERT INTO gold (doc_id, start, "end", label, text, origin, ts) VALUES (?,?,?,?,?,?,?)',
+            (doc_id, 0, 2, "ORG", "不对", "agreed", now_iso()),
+        )
     out = tmp_path / "g.jsonl"
     res = run(db_path, "export", "gold", "-o", str(out), ok=False)
     assert res.exit_code == 1
@@ -134,8 +147,10 @@ def test_gold_export_refuses_overlapping_gold(corpus_store, db_path, tmp_path):
     doc = corpus_store.get_document(corpus_store.document_ids()[0])
     with corpus_store.write() as c:
         for s, e in ((0, 4), (2, 6)):
-            c.execute('INSERT INTO gold (doc_id, start, "end", label, text, origin, ts) VALUES (?,?,?,?,?,?,?)',
-                      (doc["id"], s, e, "ORG", doc["text"][s:e], "agreed", now_iso()))
+            c.execute(
+                'INSERT INTO gold (doc_id, start, "end", label, text, origin, ts) VALUES (?,?,?,?,?,?,?)',
+                (doc["id"], s, e, "ORG", doc["text"][s:e], "agreed", now_iso()),
+            )
     res = run(db_path, "export", "gold", "-o", str(tmp_path / "g.jsonl"), ok=False)
     assert res.exit_code == 1 and "overlap" in res.output
 
@@ -164,8 +179,8 @@ def test_raw_offsets_needs_jsonl(gold_store, db_path, tmp_path):
 
 @pytest.mark.parametrize("encoding", ["gb18030", "utf-16", "utf-8-sig"])
 def test_raw_offsets_point_into_the_source_file(store, db_path, tmp_path, encoding):
+    from workbench.core.normalize import normalize_text
     from workbench.ingest import ingest_paths
-    from workbench.normalize import normalize_text
 
     raw = "前言\r\n統(tǒng)一戰(zhàn)線工作會议在北京市召開。\r\n參加人員共120余人。"
     path = tmp_path / "trad.txt"
@@ -176,8 +191,15 @@ def test_raw_offsets_point_into_the_source_file(store, db_path, tmp_path, encodi
     spans = []
     for word, label in (("统一战线工作会议", "PROGRAM"), ("北京市", "LOC"), ("120余人", "QUANTITY")):
         s = text.index(word)
-        spans.append({"start": s, "end": s + len(word), "label": label, "text": word,
-                      "attrs": {"value": 120, "unit": "人", "approx": "more"} if label == "QUANTITY" else None})
+        spans.append(
+            {
+                "start": s,
+                "end": s + len(word),
+                "label": label,
+                "text": word,
+                "attrs": {"value": 120, "unit": "人", "approx": "more"} if label == "QUANTITY" else None,
+            }
+        )
     insert_gold(store, [{"id": "trad", "spans": spans}])
     out = tmp_path / "g.jsonl"
     run(db_path, "export", "gold", "--raw-offsets", "-o", str(out))
@@ -186,11 +208,11 @@ def test_raw_offsets_point_into_the_source_file(store, db_path, tmp_path, encodi
     data = path.read_bytes()
     codec = {"utf-16": "utf-16-le", "utf-8-sig": "utf-8"}.get(encoding, encoding)
     for s in rec["spans"]:
-        raw_piece = doc["raw_text"][s["raw_start"]:s["raw_end"]]
+        raw_piece = doc["raw_text"][s["raw_start"] : s["raw_end"]]
         assert normalize_text(raw_piece).text == s["text"]
-        assert data[s["raw_byte_start"]:s["raw_byte_end"]].decode(codec) == raw_piece
+        assert data[s["raw_byte_start"] : s["raw_byte_end"]].decode(codec) == raw_piece
     # the traditional, pinyin-glossed source really differs from the span text
-    assert doc["raw_text"][rec["spans"][0]["raw_start"]:rec["spans"][0]["raw_end"]].startswith("統(tǒng)")
+    assert doc["raw_text"][rec["spans"][0]["raw_start"] : rec["spans"][0]["raw_end"]].startswith("統(tǒng)")
 
 
 def test_raw_offsets_identity_for_jsonl_ingest(store, db_path, tmp_path):
@@ -218,8 +240,9 @@ def test_doccano_shape(gold_store, gold_docs, db_path, tmp_path):
         assert r["text"] == g["text"]
         assert sorted(map(tuple, r["label"])) == sorted((s["start"], s["end"], s["label"]) for s in g["spans"])
         assert all(isinstance(x, list) and len(x) == 3 for x in r["label"])
-        want_attrs = sorted((s["start"], s["end"], json.dumps(s["attrs"], sort_keys=True))
-                            for s in g["spans"] if s.get("attrs"))
+        want_attrs = sorted(
+            (s["start"], s["end"], json.dumps(s["attrs"], sort_keys=True)) for s in g["spans"] if s.get("attrs")
+        )
         got_attrs = sorted((a, b, json.dumps(c, sort_keys=True)) for a, b, c in r.get("attrs", []))
         assert got_attrs == want_attrs
 
@@ -261,16 +284,21 @@ def test_conll_format_lines(gold_store, gold_docs, db_path, tmp_path):
     recs = {r["id"]: r for _, r in read_conll(out.read_text(encoding="utf-8").splitlines(True))}
     for doc_id, g in gold_docs.items():
         assert recs[doc_id]["text"] == g["text"]
-        assert sorted((s["start"], s["end"], s["label"]) for s in recs[doc_id]["spans"]) == \
-            sorted((s["start"], s["end"], s["label"]) for s in g["spans"])
+        assert sorted((s["start"], s["end"], s["label"]) for s in recs[doc_id]["spans"]) == sorted(
+            (s["start"], s["end"], s["label"]) for s in g["spans"]
+        )
 
 
 def test_conll_escapes_whitespace_and_keeps_spans_whole():
     text = "甲 乙\t丙\\丁\xa0戊\u3000#己。“庚”！\n\n《辛。壬》？x"
     spans = [
-        {"start": 0, "end": 3, "label": "ORG", "text": text[0:3]},      # contains a space
-        {"start": text.index("《") + 1, "end": text.index("》"), "label": "DOC",
-         "text": text[text.index("《") + 1:text.index("》")]},           # contains 。 inside
+        {"start": 0, "end": 3, "label": "ORG", "text": text[0:3]},  # contains a space
+        {
+            "start": text.index("《") + 1,
+            "end": text.index("》"),
+            "label": "DOC",
+            "text": text[text.index("《") + 1 : text.index("》")],
+        },  # contains 。 inside
     ]
     rec = {"id": "x", "text": text, "spans": spans, "_annotator_id": "ann"}
     out = list(conll_lines(rec))
@@ -285,8 +313,9 @@ def test_conll_escapes_whitespace_and_keeps_spans_whole():
     assert text.index("”") + 2 in ends  # 。“庚”！ ends after ！ (and the quote run after 。)
     ((_, back),) = list(read_conll(("\n".join(out) + "\n").splitlines(True)))
     assert back["id"] == "x" and back["text"] == text and back["_annotator_id"] == "ann"
-    assert [(s["start"], s["end"], s["label"], s["text"]) for s in back["spans"]] == \
-        [(s["start"], s["end"], s["label"], s["text"]) for s in spans]
+    assert [(s["start"], s["end"], s["label"], s["text"]) for s in back["spans"]] == [
+        (s["start"], s["end"], s["label"], s["text"]) for s in spans
+    ]
 
 
 def test_conll_reader_errors_name_the_line():
@@ -308,13 +337,20 @@ def test_conll_round_trip_property(text, data):
     spans = []
     for a, b in zip(cuts[::2], cuts[1::2]):
         if b > a:
-            spans.append({"start": a, "end": b, "text": text[a:b],
-                          "label": data.draw(st.sampled_from(["ORG", "LOC", "QUANTITY"]))})
+            spans.append(
+                {
+                    "start": a,
+                    "end": b,
+                    "text": text[a:b],
+                    "label": data.draw(st.sampled_from(["ORG", "LOC", "QUANTITY"])),
+                }
+            )
     rec = {"id": "p", "text": text, "spans": spans}
     ((_, back),) = list(read_conll(("\n".join(conll_lines(rec)) + "\n").splitlines(True)))
     assert back["text"] == text
-    assert [(s["start"], s["end"], s["label"]) for s in back["spans"]] == \
-        [(s["start"], s["end"], s["label"]) for s in spans]
+    assert [(s["start"], s["end"], s["label"]) for s in back["spans"]] == [
+        (s["start"], s["end"], s["label"]) for s in spans
+    ]
     for ch in text:
         tok = conll_token(ch)
         assert tok and "\t" not in tok and not any(c.isspace() for c in tok)
@@ -335,8 +371,9 @@ def test_spacy_docbin_loads_with_every_span_an_entity(gold_store, gold_docs, db_
     for doc in docs:
         g = gold_docs[doc.user_data["id"]]
         assert doc.text == g["text"]
-        assert [(e.start_char, e.end_char, e.label_) for e in doc.ents] == \
-            sorted((s["start"], s["end"], s["label"]) for s in g["spans"])
+        assert [(e.start_char, e.end_char, e.label_) for e in doc.ents] == sorted(
+            (s["start"], s["end"], s["label"]) for s in g["spans"]
+        )
         assert [e.text for e in doc.ents] == [s["text"] for s in sorted(g["spans"], key=lambda s: s["start"])]
         for s in g["spans"]:
             assert doc.char_span(s["start"], s["end"], alignment_mode="strict") is not None
@@ -350,8 +387,10 @@ def test_spacy_span_on_a_space_still_aligns():
 
     nlp = blank_zh()
     text = "在 北京 开会 ab cd"
-    spans = [{"start": 1, "end": 4, "label": "LOC", "text": text[1:4]},  # starts on a space
-             {"start": 10, "end": 13, "label": "ORG", "text": text[10:13]}]  # ends on... "b c"
+    spans = [
+        {"start": 1, "end": 4, "label": "LOC", "text": text[1:4]},  # starts on a space
+        {"start": 10, "end": 13, "label": "ORG", "text": text[10:13]},
+    ]  # ends on... "b c"
     doc = spacy_doc(nlp, {"id": "s", "text": text, "spans": spans})
     assert doc.text == text
     assert [(e.start_char, e.end_char, e.label_) for e in doc.ents] == [(1, 4, "LOC"), (10, 13, "ORG")]
@@ -378,15 +417,25 @@ def annotated(corpus_store):
     s = corpus_store
     d0, d1 = s.document_ids()[:2]
     t0 = s.get_document(d0)["text"]
-    props = [{"start": a, "end": b, "label": lab, "text": t0[a:b]}
-             for a, b, lab in ((0, 2, "ORG"), (3, 5, "LOC"), (6, 8, "PERSON"), (10, 12, "DATE"))]
+    props = [
+        {"start": a, "end": b, "label": lab, "text": t0[a:b]}
+        for a, b, lab in ((0, 2, "ORG"), (3, 5, "LOC"), (6, 8, "PERSON"), (10, 12, "DATE"))
+    ]
     s.replace_proposals(d0, "rules", "v1", props)
     p = {x["start"]: x["id"] for x in s.proposals(d0)}
     s.record_decision(d0, "bob", "accept", proposal_id=p[0], start=0, end=2, label="ORG", text=t0[0:2])
     s.record_decision(d0, "bob", "reject", proposal_id=p[3])
     s.record_decision(d0, "bob", "edit", proposal_id=p[6], start=6, end=9, label="PERSON", text=t0[6:9])
-    s.record_decision(d0, "bob", "add", start=20, end=24, label="QUANTITY", text=t0[20:24],
-                      attrs={"value": 1.0, "unit": "个", "approx": None})
+    s.record_decision(
+        d0,
+        "bob",
+        "add",
+        start=20,
+        end=24,
+        label="QUANTITY",
+        text=t0[20:24],
+        attrs={"value": 1.0, "unit": "个", "approx": None},
+    )
     # proposal at 10 stays pending for bob
     s.record_decision(d0, "bob", "finish")
     s.record_decision(d0, "amy", "reject", proposal_id=p[0])
@@ -409,11 +458,9 @@ def test_annotations_jsonl_prodigy_lines(annotated, db_path, tmp_path):
         (d0, "bob", 20, "accept", "added"),
         (d1, "amy", 1, "accept", "added"),  # unfinished documents count in jsonl
     ]
-    decs = {(d["doc_id"], d["annotator"], d["start"] if d["start"] is not None else d["proposal_id"]): d
-            for d in s.query('SELECT * FROM decisions')}
     for r in lines:
         (sp,) = r["spans"]
-        assert r["text"][sp["start"]:sp["end"]] == sp["text"]
+        assert r["text"][sp["start"] : sp["end"]] == sp["text"]
         assert r["_task_hash"] == task_hash(r["_input_hash"], sp["start"], sp["end"], sp["label"])
         assert r["_input_hash"] == input_hash(r["text"])
         assert r["_session_id"] == f"report-v1-{r['_annotator_id']}"
@@ -540,5 +587,7 @@ def test_annotations_raw_offsets_and_determinism(annotated, db_path, tmp_path):
         m = doc["offset_map"]
         assert (sp["raw_start"], sp["raw_end"]) == (m[sp["start"]], m[sp["end"] - 1] + 1)
         raw_bytes = open(doc["source"], "rb").read()
-        assert raw_bytes[sp["raw_byte_start"]:sp["raw_byte_end"]].decode("utf-8") == \
-            doc["raw_text"][sp["raw_start"]:sp["raw_end"]]
+        assert (
+            raw_bytes[sp["raw_byte_start"] : sp["raw_byte_end"]].decode("utf-8")
+            == doc["raw_text"][sp["raw_start"] : sp["raw_end"]]
+        )

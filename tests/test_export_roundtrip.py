@@ -1,6 +1,7 @@
 """Round trip on the seed gold: export gold -> import into a fresh database as an
 annotator -> export that annotator's spans -> identical spans, for every format
 that can be read back (jsonl, doccano, conll)."""
+
 from __future__ import annotations
 
 import json
@@ -8,11 +9,10 @@ import json
 import pytest
 from click.testing import CliRunner
 from conftest import CORPUS
+from test_export import insert_gold
 
 from workbench.cli import cli
 from workbench.export import read_conll
-
-from test_export import insert_gold
 
 
 def run(db_path, *args):
@@ -53,7 +53,8 @@ def full_spans(path) -> dict[str, list]:
         if r.get("answer", "accept") == "accept":
             out.setdefault(r["id"], []).extend(
                 (s["start"], s["end"], s["label"], s["text"], json.dumps(s["attrs"], sort_keys=True))
-                for s in r["spans"])
+                for s in r["spans"]
+            )
     return {k: sorted(v) for k, v in out.items()}
 
 
@@ -71,8 +72,9 @@ def test_round_trip_through_a_fresh_database(gold_db, gold_docs, tmp_path, fmt):
     run(fresh, "ingest", str(CORPUS))
     res = run(fresh, "import", "annotations", str(gold), "--annotator", "carol")
     assert f"imported {sum(len(d['spans']) for d in gold_docs.values())} spans" in res.output
-    want = {d["id"]: sorted((s["start"], s["end"], s["label"], s["text"]) for s in d["spans"])
-            for d in gold_docs.values()}
+    want = {
+        d["id"]: sorted((s["start"], s["end"], s["label"], s["text"]) for s in d["spans"]) for d in gold_docs.values()
+    }
     assert spans_of(gold, fmt) == want
     # the annotator's export, in jsonl (decision lines) and in the same format
     back = tmp_path / "carol.jsonl"
@@ -132,8 +134,9 @@ def test_round_trip_with_proposals_accepts_and_rejects(gold_db, gold_docs, tmp_p
     assert full_spans(back) == full_spans(gold)
     lines = read_jsonl(back)
     rejects = [r for r in lines if r["answer"] == "reject"]
-    n_short = sum(1 for d in gold_docs.values() for i, s in enumerate(d["spans"])
-                  if i % 3 == 1 and s["end"] - s["start"] > 1)
+    n_short = sum(
+        1 for d in gold_docs.values() for i, s in enumerate(d["spans"]) if i % 3 == 1 and s["end"] - s["start"] > 1
+    )
     assert len(rejects) == n_short > 0
     assert {r["status"] for r in lines if r["answer"] == "accept"} >= {"accepted", "added"}
     assert all(r["source"] == "model" for r in rejects)

@@ -1,6 +1,7 @@
 """spaCy export: the fast DocBin writer (no Doc objects) against the reference
 path (a spaCy Doc per record + DocBin), byte for byte and Doc for Doc; its
 layout guard and fallback; the streaming zlib splice; failures mid-export."""
+
 from __future__ import annotations
 
 import threading
@@ -9,11 +10,10 @@ import zlib
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from test_export import annotated, gold_store  # noqa: F401  (fixtures)
 
 from workbench import export as ex
-from workbench.labels import LABELS
-
-from test_export import annotated, gold_store  # noqa: F401  (fixtures)
+from workbench.core.labels import LABELS
 
 spacy = pytest.importorskip("spacy")
 from spacy.tokens import DocBin  # noqa: E402
@@ -65,8 +65,16 @@ def test_fast_docbin_is_the_reference_on_the_seeds(gold_docs):
     recs = []
     for i, d in enumerate(gold_docs.values()):
         spans = sorted(d["spans"], key=lambda s: (s["start"], s["end"], s["label"]))
-        recs.append({"id": d["id"], "text": d["text"], "spans": spans, "meta": {"seed": i},
-                     "_input_hash": -i, "annotators": ["ann1", "ann2"]})
+        recs.append(
+            {
+                "id": d["id"],
+                "text": d["text"],
+                "spans": spans,
+                "meta": {"seed": i},
+                "_input_hash": -i,
+                "annotators": ["ann1", "ann2"],
+            }
+        )
     docs = assert_same(recs)
     for rec, doc in zip(recs, docs):
         assert len(doc) <= len(rec["text"])
@@ -80,8 +88,11 @@ def test_fast_docbin_is_the_reference_on_the_seeds(gold_docs):
 def test_fast_docbin_batches_and_spills_the_same(gold_docs, monkeypatch):
     monkeypatch.setattr(ex.FastDocBin, "BATCH", 4096)  # many hand-overs to the compressor
     monkeypatch.setattr(ex.FastDocBin, "SPOOL_MAX", 10_000)  # compressed tokens spill to a file
-    recs = [{"id": f"{d['id']}-{k}", "text": d["text"], "spans": sorted(d["spans"], key=lambda s: s["start"])}
-            for k in range(3) for d in gold_docs.values()]
+    recs = [
+        {"id": f"{d['id']}-{k}", "text": d["text"], "spans": sorted(d["spans"], key=lambda s: s["start"])}
+        for k in range(3)
+        for d in gold_docs.values()
+    ]
     assert_same(recs)
 
 
@@ -96,8 +107,20 @@ def test_empty_docbin_is_the_reference():
     assert_same([])
 
 
-_ALPHABET = list("统战部北京会议Xx_1。😀𠀀") + [" ", " ", "\n", "\t", "\r", "\xa0", "\u3000", "\u2028",
-                                             "\u0301", "\u200b", "\x1c", "\x85"]
+_ALPHABET = list("统战部北京会议Xx_1。😀𠀀") + [
+    " ",
+    " ",
+    "\n",
+    "\t",
+    "\r",
+    "\xa0",
+    "\u3000",
+    "\u2028",
+    "\u0301",
+    "\u200b",
+    "\x1c",
+    "\x85",
+]
 
 
 @st.composite
@@ -120,10 +143,22 @@ def records(draw):
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(records(), min_size=1, max_size=4))
-@example([{"id": "edges", "text": "北 京", "spans": [{"start": 0, "end": 1, "label": "LOC", "text": "北"},
-                                                    {"start": 2, "end": 3, "label": "ORG", "text": "京"}]}])
+@example(
+    [
+        {
+            "id": "edges",
+            "text": "北 京",
+            "spans": [
+                {"start": 0, "end": 1, "label": "LOC", "text": "北"},
+                {"start": 2, "end": 3, "label": "ORG", "text": "京"},
+            ],
+        }
+    ]
+)
 @example([{"id": "space-span", "text": "a  b", "spans": [{"start": 1, "end": 3, "label": "ORG", "text": "  "}]}])
-@example([{"id": "all", "text": " \n😀\u0301 ", "spans": [{"start": 0, "end": 5, "label": "DOC", "text": " \n😀\u0301 "}]}])
+@example(
+    [{"id": "all", "text": " \n😀\u0301 ", "spans": [{"start": 0, "end": 5, "label": "DOC", "text": " \n😀\u0301 "}]}]
+)
 @example([{"id": "runs", "text": "\n\n\xa0 x \t", "spans": [{"start": 4, "end": 5, "label": "PERSON", "text": "x"}]}])
 def test_fast_docbin_is_the_reference_on_any_text(recs):
     assert_same(recs)
@@ -140,16 +175,28 @@ def test_tokens_are_the_char_segmenter_s(text):
 
 def test_unusual_records_take_the_reference_path():
     codec = ex.spacy_codec()
-    unsorted = {"id": "u", "text": "北京上海", "spans": [{"start": 2, "end": 4, "label": "LOC", "text": "上海"},
-                                                       {"start": 0, "end": 2, "label": "LOC", "text": "北京"}]}
+    unsorted = {
+        "id": "u",
+        "text": "北京上海",
+        "spans": [
+            {"start": 2, "end": 4, "label": "LOC", "text": "上海"},
+            {"start": 0, "end": 2, "label": "LOC", "text": "北京"},
+        ],
+    }
     empty = {"id": "e", "text": "", "spans": []}
     assert codec.doc_arrays(unsorted) is None and codec.doc_arrays(empty) is None
     assert_same([unsorted, empty, {"id": "ok", "text": "统战", "spans": []}])
 
 
 def test_overlapping_spans_fail_as_the_reference_does():
-    rec = {"id": "o", "text": "北京上海", "spans": [{"start": 0, "end": 3, "label": "LOC", "text": "北京上"},
-                                                   {"start": 2, "end": 4, "label": "LOC", "text": "上海"}]}
+    rec = {
+        "id": "o",
+        "text": "北京上海",
+        "spans": [
+            {"start": 0, "end": 3, "label": "LOC", "text": "北京上"},
+            {"start": 2, "end": 4, "label": "LOC", "text": "上海"},
+        ],
+    }
     errors = []
     for blob in (ex.FastDocBin(ex.spacy_codec()), ex.ReferenceDocBin(nlp())):
         with pytest.raises(ex.ExportError) as e:
@@ -217,12 +264,18 @@ def test_cli_annotations_are_the_same_with_the_fallback(annotated, db_path, tmp_
     run(db_path, *args, "-o", str(ref))
     assert zlib.decompress(fast.read_bytes()) == zlib.decompress(ref.read_bytes())
     docs = load(fast.read_bytes())
-    assert [(d.user_data["id"], d.user_data["_annotator_id"]) for d in docs] == \
-        [(annotated[1], "amy"), (annotated[1], "bob"), (annotated[2], "amy")]
+    assert [(d.user_data["id"], d.user_data["_annotator_id"]) for d in docs] == [
+        (annotated[1], "amy"),
+        (annotated[1], "bob"),
+        (annotated[2], "amy"),
+    ]
     bob = docs[1]
     assert bob.user_data["_finished"] is True
-    assert [(e.start_char, e.end_char, e.label_) for e in bob.ents] == \
-        [(0, 2, "ORG"), (6, 9, "PERSON"), (20, 24, "QUANTITY")]
+    assert [(e.start_char, e.end_char, e.label_) for e in bob.ents] == [
+        (0, 2, "ORG"),
+        (6, 9, "PERSON"),
+        (20, 24, "QUANTITY"),
+    ]
     assert bob.user_data["attrs"] == ((20, 24, {"value": 1.0, "unit": "个", "approx": None}),)
 
 
@@ -238,12 +291,17 @@ def test_a_failed_export_stops_the_compressor_and_writes_nothing(tmp_path, shard
     before = len(_compressor_threads())
     out = str(tmp_path / "shards") + "/" if shards else str(tmp_path / "x.spacy")
     good = {"id": "g", "text": "统战部" * 50, "spans": [{"start": 0, "end": 3, "label": "ORG", "text": "统战部"}]}
-    bad = {"id": "bad", "text": "北京上海", "spans": [{"start": 0, "end": 3, "label": "LOC", "text": "北京上"},
-                                                    {"start": 2, "end": 4, "label": "LOC", "text": "上海"}]}
-    with pytest.raises(ex.ExportError, match="bad"):
-        with ex.open_writer(out, "spacy", name="gold") as w:
-            w.write(good)
-            w.write(bad)
+    bad = {
+        "id": "bad",
+        "text": "北京上海",
+        "spans": [
+            {"start": 0, "end": 3, "label": "LOC", "text": "北京上"},
+            {"start": 2, "end": 4, "label": "LOC", "text": "上海"},
+        ],
+    }
+    with pytest.raises(ex.ExportError, match="bad"), ex.open_writer(out, "spacy", name="gold") as w:
+        w.write(good)
+        w.write(bad)
     assert len(_compressor_threads()) == before
     if shards:
         assert list((tmp_path / "shards").glob("*.spacy")) == []
@@ -266,8 +324,10 @@ def test_too_much_for_one_file_is_refused_early(gold_store, db_path, tmp_path, m
 
 
 def test_writer_output_loads_in_shards(tmp_path, gold_docs):
-    recs = [{"id": d["id"], "text": d["text"], "spans": sorted(d["spans"], key=lambda s: s["start"])}
-            for d in gold_docs.values()]
+    recs = [
+        {"id": d["id"], "text": d["text"], "spans": sorted(d["spans"], key=lambda s: s["start"])}
+        for d in gold_docs.values()
+    ]
     w = ex.SpacyWriter(None, shard_dir=str(tmp_path), name="t", shard_docs=2)
     for r in recs:
         w.write(r)

@@ -8,6 +8,7 @@ JSON, unknown documents) is refused with ``FILE:LINE: reason`` naming the
 corrupted line, and the database is byte-for-byte unchanged. Random bytes are
 refused cleanly too. Never a traceback.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -17,11 +18,11 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from test_fuzz_ingest import snapshot
+
 from workbench.cli import cli
+from workbench.core.labels import LABELS
 from workbench.importer import ImportFailed, import_annotations, import_proposals
-from workbench.labels import LABELS
 
 FUZZ = settings(
     max_examples=40,
@@ -54,8 +55,11 @@ def doc_spans(draw, texts: dict[str, str], n_docs: int | None = None):
             if draw(st.booleans()):
                 sp["text"] = texts[doc_id][s:e]
             if label == "QUANTITY" and draw(st.booleans()):
-                sp["attrs"] = {"value": draw(st.integers(0, 10**6)), "unit": "个",
-                               "approx": draw(st.sampled_from([None, "more", "about", "nearly"]))}
+                sp["attrs"] = {
+                    "value": draw(st.integers(0, 10**6)),
+                    "unit": "个",
+                    "approx": draw(st.sampled_from([None, "more", "about", "nearly"])),
+                }
             spans.append(sp)
         lines.append({"id": doc_id, "spans": spans})
     return lines
@@ -92,7 +96,7 @@ def test_valid_random_spans_are_imported_exactly(texts, tmp_path, data):
         want = sorted(key(s) for s in line["spans"])
         got = store.proposals(line["id"], source=src)
         assert sorted(key(p) for p in got) == want
-        assert all(p["text"] == tx[line["id"]][p["start"]:p["end"]] for p in got)
+        assert all(p["text"] == tx[line["id"]][p["start"] : p["end"]] for p in got)
         assert sorted(key(s) for s in store.annotator_spans(line["id"], ann)) == want
         assert store.is_finished(line["id"], ann)
     # the same file again changes nothing
@@ -131,16 +135,24 @@ def _corrupt(kind: str, sp: dict, text: str, draw, line: dict):
         lab = draw(st.text(min_size=0, max_size=8).filter(lambda x: x not in LABELS))
         return dict(sp, label=lab), "unknown label"
     if kind == "non-string label":
-        return dict(sp, label=draw(st.one_of(st.integers(), st.none(), st.lists(st.integers(), max_size=2)))), \
-            "label must be a string"
+        return dict(
+            sp, label=draw(st.one_of(st.integers(), st.none(), st.lists(st.integers(), max_size=2)))
+        ), "label must be a string"
     if kind == "span text differs":
         other = text[s:e] + "x"
         return dict(sp, text=other), "does not match the document text"
     if kind == "bad QUANTITY attrs":
-        bad, reason = draw(st.sampled_from([
-            ({"value": "many"}, "value must be a number"), ({"approx": "roughly"}, "approx must be one of"),
-            ({"unit": 3}, "unit must be a string"), ("3", "attrs must be an object"),
-            ([1], "attrs must be an object")]))
+        bad, reason = draw(
+            st.sampled_from(
+                [
+                    ({"value": "many"}, "value must be a number"),
+                    ({"approx": "roughly"}, "approx must be one of"),
+                    ({"unit": 3}, "unit must be a string"),
+                    ("3", "attrs must be an object"),
+                    ([1], "attrs must be an object"),
+                ]
+            )
+        )
         return dict(sp, label="QUANTITY", attrs=bad), reason
     if kind == "missing key":
         k = draw(st.sampled_from(["start", "end", "label"]))
@@ -154,15 +166,31 @@ def _corrupt(kind: str, sp: dict, text: str, draw, line: dict):
 
 
 SPAN_CORRUPTIONS = {
-    "end past the text": BOTH, "huge offsets": BOTH, "negative start": BOTH, "end not after start": BOTH,
-    "float offset": BOTH, "string offset": BOTH, "boolean offset": BOTH, "null offset": BOTH,
-    "unknown label": BOTH, "non-string label": BOTH, "span text differs": BOTH, "bad QUANTITY attrs": BOTH,
-    "missing key": BOTH, "overlapping span": ANNOTATIONS,
+    "end past the text": BOTH,
+    "huge offsets": BOTH,
+    "negative start": BOTH,
+    "end not after start": BOTH,
+    "float offset": BOTH,
+    "string offset": BOTH,
+    "boolean offset": BOTH,
+    "null offset": BOTH,
+    "unknown label": BOTH,
+    "non-string label": BOTH,
+    "span text differs": BOTH,
+    "bad QUANTITY attrs": BOTH,
+    "missing key": BOTH,
+    "overlapping span": ANNOTATIONS,
 }
 LINE_CORRUPTIONS = {
     "malformed json": (lambda line: json.dumps(line, ensure_ascii=False).encode()[:-1], "malformed JSON"),
-    "lone surrogate": (lambda line: json.dumps(dict(line, spans=[dict(line["spans"][0], label="ORG\ud800")]))
-                       .encode() if line["spans"] else b'{"id": "\\udc00", "spans": []}', "surrogate"),
+    "lone surrogate": (
+        lambda line: (
+            json.dumps(dict(line, spans=[dict(line["spans"][0], label="ORG\ud800")])).encode()
+            if line["spans"]
+            else b'{"id": "\\udc00", "spans": []}'
+        ),
+        "surrogate",
+    ),
     "unknown document": (lambda line: json.dumps(dict(line, id=line["id"] + "-nope")).encode(), "unknown document"),
     "invalid utf-8": (lambda line: json.dumps(line, ensure_ascii=False).encode() + b"\xc3", "not UTF-8"),
     "not an object": (lambda line: json.dumps([line]).encode(), "expected a JSON object"),
@@ -190,8 +218,11 @@ def test_one_corrupted_span_names_its_line_and_imports_nothing(texts, tmp_path, 
     line = lines[li]
     new, reason = _corrupt(kind, line["spans"][si], tx[line["id"]], data.draw, line)
     spans = list(line["spans"])
-    spans[si:si + 1] = new if isinstance(new, list) else [{k: v for k, v in new.items() if v is not None
-                                                           or k in ("start", "end", "label")}]
+    spans[si : si + 1] = (
+        new
+        if isinstance(new, list)
+        else [{k: v for k, v in new.items() if v is not None or k in ("start", "end", "label")}]
+    )
     lines[li] = dict(line, spans=spans)
     path = write(tmp_path, lines)
     before = snapshot(store)
@@ -220,8 +251,11 @@ def test_one_corrupted_line_names_it_and_imports_nothing(texts, tmp_path, kind, 
 
 
 @settings(FUZZ, max_examples=30)
-@given(data=st.binary(max_size=400), what=st.sampled_from(["proposals", "annotations"]),
-       suffix=st.sampled_from([".jsonl", ".conll"]))
+@given(
+    data=st.binary(max_size=400),
+    what=st.sampled_from(["proposals", "annotations"]),
+    suffix=st.sampled_from([".jsonl", ".conll"]),
+)
 def test_random_bytes_are_refused_cleanly_by_the_cli(texts, tmp_path, data, what, suffix):
     store, _ = texts
     before = snapshot(store)

@@ -7,6 +7,7 @@ clear ``IngestError`` naming the file (and the line when there is one) and leave
 the database byte-for-byte as it was (compared with ``iterdump``). Never a
 traceback, never a half-written file.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,15 +17,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import CORPUS
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from conftest import CORPUS
-from store import Store
 from workbench.cli import cli
+from workbench.core.normalize import DecodeError, normalize_bytes
 from workbench.ingest import IngestError, ingest_file
-from workbench.normalize import DecodeError, normalize_bytes
+from workbench.store import Store
 
 FUZZ = settings(
     max_examples=60,
@@ -100,16 +101,19 @@ def expected_txt(data: bytes):
 
 
 @FUZZ
-@given(data=st.one_of(
-    st.binary(max_size=3000),
-    st.tuples(st.sampled_from([b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b""]), st.binary(max_size=600))
-    .map(lambda t: t[0] + t[1]),
-    st.text(max_size=400).map(lambda s: s.encode("utf-8", "surrogatepass")),
-))
+@given(
+    data=st.one_of(
+        st.binary(max_size=3000),
+        st.tuples(st.sampled_from([b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b""]), st.binary(max_size=600)).map(
+            lambda t: t[0] + t[1]
+        ),
+        st.text(max_size=400).map(lambda s: s.encode("utf-8", "surrogatepass")),
+    )
+)
 @example(data=b"")
 @example(data=b"\x00")
-@example(data=b"\xff\xfe\x00\xd8")          # UTF-16 LE BOM + lone high surrogate
-@example(data=b"\xed\xa0\x80")               # CESU/WTF-8 lone surrogate
+@example(data=b"\xff\xfe\x00\xd8")  # UTF-16 LE BOM + lone high surrogate
+@example(data=b"\xed\xa0\x80")  # CESU/WTF-8 lone surrogate
 @example(data="好".encode("gb18030")[:1])
 def test_random_bytes_txt(base, data):
     store, folder = base
@@ -165,8 +169,11 @@ def test_truncated_gb18030(base, cut):
 
 
 @FUZZ
-@given(para=st.sampled_from(PARAS), lines=st.integers(1, 6),
-       nul_at=st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_size=3))
+@given(
+    para=st.sampled_from(PARAS),
+    lines=st.integers(1, 6),
+    nul_at=st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_size=3),
+)
 def test_nul_bytes_are_rejected_with_their_line(base, para, lines, nul_at):
     store, folder = base
     before = snapshot(store)
@@ -181,13 +188,16 @@ def test_nul_bytes_are_rejected_with_their_line(base, para, lines, nul_at):
     check_clean_error(store, before, res, path, line=data.count(b"\n", 0, first) + 1)
 
 
-@pytest.mark.parametrize("suffix, data", [
-    (".txt", b""),
-    (".txt", b" \n\t\r\n"),
-    (".txt", "\u3000\n".encode()),
-    (".jsonl", b""),
-    (".jsonl", b"\n\n  \n"),
-])
+@pytest.mark.parametrize(
+    "suffix, data",
+    [
+        (".txt", b""),
+        (".txt", b" \n\t\r\n"),
+        (".txt", "\u3000\n".encode()),
+        (".jsonl", b""),
+        (".jsonl", b"\n\n  \n"),
+    ],
+)
 def test_empty_files(base, suffix, data):
     store, folder = base
     before = snapshot(store)
@@ -199,8 +209,7 @@ def test_empty_files(base, suffix, data):
 
 # ---------------------------------------------------------------------------- .jsonl
 
-GOOD_ID = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12).filter(
-    lambda s: s.strip())
+GOOD_ID = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12).filter(lambda s: s.strip())
 
 
 def _corruptions(valid: dict) -> list[tuple[str, bytes]]:
@@ -263,8 +272,11 @@ def test_one_bad_jsonl_line_names_its_line_and_writes_nothing(base, ids, paras, 
 
 
 @FUZZ
-@given(text=st.text(ANY_CHAR, max_size=300), doc_id=st.text(ANY_CHAR, max_size=10),
-       meta=st.dictionaries(st.text(ANY_CHAR, max_size=5), st.text(ANY_CHAR, max_size=5), max_size=2))
+@given(
+    text=st.text(ANY_CHAR, max_size=300),
+    doc_id=st.text(ANY_CHAR, max_size=10),
+    meta=st.dictionaries(st.text(ANY_CHAR, max_size=5), st.text(ANY_CHAR, max_size=5), max_size=2),
+)
 def test_random_jsonl_record(base, text, doc_id, meta):
     """Any JSON record: stored exactly (normalized) or refused on line 1, DB unchanged."""
     store, folder = base
@@ -272,8 +284,12 @@ def test_random_jsonl_record(base, text, doc_id, meta):
     line = json.dumps({"id": doc_id, "text": text, "meta": meta})  # ASCII: surrogates survive as \\u escapes
     path = new_file(folder, ".jsonl", line.encode() + b"\n")
     res = ingest_file(store, path)
-    valid = (doc_id.strip() and text.strip() and "\x00" not in text
-             and not any(0xD800 <= ord(c) <= 0xDFFF for c in doc_id + text + json.dumps(meta, ensure_ascii=False)))
+    valid = (
+        doc_id.strip()
+        and text.strip()
+        and "\x00" not in text
+        and not any(0xD800 <= ord(c) <= 0xDFFF for c in doc_id + text + json.dumps(meta, ensure_ascii=False))
+    )
     if not valid:
         check_clean_error(store, before, res, path, line=1)
         return
@@ -284,7 +300,7 @@ def test_random_jsonl_record(base, text, doc_id, meta):
         return
     assert res.error is None, str(res.error)
     doc = store.get_document(doc_id)
-    from workbench.normalize import normalize_text
+    from workbench.core.normalize import normalize_text
 
     assert doc["text"] == normalize_text(text, "json").text
     assert doc["meta"] == meta

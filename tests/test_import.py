@@ -1,5 +1,6 @@
 """Import of proposals and annotations: shapes, validation (FILE:LINE: reason, nothing
 imported), decisions an annotation import records, re-import behaviour."""
+
 from __future__ import annotations
 
 import hashlib
@@ -54,19 +55,28 @@ def test_import_proposals_all_shapes(docs, db_path, tmp_path):
     s1 = sp(ta, "苍岭镇", "LOC", score=0.9)
     s2 = sp(tb, tb[10:14], "ORG")
     s3 = sp(tc, tc[5:8], "PERSON")
-    path = write_lines(tmp_path / "pred.jsonl", [
-        {"id": a, "spans": [s1, dict(s1), dict(s1, label="ORG")]},             # plain; exact duplicate merged
-        {"id": b, "text": tb, "label": [[s2["start"], s2["end"], "ORG"]]},     # doccano
-        {"text": tc, "spans": [dict(s3, token_start=1, token_end=2)], "answer": "accept",
-         "_input_hash": 1},                                                      # prodigy, found by text
-        {"text": tc, "spans": [sp(tc, tc[20:22], "LOC")], "answer": "reject"},  # skipped
-    ])
+    path = write_lines(
+        tmp_path / "pred.jsonl",
+        [
+            {"id": a, "spans": [s1, dict(s1), dict(s1, label="ORG")]},  # plain; exact duplicate merged
+            {"id": b, "text": tb, "label": [[s2["start"], s2["end"], "ORG"]]},  # doccano
+            {
+                "text": tc,
+                "spans": [dict(s3, token_start=1, token_end=2)],
+                "answer": "accept",
+                "_input_hash": 1,
+            },  # prodigy, found by text
+            {"text": tc, "spans": [sp(tc, tc[20:22], "LOC")], "answer": "reject"},  # skipped
+        ],
+    )
     res = run(db_path, "import", "proposals", path, "--source", "bert")
     version = hashlib.sha256(open(path, "rb").read()).hexdigest()[:12]
     assert version in res.output and "skipped 1" in res.output
     pa = store.proposals(a, source="bert")
     assert [(p["start"], p["end"], p["label"], p["score"], p["version"]) for p in pa] == [
-        (s1["start"], s1["end"], "LOC", 0.9, version), (s1["start"], s1["end"], "ORG", 0.9, version)]
+        (s1["start"], s1["end"], "LOC", 0.9, version),
+        (s1["start"], s1["end"], "ORG", 0.9, version),
+    ]
     assert pa[0]["text"] == "苍岭镇"
     assert [(p["start"], p["label"]) for p in store.proposals(b, source="bert")] == [(s2["start"], "ORG")]
     assert [(p["start"], p["label"]) for p in store.proposals(c, source="bert")] == [(s3["start"], "PERSON")]
@@ -84,8 +94,9 @@ def test_new_version_supersedes_and_keeps_decided(docs, db_path, tmp_path):
     path = write_lines(tmp_path / "p1.jsonl", [{"id": a, "spans": [s1]}])
     run(db_path, "import", "proposals", path, "--source", "m", "--version", "1")
     (p,) = store.proposals(a)
-    store.record_decision(a, "amy", "accept", proposal_id=p["id"], start=p["start"], end=p["end"],
-                          label="LOC", text=p["text"])
+    store.record_decision(
+        a, "amy", "accept", proposal_id=p["id"], start=p["start"], end=p["end"], label="LOC", text=p["text"]
+    )
     path2 = write_lines(tmp_path / "p2.jsonl", [{"id": a, "spans": [dict(s1, label="ORG")]}])
     run(db_path, "import", "proposals", path2, "--source", "m", "--version", "2")
     assert [(x["label"], x["version"]) for x in store.proposals(a)] == [("ORG", "2")]
@@ -120,15 +131,21 @@ def _bad_lines(texts, ids):
         ("no spans key", {"id": a}, "no spans"),
         ("out of range", {"id": a, "spans": [{"start": n - 1, "end": n + 3, "label": "ORG"}]}, "out of range"),
         ("negative", {"id": a, "spans": [{"start": -1, "end": 2, "label": "ORG"}]}, "out of range"),
-        ("end before start", {"id": a, "spans": [{"start": 5, "end": 5, "label": "ORG"}]},
-         "end must be greater than start"),
+        (
+            "end before start",
+            {"id": a, "spans": [{"start": 5, "end": 5, "label": "ORG"}]},
+            "end must be greater than start",
+        ),
         ("float offsets", {"id": a, "spans": [{"start": 1.0, "end": 3, "label": "ORG"}]}, "must be integers"),
         ("unknown label", {"id": a, "spans": [dict(ok, label="GPE")]}, 'unknown label "GPE"'),
         ("lowercase label", {"id": a, "spans": [dict(ok, label="org")]}, 'did you mean "ORG"'),
         ("span text", {"id": a, "spans": [dict(ok, text="不对")]}, "does not match the document text"),
         ("doc text", {"id": a, "text": t + "多", "spans": [ok]}, f"first difference at character {n}"),
-        ("surrogate", '{"id": "%s", "spans": [{"start": 0, "end": 2, "label": "ORG", "text": "\\ud800x"}]}' % a,
-         "surrogate"),
+        (
+            "surrogate",
+            '{"id": "%s", "spans": [{"start": 0, "end": 2, "label": "ORG", "text": "\\ud800x"}]}' % a,
+            "surrogate",
+        ),
         ("bad answer", {"id": a, "spans": [ok], "answer": "maybe"}, '"answer" must be'),
         ("doccano classification", {"id": a, "text": t, "label": ["POSITIVE"]}, "classification"),
         ("span not object", {"id": a, "spans": [[0, 2, "ORG"]]}, "expected an object"),
@@ -176,8 +193,10 @@ def test_all_errors_are_listed_at_once(docs, db_path, tmp_path):
 def test_overlaps_are_errors_for_annotations_only(docs, db_path, tmp_path):
     store, texts, ids = docs
     a = ids[0]
-    path = write_lines(tmp_path / "in.jsonl", [
-        {"id": a, "spans": [{"start": 0, "end": 4, "label": "ORG"}, {"start": 2, "end": 6, "label": "LOC"}]}])
+    path = write_lines(
+        tmp_path / "in.jsonl",
+        [{"id": a, "spans": [{"start": 0, "end": 4, "label": "ORG"}, {"start": 2, "end": 6, "label": "LOC"}]}],
+    )
     res = run(db_path, "import", "annotations", path, "--annotator", "amy", ok=False)
     assert f"{path}:1:" in res.output and "overlaps" in res.output
     assert store.count("decisions") == 0
@@ -236,15 +255,31 @@ def test_annotation_import_decisions_against_proposals(docs, db_path, tmp_path):
     person = sp(t, "黄军", "PERSON")
     qty = {"start": 40, "end": 43, "label": "QUANTITY"}
     wrong = {"start": 50, "end": 53, "label": "ORG"}
-    store.replace_proposals(a, "rules", "v1", [
-        dict(loc, text="苍岭镇"), dict(person, label="ORG", text="黄军"),
-        dict(qty, text=t[40:43], attrs={"value": 1, "unit": "个", "approx": None}), dict(wrong, text=t[50:53])])
-    path = write_lines(tmp_path / "ann.jsonl", [{"id": a, "spans": [
-        loc,                                                                   # = proposal -> accept
-        person,                                                                # label differs -> reject + add
-        dict(qty, attrs={"value": 2, "unit": "个", "approx": "about"}),         # attrs differ -> edit
-        {"start": 60, "end": 62, "label": "DATE"},                             # new -> add
-    ]}])
+    store.replace_proposals(
+        a,
+        "rules",
+        "v1",
+        [
+            dict(loc, text="苍岭镇"),
+            dict(person, label="ORG", text="黄军"),
+            dict(qty, text=t[40:43], attrs={"value": 1, "unit": "个", "approx": None}),
+            dict(wrong, text=t[50:53]),
+        ],
+    )
+    path = write_lines(
+        tmp_path / "ann.jsonl",
+        [
+            {
+                "id": a,
+                "spans": [
+                    loc,  # = proposal -> accept
+                    person,  # label differs -> reject + add
+                    dict(qty, attrs={"value": 2, "unit": "个", "approx": "about"}),  # attrs differ -> edit
+                    {"start": 60, "end": 62, "label": "DATE"},  # new -> add
+                ],
+            }
+        ],
+    )
     res = run(db_path, "import", "annotations", path, "--annotator", "amy")
     assert "imported 4 spans of amy in 1 documents" in res.output
     decs = store.decisions(a, "amy")
@@ -260,22 +295,25 @@ def test_annotation_import_decisions_against_proposals(docs, db_path, tmp_path):
     assert items[(60, "DATE")] == "added"
     spans = store.annotator_spans(a, "amy")
     assert [(s["start"], s["end"], s["label"]) for s in spans] == sorted(
-        (s["start"], s["end"], s["label"]) for s in (loc, person, qty, {"start": 60, "end": 62, "label": "DATE"}))
+        (s["start"], s["end"], s["label"]) for s in (loc, person, qty, {"start": 60, "end": 62, "label": "DATE"})
+    )
     assert [s["attrs"] for s in spans if s["label"] == "QUANTITY"] == [{"value": 2, "unit": "个", "approx": "about"}]
-    assert all(s["text"] == t[s["start"]:s["end"]] for s in spans)
+    assert all(s["text"] == t[s["start"] : s["end"]] for s in spans)
 
 
 def test_reimport_is_a_no_op_and_differences_need_replace(docs, db_path, tmp_path):
     store, texts, ids = docs
     a, b = ids[:2]
-    v1 = write_lines(tmp_path / "v1.jsonl", [{"id": a, "spans": [{"start": 0, "end": 2, "label": "ORG"}]},
-                                            {"id": b, "spans": []}])
+    v1 = write_lines(
+        tmp_path / "v1.jsonl", [{"id": a, "spans": [{"start": 0, "end": 2, "label": "ORG"}]}, {"id": b, "spans": []}]
+    )
     run(db_path, "import", "annotations", v1, "--annotator", "amy")
     n = store.count("decisions")
     res = run(db_path, "import", "annotations", v1, "--annotator", "amy")
     assert "2 documents already in this state" in res.output and store.count("decisions") == n
-    v2 = write_lines(tmp_path / "v2.jsonl", [{"id": a, "spans": [{"start": 3, "end": 5, "label": "LOC"}]},
-                                            {"id": b, "spans": []}])
+    v2 = write_lines(
+        tmp_path / "v2.jsonl", [{"id": a, "spans": [{"start": 3, "end": 5, "label": "LOC"}]}, {"id": b, "spans": []}]
+    )
     res = run(db_path, "import", "annotations", v2, "--annotator", "amy", ok=False)
     assert f"{v2}:1:" in res.output and "--replace" in res.output and store.count("decisions") == n
     res = run(db_path, "import", "annotations", v2, "--annotator", "amy", "--replace")
@@ -293,8 +331,13 @@ def test_mixed_annotators_need_from_annotator(docs, db_path, tmp_path):
     store, texts, ids = docs
     a = ids[0]
     t = texts[a]
-    line = lambda ann, s: {"id": a, "text": t, "spans": [{"start": s, "end": s + 2, "label": "ORG"}],
-                           "answer": "accept", "_annotator_id": ann}
+    line = lambda ann, s: {
+        "id": a,
+        "text": t,
+        "spans": [{"start": s, "end": s + 2, "label": "ORG"}],
+        "answer": "accept",
+        "_annotator_id": ann,
+    }
     path = write_lines(tmp_path / "in.jsonl", [line("x", 0), line("y", 1)])
     res = run(db_path, "import", "annotations", path, "--annotator", "amy", ok=False)
     assert "x, y" in res.output and "--from-annotator" in res.output
@@ -305,10 +348,28 @@ def test_mixed_annotators_need_from_annotator(docs, db_path, tmp_path):
 
 def test_plan_decisions_pure():
     items = [
-        {"key": "p1", "proposal_id": 1, "start": 0, "end": 2, "label": "ORG", "text": "ab", "attrs": None,
-         "status": "accepted", "proposal": {"start": 0, "end": 2, "label": "ORG", "attrs": None}},
-        {"key": "d7", "proposal_id": None, "start": 4, "end": 6, "label": "LOC", "text": "cd", "attrs": None,
-         "status": "added", "proposal": None},
+        {
+            "key": "p1",
+            "proposal_id": 1,
+            "start": 0,
+            "end": 2,
+            "label": "ORG",
+            "text": "ab",
+            "attrs": None,
+            "status": "accepted",
+            "proposal": {"start": 0, "end": 2, "label": "ORG", "attrs": None},
+        },
+        {
+            "key": "d7",
+            "proposal_id": None,
+            "start": 4,
+            "end": 6,
+            "label": "LOC",
+            "text": "cd",
+            "attrs": None,
+            "status": "added",
+            "proposal": None,
+        },
     ]
     same = [{"start": 0, "end": 2, "label": "ORG", "text": "ab"}, {"start": 4, "end": 6, "label": "LOC", "text": "cd"}]
     assert plan_decisions(items, True, same) == []
@@ -322,7 +383,7 @@ def test_python_api_raises_import_failed(docs, tmp_path):
     path = write_lines(tmp_path / "in.jsonl", [{"id": "zz", "spans": []}])
     with pytest.raises(ImportFailed) as e:
         import_annotations(store, path, annotator="amy")
-    assert e.value.errors == [f"{path}:1: unknown document id \"zz\" (not in the database; ingest it first)"]
+    assert e.value.errors == [f'{path}:1: unknown document id "zz" (not in the database; ingest it first)']
     with pytest.raises(ImportFailed):
         import_proposals(store, path, source=" ")
 

@@ -1,14 +1,15 @@
 """`workbench ingest` / `export documents` / `stats`: idempotence, bad files, atomicity."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import CORPUS
-from store import Store
+
 from workbench.cli import cli
+from workbench.store import Store
 
 
 def run(db, *args, input=None):
@@ -84,8 +85,10 @@ def test_ingest_folder_recursively_with_gb18030_and_bom(db_path, tmp_path, gold_
 def test_ingest_jsonl(db_path, tmp_path):
     p = tmp_path / "docs.jsonl"
     p.write_text(
-        json.dumps({"id": "a", "text": "合江統(tǒng)一戰線", "meta": {"url": "x"}}, ensure_ascii=False) + "\n\n"
-        + json.dumps({"id": 7, "text": "第二篇"}, ensure_ascii=False) + "\n",
+        json.dumps({"id": "a", "text": "合江統(tǒng)一戰線", "meta": {"url": "x"}}, ensure_ascii=False)
+        + "\n\n"
+        + json.dumps({"id": 7, "text": "第二篇"}, ensure_ascii=False)
+        + "\n",
         encoding="utf-8",
     )
     r = run(db_path, "ingest", str(p))

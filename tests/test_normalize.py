@@ -1,14 +1,15 @@
 """Normalization: the seeds' canonical text, encodings, pinyin glosses, offset map."""
+
 from __future__ import annotations
 
 import codecs
 
 import pytest
+from conftest import CORPUS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import CORPUS
-from workbench.normalize import DecodeError, decode_bytes, normalize_bytes, normalize_text, raw_byte_offsets
+from workbench.core.normalize import DecodeError, decode_bytes, normalize_bytes, normalize_text, raw_byte_offsets
 
 
 def seed_files():
@@ -34,7 +35,7 @@ def test_gb18030_and_bom_give_same_text(path, gold_docs):
 
 
 def test_encoding_is_detected_and_reported():
-    assert decode_bytes("统一战线".encode("utf-8"))[1] == "utf-8"
+    assert decode_bytes("统一战线".encode())[1] == "utf-8"
     assert decode_bytes("统一战线".encode("gb18030"))[1] == "gb18030"
     assert decode_bytes(codecs.BOM_UTF8 + "统一".encode())[1] == "utf-8-sig"
 
@@ -116,7 +117,7 @@ def test_quality_flags_on_seeds():
     kinds = {k for _, _, k in n2.flags["boilerplate"]}
     assert {"breadcrumb", "font_widget"} <= kinds
     n3 = normalize_bytes((CORPUS / "003_b312853f4306f97e.txt").read_bytes())
-    (s, e, kind), = n3.flags["boilerplate"]
+    ((s, e, kind),) = n3.flags["boilerplate"]
     assert kind == "copyright" and "京ICP备" in n3.text[s:e]
     clean = normalize_bytes((CORPUS / "004_b811958664596ffb.txt").read_bytes())
     assert clean.flags["mojibake"] == [] and clean.flags["replacement_chars"] == 0
@@ -142,7 +143,7 @@ def test_bad_bytes_raise(data, needle):
 
 
 def test_decode_error_names_line():
-    data = "第一行\n第二行\n".encode("utf-8") + b"\x81\x30\xff\xff\n"
+    data = "第一行\n第二行\n".encode() + b"\x81\x30\xff\xff\n"
     with pytest.raises(DecodeError) as ei:
         decode_bytes(data)
     assert ei.value.line == 3

@@ -1,21 +1,24 @@
 """Proposals in the store: propose_store, parallel workers, re-proposing, and the
 ``propose`` / ``evaluate`` / ``export proposals`` commands."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import CORPUS, GOLD
+
 from workbench.cli import cli
 from workbench.propose import get_proposer
 from workbench.propose.run import propose_store
 
 
 def _active(store):
-    return store.query('SELECT doc_id, start, "end", label, text, attrs, source, version FROM proposals'
-                       ' WHERE active = 1 ORDER BY doc_id, start, "end", label')
+    return store.query(
+        'SELECT doc_id, start, "end", label, text, attrs, source, version FROM proposals'
+        ' WHERE active = 1 ORDER BY doc_id, start, "end", label'
+    )
 
 
 def test_propose_store_writes_spans_and_words(corpus_store):
@@ -30,13 +33,13 @@ def test_propose_store_writes_spans_and_words(corpus_store):
         words = doc["words"]
         assert words is not None and words[0] == 0 and list(words) == sorted(words)
         for p in corpus_store.proposals(doc_id):
-            assert doc["text"][p["start"]:p["end"]] == p["text"]
+            assert doc["text"][p["start"] : p["end"]] == p["text"]
             assert p["source"] == "rules" and p["version"] == get_proposer().version
 
 
 def test_parallel_jobs_give_the_same_proposals(tmp_path):
-    from store import Store
     from workbench.ingest import ingest_paths
+    from workbench.store import Store
 
     out = []
     for jobs in (1, 2):
@@ -61,9 +64,17 @@ def test_repropose_new_version_keeps_decisions(corpus_store, monkeypatch):
     doc_id = corpus_store.document_ids()[0]
     props = corpus_store.proposals(doc_id)
     accepted, rejected = props[0], props[1]
-    corpus_store.record_decision(doc_id, "ann", "accept", proposal_id=accepted["id"], start=accepted["start"],
-                                 end=accepted["end"], label=accepted["label"], text=accepted["text"],
-                                 attrs=accepted["attrs"])
+    corpus_store.record_decision(
+        doc_id,
+        "ann",
+        "accept",
+        proposal_id=accepted["id"],
+        start=accepted["start"],
+        end=accepted["end"],
+        label=accepted["label"],
+        text=accepted["text"],
+        attrs=accepted["attrs"],
+    )
     corpus_store.record_decision(doc_id, "ann", "reject", proposal_id=rejected["id"])
     before = corpus_store.annotator_spans(doc_id, "ann")
 
@@ -125,7 +136,7 @@ def test_cli_propose_evaluate_export(run, tmp_path):
         assert set(rec) == {"id", "text", "spans"}
         for s in rec["spans"]:
             assert set(s) == {"start", "end", "label", "text", "attrs", "source", "score"}
-            assert rec["text"][s["start"]:s["end"]] == s["text"] and s["source"] == "rules"
+            assert rec["text"][s["start"] : s["end"]] == s["text"] and s["source"] == "rules"
     res = run("export", "proposals", "-o", "-")
     assert [json.loads(line)["id"] for line in res.output.splitlines()] == [r["id"] for r in recs]
 

@@ -1,16 +1,23 @@
 """Review domain layer and commands: clustering, automatic gold (unanimous /
 majority), adjudication into gold, undo, re-running shows only what is still
 unsettled; ``assign``, ``review --summary``, ``history``."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 from click.testing import CliRunner
-
 from test_agreement import (
-    drop_b, drop_c, other_label, relabel_c, shrink_b, simulate, sorted_gold, version,
+    drop_b,
+    drop_c,
+    other_label,
+    relabel_c,
+    shrink_b,
+    simulate,
+    sorted_gold,
 )
+
 from workbench.review import (
     ReviewError,
     ReviewSession,
@@ -26,8 +33,9 @@ def sp(start, end, label, attrs=None):
 
 def gold_rows(store, doc_id=None):
     sql = 'SELECT doc_id, start, "end", label, text, attrs, origin, reviewer, annotators FROM gold'
-    rows = store.query(sql + (" WHERE doc_id = ?" if doc_id else "") + ' ORDER BY doc_id, start',
-                       (doc_id,) if doc_id else ())
+    rows = store.query(
+        sql + (" WHERE doc_id = ?" if doc_id else "") + " ORDER BY doc_id, start", (doc_id,) if doc_id else ()
+    )
     for r in rows:
         r["annotators"] = json.loads(r["annotators"])
         r["attrs"] = json.loads(r["attrs"]) if r["attrs"] else None
@@ -55,8 +63,17 @@ def categories(gold_docs):
 
 def test_cluster_versions_and_kinds():
     by_ann = {
-        "a": [sp(0, 4, "ORG"), sp(10, 12, "PERSON"), sp(20, 22, "QUANTITY", {"value": 2, "unit": "个", "approx": None})],
-        "b": [sp(0, 2, "LOC"), sp(2, 4, "ORG"), sp(10, 12, "PERSON"), sp(20, 22, "QUANTITY", {"value": 3, "unit": "个", "approx": None})],
+        "a": [
+            sp(0, 4, "ORG"),
+            sp(10, 12, "PERSON"),
+            sp(20, 22, "QUANTITY", {"value": 2, "unit": "个", "approx": None}),
+        ],
+        "b": [
+            sp(0, 2, "LOC"),
+            sp(2, 4, "ORG"),
+            sp(10, 12, "PERSON"),
+            sp(20, 22, "QUANTITY", {"value": 3, "unit": "个", "approx": None}),
+        ],
         "c": [sp(0, 4, "ORG"), sp(20, 22, "QUANTITY", {"value": 2, "unit": "个", "approx": None})],
     }
     cl = cluster_doc("d", by_ann)
@@ -65,7 +82,9 @@ def test_cluster_versions_and_kinds():
     # b's two spans are one version; a and c agree
     assert [v.annotators for v in first.versions] == [["a", "c"], ["b"]]
     assert [[(s["start"], s["end"], s["label"]) for s in v.spans] for v in first.versions] == [
-        [(0, 4, "ORG")], [(0, 2, "LOC"), (2, 4, "ORG")]]
+        [(0, 4, "ORG")],
+        [(0, 2, "LOC"), (2, 4, "ORG")],
+    ]
     assert first.kinds == ["boundary", "label"]
     assert cl[1].kinds == ["missing"] and cl[1].versions[-1].spans == [] and cl[1].versions[-1].annotators == ["c"]
     assert cl[2].kinds == ["attrs"]
@@ -83,7 +102,7 @@ def test_reviewable_docs_follow_assignments(sim3, gold_docs):
     assert [d for d, _ in reviewable_docs(sim3)] == docs
     sim3.assign([(docs[0], "alice"), (docs[0], "bob"), (docs[0], "dave")])
     ready = dict(reviewable_docs(sim3))
-    assert docs[0] not in ready                     # dave has not finished it
+    assert docs[0] not in ready  # dave has not finished it
     assert ready[docs[1]] == ["alice", "bob", "carol"]  # unassigned: >= 2 finished
     sim3.record_decision(docs[0], "dave", "finish")
     assert dict(reviewable_docs(sim3))[docs[0]] == ["alice", "bob", "carol", "dave"]
@@ -91,7 +110,9 @@ def test_reviewable_docs_follow_assignments(sim3, gold_docs):
 
 def test_single_annotator_documents_wait(corpus_store, gold_docs):
     d = next(iter(gold_docs))
-    corpus_store.record_decision(d, "alice", "add", start=0, end=2, label="DATE", text=corpus_store.get_document(d)["text"][:2])
+    corpus_store.record_decision(
+        d, "alice", "add", start=0, end=2, label="DATE", text=corpus_store.get_document(d)["text"][:2]
+    )
     corpus_store.record_decision(d, "alice", "finish")
     assert reviewable_docs(corpus_store) == []
 
@@ -108,9 +129,12 @@ def test_unanimous_agreed_gold_and_items(sim3, gold_docs):
     assert len(s.items) == len(disputed) == s.summary.items
     rows = gold_rows(sim3)
     assert [(r["doc_id"], r["start"], r["end"], r["label"]) for r in rows] == [
-        (d, x["start"], x["end"], x["label"]) for d, x in agreed]
-    assert all(r["origin"] == "agreed" and r["reviewer"] == "rita" and r["annotators"] == ["alice", "bob", "carol"]
-               for r in rows)
+        (d, x["start"], x["end"], x["label"]) for d, x in agreed
+    ]
+    assert all(
+        r["origin"] == "agreed" and r["reviewer"] == "rita" and r["annotators"] == ["alice", "bob", "carol"]
+        for r in rows
+    )
     # each item is one gold span and the perturbations of it
     for it, (d, i) in zip(s.items, disputed):
         g = sorted_gold(gold_docs[d])[i]
@@ -132,13 +156,15 @@ def test_majority_policy(sim3, gold_docs):
     # both depart: both dropped → 'no span' wins (settled, nothing in gold); otherwise 3 versions → item
     items = [(d, i) for d, i, x, b, c in cats if b and c and not (drop_b(i) and drop_c(i))]
     assert [(r["doc_id"], r["start"], r["end"], r["label"]) for r in gold_rows(sim3)] == [
-        (d, x["start"], x["end"], x["label"]) for d, x in agreed]
+        (d, x["start"], x["end"], x["label"]) for d, x in agreed
+    ]
     assert [(it.doc_id, it.cluster.start) for it in s.items] == [
-        (d, sorted_gold(gold_docs[d])[i]["start"]) for d, i in items]
+        (d, sorted_gold(gold_docs[d])[i]["start"]) for d, i in items
+    ]
     assert all(len(it.versions) == 3 for it in s.items)
     # majority rows record the annotators who held the span
     holders = {(r["doc_id"], r["start"]): r["annotators"] for r in gold_rows(sim3)}
-    for d, i, x, b, c in cats:
+    for d, _i, x, b, c in cats:
         if b and not c:
             assert holders[(d, x["start"])] == ["alice", "carol"]
     # back to unanimous: the majority-only rows are removed again and come back as items
@@ -162,7 +188,8 @@ def test_pick_reject_edit_write_gold_and_rerun_shows_only_unsettled(sim3, gold_d
     assert it.status == "picked" and s.cursor == 1
     new = [r for r in gold_rows(sim3, it.doc_id) if r["origin"] == "adjudicated"]
     assert [(r["start"], r["end"], r["label"], r["reviewer"], r["annotators"]) for r in new] == [
-        (x["start"], x["end"], x["label"], "rita", v.annotators) for x in v.spans]
+        (x["start"], x["end"], x["label"], "rita", v.annotators) for x in v.spans
+    ]
     rv = live_reviews(sim3, it.doc_id)[-1]
     assert rv["action"] == "pick" and rv["item_key"] == it.key and rv["reviewer"] == "rita"
     assert rv["payload"]["chosen"] == v.annotators and rv["payload"]["gold_ids"]
@@ -185,7 +212,7 @@ def test_pick_reject_edit_write_gold_and_rerun_shows_only_unsettled(sim3, gold_d
     e = [r for r in gold_rows(sim3, it3.doc_id) if r["origin"] == "adjudicated" and r["start"] == g["start"]]
     text = sim3.get_document(it3.doc_id)["text"]
     assert len(e) == 1 and e[0]["label"] == other_label(other_label(g["label"])) and e[0]["annotators"] == []
-    assert text[e[0]["start"]:e[0]["end"]] == e[0]["text"]
+    assert text[e[0]["start"] : e[0]["end"]] == e[0]["text"]
     # skip the fourth: logged, not settled
     it4 = s.items[3]
     s.skip()
@@ -211,7 +238,8 @@ def test_settle_everything_reproduces_the_gold(sim3, gold_docs):
     assert set(recs) == set(gold_docs)
     for d, g in gold_docs.items():
         assert [(x["start"], x["end"], x["label"]) for x in recs[d]["spans"]] == [
-            (x["start"], x["end"], x["label"]) for x in sorted_gold(g)]
+            (x["start"], x["end"], x["label"]) for x in sorted_gold(g)
+        ]
         assert recs[d]["annotators"] == ["alice", "bob", "carol"]
 
 
@@ -308,12 +336,23 @@ def test_annotator_changes_bring_items_back(sim3, gold_docs):
     n0 = len(s.items)
     d = next(iter(gold_docs))
     # carol reopens the first document and relabels a span everybody agreed on
-    agreed_i = next(i for i, x in enumerate(sorted_gold(gold_docs[d]))
-                    if not (drop_b(i) or shrink_b(i, x) or drop_c(i) or relabel_c(i)))
+    agreed_i = next(
+        i
+        for i, x in enumerate(sorted_gold(gold_docs[d]))
+        if not (drop_b(i) or shrink_b(i, x) or drop_c(i) or relabel_c(i))
+    )
     p = sim3.proposals(d)[agreed_i]
     sim3.record_decision(d, "carol", "reopen")
-    sim3.record_decision(d, "carol", "edit", proposal_id=p["id"], start=p["start"], end=p["end"],
-                         label=other_label(p["label"]), text=p["text"])
+    sim3.record_decision(
+        d,
+        "carol",
+        "edit",
+        proposal_id=p["id"],
+        start=p["start"],
+        end=p["end"],
+        label=other_label(p["label"]),
+        text=p["text"],
+    )
     # while reopened, the document is not reviewable: its gold stays, its items are not listed
     s_mid = ReviewSession(sim3, "rita")
     assert d not in {i.doc_id for i in s_mid.items} and s_mid.summary.documents == 4
@@ -361,12 +400,15 @@ def test_assign_round_robin_balanced(corpus_store, db_path, gold_docs):
     assert d0 in run_cli(db_path, "assign", "--show").output
 
 
-@pytest.mark.parametrize("args,msg", [
-    (["--annotators", "a,b", "--per-doc", "3"], "only 2 given"),
-    (["--annotators", "a,a"], "listed twice"),
-    (["--annotators", "a,b", "--docs", "nope"], "no such document: nope"),
-    ([], "--annotators is required"),
-])
+@pytest.mark.parametrize(
+    "args,msg",
+    [
+        (["--annotators", "a,b", "--per-doc", "3"], "only 2 given"),
+        (["--annotators", "a,a"], "listed twice"),
+        (["--annotators", "a,b", "--docs", "nope"], "no such document: nope"),
+        ([], "--annotators is required"),
+    ],
+)
 def test_assign_errors(corpus_store, db_path, args, msg):
     r = run_cli(db_path, "assign", *args)
     assert r.exit_code != 0 and msg in r.output and corpus_store.assignments() == {}

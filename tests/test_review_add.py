@@ -1,13 +1,14 @@
 """Review: spans no annotator made (the reviewer adds them to gold) and undo
 read from the persisted review log (across sessions, own actions only)."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 from click.testing import CliRunner
-
 from test_agreement import other_label, simulate
+
 from workbench.export import iter_gold_records
 from workbench.review import ReviewError, ReviewSession, history, live_reviews
 
@@ -33,11 +34,19 @@ def missed(corpus_store, gold_docs):
     st = corpus_store
     for doc_id, g in gold_docs.items():
         skip = {(s["start"], s["end"]) for s in missed_spans(g)}
-        st.replace_proposals(doc_id, "gold-sim", "1",
-                             [dict(s) for s in g["spans"] if (s["start"], s["end"]) not in skip])
+        st.replace_proposals(
+            doc_id, "gold-sim", "1", [dict(s) for s in g["spans"] if (s["start"], s["end"]) not in skip]
+        )
         for i, p in enumerate(st.proposals(doc_id)):
-            kw = dict(proposal_id=p["id"], start=p["start"], end=p["end"], label=p["label"], text=p["text"],
-                      attrs=p["attrs"], origin="import")
+            kw = dict(
+                proposal_id=p["id"],
+                start=p["start"],
+                end=p["end"],
+                label=p["label"],
+                text=p["text"],
+                attrs=p["attrs"],
+                origin="import",
+            )
             st.record_decision(doc_id, "alice", "accept", **kw)
             if i == BOB_REJECTS:
                 st.record_decision(doc_id, "bob", "reject", proposal_id=p["id"], origin="import")
@@ -88,15 +97,19 @@ def test_add_span_writes_gold_and_a_review_row(missed, gold_docs):
     doc_span = missed_spans(gold_docs[d])[0]
     s = ReviewSession(missed, "rita")
     assert s.summary.items == 2 * len(gold_docs)
-    assert not [g for g in gold(missed, d) if g["start"] == doc_span["start"]]      # nobody had it
+    assert not [g for g in gold(missed, d) if g["start"] == doc_span["start"]]  # nobody had it
     msg = s.add_span(d, doc_span["start"], doc_span["end"], doc_span["label"])
     assert msg.startswith(f"added DOC「{doc_span['text']}」")
     [row] = gold(missed, d, origin="added")
     assert (row["start"], row["end"], row["label"], row["text"]) == (
-        doc_span["start"], doc_span["end"], "DOC", doc_span["text"])
+        doc_span["start"],
+        doc_span["end"],
+        "DOC",
+        doc_span["text"],
+    )
     assert row["reviewer"] == "rita" and row["annotators"] == [] and row["attrs"] is None
     text = missed.get_document(d)["text"]
-    assert text[row["start"]:row["end"]] == row["text"]
+    assert text[row["start"] : row["end"]] == row["text"]
     rv = live_reviews(missed, d)[-1]
     assert rv["action"] == "add" and rv["reviewer"] == "rita" and rv["payload"]["gold_ids"] == [row["id"]]
     assert (rv["start"], rv["end"], rv["label"]) == (doc_span["start"], doc_span["end"], "DOC")
@@ -130,8 +143,10 @@ def test_add_rules_refuse_with_a_clear_message_and_write_nothing(missed, gold_do
         ((d, len(text) - 1, len(text) + 2, "ORG"), "empty or leave the text"),
         ((d, -1, 2, "ORG"), "empty or leave the text"),
         ((d, nl - 1, nl + 1, "ORG"), "line break"),
-        ((d, agreed["start"], agreed["end"], "ORG"),
-         f"overlaps gold {agreed['label']}「{agreed['text']}」 {agreed['start']}–{agreed['end']} (agreed)"),
+        (
+            (d, agreed["start"], agreed["end"], "ORG"),
+            f"overlaps gold {agreed['label']}「{agreed['text']}」 {agreed['start']}–{agreed['end']} (agreed)",
+        ),
         ((d, agreed["end"] - 1, agreed["end"] + 1, "ORG"), "overlaps gold"),
         ((d, item.cluster.start, item.cluster.start + 1, "ORG"), "overlaps an unsettled disagreement"),
         ((d, item.cluster.end - 1, item.cluster.end + 3, "ORG"), "settle it there"),
@@ -163,8 +178,9 @@ def test_add_is_allowed_where_a_disagreement_was_rejected(missed, gold_docs):
     it = s.current
     s.reject()
     s.add_span(it.doc_id, it.cluster.start, it.cluster.end, "ORG")
-    assert [(g["start"], g["end"], g["origin"]) for g in gold(missed, it.doc_id)
-            if g["start"] == it.cluster.start] == [(it.cluster.start, it.cluster.end, "added")]
+    assert [(g["start"], g["end"], g["origin"]) for g in gold(missed, it.doc_id) if g["start"] == it.cluster.start] == [
+        (it.cluster.start, it.cluster.end, "added")
+    ]
 
 
 def test_add_mode_selection_label_attrs_and_save(missed, gold_docs):
@@ -195,7 +211,7 @@ def test_add_mode_selection_label_attrs_and_save(missed, gold_docs):
     s.add_move(q["start"])
     s.add_anchor()
     s.add_move(q["end"] - q["start"] - 1)
-    assert s.add_selection() == (q["start"], q["end"]) and text[q["start"]:q["end"]] == q["text"]
+    assert s.add_selection() == (q["start"], q["end"]) and text[q["start"] : q["end"]] == q["text"]
     # no label yet: refused, the draft kept
     with pytest.raises(ReviewError, match="choose a label first"):
         s.save_add()
@@ -208,7 +224,7 @@ def test_add_mode_selection_label_attrs_and_save(missed, gold_docs):
         s.add_set_attrs({"value": 1.0, "unit": "个", "approx": "roughly"})
     s.add_set_attrs(q["attrs"])
     assert s.add_check() is None
-    assert n_rows(missed) == before                       # nothing written before enter
+    assert n_rows(missed) == before  # nothing written before enter
     msg = s.save_add()
     assert s.add_draft is None and "added QUANTITY" in msg
     [row] = gold(missed, d, origin="added")
@@ -238,7 +254,7 @@ def test_add_mode_switches_documents(missed, gold_docs):
 def test_edit_cannot_grow_over_an_added_span(missed, gold_docs):
     s = ReviewSession(missed, "rita")
     # an item with a free character right after it (no gold, no line break)
-    for idx, it in enumerate(s.items):
+    for idx, it in enumerate(s.items):  # noqa: B007  (idx is used after the loop)
         e = it.cluster.end
         if s.text(it.doc_id)[e] != "\n" and s.add_problem(it.doc_id, e, e + 1) is None:
             break
@@ -288,7 +304,7 @@ def test_undo_reaches_actions_of_earlier_sessions(missed, gold_docs):
     s1.save_edit()
     s1.skip()
     s1.add_span(d, m["start"], m["end"], m["label"])
-    del s1                                                  # quit; start again
+    del s1  # quit; start again
     s2 = ReviewSession(missed, "rita")
     assert len(s2.items) == n0 - 3 and s2.summary.already_settled == 3
     assert s2.undo().startswith("undid add")
@@ -303,7 +319,7 @@ def test_undo_reaches_actions_of_earlier_sessions(missed, gold_docs):
     assert s2.undo().startswith("undid pick") and s2.current.key == a.key and s2.cursor == 0
     assert [it.key for it in s2.items] == [it.key for it in ReviewSession(missed, "rita").items]
     assert len(s2.items) == n0 and all(it.status == "open" for it in s2.items)
-    strip = lambda rows: [{k: r[k] for k in ("doc_id", "start", "end", "label", "origin")} for r in rows]  # noqa: E731
+    strip = lambda rows: [{k: r[k] for k in ("doc_id", "start", "end", "label", "origin")} for r in rows]
     assert strip(gold(missed)) == strip(gold0)
     with pytest.raises(ReviewError, match="nothing to undo: no action of rita's left"):
         s2.undo()
@@ -313,7 +329,7 @@ def test_undo_reaches_actions_of_earlier_sessions(missed, gold_docs):
 
 
 def test_undo_takes_only_the_reviewers_own_actions_never_agree(missed, gold_docs):
-    s_rita = ReviewSession(missed, "rita")           # its start wrote the agreed gold ('agree' rows by rita)
+    s_rita = ReviewSession(missed, "rita")  # its start wrote the agreed gold ('agree' rows by rita)
     agreed = gold(missed, origin="agreed")
     assert agreed and missed.count("reviews", "action = 'agree'") == len(gold_docs)
     with pytest.raises(ReviewError, match="nothing to undo"):
@@ -324,7 +340,7 @@ def test_undo_takes_only_the_reviewers_own_actions_never_agree(missed, gold_docs
     with pytest.raises(ReviewError, match="nothing to undo: no action of sam's left"):
         s_sam.undo()
     s_sam.skip()
-    assert s_sam.undo().startswith("undid skip")      # sam's own, not rita's pick
+    assert s_sam.undo().startswith("undid skip")  # sam's own, not rita's pick
     assert missed.count("reviews", "action = 'pick'") == 1
     assert s_rita.undo().startswith("undid pick")
 
@@ -333,7 +349,7 @@ def test_undo_refused_when_another_reviewer_acted_on_the_range_since(missed, gol
     s_rita = ReviewSession(missed, "rita")
     it = s_rita.current
     s_rita.reject()
-    s_sam = ReviewSession(missed, "sam")               # the rejected item is not listed: its range is free
+    s_sam = ReviewSession(missed, "sam")  # the rejected item is not listed: its range is free
     s_sam.add_span(it.doc_id, it.cluster.start, it.cluster.end, "ORG")
     before = n_rows(missed)
     with pytest.raises(ReviewError, match="sam has since added an overlapping range"):
@@ -346,7 +362,7 @@ def test_undo_refused_when_another_reviewer_acted_on_the_range_since(missed, gol
 def test_undo_only_in_the_documents_under_review(missed, gold_docs):
     docs = list(gold_docs)
     s = ReviewSession(missed, "rita")
-    s.pick(1)                                         # in docs[0]
+    s.pick(1)  # in docs[0]
     only = ReviewSession(missed, "rita", doc_ids=docs[1:])
     with pytest.raises(ReviewError, match="nothing to undo"):
         only.undo()
@@ -356,18 +372,21 @@ def test_undo_only_in_the_documents_under_review(missed, gold_docs):
 def test_undo_restores_agreed_gold_under_the_current_policy(sim3, gold_docs):
     """Picked under unanimous; undone in a majority session: the majority span becomes agreed gold."""
     s = ReviewSession(sim3, "rita")
-    it = next(x for x in s.items if len(x.versions) == 2 and len(x.versions[0].annotators) == 2
-              and x.versions[1].spans)
+    it = next(x for x in s.items if len(x.versions) == 2 and len(x.versions[0].annotators) == 2 and x.versions[1].spans)
     s.set_cursor(s.items.index(it))
-    s.pick(2)                                        # the minority version
+    s.pick(2)  # the minority version
     maj = ReviewSession(sim3, "rita", policy="majority")
     # the picked span blocks the majority span from becoming agreed gold
-    assert not [g for g in gold(sim3, it.doc_id) if g["origin"] == "agreed" and g["start"] < it.cluster.end
-                and it.cluster.start < g["end"]]
+    assert not [
+        g
+        for g in gold(sim3, it.doc_id)
+        if g["origin"] == "agreed" and g["start"] < it.cluster.end and it.cluster.start < g["end"]
+    ]
     assert maj.undo().startswith("undid pick")
     rows = [g for g in gold(sim3, it.doc_id) if g["start"] < it.cluster.end and it.cluster.start < g["end"]]
     assert [(g["start"], g["end"], g["label"], g["origin"]) for g in rows] == [
-        (x["start"], x["end"], x["label"], "agreed") for x in it.versions[0].spans]
+        (x["start"], x["end"], x["label"], "agreed") for x in it.versions[0].spans
+    ]
     assert it.key not in {x.key for x in maj.items}
 
 
@@ -393,7 +412,7 @@ def test_export_gold_carries_added_spans(missed, gold_docs, db_path, tmp_path):
         for m in ms:
             x = got[(m["start"], m["end"])]
             assert x["label"] == m["label"] and x["text"] == m["text"] and x["attrs"] == (m.get("attrs") or None)
-            assert recs[d]["text"][x["start"]:x["end"]] == x["text"]
+            assert recs[d]["text"][x["start"] : x["end"]] == x["text"]
         assert recs[d]["annotators"] == ["alice", "bob"]
     out = tmp_path / "gold.jsonl"
     r = run_cli(db_path, "export", "gold", "-o", str(out))
@@ -403,7 +422,7 @@ def test_export_gold_carries_added_spans(missed, gold_docs, db_path, tmp_path):
         spans = lines[d]["spans"]
         for m in ms:
             [x] = [x for x in spans if (x["start"], x["end"]) == (m["start"], m["end"])]
-            assert lines[d]["text"][x["start"]:x["end"]] == x["text"] == m["text"]
+            assert lines[d]["text"][x["start"] : x["end"]] == x["text"] == m["text"]
 
 
 def test_review_summary_counts_gold_by_origin(missed, gold_docs, db_path):
@@ -417,8 +436,10 @@ def test_review_summary_counts_gold_by_origin(missed, gold_docs, db_path):
     assert r.exit_code == 0, r.output
     n_agreed = len(gold(missed, origin="agreed"))
     line = next(ln for ln in r.output.splitlines() if ln.startswith("gold spans by origin:"))
-    assert line == (f"gold spans by origin: {n_agreed} agreed, {len(gold(missed, origin='adjudicated'))} adjudicated, "
-                    "1 added (added = by a reviewer, no annotator had it)")
+    assert line == (
+        f"gold spans by origin: {n_agreed} agreed, {len(gold(missed, origin='adjudicated'))} adjudicated, "
+        "1 added (added = by a reviewer, no annotator had it)"
+    )
     assert len(gold(missed, origin="adjudicated")) >= 1
 
 
@@ -449,7 +470,7 @@ def test_add_find_selects_occurrences_wrapping_both_ways(missed, gold_docs):
     dr.caret, dr.anchor = hits[0], None
     got = s.add_find(q)  # the next one after the caret, or around to the first
     nxt = hits[1] if len(hits) > 1 else hits[0]
-    assert got == (nxt, nxt + len(q)) and s.add_selection() == got and text[got[0]:got[1]] == q
+    assert got == (nxt, nxt + len(q)) and s.add_selection() == got and text[got[0] : got[1]] == q
     dr.caret = hits[0]
     prev = s.add_find(q, backwards=True)  # before the caret: wraps to the last one
     assert prev == (hits[-1], hits[-1] + len(q))

@@ -1,5 +1,6 @@
 """The review screen driven with Pilot (keys → gold rows in the database, read
 through a second connection) and SVG snapshots of it."""
+
 from __future__ import annotations
 
 import html
@@ -7,10 +8,10 @@ import json
 import re
 
 import pytest
-
 from pilot_helpers import fresh, press, run
 from test_agreement import other_label, simulate
-from workbench.labels import LABELS
+
+from workbench.core.labels import LABELS
 from workbench.review import ReviewSession
 from workbench.session import next_word, prev_word
 from workbench.tui.review_app import ReviewApp, ReviewHelp
@@ -26,8 +27,10 @@ def sim3(corpus_store, gold_docs):
 
 def adjudicated(store):
     with fresh(store) as s:
-        rows = s.query('SELECT doc_id, start, "end", label, attrs, origin, reviewer, annotators FROM gold'
-                       " WHERE origin = 'adjudicated' ORDER BY id")
+        rows = s.query(
+            'SELECT doc_id, start, "end", label, attrs, origin, reviewer, annotators FROM gold'
+            " WHERE origin = 'adjudicated' ORDER BY id"
+        )
     for r in rows:
         r["annotators"] = json.loads(r["annotators"])
     return rows
@@ -52,7 +55,8 @@ def test_pick_reject_skip_undo_keys(sim3):
             await press(pilot, "2")
             rows = adjudicated(sim3)
             assert [(r["start"], r["end"], r["label"], r["annotators"], r["reviewer"]) for r in rows] == [
-                (x["start"], x["end"], x["label"], v2.annotators, "rita") for x in v2.spans]
+                (x["start"], x["end"], x["label"], v2.annotators, "rita") for x in v2.spans
+            ]
             assert session.cursor == 1 and items[0].status in ("picked", "rejected")
             await press(pilot, "x")
             assert items[1].status == "rejected" and reviews(sim3)[-1] == "reject"
@@ -87,10 +91,10 @@ def test_edit_mode_keys(sim3):
             await press(pilot, *(["l"] * base), "e")
             assert app.mode == "edit" and session.draft is not None
             new_label = other_label(other_label(g["label"]))
-            await press(pilot, str(LABELS.index(new_label) + 1))     # digits relabel in edit mode
-            await press(pilot, "right_square_bracket")                   # start → (shrinks)
+            await press(pilot, str(LABELS.index(new_label) + 1))  # digits relabel in edit mode
+            await press(pilot, "right_square_bracket")  # start → (shrinks)
             assert session.draft.spans[0]["start"] == g["start"] + 1
-            await press(pilot, "left_square_bracket")                    # start ← back
+            await press(pilot, "left_square_bracket")  # start ← back
             await press(pilot, "enter")
             assert app.mode == "normal" and it.status == "edited"
             rows = adjudicated(sim3)
@@ -110,8 +114,11 @@ def test_edit_mode_keys(sim3):
 def test_quantity_attrs_bar(sim3):
     async def go():
         session = ReviewSession(sim3, "rita")
-        idx = next(i for i, it in enumerate(session.items)
-                   if it.versions[0].spans and it.versions[0].spans[0]["label"] == "QUANTITY")
+        idx = next(
+            i
+            for i, it in enumerate(session.items)
+            if it.versions[0].spans and it.versions[0].spans[0]["label"] == "QUANTITY"
+        )
         session.set_cursor(idx)
         app = ReviewApp(session)
         async with app.run_test(size=SIZE) as pilot:
@@ -136,7 +143,7 @@ def test_help_screen_opens_and_closes(sim3):
         async with app.run_test(size=SIZE) as pilot:
             await press(pilot, "question_mark")
             assert isinstance(app.screen, ReviewHelp)
-            await press(pilot, "2")                 # keys do not act under the help
+            await press(pilot, "2")  # keys do not act under the help
             assert reviews(sim3) == []
             await press(pilot, "escape")
             assert not isinstance(app.screen, ReviewHelp)
@@ -186,8 +193,10 @@ from test_review_add import missed, missed_spans  # noqa: E402,F401  (the fixtur
 
 def added_rows(store):
     with fresh(store) as s:
-        rows = s.query('SELECT doc_id, start, "end", label, text, attrs, origin, reviewer, annotators FROM gold'
-                       " WHERE origin = 'added' ORDER BY id")
+        rows = s.query(
+            'SELECT doc_id, start, "end", label, text, attrs, origin, reviewer, annotators FROM gold'
+            " WHERE origin = 'added' ORDER BY id"
+        )
     for r in rows:
         r["annotators"] = json.loads(r["annotators"])
         r["attrs"] = json.loads(r["attrs"]) if r["attrs"] else None
@@ -237,6 +246,7 @@ def status(app) -> str:
 def test_add_span_keys_write_gold_and_u_takes_it_back(missed, gold_docs):
     d = next(iter(gold_docs))
     m = missed_spans(gold_docs[d])[0]
+
     async def go():
         session = ReviewSession(missed, "rita")
         n = len(session.items)
@@ -245,14 +255,19 @@ def test_add_span_keys_write_gold_and_u_takes_it_back(missed, gold_docs):
             await press(pilot, "n")
             assert app.mode == "add" and session.add_draft.doc_id == d
             await select(pilot, session, m["start"], m["end"])
-            assert added_rows(missed) == [] and all_reviews(missed) == []     # nothing before enter
-            await press(pilot, "enter")                                      # no label yet: refused
+            assert added_rows(missed) == [] and all_reviews(missed) == []  # nothing before enter
+            await press(pilot, "enter")  # no label yet: refused
             assert app.mode == "add" and "choose a label first" in status(app) and all_reviews(missed) == []
             await press(pilot, str(LABELS.index(m["label"]) + 1), "enter")
             assert app.mode == "normal" and session.add_draft is None
             [row] = added_rows(missed)
             assert (row["doc_id"], row["start"], row["end"], row["label"], row["text"]) == (
-                d, m["start"], m["end"], m["label"], m["text"])
+                d,
+                m["start"],
+                m["end"],
+                m["label"],
+                m["text"],
+            )
             assert row["reviewer"] == "rita" and row["annotators"] == [] and all_reviews(missed) == ["add"]
             it = session.current
             assert it.status == "added" and len(session.items) == n + 1
@@ -281,7 +296,7 @@ def test_slash_finds_text_in_add_mode(missed, gold_docs):
             await press(pilot, "slash")
             assert app.mode == "find" and app.focused is app.query_one("#attrs-input")
             for ch in "1ja":
-                await pilot.press(ch)   # typed into the bar: no binding fires (label, move, attrs)
+                await pilot.press(ch)  # typed into the bar: no binding fires (label, move, attrs)
             await pilot.pause()
             inp = app.query_one("#attrs-input")
             assert inp.value == "1ja" and app.mode == "find"
@@ -306,6 +321,7 @@ def test_slash_finds_text_in_add_mode(missed, gold_docs):
 def test_add_mode_keys_attrs_cancel_and_refusals(missed, gold_docs):
     d = next(iter(gold_docs))
     q = missed_spans(gold_docs[d])[1]
+
     async def go():
         session = ReviewSession(missed, "rita")
         app = ReviewApp(session)
@@ -352,8 +368,12 @@ def test_add_mode_keys_attrs_cancel_and_refusals(missed, gold_docs):
             await press(pilot, "enter")
             [row] = added_rows(missed)
             assert (row["start"], row["end"], row["label"], row["attrs"]) == (
-                q["start"], q["end"], "QUANTITY", {"value": 8.0, "unit": "次", "approx": None})
-            assert missed.get_document(d)["text"][row["start"]:row["end"]] == row["text"]
+                q["start"],
+                q["end"],
+                "QUANTITY",
+                {"value": 8.0, "unit": "次", "approx": None},
+            )
+            assert missed.get_document(d)["text"][row["start"] : row["end"]] == row["text"]
             # tab / shift+tab switch documents in add mode (also right after n: keys are taken in order)
             await pilot.press("n", "tab")
             assert session.add_draft.doc_id == session.docs[1]
@@ -373,7 +393,7 @@ def test_undo_key_after_restart(sim3):
         async with app.run_test(size=SIZE) as pilot:
             await press(pilot, "1", "x", "q")
         assert reviews(sim3) == ["pick", "reject"]
-        s2 = ReviewSession(sim3, "rita")                   # restart: both settled items are gone from the list
+        s2 = ReviewSession(sim3, "rita")  # restart: both settled items are gone from the list
         assert first.key not in {i.key for i in s2.items}
         app2 = ReviewApp(s2)
         async with app2.run_test(size=SIZE) as pilot:
@@ -404,6 +424,7 @@ def test_empty_list_still_adds_spans(missed, gold_docs):
     s0 = ReviewSession(missed, "rita")
     while s0.open_count:
         s0.pick(1)
+
     async def go():
         session = ReviewSession(missed, "rita")
         assert session.items == []
@@ -428,8 +449,14 @@ def test_help_lists_the_add_keys(sim3):
             await press(pilot, "question_mark")
             svg = app.export_screenshot()
             shown = html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
-            for phrase in ("add a span no annotator made", "caret one line down", "anchor",
-                           "next document under review", "undo your latest action", "earlier session"):
+            for phrase in (
+                "add a span no annotator made",
+                "caret one line down",
+                "anchor",
+                "next document under review",
+                "undo your latest action",
+                "earlier session",
+            ):
                 assert phrase in shown, phrase
 
     run(go())
@@ -437,7 +464,6 @@ def test_help_lists_the_add_keys(sim3):
 
 def test_snapshot_add_mode(snap_app, snap_compare):
     assert snap_compare(snap_app, terminal_size=SNAP, press=["j", "n", "w", "w", "v", "w", "3"])
-
 
 
 def test_review_app_collects_garbage_in_pauses_and_restores_gc(sim3):
@@ -455,5 +481,6 @@ def test_review_app_collects_garbage_in_pauses_and_restores_gc(sim3):
             await press(pilot, "j", "j")
             await pilot.pause(app.idle_gc.quiet + 3 * app.idle_gc.every)
             assert app.idle_gc.collections > before
+
     run(go())
     assert gc.isenabled()

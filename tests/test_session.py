@@ -1,5 +1,6 @@
 """The annotation session (domain layer under the TUI): every action writes the log
 first, the in-memory state always equals the state derived from the log."""
+
 from __future__ import annotations
 
 import subprocess
@@ -7,8 +8,8 @@ import sys
 from array import array
 
 import pytest
-
 from conftest import ROOT
+
 from workbench.session import (
     AnnotationSession,
     SessionError,
@@ -39,14 +40,14 @@ def pstore(corpus_store, gold_docs):
 def consistent(sess: AnnotationSession) -> None:
     """The in-memory items equal the items derived from the decision log."""
     derived = sess.store.annotator_items(sess.doc_id, sess.annotator)
-    strip = lambda its: [{k: v for k, v in it.items()} for it in its]  # noqa: E731
+    strip = lambda its: [{k: v for k, v in it.items()} for it in its]
     assert strip(sess.items) == strip(derived)
     for it in sess.items:
-        assert sess.text[it["start"]:it["end"]] == it["text"]
+        assert sess.text[it["start"] : it["end"]] == it["text"]
 
 
 def last_decision(store):
-    return store.query('SELECT * FROM decisions ORDER BY id DESC LIMIT 1')[0]
+    return store.query("SELECT * FROM decisions ORDER BY id DESC LIMIT 1")[0]
 
 
 def test_opens_first_unfinished_doc_at_first_pending(pstore, gold_docs):
@@ -63,7 +64,13 @@ def test_accept_writes_full_span_then_updates_and_advances(pstore):
     s.accept()
     d = last_decision(pstore)
     assert (d["action"], d["proposal_id"], d["start"], d["end"], d["label"], d["text"]) == (
-        "accept", it["proposal_id"], it["start"], it["end"], it["label"], it["text"])
+        "accept",
+        it["proposal_id"],
+        it["start"],
+        it["end"],
+        it["label"],
+        it["text"],
+    )
     assert d["annotator"] == "alice" and d["origin"] == "tui"
     assert s.items[0]["status"] == "accepted" and s.cursor == 1
     consistent(s)
@@ -84,7 +91,7 @@ def test_reject_relabel_moves_and_attrs(pstore):
     s.move_end(1)
     it = s.items[s.index_of(key)]
     assert (it["start"], it["end"]) == (start + 1, end + 1)
-    assert it["text"] == s.text[start + 1:end + 1] == last_decision(pstore)["text"]
+    assert it["text"] == s.text[start + 1 : end + 1] == last_decision(pstore)["text"]
     s.move_start(-1)
     s.move_end(-1)
     it = s.items[s.index_of(key)]
@@ -126,10 +133,15 @@ def test_moves_are_clamped_never_empty(pstore):
 
 def test_moves_at_text_edges_are_clamped(corpus_store):
     text = corpus_store.get_document(DOC0)["text"]
-    corpus_store.replace_proposals(DOC0, "t", "1", [
-        {"start": 0, "end": 2, "label": "ORG", "text": text[:2]},
-        {"start": len(text) - 2, "end": len(text), "label": "ORG", "text": text[-2:]},
-    ])
+    corpus_store.replace_proposals(
+        DOC0,
+        "t",
+        "1",
+        [
+            {"start": 0, "end": 2, "label": "ORG", "text": text[:2]},
+            {"start": len(text) - 2, "end": len(text), "label": "ORG", "text": text[-2:]},
+        ],
+    )
     s = AnnotationSession(corpus_store, "alice", doc_id=DOC0)
     with pytest.raises(SessionError, match="cannot move"):
         s.move_start(-1)
@@ -141,8 +153,12 @@ def test_moves_at_text_edges_are_clamped(corpus_store):
 
 def test_overlap_with_own_span_is_refused(corpus_store, gold_docs):
     g = gold_docs[DOC0]["spans"][0]
-    wide = {"start": g["start"], "end": g["end"] + 1, "label": "ORG",
-            "text": gold_docs[DOC0]["text"][g["start"]:g["end"] + 1]}
+    wide = {
+        "start": g["start"],
+        "end": g["end"] + 1,
+        "label": "ORG",
+        "text": gold_docs[DOC0]["text"][g["start"] : g["end"] + 1],
+    }
     propose_gold(corpus_store, gold_docs, extra=[(DOC0, wide)])
     s = AnnotationSession(corpus_store, "alice", doc_id=DOC0)
     i_gold = next(i for i, it in enumerate(s.items) if (it["start"], it["end"]) == (g["start"], g["end"]))
@@ -167,15 +183,15 @@ def test_add_edit_remove_span_and_ref_ids(pstore):
     covered = set()
     for it in s.items:
         covered.update(range(it["start"], it["end"]))
-    a = next(i for i in range(len(text) - 3) if not covered & {i, i + 1, i + 2} and "\n" not in text[i:i + 3])
+    a = next(i for i in range(len(text) - 3) if not covered & {i, i + 1, i + 2} and "\n" not in text[i : i + 3])
     s.add_span(a, a + 2, "LOC")
     add = last_decision(pstore)
-    assert add["action"] == "add" and add["proposal_id"] is None and add["text"] == text[a:a + 2]
+    assert add["action"] == "add" and add["proposal_id"] is None and add["text"] == text[a : a + 2]
     assert s.current["key"] == f"d{add['id']}" and s.current["status"] == "added"
     s.move_end(1)
     d = last_decision(pstore)
     assert d["action"] == "edit" and d["ref_id"] == add["id"] and d["proposal_id"] is None
-    assert s.current["status"] == "added" and s.current["text"] == text[a:a + 3]
+    assert s.current["status"] == "added" and s.current["text"] == text[a : a + 3]
     s.relabel("ORG")
     assert last_decision(pstore)["ref_id"] == add["id"]
     consistent(s)
@@ -262,6 +278,7 @@ def test_finish_queue_order_and_resume(pstore):
 
 def test_finished_count_follows_finish_undo_reopen(pstore):
     """The header's queue count is kept in step, not recounted: check it against the DB."""
+
     def db_count(s):
         return sum(pstore.is_finished(q["id"], s.annotator) for q in s.queue)
 

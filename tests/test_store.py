@@ -1,12 +1,13 @@
 """The SQLite layer: migrations, pragmas, the decision log and the state derived from it."""
+
 from __future__ import annotations
 
 import sqlite3
 
 import pytest
 
-from store import SCHEMA_VERSION, Store, StoreError
-from store.spans import derive_items, final_spans
+from workbench.core.spans import derive_items, final_spans
+from workbench.store import SCHEMA_VERSION, Store, StoreError
 
 
 def test_fresh_db_is_migrated_with_wal_and_foreign_keys(db_path):
@@ -40,10 +41,9 @@ def test_foreign_keys_enforced(store):
 
 def test_write_rolls_back_on_error(corpus_store):
     s = corpus_store
-    with pytest.raises(RuntimeError):
-        with s.write() as c:
-            c.execute("DELETE FROM documents")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), s.write() as c:
+        c.execute("DELETE FROM documents")
+        raise RuntimeError("boom")
     assert s.count("documents") == 5
 
 
@@ -64,12 +64,14 @@ def test_decisions_derive_state_with_undo(corpus_store):
     s = corpus_store
     props, text = _proposals(s)
     org, prog, per = props
-    s.record_decision(DOC, "ann", "accept", proposal_id=org["id"], start=org["start"], end=org["end"],
-                      label="ORG", text=org["text"])
+    s.record_decision(
+        DOC, "ann", "accept", proposal_id=org["id"], start=org["start"], end=org["end"], label="ORG", text=org["text"]
+    )
     s.record_decision(DOC, "ann", "reject", proposal_id=prog["id"])
     e0 = per["start"] - 2
-    s.record_decision(DOC, "ann", "edit", proposal_id=per["id"], start=e0, end=per["end"],
-                      label="PERSON", text=text[e0:per["end"]])
+    s.record_decision(
+        DOC, "ann", "edit", proposal_id=per["id"], start=e0, end=per["end"], label="PERSON", text=text[e0 : per["end"]]
+    )
     add = s.record_decision(DOC, "ann", "add", start=0, end=2, label="LOC", text=text[0:2])
     items = {i["key"]: i for i in s.annotator_items(DOC, "ann")}
     assert items[f"p{org['id']}"]["status"] == "accepted"
@@ -105,8 +107,9 @@ def test_edit_and_remove_of_an_added_span(corpus_store):
 def test_reproposing_keeps_decisions_on_the_old_version(corpus_store):
     s = corpus_store
     (org, prog, per), _ = _proposals(s)
-    s.record_decision(DOC, "ann", "accept", proposal_id=org["id"], start=org["start"], end=org["end"],
-                      label="ORG", text=org["text"])
+    s.record_decision(
+        DOC, "ann", "accept", proposal_id=org["id"], start=org["start"], end=org["end"], label="ORG", text=org["text"]
+    )
     # version 2 proposes only the PERSON span
     s.replace_proposals(DOC, "rules", "2", [{k: per[k] for k in ("start", "end", "label", "text")}])
     active = s.proposals(DOC)
@@ -138,10 +141,28 @@ def test_queue_unfinished_first_and_assignments(corpus_store):
 def test_derive_items_is_pure():
     props = [{"id": 1, "start": 0, "end": 2, "label": "LOC", "text": "酉阳", "attrs": None, "active": 1}]
     decs = [
-        {"id": 10, "action": "edit", "proposal_id": 1, "ref_id": None, "start": 0, "end": 2,
-         "label": "ORG", "text": "酉阳", "attrs": None},
-        {"id": 11, "action": "accept", "proposal_id": 1, "ref_id": None, "start": 0, "end": 2,
-         "label": "ORG", "text": "酉阳", "attrs": None},
+        {
+            "id": 10,
+            "action": "edit",
+            "proposal_id": 1,
+            "ref_id": None,
+            "start": 0,
+            "end": 2,
+            "label": "ORG",
+            "text": "酉阳",
+            "attrs": None,
+        },
+        {
+            "id": 11,
+            "action": "accept",
+            "proposal_id": 1,
+            "ref_id": None,
+            "start": 0,
+            "end": 2,
+            "label": "ORG",
+            "text": "酉阳",
+            "attrs": None,
+        },
     ]
     (item,) = derive_items(props, decs)
     assert item["status"] == "edited" and item["label"] == "ORG"
@@ -151,12 +172,17 @@ def test_derive_items_is_pure():
 def test_reproposing_the_same_span_shows_the_decision_not_a_duplicate(corpus_store):
     s = corpus_store
     (org, prog, per), _ = _proposals(s)
-    s.record_decision(DOC, "ann", "accept", proposal_id=org["id"], start=org["start"], end=org["end"],
-                      label="ORG", text=org["text"])
-    s.replace_proposals(DOC, "rules", "2", [{k: p[k] for k in ("start", "end", "label", "text")}
-                                            for p in (org, prog, per)])
+    s.record_decision(
+        DOC, "ann", "accept", proposal_id=org["id"], start=org["start"], end=org["end"], label="ORG", text=org["text"]
+    )
+    s.replace_proposals(
+        DOC, "rules", "2", [{k: p[k] for k in ("start", "end", "label", "text")} for p in (org, prog, per)]
+    )
     items = s.annotator_items(DOC, "ann")
     assert sorted((i["label"], i["status"]) for i in items) == [
-        ("ORG", "accepted"), ("PERSON", "pending"), ("PROGRAM", "pending")]
+        ("ORG", "accepted"),
+        ("PERSON", "pending"),
+        ("PROGRAM", "pending"),
+    ]
     # another annotator sees the new run's three pending proposals
     assert len(s.annotator_items(DOC, "other")) == 3

@@ -1,15 +1,14 @@
 """The annotate TUI driven with Pilot: every key of the issue's table, then the
 database state is asserted (the decision is on disk when the key returns)."""
+
 from __future__ import annotations
 
-
 import pytest
-
+from pilot_helpers import fresh, press, run
+from test_session import DOC0, propose_gold
 from textual import events
 
-from pilot_helpers import fresh, press, run
-from store import Store
-from test_session import DOC0, propose_gold
+from workbench.store import Store
 from workbench.tui.app import KEYS, AnnotateApp
 from workbench.tui.docview import DocView
 from workbench.tui.wrap import NO_START, cell_width, wrap
@@ -29,7 +28,7 @@ def make_app(store, annotator="alice", **kw) -> AnnotateApp:
 
 
 def decisions(store, action=None):
-    rows = store.query('SELECT * FROM decisions ORDER BY id')
+    rows = store.query("SELECT * FROM decisions ORDER BY id")
     return [r for r in rows if action is None or r["action"] == action]
 
 
@@ -57,6 +56,7 @@ def test_move_accept_reject_skip(pstore):
             await press(pilot, "space")
             assert s.cursor == 6 and len(decisions(pstore)) == n
             other.close()
+
     run(go())
 
 
@@ -76,6 +76,7 @@ def test_label_keys_relabel(pstore):
                 assert s.items[s.index_of(key)]["label"] == label
                 if want_accept:
                     await press(pilot, "k")
+
     run(go())
 
 
@@ -95,8 +96,9 @@ def test_bracket_keys_move_boundaries(pstore):
             assert (d["start"], d["end"]) == (it["start"] - 1, it["end"] + 1)
             await press(pilot, "left_curly_bracket")
             d = decisions(pstore)[-1]
-            assert (d["action"], d["end"], d["text"]) == ("edit", it["end"], s.text[it["start"] - 1:it["end"]])
+            assert (d["action"], d["end"], d["text"]) == ("edit", it["end"], s.text[it["start"] - 1 : it["end"]])
             assert s.current["status"] == "edited"
+
     run(go())
 
 
@@ -130,6 +132,7 @@ def test_e_edits_quantity_attrs_inline(pstore):
             assert app.mode == "attrs" and len(decisions(pstore)) == n
             await press(pilot, "escape")
             assert app.mode == "normal" and len(decisions(pstore)) == n
+
     run(go())
 
 
@@ -155,19 +158,24 @@ def test_n_new_span_with_caret_word_and_anchor(pstore):
             covered = set()
             for it in s.items:
                 covered.update(range(it["start"], it["end"]))
-            a = next(i for i in range(len(s.text) - 2)
-                     if not covered & {i, i + 1} and "\n" not in s.text[i:i + 2])
+            a = next(i for i in range(len(s.text) - 2) if not covered & {i, i + 1} and "\n" not in s.text[i : i + 2])
             app._set_caret(a)
             await press(pilot, "v", "l", "3")
             assert app.mode == "normal"
             d = decisions(fresh(pstore))[-1]
             assert (d["action"], d["start"], d["end"], d["label"], d["text"]) == (
-                "add", a, a + 2, "LOC", s.text[a:a + 2])
+                "add",
+                a,
+                a + 2,
+                "LOC",
+                s.text[a : a + 2],
+            )
             assert s.current["key"] == f"d{d['id']}"
             # escape leaves new-span mode without writing
             n = len(decisions(pstore))
             await press(pilot, "n", "escape")
             assert app.mode == "normal" and len(decisions(pstore)) == n
+
     run(go())
 
 
@@ -187,6 +195,7 @@ def test_u_and_backspace_undo(pstore):
             assert len(decisions(other, "undo")) == 3
             assert all(it["status"] == "pending" for it in s.items)
             assert s.cursor == 0
+
     run(go())
 
 
@@ -205,6 +214,7 @@ def test_A_accepts_all_after_one_confirmation(pstore):
             assert len(decisions(fresh(pstore), "accept")) == n and s.pending_count == 0
             await press(pilot, "u")  # the whole batch
             assert s.pending_count == n
+
     run(go())
 
 
@@ -230,6 +240,7 @@ def test_tab_shift_tab_and_f_finish(pstore):
             # reopening the app: the unfinished documents come first
             app2 = make_app(pstore)
             assert app2.session.queue[-1]["id"] == DOC0
+
     run(go())
 
 
@@ -253,6 +264,7 @@ def test_slash_search_moves_to_match(pstore):
             await press(pilot, "escape")
             assert app.doc_view.search == []
             assert decisions(pstore) == []
+
     run(go())
 
 
@@ -268,7 +280,8 @@ def test_search_in_new_span_mode_selects_the_match(pstore):
             await press(pilot, "6")
             d = decisions(pstore)[-1]
             assert d["action"] == "add" and d["text"] == word and d["label"] == "PROGRAM"
-            assert s.text[d["start"]:d["end"]] == word
+            assert s.text[d["start"] : d["end"]] == word
+
     run(go())
 
 
@@ -279,6 +292,7 @@ def test_help_palette_and_quit(pstore):
             await pilot.pause()
             await press(pilot, "question_mark")
             from workbench.tui.help import HelpScreen
+
             assert isinstance(app.screen, HelpScreen)
             await press(pilot, "a")  # keys do nothing behind the help
             assert decisions(pstore) == []
@@ -286,6 +300,7 @@ def test_help_palette_and_quit(pstore):
             assert not isinstance(app.screen, HelpScreen)
             await press(pilot, "ctrl+p")
             from textual.command import CommandPalette
+
             assert isinstance(app.screen, CommandPalette)
             await press(pilot, *"reject")
             await pilot.pause(0.3)
@@ -296,6 +311,7 @@ def test_help_palette_and_quit(pstore):
             await press(pilot, "q")
         assert app.return_code == 0 or app.return_code is None
         assert not app.is_running
+
     run(go())
 
 
@@ -315,6 +331,7 @@ def test_user_keymap_remaps_bindings(pstore, tmp_path):
             await press(pilot, "ctrl+n")
             assert s.cursor == 2
             assert app.keys_for("accept") == "y"
+
     run(go())
 
 
@@ -323,9 +340,36 @@ def test_every_binding_has_an_id_and_is_tested():
     assert len(ids) == len(set(ids))
     keys = {k for row in KEYS for k in row[1].split(",")}
     # the issue's table
-    for k in ["j", "down", "k", "up", "a", "enter", "x", "space", *"1234567", "left_square_bracket",
-              "right_square_bracket", "left_curly_bracket", "right_curly_bracket", "e", "n", "h", "l", "w",
-              "b", "v", "u", "backspace", "A", "tab", "shift+tab", "slash", "question_mark", "q"]:
+    for k in [
+        "j",
+        "down",
+        "k",
+        "up",
+        "a",
+        "enter",
+        "x",
+        "space",
+        *"1234567",
+        "left_square_bracket",
+        "right_square_bracket",
+        "left_curly_bracket",
+        "right_curly_bracket",
+        "e",
+        "n",
+        "h",
+        "l",
+        "w",
+        "b",
+        "v",
+        "u",
+        "backspace",
+        "A",
+        "tab",
+        "shift+tab",
+        "slash",
+        "question_mark",
+        "q",
+    ]:
         assert k in keys, k
 
 
@@ -333,6 +377,7 @@ def test_doc_view_renders_only_visible_lines(corpus_store):
     """A long document: a key press renders a bounded number of new lines."""
     text = ("统一战线工作领导小组在苍岭镇召开会议，强调团结奋斗。" * 40 + "\n") * 100
     from workbench.ingest import ingest_paths  # noqa: F401  (corpus_store already ingested)
+
     with corpus_store.write() as c:
         c.execute("UPDATE documents SET text = ?, n_chars = ? WHERE id = ?", (text, len(text), DOC0))
     spans = []
@@ -357,6 +402,7 @@ def test_doc_view_renders_only_visible_lines(corpus_store):
             top = int(view.scroll_y)
             line = view.line_of_offset(app.session.current["start"])
             assert top <= line < top + view.scrollable_content_region.height
+
     run(go())
 
 
@@ -364,6 +410,7 @@ def test_document_switch_repaints_without_a_screen_layout(pstore):
     """tab changes the text's and the table's virtual heights without a whole-screen
     layout pass (the cost of the next-document key at scale), and the scroll range,
     scrollbars and the last lines are still right for each document."""
+
     async def go():
         app = make_app(pstore)
         async with app.run_test(size=SIZE) as pilot:
@@ -398,6 +445,7 @@ def test_document_switch_repaints_without_a_screen_layout(pstore):
                 assert int(view.scroll_y) <= line < int(view.scroll_y) + h
             assert len(seen_heights) > 1  # documents of different lengths were switched between
             assert layouts == []
+
     run(go())
 
 
@@ -467,6 +515,7 @@ def test_idle_gc_collects_between_keys_and_restores_automatic_gc(pstore):
             await press(pilot, "tab", "j", "a")
             await pilot.pause(app.idle_gc.quiet + 3 * app.idle_gc.every)
             assert app.idle_gc.collections > before
+
     run(go())
     assert gc.isenabled()
 
@@ -496,6 +545,7 @@ def test_idle_gc_waits_for_a_pause_but_bounds_the_backlog():
 def test_a_burst_of_keys_acts_in_order(pstore):
     """Keys arriving at once ("a x tab" typed ahead or over a slow link) act in the
     order they came: the decisions land on the document they were meant for."""
+
     async def go():
         app = make_app(pstore)
         async with app.run_test(size=SIZE) as pilot:
@@ -506,8 +556,7 @@ def test_a_burst_of_keys_acts_in_order(pstore):
             await pilot.pause(0.3)
             rows = fresh(pstore).query("SELECT doc_id, action FROM decisions ORDER BY id")
             d1 = app.session.queue.ids[1]
-            assert [(r["doc_id"], r["action"]) for r in rows] == [
-                (d0, "accept"), (d0, "reject"), (d1, "accept")]
+            assert [(r["doc_id"], r["action"]) for r in rows] == [(d0, "accept"), (d0, "reject"), (d1, "accept")]
             assert app.session.doc_id == d1
             # typing into the search bar in a burst: the letters reach the input, no key acts
             n = len(rows)
@@ -517,4 +566,5 @@ def test_a_burst_of_keys_acts_in_order(pstore):
             await pilot.pause(0.3)
             assert app.query_one("#search-input").value == "ax1q" and app.mode == "search"
             assert len(fresh(pstore).query("SELECT id FROM decisions")) == n and app.is_running
+
     run(go())

@@ -3,11 +3,12 @@
 Deterministic: the bundled corpus with the dev gold inserted as proposals, a
 fixed annotator, no user keymap, a small terminal.
 """
+
 from __future__ import annotations
 
 import pytest
-
 from test_session import propose_gold
+
 from workbench.tui.app import AnnotateApp
 
 SIZE = (100, 30)
@@ -27,8 +28,9 @@ async def _no_blink(pilot):
 
 def test_main_screen(app, snap_compare):
     # some decisions so every status is visible: accepted, rejected, edited, added
-    assert snap_compare(app, terminal_size=SIZE,
-                        press=["j", "a", "x", "2", "j", "right_curly_bracket", "n", "w", "w", "v", "l", "3"])
+    assert snap_compare(
+        app, terminal_size=SIZE, press=["j", "a", "x", "2", "j", "right_curly_bracket", "n", "w", "w", "v", "l", "3"]
+    )
 
 
 def test_help_screen(app, snap_compare):

@@ -28,15 +28,16 @@ an annotator who did not finish a document is a missing value there.
 Characters are counted as runs between span boundaries, so the cost grows with
 the number of spans, not with the length of the text.
 """
+
 from __future__ import annotations
 
 import itertools
 from collections import Counter
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Hashable, Iterable, Sequence
 
-from .labels import LABELS
+from .core.labels import LABELS
 
 OUTSIDE = "O"
 MATCH_MODES = ("exact", "overlap")
@@ -179,7 +180,7 @@ class Counts:
     fp: int = 0
     fn: int = 0
 
-    def add(self, other: "Counts") -> None:
+    def add(self, other: Counts) -> None:
         self.tp += other.tp
         self.fp += other.fp
         self.fn += other.fn
@@ -306,7 +307,8 @@ def pair_agreement(data: AnnotationSet, a: str, b: str, *, label: str | None = N
         **spans_out,
         "char_kappa": cohen_kappa(confusion),
         "char_agreement": (sum(v for (x, y), v in confusion.items() if x == y) / sum(confusion.values()))
-        if confusion else None,
+        if confusion
+        else None,
         "decisions": {
             "shared": n_dec,
             "agree": sum(v for (x, y), v in dconf.items() if x == y),

@@ -7,20 +7,23 @@ inside the commands that need them, so every command starts fast.
 Command modules under ``workbench/commands/`` attach themselves to the groups
 defined here; they are listed in ``COMMAND_MODULES``.
 """
+
 from __future__ import annotations
 
 import importlib
+import importlib.resources
 import json
 import sys
 from pathlib import Path
 
 import click
 
-from store import Store, StoreError
+from workbench.store import Store, StoreError
 
 from . import __version__
 
-BUNDLED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+# The sample reports ship inside the package (package data), so a wheel install has them too.
+BUNDLED_CORPUS = Path(str(importlib.resources.files("workbench") / "data" / "corpus"))
 
 
 class AppContext:
@@ -166,9 +169,10 @@ def export_documents(app: AppContext, output: str) -> None:
 
     store = app.store
     n = 0
-    with open_output(output) as fh, progress_bar(
-        store.iter_documents(), "export", length=store.count("documents"), threshold=2000
-    ) as docs:
+    with (
+        open_output(output) as fh,
+        progress_bar(store.iter_documents(), "export", length=store.count("documents"), threshold=2000) as docs,
+    ):
         for d in docs:
             fh.write(dumps({"id": d["id"], "text": d["text"], "meta": d["meta"], "flags": d["flags"]}) + "\n")
             n += 1

@@ -12,13 +12,14 @@ them the database's proposals (or gold) and a gold JSONL file.
   ``value`` (compared numerically: gold 30.0 == predicted 30), ``unit`` and
   ``approx`` are all equal; each attribute's own accuracy too.
 """
+
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
-from .labels import LABELS
+from .core.labels import LABELS
 
 
 def prf(tp: int, n_pred: int, n_gold: int, tp_gold: int | None = None) -> dict:
@@ -54,8 +55,9 @@ def _as_map(docs) -> dict[str, list[dict]]:
     return {d["id"]: d.get("spans") or [] for d in docs}
 
 
-def evaluate(gold_docs: Iterable[dict] | Mapping, pred_docs: Iterable[dict] | Mapping,
-             labels: Iterable[str] | None = None) -> dict:
+def evaluate(
+    gold_docs: Iterable[dict] | Mapping, pred_docs: Iterable[dict] | Mapping, labels: Iterable[str] | None = None
+) -> dict:
     """Compare predicted documents with gold documents (matched by ``id``).
 
     Only documents present in the gold are scored; a gold document without a
@@ -117,8 +119,7 @@ def evaluate(gold_docs: Iterable[dict] | Mapping, pred_docs: Iterable[dict] | Ma
         per = {}
         for L in labels:
             c = ex[L]
-            per[L] = {"gold": c["gold"], "pred": c["pred"], "tp": c["tp"],
-                      **prf(c["tp"], c["pred"], c["gold"])}
+            per[L] = {"gold": c["gold"], "pred": c["pred"], "tp": c["tp"], **prf(c["tp"], c["pred"], c["gold"])}
         tp = sum(c["tp"] for c in ex.values())
         ng = sum(c["gold"] for c in ex.values())
         np_ = sum(c["pred"] for c in ex.values())
@@ -128,14 +129,21 @@ def evaluate(gold_docs: Iterable[dict] | Mapping, pred_docs: Iterable[dict] | Ma
         per = {}
         for L in labels:
             c = ov[L]
-            per[L] = {"gold": c["gold"], "pred": c["pred"], "tp_pred": c["tp_pred"], "tp_gold": c["tp_gold"],
-                      **prf(c["tp_pred"], c["pred"], c["gold"], c["tp_gold"])}
+            per[L] = {
+                "gold": c["gold"],
+                "pred": c["pred"],
+                "tp_pred": c["tp_pred"],
+                "tp_gold": c["tp_gold"],
+                **prf(c["tp_pred"], c["pred"], c["gold"], c["tp_gold"]),
+            }
         tpp = sum(c["tp_pred"] for c in ov.values())
         tpg = sum(c["tp_gold"] for c in ov.values())
         ng = sum(c["gold"] for c in ov.values())
         np_ = sum(c["pred"] for c in ov.values())
-        return {"per_label": per, "micro": {"gold": ng, "pred": np_, "tp_pred": tpp, "tp_gold": tpg,
-                                            **prf(tpp, np_, ng, tpg)}}
+        return {
+            "per_label": per,
+            "micro": {"gold": ng, "pred": np_, "tp_pred": tpp, "tp_gold": tpg, **prf(tpp, np_, ng, tpg)},
+        }
 
     m = qa["matched"]
     return {
@@ -196,7 +204,12 @@ def format_table(res: dict) -> str:
         )
     else:
         lines.append("QUANTITY attrs: no exact-matched QUANTITY spans")
-    lines.append(f"documents: {res['documents']}"
-                 + (f" ({len(res['documents_without_prediction'])} without prediction)"
-                    if res["documents_without_prediction"] else ""))
+    lines.append(
+        f"documents: {res['documents']}"
+        + (
+            f" ({len(res['documents_without_prediction'])} without prediction)"
+            if res["documents_without_prediction"]
+            else ""
+        )
+    )
     return "\n".join(lines)

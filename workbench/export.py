@@ -47,21 +47,23 @@ Formats
              documents instead (``spacy train`` reads a folder of ``.spacy``
              files, and loading one file needs its whole token array).
 """
+
 from __future__ import annotations
 
 import json
 import os
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import IO, Iterable, Iterator
+from typing import IO
 
-from store import task_hash
-from store.spans import derive_items
+from workbench.core.spans import derive_items
+from workbench.store import task_hash
 
+from .core.labels import SCHEMA_NAME
 from .jsonl import dumps, open_output
-from .labels import SCHEMA_NAME
 
 FORMATS = ("jsonl", "doccano", "conll", "spacy")
 BINARY_FORMATS = ("spacy",)
@@ -113,8 +115,7 @@ def _iter_doc_rows(store, where: str, params=(), *, with_raw: bool = False, batc
     conn = store.conn
     while True:
         cur = conn.execute(
-            f"SELECT d.rowid, {cols} FROM documents d WHERE d.rowid > ? AND ({where})"
-            f" ORDER BY d.rowid LIMIT ?",
+            f"SELECT d.rowid, {cols} FROM documents d WHERE d.rowid > ? AND ({where}) ORDER BY d.rowid LIMIT ?",
             (last, *params, batch),
         )
         names = [c[0] for c in cur.description]
@@ -143,9 +144,9 @@ class RawOffsets:
     when the document came from a file, to byte offsets in that file."""
 
     def __init__(self, doc: dict):
-        from store import unpack_ints
+        from workbench.store import unpack_ints
 
-        from .normalize import raw_byte_offsets
+        from .core.normalize import raw_byte_offsets
 
         text = doc["text"]
         self.omap = unpack_ints(doc["offset_map"])  # None = identity
@@ -214,9 +215,7 @@ def iter_gold_records(store, *, raw_offsets: bool = False) -> Iterator[dict]:
     ``raw_byte_start``/``raw_byte_end`` (bytes in that file, BOM included).
     """
     conn = store.conn
-    for doc in _iter_doc_rows(
-        store, "EXISTS (SELECT 1 FROM gold g WHERE g.doc_id = d.id)", with_raw=raw_offsets
-    ):
+    for doc in _iter_doc_rows(store, "EXISTS (SELECT 1 FROM gold g WHERE g.doc_id = d.id)", with_raw=raw_offsets):
         doc_id, text = doc["id"], doc["text"]
         raw = RawOffsets(doc) if raw_offsets else None
         spans = []
@@ -234,8 +233,7 @@ def iter_gold_records(store, *, raw_offsets: bool = False) -> Iterator[dict]:
             if start < prev_end:
                 _check_flat(doc_id, spans + [{"start": start, "end": end, "label": label}], "gold")
             prev_end = end
-            span = {"start": start, "end": end, "label": label, "text": stext,
-                    "attrs": loads(attrs) if attrs else None}
+            span = {"start": start, "end": end, "label": label, "text": stext, "attrs": loads(attrs) if attrs else None}
             if raw is not None:
                 raw.add(span, start, end)
             spans.append(span)
@@ -274,16 +272,17 @@ def session_id(annotator: str) -> str:
     return f"{SCHEMA_NAME}-{annotator}"
 
 
-def iter_annotation_states(store, *, annotator: str | None = None, finished_only: bool = False,
-                           raw_offsets: bool = False) -> Iterator[tuple[dict, str, list[dict], bool, RawOffsets | None]]:
+def iter_annotation_states(
+    store, *, annotator: str | None = None, finished_only: bool = False, raw_offsets: bool = False
+) -> Iterator[tuple[dict, str, list[dict], bool, RawOffsets | None]]:
     """``(doc, annotator, items, finished, raw)`` for every document and
     annotator with decisions, in ingest order then annotator name.
 
-    ``items`` are the annotator's current items (``store.spans.derive_items``,
+    ``items`` are the annotator's current items (``workbench.core.spans.derive_items``,
     the same derivation as ``Store.annotator_items``) with ``ts`` added: the
     time of the decision that set the item's state.
     """
-    from store.spans import is_finished
+    from workbench.core.spans import is_finished
 
     if annotator is None:
         where, params = "EXISTS (SELECT 1 FROM decisions x WHERE x.doc_id = d.id)", ()
@@ -311,8 +310,13 @@ def iter_annotation_states(store, *, annotator: str | None = None, finished_only
 
 def _span_of(doc_id: str, text: str, it: dict, raw: RawOffsets | None) -> dict:
     _check_span(doc_id, text, it["start"], it["end"], it["label"], it["text"])
-    span = {"start": it["start"], "end": it["end"], "label": it["label"], "text": it["text"],
-            "attrs": _attrs(it["attrs"]) or None}
+    span = {
+        "start": it["start"],
+        "end": it["end"],
+        "label": it["label"],
+        "text": it["text"],
+        "attrs": _attrs(it["attrs"]) or None,
+    }
     if raw is not None:
         raw.add(span, it["start"], it["end"])
     return span
@@ -367,8 +371,9 @@ def decision_lines(doc: dict, annotator: str, items: list[dict], raw: RawOffsets
         yield f'{head}, "text": {text_json}, {dumps(rec)[1:]}'
 
 
-def annotation_document_record(doc: dict, annotator: str, items: list[dict], finished: bool,
-                               raw: RawOffsets | None = None) -> dict:
+def annotation_document_record(
+    doc: dict, annotator: str, items: list[dict], finished: bool, raw: RawOffsets | None = None
+) -> dict:
     """The annotator's asserted spans of one document as a document record
     (for doccano / CoNLL / spaCy, which have no notion of a rejected span)."""
     doc_id, text = doc["id"], doc["text"]
@@ -416,8 +421,7 @@ class JsonlWriter:
 
 
 def doccano_record(rec: dict) -> dict:
-    out = {"id": rec["id"], "text": rec["text"],
-           "label": [[s["start"], s["end"], s["label"]] for s in rec["spans"]]}
+    out = {"id": rec["id"], "text": rec["text"], "label": [[s["start"], s["end"], s["label"]] for s in rec["spans"]]}
     attrs = [[s["start"], s["end"], s["attrs"]] for s in rec["spans"] if s.get("attrs")]
     if attrs:
         out["attrs"] = attrs
@@ -520,7 +524,7 @@ def conll_lines(rec: dict) -> Iterator[str]:
             pieces.append(f"{toks[a]}\tB-{lab}")
             if b - a > 1:
                 i_tag = f"\tI-{lab}"
-                pieces.append((i_tag + "\n").join(toks[a + 1:b]) + i_tag)
+                pieces.append((i_tag + "\n").join(toks[a + 1 : b]) + i_tag)
             cur = b
             si += 1
         if cur < end - pos:
@@ -566,7 +570,7 @@ def read_conll(lines: Iterable[str]) -> Iterator[tuple[int, dict]]:
             else:
                 cur["end"] = i + 1
         for s in spans:
-            s["text"] = text[s["start"]:s["end"]]
+            s["text"] = text[s["start"] : s["end"]]
         r = dict(rec or {"id": None})
         r["text"] = text
         r["spans"] = spans
@@ -615,7 +619,7 @@ def read_conll(lines: Iterable[str]) -> Iterator[tuple[int, dict]]:
 
 def load_spacy():
     try:
-        import spacy  # noqa: F401
+        import spacy
     except ImportError:
         raise ExportError(
             "the spacy format needs spaCy, an optional extra: pip install 'report-workbench[spacy]'"
@@ -811,8 +815,11 @@ class _SpacyCodec:
         db = DocBin(attrs=_DOCBIN_ATTRS, store_user_data=True)
         self.attrs = list(db.attrs)
         self.version = db.version
-        if self.attrs != [ORTH, ENT_IOB, ENT_TYPE] or self.version != "0.1" \
-                or not all(hasattr(db, a) for a in _DOCBIN_PARTS):
+        if (
+            self.attrs != [ORTH, ENT_IOB, ENT_TYPE]
+            or self.version != "0.1"
+            or not all(hasattr(db, a) for a in _DOCBIN_PARTS)
+        ):
             raise _Layout(f"DocBin version {self.version!r}, attrs {self.attrs}")
         self.np = np
         self.string_id = get_string_id
@@ -897,8 +904,7 @@ class _SpacyCodec:
                 ends = np.array(ends, dtype=np.int64)
             except OverflowError:
                 return None
-            if not ((starts[0] >= 0) and (ends[-1] <= n) and (starts < ends).all()
-                    and (starts[1:] >= ends[:-1]).all()):
+            if not ((starts[0] >= 0) and (ends[-1] <= n) and (starts < ends).all() and (starts[1:] >= ends[:-1]).all()):
                 return None  # the reference path sorts or refuses these
 
         # char_words on the (few) whitespace positions: a space after a
@@ -1001,12 +1007,21 @@ def spacy_codec() -> _SpacyCodec | None:
 
 
 SELF_CHECK_RECORDS = [
-    {"id": "a", "text": "X 在北京  召开\n\n会议 😀e\u0301\xa0\u3000。", "spans": [
-        {"start": 0, "end": 1, "label": "PERSON", "text": "X"},
-        {"start": 3, "end": 5, "label": "LOC", "text": "北京", "attrs": {"k": 1}},
-        {"start": 14, "end": 17, "label": "QUANTITY", "text": "😀e\u0301"}], "meta": {"m": [1, "二"]}},
-    {"id": "b", "text": "统 战 工作\n", "spans": [
-        {"start": 1, "end": 3, "label": "ORG", "text": " 战"}]},  # starts on a trailing space
+    {
+        "id": "a",
+        "text": "X 在北京  召开\n\n会议 😀e\u0301\xa0\u3000。",
+        "spans": [
+            {"start": 0, "end": 1, "label": "PERSON", "text": "X"},
+            {"start": 3, "end": 5, "label": "LOC", "text": "北京", "attrs": {"k": 1}},
+            {"start": 14, "end": 17, "label": "QUANTITY", "text": "😀e\u0301"},
+        ],
+        "meta": {"m": [1, "二"]},
+    },
+    {
+        "id": "b",
+        "text": "统 战 工作\n",
+        "spans": [{"start": 1, "end": 3, "label": "ORG", "text": " 战"}],
+    },  # starts on a trailing space
     {"id": "c", "text": "无实体", "spans": [], "_input_hash": -5},
 ]
 
@@ -1184,12 +1199,17 @@ class FastDocBin:
             raise self._error
         n_docs = len(self.lengths)
         token_bytes = self.n_tokens * 8 * 3
-        head = b"".join([
-            b"\x8a",  # a map of 10 entries, in DocBin.to_bytes' order
-            pack("version"), pack(self.codec.version),
-            pack("attrs"), pack(self.codec.attrs),
-            pack("tokens"), _msgpack_bin_header(token_bytes),
-        ])
+        head = b"".join(
+            [
+                b"\x8a",  # a map of 10 entries, in DocBin.to_bytes' order
+                pack("version"),
+                pack(self.codec.version),
+                pack("attrs"),
+                pack(self.codec.attrs),
+                pack("tokens"),
+                _msgpack_bin_header(token_bytes),
+            ]
+        )
         comp = zlib.compressobj(_ZLEVEL, zlib.DEFLATED, -15)
         fh.write(zlib.compress(b"", _ZLEVEL)[:2])  # the zlib header
         fh.write(comp.compress(head) + comp.flush(zlib.Z_SYNC_FLUSH))
@@ -1220,14 +1240,24 @@ class FastDocBin:
         if chunk:
             out(np.concatenate(chunk))
         self.strings.update(chr(c) for c in np.flatnonzero(self.seen).tolist())
-        out(b"".join([
-            pack("lengths"), pack(np.asarray(self.lengths, dtype="int32").tobytes("C")),
-            pack("strings"), pack(sorted(self.strings)),
-            pack("cats"), pack([{}] * n_docs),
-            pack("flags"), pack([{"has_unknown_spaces": u} for u in self.unknown_spaces]),
-            pack("span_groups"), pack([self.codec.empty_span_groups] * n_docs),
-            pack("user_data"), pack(self.user_data),
-        ]))
+        out(
+            b"".join(
+                [
+                    pack("lengths"),
+                    pack(np.asarray(self.lengths, dtype="int32").tobytes("C")),
+                    pack("strings"),
+                    pack(sorted(self.strings)),
+                    pack("cats"),
+                    pack([{}] * n_docs),
+                    pack("flags"),
+                    pack([{"has_unknown_spaces": u} for u in self.unknown_spaces]),
+                    pack("span_groups"),
+                    pack([self.codec.empty_span_groups] * n_docs),
+                    pack("user_data"),
+                    pack(self.user_data),
+                ]
+            )
+        )
         fh.write(comp.flush(zlib.Z_FINISH))
         fh.write(adler.to_bytes(4, "big"))
 
@@ -1264,8 +1294,9 @@ class SpacyWriter:
     binary = True
     SHARD_DOCS = 1000
 
-    def __init__(self, fh: IO[bytes] | None, *, shard_dir: str | None = None, name: str = "docs",
-                 shard_docs: int | None = None):
+    def __init__(
+        self, fh: IO[bytes] | None, *, shard_dir: str | None = None, name: str = "docs", shard_docs: int | None = None
+    ):
         self.fh = fh
         self.shard_dir = shard_dir
         self.name = name
@@ -1303,8 +1334,12 @@ class SpacyWriter:
         # shards left from an earlier, longer export of the same name would be read too
         keep = {os.path.basename(p) for p in self.shards}
         for f in os.listdir(self.shard_dir):
-            if f.startswith(f"{self.name}-") and f.endswith(".spacy") and f not in keep \
-                    and f[len(self.name) + 1:-6].isdigit():
+            if (
+                f.startswith(f"{self.name}-")
+                and f.endswith(".spacy")
+                and f not in keep
+                and f[len(self.name) + 1 : -6].isdigit()
+            ):
                 os.unlink(os.path.join(self.shard_dir, f))
 
 

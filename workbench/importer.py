@@ -22,6 +22,7 @@ A line names its document by ``id`` (or ``meta.id``); without one, by its
 ``text``, which must then equal a document's normalized text exactly.
 Offsets are code points into the normalized text (``workbench export documents``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,12 +30,12 @@ import json
 import os
 import re
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
-from store import input_hash
+from workbench.store import input_hash
 
-from .labels import LABELS, validate_attrs
+from .core.labels import LABELS, validate_attrs
 
 INPUT_FORMATS = ("auto", "jsonl", "doccano", "prodigy", "conll")
 MAX_ERRORS = 20
@@ -92,8 +93,8 @@ class ParsedFile:
     path: str
     docs: dict[str, DocIn]
     lines: int = 0
-    skipped: int = 0        # prodigy lines answered reject/ignore
-    filtered: int = 0       # lines of other annotators (from_annotator)
+    skipped: int = 0  # prodigy lines answered reject/ignore
+    filtered: int = 0  # lines of other annotators (from_annotator)
     sha256: str = ""
 
     @property
@@ -103,10 +104,10 @@ class ParsedFile:
 
 @dataclass
 class ImportResult:
-    documents: int = 0      # documents written
-    spans: int = 0          # spans written (proposals, or asserted spans)
-    unchanged: int = 0      # documents already in the state the file gives
-    decisions: int = 0      # decision rows appended (annotations)
+    documents: int = 0  # documents written
+    spans: int = 0  # spans written (proposals, or asserted spans)
+    unchanged: int = 0  # documents already in the state the file gives
+    decisions: int = 0  # decision rows appended (annotations)
     skipped_lines: int = 0
     filtered_lines: int = 0
     version: str | None = None
@@ -214,8 +215,11 @@ def _raw_spans(obj: dict, kind: str, lineno: int, errs: _Errors) -> list[dict] |
                 return None
             for i, e in enumerate(labels):
                 if not isinstance(e, list) or len(e) != 3:
-                    errs.add(lineno, f'label {i + 1}: expected [start, end, "LABEL"], got {json.dumps(e, ensure_ascii=False)}'
-                             + (" (a document classification label, not a span)" if isinstance(e, str) else ""))
+                    errs.add(
+                        lineno,
+                        f'label {i + 1}: expected [start, end, "LABEL"], got {json.dumps(e, ensure_ascii=False)}'
+                        + (" (a document classification label, not a span)" if isinstance(e, str) else ""),
+                    )
                     return None
                 out.append({"start": e[0], "end": e[1], "label": e[2]})
         attrs = obj.get("attrs")
@@ -312,8 +316,11 @@ def _validate_span(sp: dict, i: int, text: str, lineno: int, errs: _Errors) -> d
         return None
     stext = sp.get("text")
     if stext is not None and stext != text[s:e]:
-        errs.add(lineno, f"{where} {lab}: span text {json.dumps(stext, ensure_ascii=False)} does not match the "
-                         f"document text there {json.dumps(text[s:e], ensure_ascii=False)}")
+        errs.add(
+            lineno,
+            f"{where} {lab}: span text {json.dumps(stext, ensure_ascii=False)} does not match the "
+            f"document text there {json.dumps(text[s:e], ensure_ascii=False)}",
+        )
         return None
     attrs = sp.get("attrs")
     if attrs == {}:
@@ -329,8 +336,9 @@ def _validate_span(sp: dict, i: int, text: str, lineno: int, errs: _Errors) -> d
     return {"start": s, "end": e, "label": lab, "text": text[s:e], "attrs": attrs, "score": score, "line": lineno}
 
 
-def parse_file(store, path: str | os.PathLike, *, fmt: str = "auto", flat: bool = True,
-               from_annotator: str | None = None) -> ParsedFile:
+def parse_file(
+    store, path: str | os.PathLike, *, fmt: str = "auto", flat: bool = True, from_annotator: str | None = None
+) -> ParsedFile:
     """Read and validate a whole file against the database; raise
     :class:`ImportFailed` listing every problem (up to a limit).
 
@@ -381,7 +389,9 @@ def parse_file(store, path: str | os.PathLike, *, fmt: str = "auto", flat: bool 
                 pf.skipped += 1
                 continue
             if answer != "accept":
-                errs.add(lineno, f'"answer" must be accept, reject or ignore, got {json.dumps(answer, ensure_ascii=False)}')
+                errs.add(
+                    lineno, f'"answer" must be accept, reject or ignore, got {json.dumps(answer, ensure_ascii=False)}'
+                )
                 continue
         # which document?
         doc_id = obj.get("id")
@@ -399,8 +409,11 @@ def parse_file(store, path: str | os.PathLike, *, fmt: str = "auto", flat: bool 
                 continue
             doc_id = docs.by_text(line_text)
             if doc_id is None:
-                errs.add(lineno, 'no "id", and no document has exactly this "text" (offsets must refer to the '
-                                 "normalized text: see workbench export documents)")
+                errs.add(
+                    lineno,
+                    'no "id", and no document has exactly this "text" (offsets must refer to the '
+                    "normalized text: see workbench export documents)",
+                )
                 continue
         if not isinstance(doc_id, str) or not doc_id:
             errs.add(lineno, f'"id" must be a non-empty string, got {json.dumps(doc_id, ensure_ascii=False)}')
@@ -417,8 +430,7 @@ def parse_file(store, path: str | os.PathLike, *, fmt: str = "auto", flat: bool 
         text, raw_text = found
         if line_text is not None and line_text != text:
             if line_text == raw_text:
-                hint = ("it is the raw text; offsets must refer to the normalized text "
-                        "(see workbench export documents)")
+                hint = "it is the raw text; offsets must refer to the normalized text (see workbench export documents)"
             else:
                 hint = f"first difference at character {_first_diff(line_text, text)}"
             errs.add(lineno, f'"text" differs from the text of document "{doc_id}" in the database: {hint}')
@@ -442,8 +454,7 @@ def parse_file(store, path: str | os.PathLike, *, fmt: str = "auto", flat: bool 
                 errs.add(lineno, f'duplicate document "{doc_id}" (first on line {entry.line})')
     if from_annotator is None and len(annotators_seen) > 1:
         names = ", ".join(sorted(annotators_seen))
-        errs.add(None, f"the file mixes the decisions of several annotators ({names}); "
-                       "pick one with --from-annotator")
+        errs.add(None, f"the file mixes the decisions of several annotators ({names}); pick one with --from-annotator")
     elif from_annotator is not None and from_annotator not in annotators_seen:
         errs.add(None, f'no line has "_annotator_id": "{from_annotator}"')
     if not errs and pf.lines == 0:
@@ -463,10 +474,13 @@ def parse_file(store, path: str | os.PathLike, *, fmt: str = "auto", flat: bool 
             prev = None
             for s in merged:
                 if prev is not None and s["start"] < prev["end"]:
-                    errs.add(s["line"], f'document "{d.doc_id}": span [{s["start"]}, {s["end"]}) {s["label"]} overlaps '
-                                        f'[{prev["start"]}, {prev["end"]}) {prev["label"]}'
-                                        + (f" (line {prev['line']})" if prev["line"] != s["line"] else "")
-                                        + "; spans are flat")
+                    errs.add(
+                        s["line"],
+                        f'document "{d.doc_id}": span [{s["start"]}, {s["end"]}) {s["label"]} overlaps '
+                        f"[{prev['start']}, {prev['end']}) {prev['label']}"
+                        + (f" (line {prev['line']})" if prev["line"] != s["line"] else "")
+                        + "; spans are flat",
+                    )
                     break
                 prev = s
         d.spans = merged
@@ -492,8 +506,9 @@ def _same_proposals(store, doc_id: str, source: str, version: str, spans: list[d
     return sorted(map(key, cur)) == sorted(map(key, spans))
 
 
-def import_proposals(store, path, *, source: str, version: str | None = None, fmt: str = "auto",
-                     dry_run: bool = False, progress=None) -> ImportResult:
+def import_proposals(
+    store, path, *, source: str, version: str | None = None, fmt: str = "auto", dry_run: bool = False, progress=None
+) -> ImportResult:
     """Validate ``path`` completely, then store its spans as proposals of
     ``source`` (``version`` defaults to the file's sha256[:12]) in one
     transaction. Documents whose active proposals of this source already are
@@ -515,7 +530,7 @@ def import_proposals(store, path, *, source: str, version: str | None = None, fm
         res.spans = sum(len(d.spans) for d in todo)
         return res
     with store.write():
-        for d in (progress(todo) if progress else todo):
+        for d in progress(todo) if progress else todo:
             spans = [{k: s[k] for k in ("start", "end", "label", "text", "attrs", "score")} for s in d.spans]
             res.spans += store.replace_proposals(d.doc_id, source, version, spans)
             res.documents += 1
@@ -574,9 +589,17 @@ def plan_decisions(items: list[dict], finished: bool, target: list[dict]) -> lis
             act = "accept" if _attrs_key(p.get("attrs")) == _attrs_key(w.get("attrs")) else "edit"
             actions.append({"action": act, "proposal_id": it["proposal_id"], **span_args(w)})
         elif it["status"] != "rejected":
-            actions.append({"action": "reject", "proposal_id": it["proposal_id"],
-                            "start": p["start"], "end": p["end"], "label": p["label"], "text": it["text"],
-                            "attrs": None})
+            actions.append(
+                {
+                    "action": "reject",
+                    "proposal_id": it["proposal_id"],
+                    "start": p["start"],
+                    "end": p["end"],
+                    "label": p["label"],
+                    "text": it["text"],
+                    "attrs": None,
+                }
+            )
     # 3. spans the annotator added that the target lacks
     for it in items:
         if it["proposal_id"] is None and it["key"] not in kept:
@@ -592,8 +615,17 @@ def plan_decisions(items: list[dict], finished: bool, target: list[dict]) -> lis
     return actions
 
 
-def import_annotations(store, path, *, annotator: str, fmt: str = "auto", replace: bool = False,
-                       from_annotator: str | None = None, dry_run: bool = False, progress=None) -> ImportResult:
+def import_annotations(
+    store,
+    path,
+    *,
+    annotator: str,
+    fmt: str = "auto",
+    replace: bool = False,
+    from_annotator: str | None = None,
+    dry_run: bool = False,
+    progress=None,
+) -> ImportResult:
     """Validate ``path`` completely, then record its spans as ``annotator``'s
     finished decisions (origin ``import``), in one transaction.
 
@@ -603,7 +635,7 @@ def import_annotations(store, path, *, annotator: str, fmt: str = "auto", replac
     appends the decisions that bring the annotator to the file's state (the
     log keeps the old ones, as always).
     """
-    from store.spans import derive_items, is_finished
+    from workbench.core.spans import derive_items, is_finished
 
     path_s = os.fspath(path)
     if not annotator or not annotator.strip():
@@ -624,8 +656,11 @@ def import_annotations(store, path, *, annotator: str, fmt: str = "auto", replac
                 continue
             has_work = finished or any(i["status"] != "pending" for i in items)
             if has_work and not replace:
-                errs.add(d.line, f'annotator "{annotator}" already has decisions on document "{d.doc_id}" that '
-                                 "differ from this file; pass --replace to overwrite them")
+                errs.add(
+                    d.line,
+                    f'annotator "{annotator}" already has decisions on document "{d.doc_id}" that '
+                    "differ from this file; pass --replace to overwrite them",
+                )
                 continue
             plans.append((d, actions))
         errs.raise_if_any()
@@ -634,7 +669,7 @@ def import_annotations(store, path, *, annotator: str, fmt: str = "auto", replac
             res.spans = sum(len(d.spans) for d, _ in plans)
             res.decisions = sum(len(a) for _, a in plans)
             return
-        for d, actions in (progress(plans) if progress else plans):
+        for d, actions in progress(plans) if progress else plans:
             for a in actions:
                 a = dict(a)
                 store.record_decision(d.doc_id, annotator, a.pop("action"), origin="import", **a)

@@ -3,16 +3,17 @@
 Each input file is read and validated completely before anything is written,
 then written in one transaction: a bad file leaves the database as it was.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
-from .normalize import DecodeError, normalize_bytes, normalize_text
+from .core.normalize import DecodeError, normalize_bytes, normalize_text
 
 SUFFIXES = (".txt", ".jsonl")
 

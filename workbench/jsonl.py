@@ -1,12 +1,14 @@
 """Small helpers for writing output files atomically (or to stdout)."""
+
 from __future__ import annotations
 
 import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, Iterator
+from typing import IO
 
 
 def dumps(obj) -> str:

@@ -42,17 +42,19 @@ Undo
     never another reviewer's action). It is refused when another reviewer has
     since acted on an overlapping range (that action would be left dangling).
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass, field
 
-from store.db import now_iso
-from store.spans import final_spans
+from workbench.core.spans import final_spans
+from workbench.store.db import now_iso
 
 from .agreement import AnnotationSet
-from .labels import LABELS, validate_attrs
+from .core.labels import LABELS, validate_attrs
+from .core.quantity import canonical_attrs, format_attrs
 from .session import next_word, prev_word, word_at
 
 POLICIES = ("unanimous", "majority")
@@ -65,7 +67,9 @@ class ReviewError(Exception):
 
 
 def _attrs_json(a) -> str | None:
-    if a in (None, {}):
+    """Attrs as a comparable key, by value (``15000000.0`` is ``15000000``)."""
+    a = canonical_attrs(a)
+    if a is None:
         return None
     return json.dumps(a, ensure_ascii=False, sort_keys=True)
 
@@ -75,9 +79,13 @@ def span_key(s: dict) -> tuple:
 
 
 def _clean(s: dict, text: str | None = None) -> dict:
-    out = {"start": s["start"], "end": s["end"], "label": s["label"],
-           "text": s["text"] if text is None else text[s["start"]:s["end"]],
-           "attrs": s.get("attrs") or None}
+    out = {
+        "start": s["start"],
+        "end": s["end"],
+        "label": s["label"],
+        "text": s["text"] if text is None else text[s["start"] : s["end"]],
+        "attrs": s.get("attrs") or None,
+    }
     return out
 
 
@@ -105,8 +113,9 @@ def load_annotation_set(store) -> AnnotationSet:
     n_chars = {}
     for doc_id in docs:
         n_chars[doc_id] = store.scalar("SELECT n_chars FROM documents WHERE id = ?", (doc_id,))
-    return AnnotationSet(docs=n_chars, spans={a: d for a, d in spans.items() if d},
-                         decisions={a: d for a, d in decisions.items() if d})
+    return AnnotationSet(
+        docs=n_chars, spans={a: d for a, d in spans.items() if d}, decisions={a: d for a, d in decisions.items() if d}
+    )
 
 
 def _doc_progress(store):
@@ -146,8 +155,8 @@ def waiting_docs(store) -> list[dict]:
 
 @dataclass
 class Version:
-    spans: list[dict]          # clean spans, sorted
-    annotators: list[str]      # who made exactly this version
+    spans: list[dict]  # clean spans, sorted
+    annotators: list[str]  # who made exactly this version
 
     def as_dict(self) -> dict:
         return {"annotators": self.annotators, "spans": self.spans}
@@ -158,16 +167,19 @@ class Cluster:
     doc_id: str
     start: int
     end: int
-    versions: list[Version]    # most supported first; the empty version included
-    annotators: list[str]      # everybody taking part in the document
-    added: bool = False        # a span the reviewer added (one version, nobody's)
+    versions: list[Version]  # most supported first; the empty version included
+    annotators: list[str]  # everybody taking part in the document
+    added: bool = False  # a span the reviewer added (one version, nobody's)
 
     @property
     def key(self) -> str:
         if self.added:
             return added_key(self.start, self.end)
-        blob = json.dumps([[v.annotators, [list(span_key(s)) for s in v.spans]] for v in self.versions],
-                          ensure_ascii=False, sort_keys=True)
+        blob = json.dumps(
+            [[v.annotators, [list(span_key(s)) for s in v.spans]] for v in self.versions],
+            ensure_ascii=False,
+            sort_keys=True,
+        )
         return f"{self.start}-{self.end}:{hashlib.sha1(blob.encode()).hexdigest()[:12]}"
 
     def winner(self, policy: str) -> Version | None:
@@ -237,16 +249,21 @@ def cluster_doc(doc_id: str, by_annotator: dict[str, list[dict]]) -> list[Cluste
             sp = sorted(per[ann], key=lambda s: (s["start"], s["end"], s["label"]))
             k = tuple(span_key(s) for s in sp)
             versions.setdefault(k, Version(sp, [])).annotators.append(ann)
-        ordered = sorted(versions.values(), key=lambda v: (
-            -len(v.annotators), not v.spans, [span_key(s)[:3] for s in v.spans], v.annotators))
+        ordered = sorted(
+            versions.values(),
+            key=lambda v: (-len(v.annotators), not v.spans, [span_key(s)[:3] for s in v.spans], v.annotators),
+        )
         out.append(Cluster(doc_id, g[0][0], max(t[1] for t in g), ordered, annotators))
     return out
 
 
 def live_reviews(store, doc_id: str) -> list[dict]:
     """The document's review rows not undone, oldest first (payload decoded)."""
-    rows = store.query('SELECT id, doc_id, reviewer, ts, action, item_key, start, "end", label, attrs, payload'
-                       " FROM reviews WHERE doc_id = ? ORDER BY id", (doc_id,))
+    rows = store.query(
+        'SELECT id, doc_id, reviewer, ts, action, item_key, start, "end", label, attrs, payload'
+        " FROM reviews WHERE doc_id = ? ORDER BY id",
+        (doc_id,),
+    )
     for r in rows:
         r["payload"] = json.loads(r["payload"]) if r["payload"] else {}
     undone = {r["payload"].get("undo") for r in rows if r["action"] == "undo"}
@@ -284,34 +301,56 @@ def review_extent(row: dict) -> tuple[int, int] | None:
 
 
 def _gold_rows(store, doc_id: str, where: str = "", params=()) -> list[dict]:
-    rows = store.query('SELECT id, doc_id, start, "end", label, text, attrs, origin, reviewer, annotators, ts'
-                       f" FROM gold WHERE doc_id = ? {where} ORDER BY start, id", (doc_id, *params))
+    rows = store.query(
+        'SELECT id, doc_id, start, "end", label, text, attrs, origin, reviewer, annotators, ts'
+        f" FROM gold WHERE doc_id = ? {where} ORDER BY start, id",
+        (doc_id, *params),
+    )
     for r in rows:
         r["attrs"] = json.loads(r["attrs"]) if r["attrs"] else None
         r["annotators"] = json.loads(r["annotators"]) if r["annotators"] else []
     return rows
 
 
-def _insert_gold(conn, doc_id: str, s: dict, origin: str, reviewer: str | None, annotators: list[str],
-                 ts: str) -> int:
+def _insert_gold(conn, doc_id: str, s: dict, origin: str, reviewer: str | None, annotators: list[str], ts: str) -> int:
     cur = conn.execute(
         'INSERT INTO gold (doc_id, start, "end", label, text, attrs, origin, reviewer, annotators, ts)'
         " VALUES (?,?,?,?,?,?,?,?,?,?)",
-        (doc_id, s["start"], s["end"], s["label"], s["text"], _attrs_json(s.get("attrs")), origin, reviewer,
-         json.dumps(sorted(annotators), ensure_ascii=False), ts),
+        (
+            doc_id,
+            s["start"],
+            s["end"],
+            s["label"],
+            s["text"],
+            _attrs_json(s.get("attrs")),
+            origin,
+            reviewer,
+            json.dumps(sorted(annotators), ensure_ascii=False),
+            ts,
+        ),
     )
     return cur.lastrowid
 
 
-def _log(conn, doc_id: str, reviewer: str, action: str, item_key: str | None, spans: list[dict],
-         payload: dict, ts: str) -> int:
+def _log(
+    conn, doc_id: str, reviewer: str, action: str, item_key: str | None, spans: list[dict], payload: dict, ts: str
+) -> int:
     one = spans[0] if len(spans) == 1 else None
     cur = conn.execute(
         'INSERT INTO reviews (doc_id, reviewer, ts, action, item_key, start, "end", label, attrs, payload)'
         " VALUES (?,?,?,?,?,?,?,?,?,?)",
-        (doc_id, reviewer, ts, action, item_key,
-         one["start"] if one else None, one["end"] if one else None, one["label"] if one else None,
-         _attrs_json(one.get("attrs")) if one else None, json.dumps(payload, ensure_ascii=False)),
+        (
+            doc_id,
+            reviewer,
+            ts,
+            action,
+            item_key,
+            one["start"] if one else None,
+            one["end"] if one else None,
+            one["label"] if one else None,
+            _attrs_json(one.get("attrs")) if one else None,
+            json.dumps(payload, ensure_ascii=False),
+        ),
     )
     return cur.lastrowid
 
@@ -346,11 +385,22 @@ def sync_agreed(store, doc_id: str, clusters: list[Cluster], policy: str, review
             added.append(s)
             _insert_gold(conn, doc_id, s, "agreed", reviewer, anns, ts)
         if added or removed:
-            _log(conn, doc_id, reviewer, "agree", None, [], {
-                "policy": policy, "added": added,
-                "removed": [{k: g[k] for k in ("start", "end", "label", "text", "attrs", "annotators")}
-                            for g in removed],
-            }, ts)
+            _log(
+                conn,
+                doc_id,
+                reviewer,
+                "agree",
+                None,
+                [],
+                {
+                    "policy": policy,
+                    "added": added,
+                    "removed": [
+                        {k: g[k] for k in ("start", "end", "label", "text", "attrs", "annotators")} for g in removed
+                    ],
+                },
+                ts,
+            )
     return len(added), len(removed)
 
 
@@ -362,10 +412,10 @@ class Item:
     """One disagreement in the review list."""
 
     cluster: Cluster
-    status: str = "open"           # open, picked, edited, rejected, skipped, added
-    review_id: int | None = None   # the review row that set the status
-    chosen: str = ""               # short description of the outcome
-    version: int | None = None     # 0-based version taken as gold (pick, or an edit equal to one)
+    status: str = "open"  # open, picked, edited, rejected, skipped, added
+    review_id: int | None = None  # the review row that set the status
+    chosen: str = ""  # short description of the outcome
+    version: int | None = None  # 0-based version taken as gold (pick, or an edit equal to one)
 
     @property
     def doc_id(self) -> str:
@@ -393,7 +443,7 @@ class Draft:
     """The spans being edited for an item (edit mode)."""
 
     item: Item
-    base: int                      # version index it started from
+    base: int  # version index it started from
     spans: list[dict]
     current: int = 0
 
@@ -440,13 +490,13 @@ class ReviewSession:
         self.cursor = 0
         self.draft: Draft | None = None
         self.add_draft: AddDraft | None = None
-        self.docs: list[str] = []                                  # documents under review, ingest order
+        self.docs: list[str] = []  # documents under review, ingest order
         self._texts: dict[str, str] = {}
         self._words: dict[str, object] = {}
-        self._ranges: dict[str, list[tuple[int, int, str]]] = {}   # doc -> all cluster ranges (+key)
+        self._ranges: dict[str, list[tuple[int, int, str]]] = {}  # doc -> all cluster ranges (+key)
         self._clusters: dict[str, list[Cluster]] = {}
         self._annotators: dict[str, list[str]] = {}
-        self._mine: set[int] = set()                               # review ids written by this session
+        self._mine: set[int] = set()  # review ids written by this session
         self.n_actions = 0
         self.summary = self.load()
 
@@ -569,7 +619,9 @@ class ReviewSession:
                 conn.execute("DELETE FROM gold WHERE id = ?", (g["id"],))
             gold_ids = []
             for s in spans:
-                holders = [a for v in it.versions for a in v.annotators if span_key(s) in {span_key(x) for x in v.spans}]
+                holders = [
+                    a for v in it.versions for a in v.annotators if span_key(s) in {span_key(x) for x in v.spans}
+                ]
                 gold_ids.append(_insert_gold(conn, doc_id, s, "adjudicated", self.reviewer, holders, ts))
             payload = {
                 "policy": self.policy,
@@ -579,8 +631,13 @@ class ReviewSession:
                 "base_version": base,
                 "spans": spans,
                 "gold_ids": gold_ids,
-                "replaced": [{k: g[k] for k in ("start", "end", "label", "text", "attrs", "origin", "reviewer",
-                                                "annotators", "ts")} for g in replaced],
+                "replaced": [
+                    {
+                        k: g[k]
+                        for k in ("start", "end", "label", "text", "attrs", "origin", "reviewer", "annotators", "ts")
+                    }
+                    for g in replaced
+                ],
             }
             rid = _log(conn, doc_id, self.reviewer, action, it.key, spans, payload, ts)
         self._mine.add(rid)
@@ -616,8 +673,16 @@ class ReviewSession:
             self._advance()
             return "already settled"
         with self.store.write() as conn:
-            rid = _log(conn, it.doc_id, self.reviewer, "skip", it.key, [], {"range": [it.cluster.start, it.cluster.end]},
-                       now_iso())
+            rid = _log(
+                conn,
+                it.doc_id,
+                self.reviewer,
+                "skip",
+                it.key,
+                [],
+                {"range": [it.cluster.start, it.cluster.end]},
+                now_iso(),
+            )
         self._mine.add(rid)
         self.n_actions += 1
         it.status, it.review_id, it.chosen = "skipped", rid, "skipped"
@@ -633,7 +698,9 @@ class ReviewSession:
         marks = ",".join("?" * len(UNDOABLE_ACTIONS))
         cur = self.store.conn.execute(
             'SELECT id, doc_id, reviewer, ts, action, item_key, start, "end", label, payload FROM reviews'
-            f" WHERE reviewer = ? AND action IN ({marks}) ORDER BY id DESC", (self.reviewer, *UNDOABLE_ACTIONS))
+            f" WHERE reviewer = ? AND action IN ({marks}) ORDER BY id DESC",
+            (self.reviewer, *UNDOABLE_ACTIONS),
+        )
         cols = [c[0] for c in cur.description]
         for values in cur:
             row = dict(zip(cols, values))
@@ -672,18 +739,18 @@ class ReviewSession:
             if other is not None:
                 raise ReviewError(
                     f"cannot undo your {action} at {doc_id} {_where(row)}: {other['reviewer']} has since "
-                    f"{other['action']}ed an overlapping range (review {other['id']}); they can undo theirs first")
+                    f"{other['action']}ed an overlapping range (review {other['id']}); they can undo theirs first"
+                )
             for gid in payload.get("gold_ids", []):
                 conn.execute("DELETE FROM gold WHERE id = ?", (gid,))
             kept = _gold_rows(self.store, doc_id)
             skipped = 0
             for g in payload.get("replaced", []):
                 if any(k["start"] < g["end"] and g["start"] < k["end"] for k in kept):
-                    skipped += 1       # the range is taken by newer gold: do not make gold overlap
+                    skipped += 1  # the range is taken by newer gold: do not make gold overlap
                     continue
                 _insert_gold(conn, doc_id, g, g["origin"], g["reviewer"], g["annotators"], g["ts"])
-            _log(conn, doc_id, self.reviewer, "undo", row["item_key"], [],
-                 {"undo": row["id"], "action": action}, ts)
+            _log(conn, doc_id, self.reviewer, "undo", row["item_key"], [], {"undo": row["id"], "action": action}, ts)
             if action != "skip" and doc_id in self._clusters:
                 # a range freed may hold spans now agreed automatically (e.g. under another policy)
                 sync_agreed(self.store, doc_id, self._clusters[doc_id], self.policy, self.reviewer)
@@ -691,7 +758,7 @@ class ReviewSession:
         ext = review_extent(row)
         snippet = ""
         if ext:
-            snip = self.text(doc_id)[ext[0]:ext[1]].replace("\n", "⏎")
+            snip = self.text(doc_id)[ext[0] : ext[1]].replace("\n", "⏎")
             snippet = f" 「{snip if len(snip) <= 24 else snip[:23] + '…'}」"
         msg = f"undid {action}{snippet} at {doc_id} {_where(row)}"
         if row["id"] not in self._mine:
@@ -752,8 +819,10 @@ class ReviewSession:
             if it.doc_id == doc_id and not it.settled:
                 c = it.cluster
                 if c.start < end and start < c.end:
-                    return (f"overlaps an unsettled disagreement {c.start}–{c.end} 「{text[c.start:c.end]}」: "
-                            "settle it there (a version, or e to edit one)")
+                    return (
+                        f"overlaps an unsettled disagreement {c.start}–{c.end} 「{text[c.start : c.end]}」: "
+                        "settle it there (a version, or e to edit one)"
+                    )
         for g in _gold_rows(self.store, doc_id, 'AND start < ? AND "end" > ?', (end, start)):
             who = f" by {g['reviewer']}" if g["origin"] in ("added", "adjudicated") and g["reviewer"] else ""
             return f"overlaps gold {g['label']}「{g['text']}」 {g['start']}–{g['end']} ({g['origin']}{who})"
@@ -776,21 +845,19 @@ class ReviewSession:
         text = self.text(doc_id) if doc_id in self._clusters else None
         ts = now_iso()
         with self.store.write() as conn:
-            problem = self.add_problem(doc_id, start, end)   # read again inside the transaction
+            problem = self.add_problem(doc_id, start, end)  # read again inside the transaction
             if problem:
                 raise ReviewError(problem)
             span = {"start": start, "end": end, "label": label, "text": text[start:end], "attrs": attrs}
             gid = _insert_gold(conn, doc_id, span, "added", self.reviewer, [], ts)
-            payload = {"policy": self.policy, "range": [start, end], "spans": [span], "gold_ids": [gid],
-                       "replaced": []}
+            payload = {"policy": self.policy, "range": [start, end], "spans": [span], "gold_ids": [gid], "replaced": []}
             rid = _log(conn, doc_id, self.reviewer, "add", added_key(start, end), [span], payload, ts)
         self._mine.add(rid)
         self.n_actions += 1
         c = Cluster(doc_id, start, end, [Version([span], [])], self._annotators.get(doc_id, []), added=True)
         it = Item(c, status="added", review_id=rid, chosen=f"by {self.reviewer}, no annotator had it", version=0)
         self.cursor = self._insert_item(it)
-        return f"added {label}「{span['text']}」 {start}–{end} to gold" + (
-            f" {describe_attrs(attrs)}" if attrs else "")
+        return f"added {label}「{span['text']}」 {start}–{end} to gold" + (f" {describe_attrs(attrs)}" if attrs else "")
 
     # the add mode: a selection built key by key, then saved
     def begin_add(self, doc_id: str | None = None) -> AddDraft:
@@ -811,7 +878,7 @@ class ReviewSession:
         if it is not None and it.doc_id == doc_id:
             caret = it.cluster.end if not it.settled else it.cluster.start
         caret = max(0, min(caret, len(text) - 1))
-        if text[caret:caret + 1] == "\n" and caret > 0:
+        if text[caret : caret + 1] == "\n" and caret > 0:
             caret -= 1
         self.add_draft = AddDraft(doc_id, caret)
         return self.add_draft
@@ -836,7 +903,7 @@ class ReviewSession:
         last = max(0, len(text) - 1)
         pos = max(0, min(last, d.caret + delta))
         step = 1 if delta > 0 else -1
-        while delta and text[pos:pos + 1] == "\n" and 0 < pos < last:
+        while delta and text[pos : pos + 1] == "\n" and 0 < pos < last:
             pos += step
         d.caret = pos
 
@@ -963,9 +1030,10 @@ class ReviewSession:
                 raise ReviewError(f"would reach into another item ({a}–{b}); settle that one there")
         c = d.item.cluster
         for g in _gold_rows(self.store, d.item.doc_id, 'AND start < ? AND "end" > ?', (end, start)):
-            if not (g["start"] < c.end and c.start < g["end"]):   # gold of this item's range is replaced on save
-                raise ReviewError(f"would overlap gold {g['label']}「{g['text']}」 {g['start']}–{g['end']}"
-                                  f" ({g['origin']})")
+            if not (g["start"] < c.end and c.start < g["end"]):  # gold of this item's range is replaced on save
+                raise ReviewError(
+                    f"would overlap gold {g['label']}「{g['text']}」 {g['start']}–{g['end']} ({g['origin']})"
+                )
 
     def draft_move(self, which: str, delta: int) -> None:
         s = self._draft_span()
@@ -988,8 +1056,12 @@ class ReviewSession:
         if label != "QUANTITY":
             s["attrs"] = None
         else:
-            same = [x for v in self.draft.item.versions for x in v.spans
-                    if x["label"] == "QUANTITY" and x["attrs"] and (x["start"], x["end"]) == (s["start"], s["end"])]
+            same = [
+                x
+                for v in self.draft.item.versions
+                for x in v.spans
+                if x["label"] == "QUANTITY" and x["attrs"] and (x["start"], x["end"]) == (s["start"], s["end"])
+            ]
             s["attrs"] = dict(same[0]["attrs"]) if same else None
 
     def draft_set_attrs(self, attrs: dict | None) -> None:
@@ -1062,12 +1134,8 @@ def _where(row: dict) -> str:
 
 
 def describe_attrs(attrs: dict | None) -> str:
-    """QUANTITY attrs for a message: ``8次``, ``1500万斤 (more)``-like (value as a plain number)."""
-    if not attrs:
-        return ""
-    v = attrs.get("value")
-    out = ("?" if v is None else f"{v:g}" if isinstance(v, float) else str(v)) + (attrs.get("unit") or "")
-    return out + (f" ({attrs['approx']})" if attrs.get("approx") else "")
+    """QUANTITY attrs for a message: ``8次``, ``1500万斤 (more)``."""
+    return format_attrs(attrs)
 
 
 def describe_spans(spans: list[dict]) -> str:
@@ -1084,8 +1152,11 @@ def history(store, doc_id: str) -> dict:
     decisions = store.decisions(doc_id)
     for d in decisions:
         d["attrs"] = json.loads(d["attrs"]) if d["attrs"] else None
-    reviews = store.query('SELECT id, reviewer, ts, action, item_key, start, "end", label, attrs, payload'
-                          " FROM reviews WHERE doc_id = ? ORDER BY id", (doc_id,))
+    reviews = store.query(
+        'SELECT id, reviewer, ts, action, item_key, start, "end", label, attrs, payload'
+        " FROM reviews WHERE doc_id = ? ORDER BY id",
+        (doc_id,),
+    )
     for r in reviews:
         r["attrs"] = json.loads(r["attrs"]) if r["attrs"] else None
         r["payload"] = json.loads(r["payload"]) if r["payload"] else None

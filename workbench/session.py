@@ -27,17 +27,18 @@ Rules this class enforces (and the help screen states):
   one batch origin, so a single ``undo`` takes the whole batch back.
 * Annotators work blind: only this annotator's decisions are ever read.
 """
+
 from __future__ import annotations
 
 import bisect
-from decimal import Decimal, InvalidOperation
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
 
-from store.spans import undone_ids
+from workbench.core.spans import undone_ids
 
-from .labels import APPROX_VALUES, LABELS, validate_attrs
+from .core import quantity
+from .core.labels import APPROX_VALUES, LABELS, validate_attrs
 
 FINAL = ("accepted", "edited", "added")
 STATUSES = ("pending", "accepted", "rejected", "edited", "added")
@@ -52,11 +53,11 @@ class SessionError(Exception):
 class Change:
     """What an action changed, so a view can update only that."""
 
-    keys: set[str] = field(default_factory=set)      # items added or modified
-    removed: set[str] = field(default_factory=set)   # items that disappeared
+    keys: set[str] = field(default_factory=set)  # items added or modified
+    removed: set[str] = field(default_factory=set)  # items that disappeared
     spans: list[tuple[int, int]] = field(default_factory=list)  # text ranges to repaint
-    reordered: bool = False      # item order changed (a view must re-sync its rows)
-    document: bool = False       # another document is open now
+    reordered: bool = False  # item order changed (a view must re-sync its rows)
+    document: bool = False  # another document is open now
     message: str = ""
 
 
@@ -105,7 +106,7 @@ class AnnotationSession:
         self.queue = Queue(store.queue(self.annotator))
         if not self.queue:
             raise SessionError("no documents to annotate (ingest and propose first)")
-        self._positions: dict[str, str] = {}   # doc id -> item key last current
+        self._positions: dict[str, str] = {}  # doc id -> item key last current
         self.doc_index = 0
         if doc_id is not None:
             ids = self.queue.ids
@@ -316,8 +317,9 @@ class AnnotationSession:
                 return it
         return None
 
-    def _check_span(self, start: int, end: int, label: str, attrs, *, exclude: str | None,
-                    check_newline: bool = True) -> None:
+    def _check_span(
+        self, start: int, end: int, label: str, attrs, *, exclude: str | None, check_newline: bool = True
+    ) -> None:
         if label not in LABELS:
             raise SessionError(f"unknown label {label!r}")
         if not (0 <= start < end <= len(self.text)):
@@ -329,12 +331,11 @@ class AnnotationSession:
             raise SessionError(err)
         other = self._overlapping_final(start, end, exclude)
         if other is not None:
-            raise SessionError(
-                f"would overlap your {other['label']} 「{other['text']}」 (spans are flat)"
-            )
+            raise SessionError(f"would overlap your {other['label']} 「{other['text']}」 (spans are flat)")
 
-    def _record(self, action: str, it: dict | None, *, start=None, end=None, label=None, attrs=None,
-                origin: str = "tui") -> int:
+    def _record(
+        self, action: str, it: dict | None, *, start=None, end=None, label=None, attrs=None, origin: str = "tui"
+    ) -> int:
         proposal_id = ref_id = None
         if it is not None:
             if it["proposal_id"] is not None:
@@ -345,8 +346,17 @@ class AnnotationSession:
                 start, end, label, attrs = it["start"], it["end"], it["label"], it["attrs"]
         text = self.text[start:end] if start is not None else None
         did = self.store.record_decision(
-            self.doc_id, self.annotator, action, proposal_id=proposal_id, ref_id=ref_id,
-            start=start, end=end, label=label, text=text, attrs=attrs, origin=origin,
+            self.doc_id,
+            self.annotator,
+            action,
+            proposal_id=proposal_id,
+            ref_id=ref_id,
+            start=start,
+            end=end,
+            label=label,
+            text=text,
+            attrs=attrs,
+            origin=origin,
         )
         self.n_decisions += 1
         return did
@@ -378,8 +388,7 @@ class AnnotationSession:
             ch = self._cursor_change(old)
             ch.message = f"already {it['status']}"
             return ch
-        self._check_span(it["start"], it["end"], it["label"], it["attrs"], exclude=it["key"],
-                         check_newline=False)
+        self._check_span(it["start"], it["end"], it["label"], it["attrs"], exclude=it["key"], check_newline=False)
         did = self._record("accept", it)
         it["status"] = "accepted"
         it["decision_id"] = did
@@ -407,16 +416,21 @@ class AnnotationSession:
         return ch
 
     def _edit(self, it: dict, start: int, end: int, label: str, attrs, verb: str) -> Change:
-        self._check_span(start, end, label, attrs, exclude=it["key"],
-                         check_newline=(start, end) != (it["start"], it["end"]))
+        self._check_span(
+            start, end, label, attrs, exclude=it["key"], check_newline=(start, end) != (it["start"], it["end"])
+        )
         old_span = (it["start"], it["end"])
         did = self._record("edit", it, start=start, end=end, label=label, attrs=attrs)
         it.update(start=start, end=end, label=label, attrs=attrs, text=self.text[start:end], decision_id=did)
         if it["status"] != "added":
             it["status"] = "edited"
         reordered = self._place(it)
-        return Change(keys={it["key"]}, spans=[old_span, (start, end)], reordered=reordered,
-                      message=f"{verb}: {label} 「{it['text']}」")
+        return Change(
+            keys={it["key"]},
+            spans=[old_span, (start, end)],
+            reordered=reordered,
+            message=f"{verb}: {label} 「{it['text']}」",
+        )
 
     def relabel(self, label: str) -> Change:
         it = self._require()
@@ -473,25 +487,33 @@ class AnnotationSession:
         did = self._record("add", None, start=start, end=end, label=label, attrs=attrs)
         key = f"d{did}"
         it = {
-            "key": key, "proposal_id": None, "start": start, "end": end, "label": label,
-            "text": self.text[start:end], "attrs": attrs, "status": "added", "source": "annotator",
-            "score": None, "decision_id": did, "proposal": None,
+            "key": key,
+            "proposal_id": None,
+            "start": start,
+            "end": end,
+            "label": label,
+            "text": self.text[start:end],
+            "attrs": attrs,
+            "status": "added",
+            "source": "annotator",
+            "score": None,
+            "decision_id": did,
+            "proposal": None,
         }
         j = bisect.bisect_left([_sort_key(x) for x in self.items], _sort_key(it))
         self.items.insert(j, it)
         self._reindex()
         self.cursor = j
-        return Change(keys={key}, spans=[(start, end)], reordered=True,
-                      message=f"added {label} 「{it['text']}」")
+        return Change(keys={key}, spans=[(start, end)], reordered=True, message=f"added {label} 「{it['text']}」")
 
     def _accept_here(self, it: dict) -> Change:
-        self._check_span(it["start"], it["end"], it["label"], it["attrs"], exclude=it["key"],
-                         check_newline=False)
+        self._check_span(it["start"], it["end"], it["label"], it["attrs"], exclude=it["key"], check_newline=False)
         did = self._record("accept", it)
         it["status"] = "accepted"
         it["decision_id"] = did
-        return Change(keys={it["key"]}, spans=[(it["start"], it["end"])],
-                      message=f"accepted {it['label']} 「{it['text']}」")
+        return Change(
+            keys={it["key"]}, spans=[(it["start"], it["end"])], message=f"accepted {it['label']} 「{it['text']}」"
+        )
 
     def remove(self) -> Change:
         """Remove a span the annotator added."""
@@ -503,8 +525,12 @@ class AnnotationSession:
         del self.items[i]
         self._reindex()
         self.cursor = max(0, min(i, len(self.items) - 1))
-        ch = Change(removed={it["key"]}, spans=[(it["start"], it["end"])], reordered=True,
-                    message=f"removed {it['label']} 「{it['text']}」")
+        ch = Change(
+            removed={it["key"]},
+            spans=[(it["start"], it["end"])],
+            reordered=True,
+            message=f"removed {it['label']} 「{it['text']}」",
+        )
         if self.items:
             c = self.items[self.cursor]
             ch.spans.append((c["start"], c["end"]))
@@ -523,7 +549,7 @@ class AnnotationSession:
         for it in pending:
             s, e = it["start"], it["end"]
             j = bisect.bisect_left(finals, (e, -1))
-            if j > 0 and finals[j - 1][1] > s or any(fs < e and fe > s for fs, fe in finals[max(0, j - 3):j]):
+            if j > 0 and finals[j - 1][1] > s or any(fs < e and fe > s for fs, fe in finals[max(0, j - 3) : j]):
                 continue
             bisect.insort(finals, (s, e))
             chosen.append(it)
@@ -541,8 +567,7 @@ class AnnotationSession:
         msg = f"accepted {len(chosen)} pending proposal{'s' if len(chosen) != 1 else ''}"
         if skipped:
             msg += f"; {skipped} left pending (they overlap your spans)"
-        return Change(keys={it["key"] for it in chosen}, spans=[(it["start"], it["end"]) for it in chosen],
-                      message=msg)
+        return Change(keys={it["key"] for it in chosen}, spans=[(it["start"], it["end"]) for it in chosen], message=msg)
 
     def _latest_live(self) -> dict | None:
         rows = self.store.query(
@@ -609,8 +634,9 @@ class AnnotationSession:
             ch.spans.append((c["start"], c["end"]))
         what = last["action"]
         n = len(undone)
-        ch.message = f"undid {n} accepts" if n > 1 else f"undid {what}" + (
-            f" {last['label']}" if last.get("label") else "")
+        ch.message = (
+            f"undid {n} accepts" if n > 1 else f"undid {what}" + (f" {last['label']}" if last.get("label") else "")
+        )
         return ch
 
     # ------------------------------------------------------------------ search
@@ -732,31 +758,36 @@ def word_at(text: str, words, pos: int) -> tuple[int, int]:
 
 
 # ---------------------------------------------------------------------- QUANTITY attrs input
-_MULT = {"万": 1e4, "亿": 1e8, "千": 1e3, "百": 1e2, "k": 1e3, "K": 1e3, "w": 1e4, "W": 1e4}
 _APPROX_ALIASES = {
-    "": None, "-": None, "none": None, "null": None,
-    "more": "more", "余": "more", "多": "more", "以上": "more", "超过": "more", ">": "more",
-    "about": "about", "约": "about", "左右": "about", "大约": "about", "~": "about",
-    "nearly": "nearly", "近": "nearly", "将近": "nearly", "<": "nearly",
+    "": None,
+    "-": None,
+    "none": None,
+    "null": None,
+    "more": "more",
+    "余": "more",
+    "多": "more",
+    "以上": "more",
+    "超过": "more",
+    ">": "more",
+    "about": "about",
+    "约": "about",
+    "左右": "about",
+    "大约": "about",
+    "~": "about",
+    "nearly": "nearly",
+    "近": "nearly",
+    "将近": "nearly",
+    "<": "nearly",
 }
 
 
-def parse_value(s: str) -> float | None:
-    """``"1500万"`` → 15000000.0; ``"2.2亿"`` → 220000000.0; ``""`` → None."""
-    s = s.strip().replace(",", "").replace("，", "")
-    if not s or s.lower() in ("-", "none", "null"):
-        return None
-    mult = Decimal(1)
-    while s and s[-1] in _MULT:
-        mult *= Decimal(int(_MULT[s[-1]]))
-        s = s[:-1].strip()
+def parse_value(s: str) -> int | float | None:
+    """``"1500万"`` → 15000000; ``"一千五百万"`` → 15000000; ``""`` → None (the one number
+    grammar of :mod:`workbench.core.quantity`)."""
     try:
-        v = Decimal(s)
-    except InvalidOperation:
-        raise SessionError(f"value must be a number (e.g. 1500 or 1500万), not {s!r}") from None
-    if not v.is_finite():
-        raise SessionError("value must be a finite number")
-    return float(v * mult)
+        return quantity.parse_value(s)
+    except ValueError as e:
+        raise SessionError(str(e)) from None
 
 
 def attrs_from_fields(value: str, unit: str, approx: str) -> dict:
@@ -776,10 +807,4 @@ def attrs_from_fields(value: str, unit: str, approx: str) -> dict:
     return attrs
 
 
-def format_value(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e16:
-        return str(int(v))
-    return repr(v) if isinstance(v, float) else str(v)
-
+format_value = quantity.format_value  # re-exported for callers of the session API

@@ -1,4 +1,5 @@
 """``workbench annotate``: open the keyboard-driven annotation TUI."""
+
 from __future__ import annotations
 
 import getpass
@@ -46,11 +47,20 @@ def prepare_store(store, *, quiet: bool = False) -> None:
 
 
 @cli.command()
-@click.option("--annotator", "-a", default=None, metavar="NAME",
-              help="Your name in the decision log (default: $WORKBENCH_ANNOTATOR or the login name).")
+@click.option(
+    "--annotator",
+    "-a",
+    default=None,
+    metavar="NAME",
+    help="Your name in the decision log (default: $WORKBENCH_ANNOTATOR or the login name).",
+)
 @click.option("--doc", "doc_id", default=None, metavar="ID", help="Open this document first.")
-@click.option("--keymap", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="Keymap TOML (default: $WORKBENCH_KEYMAP or ~/.config/workbench/keymap.toml).")
+@click.option(
+    "--keymap",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Keymap TOML (default: $WORKBENCH_KEYMAP or ~/.config/workbench/keymap.toml).",
+)
 @pass_app
 def annotate(app: AppContext, annotator: str | None, doc_id: str | None, keymap: str | None) -> None:
     """Confirm, edit or reject proposals in the terminal, one document at a time.

@@ -1,4 +1,5 @@
 """CLI: ``export gold``, ``export annotations``, ``import proposals``, ``import annotations``."""
+
 from __future__ import annotations
 
 import click
@@ -15,18 +16,22 @@ def _out_option(f):
 
 def _format_option(f):
     return click.option(
-        "--format", "fmt", type=_FORMAT, default=None,
+        "--format",
+        "fmt",
+        type=_FORMAT,
+        default=None,
         help="jsonl (default), doccano, conll (character BIO) or spacy (DocBin; -o DIR/ writes "
-             "shards of 1000 documents, memory flat). Default: from the suffix of -o (.spacy, .conll), "
-             "else jsonl.",
+        "shards of 1000 documents, memory flat). Default: from the suffix of -o (.spacy, .conll), "
+        "else jsonl.",
     )(f)
 
 
 def _raw_option(f):
     return click.option(
-        "--raw-offsets", is_flag=True,
+        "--raw-offsets",
+        is_flag=True,
         help="Add raw_start/raw_end (code points into the raw source text) and, for documents "
-             "read from files, raw_byte_start/raw_byte_end (bytes in the file) to every span (jsonl only).",
+        "read from files, raw_byte_start/raw_byte_end (bytes in the file) to every span (jsonl only).",
     )(f)
 
 
@@ -95,13 +100,16 @@ def export_gold(app: AppContext, output: str, fmt: str | None, raw_offsets: bool
 @_format_option
 @_raw_option
 @click.option(
-    "--finished-only/--include-unfinished", "finished_only", default=None,
+    "--finished-only/--include-unfinished",
+    "finished_only",
+    default=None,
     help="Only documents the annotator finished. Default: on for doccano/conll/spacy "
-         "(a document record must be complete), off for jsonl (each line is one decision).",
+    "(a document record must be complete), off for jsonl (each line is one decision).",
 )
 @pass_app
-def export_annotations(app: AppContext, output: str, annotator: str | None, fmt: str | None,
-                       raw_offsets: bool, finished_only: bool | None) -> None:
+def export_annotations(
+    app: AppContext, output: str, annotator: str | None, fmt: str | None, raw_offsets: bool, finished_only: bool | None
+) -> None:
     """Every annotator's decisions as training data.
 
     \b
@@ -161,14 +169,18 @@ def _import_errors(e) -> click.ClickException:
 @import_.command("proposals")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--source", required=True, help="Name of the model or tool that made the proposals.")
-@click.option("--version", "version", default=None,
-              help="Version of that source (default: the file's sha256[:12]).")
-@click.option("--format", "fmt", type=_IN_FORMAT, default="auto", show_default=True,
-              help="Input shape; auto detects it per line (conll by suffix .conll/.bio).")
+@click.option("--version", "version", default=None, help="Version of that source (default: the file's sha256[:12]).")
+@click.option(
+    "--format",
+    "fmt",
+    type=_IN_FORMAT,
+    default="auto",
+    show_default=True,
+    help="Input shape; auto detects it per line (conll by suffix .conll/.bio).",
+)
 @click.option("--dry-run", is_flag=True, help="Validate only; write nothing.")
 @pass_app
-def import_proposals_cmd(app: AppContext, file: str, source: str, version: str | None, fmt: str,
-                         dry_run: bool) -> None:
+def import_proposals_cmd(app: AppContext, file: str, source: str, version: str | None, fmt: str, dry_run: bool) -> None:
     """External predictions become proposals of SOURCE that annotators review.
 
     \b
@@ -184,8 +196,15 @@ def import_proposals_cmd(app: AppContext, file: str, source: str, version: str |
 
     store = app.store
     try:
-        res = import_proposals(store, file, source=source, version=version, fmt=fmt, dry_run=dry_run,
-                               progress=lambda xs: _progress(xs, "import"))
+        res = import_proposals(
+            store,
+            file,
+            source=source,
+            version=version,
+            fmt=fmt,
+            dry_run=dry_run,
+            progress=lambda xs: _progress(xs, "import"),
+        )
     except ImportFailed as e:
         raise _import_errors(e) from None
     verb = "would import" if dry_run else "imported"
@@ -203,16 +222,29 @@ def import_proposals_cmd(app: AppContext, file: str, source: str, version: str |
 @import_.command("annotations")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--annotator", required=True, help="Record the spans as this annotator's decisions.")
-@click.option("--format", "fmt", type=_IN_FORMAT, default="auto", show_default=True,
-              help="Input shape; auto detects it per line (conll by suffix .conll/.bio).")
-@click.option("--from-annotator", default=None,
-              help='Only lines with this "_annotator_id" (for exports that hold several annotators).')
-@click.option("--replace", is_flag=True,
-              help="Overwrite the annotator's differing decisions on these documents (appended to the log).")
+@click.option(
+    "--format",
+    "fmt",
+    type=_IN_FORMAT,
+    default="auto",
+    show_default=True,
+    help="Input shape; auto detects it per line (conll by suffix .conll/.bio).",
+)
+@click.option(
+    "--from-annotator",
+    default=None,
+    help='Only lines with this "_annotator_id" (for exports that hold several annotators).',
+)
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Overwrite the annotator's differing decisions on these documents (appended to the log).",
+)
 @click.option("--dry-run", is_flag=True, help="Validate only; write nothing.")
 @pass_app
-def import_annotations_cmd(app: AppContext, file: str, annotator: str, fmt: str, from_annotator: str | None,
-                           replace: bool, dry_run: bool) -> None:
+def import_annotations_cmd(
+    app: AppContext, file: str, annotator: str, fmt: str, from_annotator: str | None, replace: bool, dry_run: bool
+) -> None:
     """Load finished annotations made elsewhere as ANNOTATOR's decisions.
 
     Each document's spans become decisions (origin "import"): a span equal to a
@@ -227,15 +259,24 @@ def import_annotations_cmd(app: AppContext, file: str, annotator: str, fmt: str,
 
     store = app.store
     try:
-        res = import_annotations(store, file, annotator=annotator, fmt=fmt, replace=replace,
-                                 from_annotator=from_annotator, dry_run=dry_run,
-                                 progress=lambda xs: _progress(xs, "import"))
+        res = import_annotations(
+            store,
+            file,
+            annotator=annotator,
+            fmt=fmt,
+            replace=replace,
+            from_annotator=from_annotator,
+            dry_run=dry_run,
+            progress=lambda xs: _progress(xs, "import"),
+        )
     except ImportFailed as e:
         raise _import_errors(e) from None
     verb = "would import" if dry_run else "imported"
     if res.documents or not res.unchanged:
-        msg = (f"{verb} {res.spans:,} spans of {annotator} in {res.documents:,} documents "
-               f"({res.decisions:,} decisions, finished)")
+        msg = (
+            f"{verb} {res.spans:,} spans of {annotator} in {res.documents:,} documents "
+            f"({res.decisions:,} decisions, finished)"
+        )
     else:
         msg = "nothing to import"
     if res.unchanged:

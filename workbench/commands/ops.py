@@ -8,6 +8,7 @@ after the snapshot began are simply in the next backup. The copy is written
 under a temporary name, checked with ``PRAGMA integrity_check``, synced and
 only then renamed into place: a backup file that exists is complete.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,8 +55,9 @@ def integrity_problems(conn: sqlite3.Connection, *, quick: bool = False, limit: 
     return problems
 
 
-def backup_database(store, dest: str | os.PathLike, *, verify: bool = True, overwrite: bool = False,
-                    retries: int = 20) -> dict:
+def backup_database(
+    store, dest: str | os.PathLike, *, verify: bool = True, overwrite: bool = False, retries: int = 20
+) -> dict:
     """Copy the live database behind ``store`` to ``dest`` (a file, or a folder for a
     timestamped name). Returns ``{"path", "bytes", "seconds", "documents", "decisions"}``."""
     target = backup_target(store.path, dest)
@@ -178,8 +180,9 @@ def span_problems(store, *, limit: int = 20) -> tuple[list[str], int]:
     conn = store.conn
     last = -1
     while True:
-        rows = conn.execute("SELECT rowid, id, text FROM documents WHERE rowid > ? ORDER BY rowid LIMIT 200",
-                            (last,)).fetchall()
+        rows = conn.execute(
+            "SELECT rowid, id, text FROM documents WHERE rowid > ? ORDER BY rowid LIMIT 200", (last,)
+        ).fetchall()
         if not rows:
             break
         last = rows[-1][0]
@@ -207,7 +210,7 @@ def check(app: AppContext, quick: bool, no_spans: bool) -> None:
     """Check the database: SQLite's integrity_check and foreign keys, the schema
     version, and that every stored span (proposals, decisions, gold) still
     matches its document text. Exit status 1 if anything is wrong."""
-    from store import Store, StoreError
+    from workbench.store import Store, StoreError
 
     if not os.path.exists(app.db_path):
         raise click.ClickException(f"no database at {app.db_path}")
@@ -240,8 +243,7 @@ def _check(store, quick: bool, no_spans: bool) -> bool:
     else:
         click.echo(f"{name}: ok")
     mode = store.scalar("PRAGMA journal_mode")
-    click.echo(f"schema version {store.user_version}, journal mode {mode}, "
-               f"{_human(os.path.getsize(store.path))}")
+    click.echo(f"schema version {store.user_version}, journal mode {mode}, {_human(os.path.getsize(store.path))}")
     if not no_spans:
         bad, total = span_problems(store)
         if total:

@@ -2,6 +2,7 @@
 
 jieba is imported only inside the commands that run a proposer.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,10 +20,15 @@ def _proposer_names() -> list[str]:
 
 
 @cli.command()
-@click.option("-p", "--proposer", default=None, metavar="NAME",
-              help="Proposer to run (default: rules). See --list.")
-@click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Worker processes (the main process alone writes the database).")
+@click.option("-p", "--proposer", default=None, metavar="NAME", help="Proposer to run (default: rules). See --list.")
+@click.option(
+    "-j",
+    "--jobs",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes (the main process alone writes the database).",
+)
 @click.option("--doc", "doc_ids", multiple=True, metavar="ID", help="Only these documents (repeatable).")
 @click.option("--list", "list_", is_flag=True, help="List the available proposers and exit.")
 @pass_app
@@ -106,7 +112,7 @@ def read_gold_file(path: str) -> list[dict]:
             except json.JSONDecodeError as e:
                 raise click.ClickException(f"{path}:{n}: not JSON ({e.msg})") from None
             if not isinstance(d, dict) or not isinstance(d.get("id"), str) or not isinstance(d.get("spans"), list):
-                raise click.ClickException(f"{path}:{n}: expected {{\"id\": str, \"spans\": [...]}}")
+                raise click.ClickException(f'{path}:{n}: expected {{"id": str, "spans": [...]}}')
             for k, s in enumerate(d["spans"]):
                 if not isinstance(s, dict) or not all(x in s for x in ("start", "end", "label")):
                     raise click.ClickException(f"{path}:{n}: span {k} needs start, end and label")
@@ -118,8 +124,9 @@ def read_gold_file(path: str) -> list[dict]:
 
 def _db_spans(store, doc_id: str, source: str, proposer: str | None) -> list[dict]:
     if source == "gold":
-        rows = store.query('SELECT start, "end", label, text, attrs FROM gold WHERE doc_id = ? ORDER BY start, "end"',
-                           (doc_id,))
+        rows = store.query(
+            'SELECT start, "end", label, text, attrs FROM gold WHERE doc_id = ? ORDER BY start, "end"', (doc_id,)
+        )
         for r in rows:
             r["attrs"] = json.loads(r["attrs"]) if r["attrs"] else None
         return rows
@@ -127,12 +134,12 @@ def _db_spans(store, doc_id: str, source: str, proposer: str | None) -> list[dic
 
 
 def _pick_source(store, proposer: str | None) -> str | None:
-    srcs = [r["source"] for r in store.query(
-        "SELECT DISTINCT source FROM proposals WHERE active = 1 ORDER BY source")]
+    srcs = [r["source"] for r in store.query("SELECT DISTINCT source FROM proposals WHERE active = 1 ORDER BY source")]
     if proposer is not None:
         if proposer not in srcs:
             raise click.ClickException(
-                f"no active proposals of {proposer!r}; sources: {', '.join(srcs) or 'none (run workbench propose)'}")
+                f"no active proposals of {proposer!r}; sources: {', '.join(srcs) or 'none (run workbench propose)'}"
+            )
         return proposer
     if not srcs:
         raise click.ClickException("no proposals in the database; run 'workbench propose' first")
@@ -146,12 +153,27 @@ def _pick_source(store, proposer: str | None) -> str | None:
 
 
 @cli.command()
-@click.option("--gold", "gold_path", required=True, type=click.Path(dir_okay=False),
-              help="Gold JSONL: {\"id\", \"text\"?, \"spans\"} per line.")
-@click.option("--source", type=click.Choice(["proposals", "gold"]), default="proposals", show_default=True,
-              help="What to score: the active proposals or the database's gold.")
-@click.option("-p", "--proposer", default=None, metavar="NAME",
-              help="With --source proposals: whose proposals (default: the only source, else rules).")
+@click.option(
+    "--gold",
+    "gold_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help='Gold JSONL: {"id", "text"?, "spans"} per line.',
+)
+@click.option(
+    "--source",
+    type=click.Choice(["proposals", "gold"]),
+    default="proposals",
+    show_default=True,
+    help="What to score: the active proposals or the database's gold.",
+)
+@click.option(
+    "-p",
+    "--proposer",
+    default=None,
+    metavar="NAME",
+    help="With --source proposals: whose proposals (default: the only source, else rules).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @pass_app
 def evaluate(app: AppContext, gold_path: str, source: str, proposer: str | None, as_json: bool) -> None:
@@ -181,11 +203,17 @@ def evaluate(app: AppContext, gold_path: str, source: str, proposer: str | None,
         kept.append(d)
         pred.append({"id": d["id"], "spans": _db_spans(store, d["id"], source, src)})
     if skipped_missing:
-        echo_err(f"warning: {len(skipped_missing)} gold documents are not in the database (skipped): "
-                 + ", ".join(skipped_missing[:5]) + (" …" if len(skipped_missing) > 5 else ""))
+        echo_err(
+            f"warning: {len(skipped_missing)} gold documents are not in the database (skipped): "
+            + ", ".join(skipped_missing[:5])
+            + (" …" if len(skipped_missing) > 5 else "")
+        )
     if skipped_text:
-        echo_err(f"warning: {len(skipped_text)} gold documents have a different text in the database (skipped): "
-                 + ", ".join(skipped_text[:5]) + (" …" if len(skipped_text) > 5 else ""))
+        echo_err(
+            f"warning: {len(skipped_text)} gold documents have a different text in the database (skipped): "
+            + ", ".join(skipped_text[:5])
+            + (" …" if len(skipped_text) > 5 else "")
+        )
     if not kept:
         raise click.ClickException("no gold document matches a database document; nothing to evaluate")
     res = run_eval(kept, pred)
@@ -212,8 +240,15 @@ def iter_proposal_records(store, proposer: str | None = None):
             "id": doc["id"],
             "text": doc["text"],
             "spans": [
-                {"start": r["start"], "end": r["end"], "label": r["label"], "text": r["text"],
-                 "attrs": r["attrs"], "source": r["source"], "score": r["score"]}
+                {
+                    "start": r["start"],
+                    "end": r["end"],
+                    "label": r["label"],
+                    "text": r["text"],
+                    "attrs": r["attrs"],
+                    "source": r["source"],
+                    "score": r["score"],
+                }
                 for r in rows
             ],
         }
@@ -231,9 +266,12 @@ def export_proposals(app: AppContext, output: str, proposer: str | None) -> None
 
     store = app.store
     n = spans = 0
-    with open_output(output) as fh, progress_bar(
-        iter_proposal_records(store, proposer), "export", length=store.count("documents"), threshold=2000
-    ) as recs:
+    with (
+        open_output(output) as fh,
+        progress_bar(
+            iter_proposal_records(store, proposer), "export", length=store.count("documents"), threshold=2000
+        ) as recs,
+    ):
         for rec in recs:
             fh.write(dumps(rec) + "\n")
             n += 1

@@ -1,4 +1,5 @@
 """CLI: ``assign``, ``agreement``, ``review``, ``history``."""
+
 from __future__ import annotations
 
 import getpass
@@ -27,8 +28,9 @@ def default_reviewer() -> str:
 # ---------------------------------------------------------------------------- assign
 
 
-def plan_assignments(doc_ids: list[str], annotators: list[str], per_doc: int,
-                     load: dict[str, int] | None = None) -> list[tuple[str, str]]:
+def plan_assignments(
+    doc_ids: list[str], annotators: list[str], per_doc: int, load: dict[str, int] | None = None
+) -> list[tuple[str, str]]:
     """Give each document ``per_doc`` distinct annotators, round-robin and balanced:
     each document takes the least-loaded annotators, ties broken by the rotation
     order, so loads never differ by more than one (starting from ``load``)."""
@@ -48,17 +50,17 @@ def plan_assignments(doc_ids: list[str], annotators: list[str], per_doc: int,
 
 
 @cli.command()
-@click.option("--annotators", "-a", "annotators_", metavar="A,B,C",
-              help="Comma-separated annotator names.")
-@click.option("--per-doc", "-k", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Annotators per document.")
+@click.option("--annotators", "-a", "annotators_", metavar="A,B,C", help="Comma-separated annotator names.")
+@click.option(
+    "--per-doc", "-k", type=click.IntRange(min=1), default=2, show_default=True, help="Annotators per document."
+)
 @click.option("--docs", metavar="ID,...", help="Only these documents (default: all).")
-@click.option("--replace", is_flag=True,
-              help="Drop the existing assignments of these documents first (decisions are kept).")
+@click.option(
+    "--replace", is_flag=True, help="Drop the existing assignments of these documents first (decisions are kept)."
+)
 @click.option("--show", is_flag=True, help="Only print the current assignments.")
 @pass_app
-def assign(app: AppContext, annotators_: str | None, per_doc: int, docs: str | None, replace: bool,
-           show: bool) -> None:
+def assign(app: AppContext, annotators_: str | None, per_doc: int, docs: str | None, replace: bool, show: bool) -> None:
     """Give each document K annotators (round-robin, balanced).
 
     \b
@@ -83,8 +85,9 @@ def assign(app: AppContext, annotators_: str | None, per_doc: int, docs: str | N
     if len(set(names)) != len(names):
         raise click.BadParameter("an annotator is listed twice", param_hint="--annotators")
     if per_doc > len(names):
-        raise click.BadParameter(f"{per_doc} annotators per document but only {len(names)} given",
-                                 param_hint="--per-doc")
+        raise click.BadParameter(
+            f"{per_doc} annotators per document but only {len(names)} given", param_hint="--per-doc"
+        )
     all_ids = store.document_ids()
     if not all_ids:
         raise click.ClickException(f"{store.path} has no documents (workbench ingest first)")
@@ -110,11 +113,14 @@ def assign(app: AppContext, annotators_: str | None, per_doc: int, docs: str | N
                 load[a] = load.get(a, 0) + 1
         pairs = plan_assignments(todo, names, per_doc, load)
         added = store.assign(pairs)
-    click.echo(f"assigned {len(todo)} document{'s' if len(todo) != 1 else ''} × {per_doc} annotators"
-               f" ({added} new assignments)")
+    click.echo(
+        f"assigned {len(todo)} document{'s' if len(todo) != 1 else ''} × {per_doc} annotators ({added} new assignments)"
+    )
     if kept:
-        click.echo(f"{len(kept)} document{'s' if len(kept) != 1 else ''} already had assignments and "
-                   "kept them (--replace to redo)")
+        click.echo(
+            f"{len(kept)} document{'s' if len(kept) != 1 else ''} already had assignments and "
+            "kept them (--replace to redo)"
+        )
     _print_load(store)
 
 
@@ -157,15 +163,19 @@ def render_agreement(rep: dict) -> str:
     fin = rep["finished"]
     lines.append("annotators: " + ", ".join(f"{a} ({fin[a]} finished)" for a in anns) + what)
     al = rep["alpha"]
-    lines.append(f"Krippendorff's alpha (nominal, characters, all annotators): {_f(al['value'])}"
-                 f"  over {al['documents']} documents, {al['characters']:,} characters")
+    lines.append(
+        f"Krippendorff's alpha (nominal, characters, all annotators): {_f(al['value'])}"
+        f"  over {al['documents']} documents, {al['characters']:,} characters"
+    )
     if not rep["pairs"]:
         lines.append("no pair of annotators has finished a common document")
         return "\n".join(lines)
     lines.append("")
     w = max(len(f"{p['a']} ~ {p['b']}") for p in rep["pairs"]) + 2
-    head = (f"{'pair':<{w}}{'docs':>5}{'chars':>9}  {'exact P':>7} {'R':>5} {'F1':>5}"
-            f"  {'overlap P':>9} {'R':>5} {'F1':>5}  {'κ chars':>7}  {'κ decisions':>14}")
+    head = (
+        f"{'pair':<{w}}{'docs':>5}{'chars':>9}  {'exact P':>7} {'R':>5} {'F1':>5}"
+        f"  {'overlap P':>9} {'R':>5} {'F1':>5}  {'κ chars':>7}  {'κ decisions':>14}"
+    )
     lines.append(head)
     lines.append("─" * len(head))
     for p in rep["pairs"]:
@@ -183,7 +193,7 @@ def render_agreement(rep: dict) -> str:
             if lab not in labels:
                 labels.append(lab)
     if labels and not rep["label"]:
-        from workbench.labels import LABELS
+        from workbench.core.labels import LABELS
 
         labels.sort(key=lambda x: (LABELS.index(x) if x in LABELS else 99, x))
         lines.append("")
@@ -201,8 +211,9 @@ def render_agreement(rep: dict) -> str:
         lines.append("")
         lines.append("no common finished document: " + ", ".join(f"{a} ~ {b}" for a, b in rep["no_overlap"]))
     lines.append("")
-    lines.append("P/R take the first annotator as reference. κ chars: Cohen's kappa over character labels"
-                 " (O outside spans).")
+    lines.append(
+        "P/R take the first annotator as reference. κ chars: Cohen's kappa over character labels (O outside spans)."
+    )
     lines.append("κ decisions: Cohen's kappa of accept (or edit) vs reject on proposals both decided.")
     return "\n".join(lines)
 
@@ -224,7 +235,7 @@ def agreement(app: AppContext, as_json: bool, label: str | None) -> None:
     document missing there.
     """
     from workbench.agreement import agreement_report
-    from workbench.labels import LABELS
+    from workbench.core.labels import LABELS
     from workbench.review import load_annotation_set
 
     if label is not None:
@@ -238,7 +249,8 @@ def agreement(app: AppContext, as_json: bool, label: str | None) -> None:
         n = len(data.annotators())
         raise click.ClickException(
             f"agreement needs two annotators with finished documents; {store.path} has {n}"
-            + (f" ({data.annotators()[0]})" if n == 1 else ""))
+            + (f" ({data.annotators()[0]})" if n == 1 else "")
+        )
     rep = agreement_report(data, label=label)
     if as_json:
         click.echo(json.dumps(rep, ensure_ascii=False, indent=2))
@@ -250,13 +262,24 @@ def agreement(app: AppContext, as_json: bool, label: str | None) -> None:
 
 
 @cli.command()
-@click.option("--reviewer", "-r", metavar="NAME", default=None,
-              help="Your name in the review log (default: $WORKBENCH_REVIEWER, $WORKBENCH_ANNOTATOR or login).")
-@click.option("--policy", type=click.Choice(["unanimous", "majority"]), default="unanimous", show_default=True,
-              help="When a span becomes gold without review: all annotators agree, or more than half.")
+@click.option(
+    "--reviewer",
+    "-r",
+    metavar="NAME",
+    default=None,
+    help="Your name in the review log (default: $WORKBENCH_REVIEWER, $WORKBENCH_ANNOTATOR or login).",
+)
+@click.option(
+    "--policy",
+    type=click.Choice(["unanimous", "majority"]),
+    default="unanimous",
+    show_default=True,
+    help="When a span becomes gold without review: all annotators agree, or more than half.",
+)
 @click.option("--docs", metavar="ID,...", help="Only these documents.")
-@click.option("--summary", is_flag=True,
-              help="Do not open the TUI: make agreed spans gold and list what is still unsettled.")
+@click.option(
+    "--summary", is_flag=True, help="Do not open the TUI: make agreed spans gold and list what is still unsettled."
+)
 @pass_app
 def review(app: AppContext, reviewer: str | None, policy: str, docs: str | None, summary: bool) -> None:
     """Settle disagreements between annotators into gold.
@@ -298,8 +321,10 @@ def review(app: AppContext, reviewer: str | None, policy: str, docs: str | None,
     s = session.summary
     if not s.documents:
         waiting = waiting_docs(store)
-        msg = "no document is ready for review: a document needs all its assigned annotators to finish it " \
-              "(without assignments: 2 annotators)"
+        msg = (
+            "no document is ready for review: a document needs all its assigned annotators to finish it "
+            "(without assignments: 2 annotators)"
+        )
         if waiting:
             w = waiting[0]
             msg += f"; e.g. {w['id']} waits for {', '.join(w['waiting_for'])}"
@@ -309,11 +334,12 @@ def review(app: AppContext, reviewer: str | None, policy: str, docs: str | None,
     if summary:
         for it in session.items:
             c = it.cluster
-            text = session.text(c.doc_id)[c.start:c.end].replace("\n", "⏎")
+            text = session.text(c.doc_id)[c.start : c.end].replace("\n", "⏎")
             vs = " | ".join(
                 f"{i}: {'+'.join(v.annotators)} "
                 + (", ".join(f"{x['label']}「{x['text']}」{x['start']}-{x['end']}" for x in v.spans) or "no span")
-                for i, v in enumerate(it.versions, 1))
+                for i, v in enumerate(it.versions, 1)
+            )
             click.echo(f"{c.doc_id}  {c.start}-{c.end}  「{text}」  {'+'.join(c.kinds)}  {vs}")
         return
     if not session.items:
@@ -323,26 +349,37 @@ def review(app: AppContext, reviewer: str | None, policy: str, docs: str | None,
     ReviewApp(session).run()
     g = store.scalar("SELECT count(*) FROM gold")
     gd = store.scalar("SELECT count(DISTINCT doc_id) FROM gold")
-    echo_err(f"{session.n_actions} review actions; {session.open_count} items still unsettled; "
-             f"gold: {g} spans in {gd} documents")
+    echo_err(
+        f"{session.n_actions} review actions; {session.open_count} items still unsettled; "
+        f"gold: {g} spans in {gd} documents"
+    )
 
 
 def _print_summary(echo, store, s, policy: str) -> None:
-    echo(f"{s.documents} document{'s' if s.documents != 1 else ''} ready for review"
-         + (f" ({s.waiting} still being annotated)" if s.waiting else ""))
-    echo(f"agreed ({policy}): {s.agreed_spans} spans in gold"
-         + (f" (+{s.agreed_added}" + (f", -{s.agreed_removed}" if s.agreed_removed else "") + " now)"
-            if s.agreed_added or s.agreed_removed else ""))
-    echo(f"disagreements unsettled: {s.items}"
-         + (f" ({s.already_settled} settled earlier)" if s.already_settled else ""))
-    by_origin = {r["origin"]: r["n"] for r in store.query(
-        "SELECT origin, count(*) AS n FROM gold GROUP BY origin")}
+    echo(
+        f"{s.documents} document{'s' if s.documents != 1 else ''} ready for review"
+        + (f" ({s.waiting} still being annotated)" if s.waiting else "")
+    )
+    echo(
+        f"agreed ({policy}): {s.agreed_spans} spans in gold"
+        + (
+            f" (+{s.agreed_added}" + (f", -{s.agreed_removed}" if s.agreed_removed else "") + " now)"
+            if s.agreed_added or s.agreed_removed
+            else ""
+        )
+    )
+    echo(
+        f"disagreements unsettled: {s.items}" + (f" ({s.already_settled} settled earlier)" if s.already_settled else "")
+    )
+    by_origin = {r["origin"]: r["n"] for r in store.query("SELECT origin, count(*) AS n FROM gold GROUP BY origin")}
     if by_origin:
         order = ("agreed", "adjudicated", "added")
         parts = [f"{by_origin[o]} {o}" for o in order if o in by_origin]
         parts += [f"{n} {o}" for o, n in sorted(by_origin.items()) if o not in order]
-        echo(f"gold spans by origin: {', '.join(parts)}"
-             + (" (added = by a reviewer, no annotator had it)" if "added" in by_origin else ""))
+        echo(
+            f"gold spans by origin: {', '.join(parts)}"
+            + (" (added = by a reviewer, no annotator had it)" if "added" in by_origin else "")
+        )
 
 
 # ---------------------------------------------------------------------------- history
@@ -393,8 +430,10 @@ def history(app: AppContext, doc_id: str, as_json: bool, annotator: str | None) 
     click.echo(f"{doc_id}: {len(ds)} decisions, {len(h['reviews'])} review actions")
     if ds:
         wa = max(9, *(len(d["annotator"]) for d in ds)) + 1
-        click.echo(f"{'id':>6}  {'ts':<24}  {'annotator':<{wa}}{'action':<8}{'span':<30}{'label':<10}"
-                   f"{'proposal':>8}{'ref':>7}  origin")
+        click.echo(
+            f"{'id':>6}  {'ts':<24}  {'annotator':<{wa}}{'action':<8}{'span':<30}{'label':<10}"
+            f"{'proposal':>8}{'ref':>7}  origin"
+        )
         for d in ds:
             extra = ""
             if d["attrs"]:
@@ -415,8 +454,10 @@ def history(app: AppContext, doc_id: str, as_json: bool, annotator: str | None) 
             if r["action"] == "undo":
                 out = f"undoes review {p.get('undo')} ({p.get('action')})"
             elif r["action"] == "agree":
-                out = f"{len(p.get('added', []))} agreed spans added, {len(p.get('removed', []))} removed" \
-                      f" ({p.get('policy')})"
+                out = (
+                    f"{len(p.get('added', []))} agreed spans added, {len(p.get('removed', []))} removed"
+                    f" ({p.get('policy')})"
+                )
             elif r["action"] == "skip":
                 out = "skipped"
             else:
@@ -426,5 +467,6 @@ def history(app: AppContext, doc_id: str, as_json: bool, annotator: str | None) 
                     out += f"  (version of {', '.join(p['chosen'])})"
                 if r["action"] == "add":
                     out += "  (added by the reviewer: no annotator had it)"
-            click.echo(f"{r['id']:>6}  {r['ts']:<24}  {r['reviewer']:<{wr}}{r['action']:<8}"
-                       f"{r['item_key'] or '':<24}  {out}")
+            click.echo(
+                f"{r['id']:>6}  {r['ts']:<24}  {r['reviewer']:<{wr}}{r['action']:<8}{r['item_key'] or '':<24}  {out}"
+            )

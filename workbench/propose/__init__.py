@@ -15,6 +15,7 @@ stored for the TUI's word moves (the TUI itself never imports jieba).
 Pure library: no Textual, no store import here (``workbench.propose.run``
 connects proposers to the store).
 """
+
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable

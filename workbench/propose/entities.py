@@ -16,6 +16,7 @@ jieba gives the tokens and dictionary tags; these rules decide:
   parentheses closing a paragraph; names found once are propagated within
   the document. jieba's person tag alone is never trusted (it tags 高水平).
 """
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,10 @@ from bisect import bisect_left
 from . import lexicon as lx
 from .segment import Token, freq, in_dict, tag
 
-FUNCTION_TAGS = frozenset("p c u uj ul ud uz uv ug ude d r m q y e o f".split())
-PROPER_TAGS = frozenset("ns nr nrt nrfg nz".split())
+FUNCTION_TAGS = frozenset(
+    ["p", "c", "u", "uj", "ul", "ud", "uz", "uv", "ug", "ude", "d", "r", "m", "q", "y", "e", "o", "f"]
+)
+PROPER_TAGS = frozenset(["ns", "nr", "nrt", "nrfg", "nz"])
 _CJK = re.compile(r"[\u3400-\u9fff]")
 ADMIN_SET = frozenset(lx.ADMIN_SUFFIXES)
 
@@ -80,6 +83,7 @@ def proper_token(t: Token) -> bool:
 
 # ============================================================================ LOC
 
+
 def find_places(doc: Doc) -> list[dict]:
     text, toks = doc.text, doc.toks
     out: list[dict] = []
@@ -91,14 +95,23 @@ def find_places(doc: Doc) -> list[dict]:
             if text.startswith(lx.NOT_PLACE_BEFORE, t.end):
                 continue
             s, e = t.start, t.end
-            if k + 1 < n and toks[k + 1].word in ("镇", "乡", "村", "县", "区", "市", "旗", "街道", "社区") \
-                    and not text.startswith(("委", "政府"), toks[k + 1].end):
+            if (
+                k + 1 < n
+                and toks[k + 1].word in ("镇", "乡", "村", "县", "区", "市", "旗", "街道", "社区")
+                and not text.startswith(("委", "政府"), toks[k + 1].end)
+            ):
                 e = toks[k + 1].end
             out.append(_loc(text, s, e, 0.8))
             continue
         # a whole token that ends with an admin suffix and is a name word (乌审旗/nr)
-        if len(w) >= 3 and t.tag in ("nr", "nrt", "nz", "n", "") and w.endswith(lx.ADMIN_SUFFIXES) \
-                and w[:-1] not in lx.GENERIC_PLACE_WORDS and t.freq < 50 and freq(w[:-1]) < 100:
+        if (
+            len(w) >= 3
+            and t.tag in ("nr", "nrt", "nz", "n", "")
+            and w.endswith(lx.ADMIN_SUFFIXES)
+            and w[:-1] not in lx.GENERIC_PLACE_WORDS
+            and t.freq < 50
+            and freq(w[:-1]) < 100
+        ):
             out.append(_loc(text, t.start, t.end, 0.7))
             continue
         # 2. name + administrative suffix
@@ -108,14 +121,18 @@ def find_places(doc: Doc) -> list[dict]:
             s = _name_left(doc, k, 4)
             if s is None:
                 continue
-            name = text[s:t.start]
+            name = text[s : t.start]
             if len(name) == 1 and w not in ("县", "市", "州", "旗", "省"):
                 continue
             if name[0] in lx.CN_NUMERAL_CHARS and not (toks[k - 1].tag == "m" and len(name) == 2):
                 continue  # 百企帮百村 is a slogan, not a village
-            if name in lx.GENERIC_PLACE_WORDS or name in ADMIN_SET \
-                    or (name[0] in lx.NOT_PLACE_HEAD if len(name) == 1 else name[0] in "全各本该我此每这那其某哪") \
-                    or name[-1] in "省市县区镇乡村旗州盟" or name.endswith(("苏木", "嘎查")):
+            if (
+                name in lx.GENERIC_PLACE_WORDS
+                or name in ADMIN_SET
+                or (name[0] in lx.NOT_PLACE_HEAD if len(name) == 1 else name[0] in "全各本该我此每这那其某哪")
+                or name[-1] in "省市县区镇乡村旗州盟"
+                or name.endswith(("苏木", "嘎查"))
+            ):
                 continue
             out.append(_loc(text, s, t.end, 0.75))
     return out
@@ -149,15 +166,27 @@ def _name_left(doc: Doc, k: int, max_chars: int) -> int | None:
         t = toks[j]
         if t.word in ADMIN_SET:
             break
-        if len(t.word) == 1 and t.tag == "q" and s is not None and j > 0 and len(toks[j - 1].word) == 1 \
-                and name_char_token(toks[j - 1]) and toks[k].start - toks[j - 1].start <= max_chars:
-            s = toks[j - 1].start   # 柏家坪镇: a classifier char inside a name
+        if (
+            len(t.word) == 1
+            and t.tag == "q"
+            and s is not None
+            and j > 0
+            and len(toks[j - 1].word) == 1
+            and name_char_token(toks[j - 1])
+            and toks[k].start - toks[j - 1].start <= max_chars
+        ):
+            s = toks[j - 1].start  # 柏家坪镇: a classifier char inside a name
             j -= 2
             continue
         if not name_char_token(t):
             # 九支镇: a numeral word can open a place name right before its suffix
-            if not (j == k - 1 and t.tag == "m" and len(t.word) == 2 and is_cjk(t.word[0])
-                    and t.word[-1] not in "个名家次批项年月日期届级位人元万亿千百十"):
+            if not (
+                j == k - 1
+                and t.tag == "m"
+                and len(t.word) == 2
+                and is_cjk(t.word[0])
+                and t.word[-1] not in "个名家次批项年月日期届级位人元万亿千百十"
+            ):
                 break
         if toks[k].start - t.start > max_chars:
             break
@@ -166,7 +195,7 @@ def _name_left(doc: Doc, k: int, max_chars: int) -> int | None:
     return s
 
 
-_NOUNISH = frozenset("n nz ns nr nrt nrfg nt j vn b l an ng nl g zg".split())
+_NOUNISH = frozenset(["n", "nz", "ns", "nr", "nrt", "nrfg", "nt", "j", "vn", "b", "l", "an", "ng", "nl", "g", "zg"])
 
 
 def _proper_left(doc: Doc, pos: int, max_chars: int, places: list[dict]) -> int | None:
@@ -209,8 +238,15 @@ def merge_adjacent(spans: list[dict], text: str, label: str = "LOC") -> list[dic
             if e - s["start"] > 16:
                 break
         if chain_end is not None:
-            out.append({"start": s["start"], "end": chain_end, "label": label,
-                        "text": text[s["start"]:chain_end], "score": s.get("score", 0.7)})
+            out.append(
+                {
+                    "start": s["start"],
+                    "end": chain_end,
+                    "label": label,
+                    "text": text[s["start"] : chain_end],
+                    "score": s.get("score", 0.7),
+                }
+            )
     return out
 
 
@@ -225,8 +261,9 @@ _CHAIN_RE = re.compile(
 _DEMOCRATIC_RE = re.compile(
     r"(?:" + "|".join(lx.DEMOCRATIC_PARTIES) + r")[\u4e00-\u9fff]{2,5}?(?:[省市县区]委会|委员会|总支|支部)"
 )
-_SUFFIX_RE = re.compile("|".join(map(re.escape, sorted(
-    set(lx.ORG_SUFFIXES_LENIENT) | set(lx.ORG_SUFFIXES_STRICT), key=len, reverse=True))))
+_SUFFIX_RE = re.compile(
+    "|".join(map(re.escape, sorted(set(lx.ORG_SUFFIXES_LENIENT) | set(lx.ORG_SUFFIXES_STRICT), key=len, reverse=True)))
+)
 _MEDIA_RE = re.compile(r"([\u4e00-\u9fff]{2,6}(?:网|日报|晚报|报|电视台))(?=\s*(?:版权所有|讯|消息|报道|记者))")
 _TEMPLE_RE = re.compile(r"[\u4e00-\u9fff]{2}(?:寺|宫|庙|观|庵|清真寺|教堂)(?![\u4e00-\u9fff]?[镇乡村县市区])")
 _NATIONAL_RE = re.compile("|".join(map(re.escape, sorted(lx.NATIONAL_BODIES, key=len, reverse=True))))
@@ -252,7 +289,7 @@ def find_orgs(doc: Doc, places: list[dict], gazetteer: set[str]) -> list[dict]:
             s = place_end.get(pos)
             if s is None:
                 for L in (5, 4, 3, 2):
-                    if pos - L >= 0 and text[pos - L:pos] in gazetteer:
+                    if pos - L >= 0 and text[pos - L : pos] in gazetteer:
                         s = pos - L
                         break
             if s is None or s >= pos:
@@ -274,8 +311,13 @@ def find_orgs(doc: Doc, places: list[dict], gazetteer: set[str]) -> list[dict]:
             k = doc.start_idx.get(cs)
             if k is not None:
                 s = _name_left(doc, k, 4)
-                if s is not None and cs - s >= 2 and text[s:cs] not in lx.GENERIC_PLACE_WORDS \
-                        and text[s] not in lx.NOT_PLACE_HEAD and not text[s:cs].endswith(("党", "中共")):
+                if (
+                    s is not None
+                    and cs - s >= 2
+                    and text[s:cs] not in lx.GENERIC_PLACE_WORDS
+                    and text[s] not in lx.NOT_PLACE_HEAD
+                    and not text[s:cs].endswith(("党", "中共"))
+                ):
                     ps = s
         if ps is not None:
             s = with_party(ps)
@@ -303,7 +345,7 @@ def find_orgs(doc: Doc, places: list[dict], gazetteer: set[str]) -> list[dict]:
         i = doc.tok_at(s)
         if doc.toks[i].start != s:
             continue
-        name = text[s:s + 2]
+        name = text[s : s + 2]
         if freq(name) >= 100 and not proper_token(doc.toks[i]):
             continue
         out.append(_org(text, s, e, 0.55))
@@ -328,7 +370,7 @@ def find_orgs(doc: Doc, places: list[dict], gazetteer: set[str]) -> list[dict]:
             if absorbed is None:
                 continue
             s = ss
-        name = text[s:absorbed if absorbed is not None else ss]
+        name = text[s : absorbed if absorbed is not None else ss]
         full = text[s:se]
         if full in lx.BARE_ORGANS:
             continue
@@ -362,15 +404,16 @@ def _org_left(doc: Doc, pos: int, max_chars: int, keep_orgs: bool = False) -> in
         if w in lx.ORGAN_HEADS:
             s = t.start
             if j > 0 and (toks[j - 1].word in lx.LEVEL_CHARS or toks[j - 1].tag == "ns"):
-                s = toks[j - 1].start   # 镇党委…, 襄阳市委…
+                s = toks[j - 1].start  # 镇党委…, 襄阳市委…
             return s
         if (w in lx.ORGAN_STOP or (t.tag == "nt" and w.endswith(tuple(lx.ORGAN_STOP)))) and not keep_orgs:
             break
         if len(w) == 1:
             if not is_cjk(w) or w in lx.NAME_STOP_CHARS:
                 break
-            if t.tag in FUNCTION_TAGS and not (t.tag == "f" and best is not None and best == t.end
-                                               and len(toks[j + 1].word) == 1):
+            if t.tag in FUNCTION_TAGS and not (
+                t.tag == "f" and best is not None and best == t.end and len(toks[j + 1].word) == 1
+            ):
                 break
             if w in lx.LEVEL_CHARS:
                 best = t.start
@@ -379,11 +422,11 @@ def _org_left(doc: Doc, pos: int, max_chars: int, keep_orgs: bool = False) -> in
                 continue
         elif t.tag in ("v", "vd", "a", "ad", "d", "p", "c", "r", "m", "t", "f", "u", "uj"):
             if t.tag in ("v", "a") and best is not None and t.freq < 20000:
-                pending_verb = True   # 乡村振兴…总会, 农业发展有限公司
+                pending_verb = True  # 乡村振兴…总会, 农业发展有限公司
                 j -= 1
                 continue
             if t.tag in ("v", "a") and best is None:
-                best = t.start        # 建设银行, 团结报社
+                best = t.start  # 建设银行, 团结报社
                 j -= 1
                 continue
             break
@@ -415,8 +458,9 @@ def _place_or_level_start(doc: Doc, s: int, e: int, places, gazetteer) -> int | 
         if text.startswith(lx.PARTY_PREFIXES, p):
             return p
         w = t.word
-        if (w in lx.LEVEL_CHARS or (len(w) == 2 and w[0] in lx.LEVEL_CHARS and w[1] in "委")) \
-                and not text.startswith("级", p + 1):
+        if (w in lx.LEVEL_CHARS or (len(w) == 2 and w[0] in lx.LEVEL_CHARS and w[1] in "委")) and not text.startswith(
+            "级", p + 1
+        ):
             return p
         k += 1
     return None
@@ -450,9 +494,9 @@ def _given_len(doc: Doc, i: int) -> int:
     b = a + 1
     if b >= len(text) or not is_cjk(text[b]) or text[b] in lx.NAME_STOP_CHARS:
         return sl + 1
-    if in_dict(text[b:b + 2]) or text.startswith(lx.AFTER_NAME_VERBS, b) or text.startswith(lx.TITLES, b):
+    if in_dict(text[b : b + 2]) or text.startswith(lx.AFTER_NAME_VERBS, b) or text.startswith(lx.TITLES, b):
         return sl + 1
-    if b + 1 < len(text) and in_dict(text[a:a + 2]) and in_dict(text[b + 1:b + 3]) is False and False:
+    if b + 1 < len(text) and in_dict(text[a : a + 2]) and in_dict(text[b + 1 : b + 3]) is False and False:
         return sl + 1
     return sl + 2
 
@@ -477,12 +521,17 @@ def find_persons(doc: Doc) -> list[dict]:
             k = doc.start_idx[i + 1]
             if len(doc.toks[k].word) >= 2:
                 continue  # 人才向新乡集聚, 委员谈感悟: a function word or verb before a word
-        name = text[i:i + L]
+        name = text[i : i + L]
         weak = m.group() in lx.WEAK_TITLES
         if in_dict(name) and (weak or tag(name) not in ("nr", "nrfg", "nrt")):
             continue  # a word, not a name (after a strong title jieba's person words count)
-        if weak and L == 2 and i + L < len(text) and text[i + L] not in lx.NAME_STOP_CHARS \
-                and not text.startswith(lx.AFTER_NAME_VERBS, i + L):
+        if (
+            weak
+            and L == 2
+            and i + L < len(text)
+            and text[i + L] not in lx.NAME_STOP_CHARS
+            and not text.startswith(lx.AFTER_NAME_VERBS, i + L)
+        ):
             continue  # 各界人士齐聚一堂: after a role word a short name needs a clear end
         out.append({"start": i, "end": i + L, "label": "PERSON", "text": name, "score": 0.8})
     for m in _AFTER_RE.finditer(text):
@@ -529,6 +578,7 @@ def doc_tag_person(word: str) -> bool:
 
 # ============================================================================ propagation
 
+
 def propagate(text: str, strings: dict[str, str], score: float = 0.5) -> list[dict]:
     """Other occurrences in the document of names already found: ``strings`` maps
     a surface string to its label."""
@@ -538,8 +588,7 @@ def propagate(text: str, strings: dict[str, str], score: float = 0.5) -> list[di
     rx = re.compile("|".join(map(re.escape, sorted(keys, key=len, reverse=True))))
     out = []
     for m in rx.finditer(text):
-        out.append({"start": m.start(), "end": m.end(), "label": strings[m.group()],
-                    "text": m.group(), "score": score})
+        out.append({"start": m.start(), "end": m.end(), "label": strings[m.group()], "text": m.group(), "score": score})
     return out
 
 

@@ -1,6 +1,7 @@
 """Regular-expression rules: DATE, DOC (《》), quoted names (PROGRAM candidates)
 and numbered slogans. No jieba here.
 """
+
 from __future__ import annotations
 
 import re
@@ -73,10 +74,9 @@ def find_docs(text: str) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------- quotes
-QUOTE_PAIRS = (("“", "”"), ("‘", "’"), ("「", "」"), ("『", "』"), ("\"", "\""))
+QUOTE_PAIRS = (("“", "”"), ("‘", "’"), ("「", "」"), ("『", "』"), ('"', '"'))
 _QUOTE_RES = [
-    re.compile(re.escape(o) + r"([^" + re.escape(o + c) + r"\n]{1,80})" + re.escape(c))
-    for o, c in QUOTE_PAIRS
+    re.compile(re.escape(o) + r"([^" + re.escape(o + c) + r"\n]{1,80})" + re.escape(c)) for o, c in QUOTE_PAIRS
 ]
 SENTENCE_PUNCT = set("。！？!?；;")
 _DIGIT_RE = re.compile(r"[0-9０-９A-Za-z]")
@@ -96,16 +96,16 @@ def find_quotes(text: str) -> list[tuple[int, int]]:
 def _after(text: str, e: int, n: int = 12) -> str:
     """Text after a quote, skipping closing marks and one 的/等."""
     j = e
-    while j < len(text) and text[j] in "”’」』\" ":
+    while j < len(text) and text[j] in '”’」』" ':
         j += 1
-    return text[j:j + n]
+    return text[j : j + n]
 
 
 def _before(text: str, s: int, n: int = 4) -> str:
     j = s
-    while j > 0 and text[j - 1] in "“‘「『\" ":
+    while j > 0 and text[j - 1] in '“‘「『" ':
         j -= 1
-    return text[max(0, j - n):j]
+    return text[max(0, j - n) : j]
 
 
 def numbered_slogan(inner: str) -> bool:
@@ -160,8 +160,10 @@ def program_score(text: str, s: int, e: int) -> float:
         score += 1.0
     tail = after
     for skip in ("的", "等", "和", "及", "为"):
-        if tail.startswith(skip) and not tail.startswith(("为主", "为抓", "为架", "为桥", "为载", "为目", "为引", "为重", "为核")):
-            tail = tail[len(skip):]
+        if tail.startswith(skip) and not tail.startswith(
+            ("为主", "为抓", "为架", "为桥", "为载", "为目", "为引", "为重", "为核")
+        ):
+            tail = tail[len(skip) :]
             break
     i = _cue_at(tail)
     if i is not None:
@@ -198,7 +200,7 @@ def program_score(text: str, s: int, e: int) -> float:
 def quote_groups(text: str, quotes: list[tuple[int, int]]) -> list[list[int]]:
     """Indices of quotes written next to each other (“A”“B”, “A”、“B”, “A”和“B”)."""
     groups: list[list[int]] = []
-    for k, (s, e) in enumerate(quotes):
+    for k, (s, _e) in enumerate(quotes):
         if groups:
             ps, pe = quotes[groups[-1][-1]]
             gap = text[pe:s]

@@ -2,12 +2,13 @@
 smaller ones (``numbers``: DATE/QUANTITY/DOC/PROGRAM without jieba entities;
 ``jieba``: jieba's raw person/place/organisation tags, a baseline to compare).
 """
+
 from __future__ import annotations
 
+from ..core.quantity import find_quantities
 from . import entities as ent
 from . import lexicon as lx
 from . import patterns as pt
-from .numbers import find_quantities
 from .resolve import resolve
 
 PROGRAM_THRESHOLD = 1.5
@@ -69,8 +70,7 @@ def classify_quotes(text: str, places: list[dict], gazetteer: set[str]) -> list[
                     out[k] = _span(text, s, e, "ORG", 0.6)
                     continue
             if inner.endswith(lx.FACILITY_SUFFIXES):
-                has_place = any(s <= p["start"] and p["end"] <= e for p in places) or \
-                    any(g in inner for g in gazetteer)
+                has_place = any(s <= p["start"] and p["end"] <= e for p in places) or any(g in inner for g in gazetteer)
                 if has_place:
                     out[k] = _span(text, s, e, "LOC", 0.6)
                     continue
@@ -82,9 +82,14 @@ def classify_quotes(text: str, places: list[dict], gazetteer: set[str]) -> list[
         sc = [scores[k] for k in group if out[k] is None]
         if sc and (max(sc) >= PROGRAM_THRESHOLD or (max(sc) >= 1.0 and sum(x for x in sc if x > 0) >= 2.0)):
             for k in group:
-                inner = text[quotes[k][0]:quotes[k][1]]
-                if out[k] is None and scores[k] >= -1.0 and len(inner) >= 2 and inner not in lx.METAPHORS \
-                        and not any(c in pt.SENTENCE_PUNCT for c in inner):
+                inner = text[quotes[k][0] : quotes[k][1]]
+                if (
+                    out[k] is None
+                    and scores[k] >= -1.0
+                    and len(inner) >= 2
+                    and inner not in lx.METAPHORS
+                    and not any(c in pt.SENTENCE_PUNCT for c in inner)
+                ):
                     scores[k] = max(scores[k], PROGRAM_THRESHOLD)
     # the same name quoted elsewhere in the document
     best: dict[str, float] = {}
@@ -102,9 +107,9 @@ def classify_quotes(text: str, places: list[dict], gazetteer: set[str]) -> list[
 
 def _program_context(text: str, s: int, e: int) -> bool:
     """An unquoted occurrence of a programme name counts only in programme context."""
-    after = text[e:e + 8]
+    after = text[e : e + 8]
     i = pt._cue_at(after)
-    before = text[max(0, s - 4):s]
+    before = text[max(0, s - 4) : s]
     return (i is not None and i <= 2) or before.endswith(lx.PROGRAM_PRE_VERBS)
 
 
@@ -135,7 +140,7 @@ class RulesProposer(BaseProposer):
         gazetteer = {g for g in gazetteer if len(g) >= 2 and g not in lx.GENERIC_PLACE_WORDS}
 
         # named sites, with the places known so far (苍岭 → 苍岭片区)
-        known = places + [p for p in ent.propagate(text, {g: "LOC" for g in gazetteer}, 0.45)]
+        known = places + [p for p in ent.propagate(text, dict.fromkeys(gazetteer, "LOC"), 0.45)]
         facilities = ent.find_facilities(doc, known)
         places = places + facilities
         for f in facilities:
@@ -147,7 +152,7 @@ class RulesProposer(BaseProposer):
             core = o["text"]
             for p in lx.PARTY_PREFIXES:
                 if core.startswith(p):
-                    core = core[len(p):]
+                    core = core[len(p) :]
             for organ in ("县委", "市委", "省委", "区委", "旗委", "州委", "镇委", "乡委"):
                 i = core.find(organ)
                 if i >= 2:
@@ -165,7 +170,7 @@ class RulesProposer(BaseProposer):
             if p["text"].endswith(lx.FACILITY_SUFFIXES):
                 for g in sorted(gazetteer, key=len, reverse=True):
                     if p["text"].startswith(g) and len(p["text"]) - len(g) >= 5:
-                        gazetteer.add(p["text"][len(g):])
+                        gazetteer.add(p["text"][len(g) :])
                         break
         quote_spans = classify_quotes(text, places, gazetteer)
         persons = ent.find_persons(doc)
@@ -174,11 +179,13 @@ class RulesProposer(BaseProposer):
         # propagation inside the document
         names = {p["text"]: "PERSON" for p in persons if len(p["text"]) >= 2}
         cands += ent.propagate(text, names, 0.5)
-        progs = {q["text"]: "PROGRAM" for q in quote_spans
-                 if q["label"] == "PROGRAM" and (len(q["text"]) >= 4 or pt.numbered_slogan(q["text"]))}
-        cands += [p for p in ent.propagate(text, progs, 0.45)
-                  if _program_context(text, p["start"], p["end"])]
-        locs = {g: "LOC" for g in gazetteer}
+        progs = {
+            q["text"]: "PROGRAM"
+            for q in quote_spans
+            if q["label"] == "PROGRAM" and (len(q["text"]) >= 4 or pt.numbered_slogan(q["text"]))
+        }
+        cands += [p for p in ent.propagate(text, progs, 0.45) if _program_context(text, p["start"], p["end"])]
+        locs = dict.fromkeys(gazetteer, "LOC")
         cands += ent.propagate(text, locs, 0.45)
         cands += ent.merge_adjacent(cands, text)
         return _finish(cands)

@@ -1,4 +1,5 @@
 """Overlap resolution: candidate spans → flat spans, longest valid reading first."""
+
 from __future__ import annotations
 
 from bisect import bisect_left, insort

@@ -8,12 +8,13 @@ never blocked for long.
 Re-running stores a new run: the store marks the earlier run of the same
 proposer inactive but keeps it, so decisions made on its proposals stay valid.
 """
+
 from __future__ import annotations
 
 import multiprocessing as mp
 import time
 from collections import deque
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from . import get_proposer
 
@@ -53,9 +54,13 @@ def _chunks(docs: Iterable[dict]) -> Iterator[list[tuple[str, str]]]:
         yield chunk
 
 
-def propose_store(store, proposer: str | None = None, jobs: int = 1,
-                  progress: Callable[[int, int], None] | None = None,
-                  doc_ids: Iterable[str] | None = None) -> dict:
+def propose_store(
+    store,
+    proposer: str | None = None,
+    jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    doc_ids: Iterable[str] | None = None,
+) -> dict:
     """Propose spans for every document (or only ``doc_ids``) and store them.
 
     ``proposer``: a registered name (default ``rules``); ``jobs``: worker

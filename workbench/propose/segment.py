@@ -13,6 +13,7 @@ Two segmentations are used:
 
 Only this module imports jieba; nothing under ``workbench.tui`` imports it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,8 @@ class Token(NamedTuple):
     start: int
     end: int
     word: str
-    tag: str      # posseg dictionary tag, "" for characters/words not in the dictionary
-    freq: int     # dictionary frequency (0 if unknown)
+    tag: str  # posseg dictionary tag, "" for characters/words not in the dictionary
+    freq: int  # dictionary frequency (0 if unknown)
 
 
 def _init():

@@ -4,10 +4,10 @@ One screen, no modal per decision. The app only renders the state of an
 :class:`~workbench.session.AnnotationSession` and calls its methods; every
 decision is committed by the session before the screen changes.
 """
+
 from __future__ import annotations
 
 import sqlite3
-
 from functools import partial
 from pathlib import Path
 
@@ -19,16 +19,17 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Input, Label, Static
 
-from store import StoreError
+from workbench.store import StoreError
 
-from ..labels import COLORS, LABELS
-from ..session import AnnotationSession, Change, SessionError, attrs_from_fields, format_value
+from ..core.labels import COLORS, LABELS
+from ..core.quantity import format_attrs, format_value
+from ..session import AnnotationSession, Change, SessionError, attrs_from_fields
 from .docview import DocView
 from .help import HelpScreen, key_label
 from .idle_gc import IdleGCApp
 from .items import ItemsTable, header_text
-from .scroll import Line
 from .keymap import KeymapError, ModalActions, default_keymap_path, load_keymap
+from .scroll import Line
 
 NORMAL, SPAN, SEARCH, ATTRS, CONFIRM = "normal", "span", "search", "attrs", "confirm"
 
@@ -43,10 +44,7 @@ KEYS: list[tuple[str, str, str, str, bool, tuple[str, ...], str]] = [
     ("accept", "a,enter", "accept", "accept", True, (NORMAL,), "Decide"),
     ("reject", "x", "reject", "reject (remove if added)", True, (NORMAL,), "Decide"),
     ("skip", "space", "skip", "skip to next pending", True, (NORMAL,), "Decide"),
-    *[
-        (f"label.{i}", str(i), f"label({i})", lab, False, (NORMAL, SPAN), "Label")
-        for i, lab in enumerate(LABELS, 1)
-    ],
+    *[(f"label.{i}", str(i), f"label({i})", lab, False, (NORMAL, SPAN), "Label") for i, lab in enumerate(LABELS, 1)],
     ("start.left", "left_square_bracket", "move_start(-1)", "start ←", False, (NORMAL,), "Boundaries"),
     ("start.right", "right_square_bracket", "move_start(1)", "start →", False, (NORMAL,), "Boundaries"),
     ("end.left", "left_curly_bracket", "move_end(-1)", "end ←", False, (NORMAL,), "Boundaries"),
@@ -76,17 +74,30 @@ KEYS: list[tuple[str, str, str, str, bool, tuple[str, ...], str]] = [
 # the key bar (footer) per mode: (binding ids, description)
 KEYBAR: dict[str, list[tuple[tuple[str, ...], str]]] = {
     NORMAL: [
-        (("cursor.next", "cursor.prev"), "move"), (("accept",), "accept"), (("reject",), "reject"),
-        (("skip",), "skip"), (("label.1", "label.7"), "label"),
-        (("start.left", "start.right", "end.left", "end.right"), "bounds"), (("attrs",), "attrs"),
-        (("new_span",), "new span"), (("undo",), "undo"), (("accept_all",), "accept all"),
-        (("finish",), "finish"), (("doc.next", "doc.prev"), "doc"), (("search",), "search"),
-        (("help",), "help"), (("quit",), "quit"),
+        (("cursor.next", "cursor.prev"), "move"),
+        (("accept",), "accept"),
+        (("reject",), "reject"),
+        (("skip",), "skip"),
+        (("label.1", "label.7"), "label"),
+        (("start.left", "start.right", "end.left", "end.right"), "bounds"),
+        (("attrs",), "attrs"),
+        (("new_span",), "new span"),
+        (("undo",), "undo"),
+        (("accept_all",), "accept all"),
+        (("finish",), "finish"),
+        (("doc.next", "doc.prev"), "doc"),
+        (("search",), "search"),
+        (("help",), "help"),
+        (("quit",), "quit"),
     ],
     SPAN: [
-        (("span.left", "span.right"), "caret"), (("span.word_next", "span.word_prev"), "word"),
-        (("span.anchor",), "anchor"), (("label.1", "label.7"), "add span"), (("search",), "search"),
-        (("cancel",), "cancel"), (("help",), "help"),
+        (("span.left", "span.right"), "caret"),
+        (("span.word_next", "span.word_prev"), "word"),
+        (("span.anchor",), "anchor"),
+        (("label.1", "label.7"), "add span"),
+        (("search",), "search"),
+        (("cancel",), "cancel"),
+        (("help",), "help"),
     ],
     SEARCH: [(("search.next", "search.prev"), "next/prev match"), ((), "enter done"), (("cancel",), "close")],
     ATTRS: [((), "tab next field"), ((), "enter save"), (("cancel",), "cancel")],
@@ -110,8 +121,9 @@ for _bid, _keys, _action, _desc, _show, _modes, _group in KEYS:
 def _bindings() -> list[Binding]:
     out = []
     for bid, keys, action, desc, show, _modes, _group in KEYS:
-        out.append(Binding(keys, action, desc, show=show, id=bid, priority=True,
-                           key_display=key_label(keys.split(",")[0])))
+        out.append(
+            Binding(keys, action, desc, show=show, id=bid, priority=True, key_display=key_label(keys.split(",")[0]))
+        )
     return out
 
 
@@ -121,7 +133,7 @@ class ActionsProvider(Provider):
     def _commands(self):
         app = self.app
         assert isinstance(app, AnnotateApp)
-        for bid, keys, action, desc, _show, _modes, group in KEYS:
+        for bid, _keys, action, desc, _show, _modes, group in KEYS:
             if bid.startswith(("confirm.", "search.")) or bid == "cancel":
                 continue
             name = f"{group}: {desc}" if not bid.startswith("label.") else f"Label: {desc}"
@@ -153,9 +165,17 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
 
     mode: reactive[str] = reactive(NORMAL, bindings=True)
 
-    def __init__(self, store, annotator: str, *, doc_id: str | None = None,
-                 session: AnnotationSession | None = None, keymap: dict[str, str] | None = None,
-                 keymap_path=None, use_user_keymap: bool = True):
+    def __init__(
+        self,
+        store,
+        annotator: str,
+        *,
+        doc_id: str | None = None,
+        session: AnnotationSession | None = None,
+        keymap: dict[str, str] | None = None,
+        keymap_path=None,
+        use_user_keymap: bool = True,
+    ):
         super().__init__()
         self.session = session or AnnotationSession(store, annotator, doc_id=doc_id)
         self._keymap_arg = keymap
@@ -367,10 +387,12 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
 
     def palette_run(self, action: str) -> None:
         """Run an action chosen in the command palette, once the palette has closed."""
+
         def run():
             if self.mode != NORMAL:
                 self.mode = NORMAL
             self.call_later(self.run_action, action)
+
         self.call_after_refresh(run)
 
     def _do(self, fn, *args) -> None:
@@ -456,8 +478,11 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
             return
         n = s.pending_count
         if n:
-            self._ask(f"{n} proposal{'s' if n != 1 else ''} still pending. Finish the document anyway "
-                      "(pending ones are not your spans)?", self._finish_forced)
+            self._ask(
+                f"{n} proposal{'s' if n != 1 else ''} still pending. Finish the document anyway "
+                "(pending ones are not your spans)?",
+                self._finish_forced,
+            )
         else:
             self._finish_forced()
 
@@ -515,8 +540,9 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
             self._error(f"{it['label']} has no attributes (only QUANTITY: value / unit / approx)")
             return
         a = it["attrs"] or {}
-        self.query_one("#attrs-title", Label).update(Text.assemble(
-            (" QUANTITY ", f"bold #000000 on {COLORS['QUANTITY']}"), f" 「{_clip(it['text'], 16)}」"))
+        self.query_one("#attrs-title", Label).update(
+            Text.assemble((" QUANTITY ", f"bold #000000 on {COLORS['QUANTITY']}"), f" 「{_clip(it['text'], 16)}」")
+        )
         self.query_one("#attr-value", Input).value = format_value(a.get("value"))
         self.query_one("#attr-unit", Input).value = a.get("unit") or ""
         self.query_one("#attr-approx", Input).value = a.get("approx") or ""
@@ -544,8 +570,13 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
         if self.mode == SPAN:
             self._search_origin = self._caret
         else:
-            self._search_origin = s.current["start"] if s.current else int(
-                self.doc_view.lines[int(self.doc_view.scroll_y)][0]) if self.doc_view.lines else 0
+            self._search_origin = (
+                s.current["start"]
+                if s.current
+                else int(self.doc_view.lines[int(self.doc_view.scroll_y)][0])
+                if self.doc_view.lines
+                else 0
+            )
         self.mode = SEARCH
         inp = self.query_one("#search-input", Input)
         inp.value = self._search_query
@@ -684,17 +715,6 @@ _STATUS_STYLE = {
     "edited": "bold #ffd75f",
     "added": "bold #5fd7ff",
 }
-
-
-def format_attrs(attrs: dict | None) -> str:
-    if not attrs:
-        return ""
-    parts = [format_value(attrs.get("value")) or "?"]
-    if attrs.get("unit"):
-        parts.append(attrs["unit"])
-    if attrs.get("approx"):
-        parts.append(f"({attrs['approx']})")
-    return " ".join(parts)
 
 
 def _clip(s: str, n: int) -> str:

@@ -5,6 +5,7 @@ rendered strips keyed by line number. A decision invalidates just the lines
 its span touches, so the cost of a key press does not grow with the length
 of the document (the Toolong pattern).
 """
+
 from __future__ import annotations
 
 from bisect import bisect_left
@@ -15,7 +16,7 @@ from rich.style import Style
 from textual.geometry import Size
 from textual.strip import Strip
 
-from ..labels import COLORS
+from ..core.labels import COLORS
 from .scroll import LineView, set_virtual_size
 from .wrap import cell_width, line_of, wrap
 
@@ -265,7 +266,7 @@ class DocView(LineView):
         for k in range(1, n + 1):
             st = styles[k] if k < n else object()
             if st is not run_style:
-                chunk = text[s + run_start: s + k]
+                chunk = text[s + run_start : s + k]
                 if "\t" in chunk:
                     chunk = chunk.replace("\t", "    ")
                 segs.append(Segment(chunk, base + run_style if run_style is not None else base))
@@ -277,7 +278,7 @@ class DocView(LineView):
     def visible_text(self) -> list[str]:
         top = int(self.scroll_y)
         h = self.scrollable_content_region.height
-        return [self.text[s:e] for s, e in self.lines[top: top + h]]
+        return [self.text[s:e] for s, e in self.lines[top : top + h]]
 
 
 def line_cells(text: str) -> int:

@@ -1,4 +1,5 @@
 """The help screen (``?``): every key, as currently mapped, and the rules."""
+
 from __future__ import annotations
 
 from rich.table import Table

@@ -9,6 +9,7 @@ garbage pending would otherwise grow past ``max_pending`` tracked objects (a
 long burst of keys never grows memory without bound). Automatic collection is
 switched back on when the app stops.
 """
+
 from __future__ import annotations
 
 import gc
@@ -16,8 +17,7 @@ import time
 
 
 class IdleGC:
-    def __init__(self, *, quiet: float = 0.08, every: float = 0.1, min_pending: int = 1_000,
-                 max_pending: int = 50_000):
+    def __init__(self, *, quiet: float = 0.08, every: float = 0.1, min_pending: int = 1_000, max_pending: int = 50_000):
         self.quiet = quiet
         self.every = every
         self.min_pending = min_pending

@@ -1,14 +1,15 @@
 """The right-hand table: the document's proposals and the annotator's own spans."""
+
 from __future__ import annotations
 
-from rich.text import Text
 from rich.style import Style
+from rich.text import Text
 from textual.geometry import Size
 from textual.message import Message
 from textual.strip import Strip
 
-from ..labels import COLORS
-from ..session import format_value
+from ..core.labels import COLORS
+from ..core.quantity import format_attrs
 from .scroll import LineView, set_virtual_size
 from .wrap import cell_width
 
@@ -38,14 +39,7 @@ def clip_cells(s: str, n: int) -> str:
 
 
 def attrs_cell(attrs: dict | None) -> str:
-    if not attrs:
-        return ""
-    v = format_value(attrs.get("value"))
-    out = (v or "?") + (attrs.get("unit") or "")
-    ap = attrs.get("approx")
-    if ap:
-        out += {"more": " 余+", "about": " 约~", "nearly": " 近<"}.get(ap, " " + ap)
-    return out
+    return format_attrs(attrs, compact=True)
 
 
 def row_cells(it: dict, text_cells: int = TEXT_CELLS, attrs_cells: int = ATTRS_CELLS) -> tuple:
@@ -56,8 +50,12 @@ def row_cells(it: dict, text_cells: int = TEXT_CELLS, attrs_cells: int = ATTRS_C
     if it["status"] == "rejected":
         text.stylize("#767676 strike")
         label.stylize("#767676")
-    return (label, text, Text(clip_cells(attrs_cell(it["attrs"]), attrs_cells), style="#d7d7af"),
-            Text(status, style=sstyle))
+    return (
+        label,
+        text,
+        Text(clip_cells(attrs_cell(it["attrs"]), attrs_cells), style="#d7d7af"),
+        Text(status, style=sstyle),
+    )
 
 
 COLUMNS = (("label", 8), ("text", TEXT_CELLS), ("attrs", ATTRS_CELLS), ("status", 10))
@@ -90,7 +88,7 @@ def row_text(it: dict, *, current: bool = False, width: int = 60) -> Text:
     cols = columns_for(width)
     cells = row_cells(it, cols[1][1], cols[2][1])
     t = Text("▶" if current else " ", style="bold #ffffff" if current else "")
-    for (name, w), cell in zip(cols, cells):
+    for (_name, w), cell in zip(cols, cells):
         t.append_text(_pad(cell, w))
         t.append(" ")
     if current:

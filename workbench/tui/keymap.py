@@ -12,6 +12,7 @@ Looked up at ``$WORKBENCH_KEYMAP``, else ``$XDG_CONFIG_HOME/workbench/keymap.tom
 A bare table (no ``[keymap]`` header) works too. Values may be a string of
 comma-separated keys or a list of keys.
 """
+
 from __future__ import annotations
 
 import os

@@ -8,6 +8,7 @@ Layout: the list of disagreements on the left; on the right the text around
 the current one, then every version one under another over the *same* window
 of text (so differing boundaries line up), each with who made it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,14 +25,15 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widgets import Input, Label, Static
 
-from .idle_gc import IdleGCApp
+from ..core.labels import COLORS, LABELS
+from ..core.quantity import format_attrs, format_value
+from ..review import Item, ReviewError, ReviewSession, describe_spans
+from ..session import SessionError, attrs_from_fields
 from .help import KeysHelp
+from .idle_gc import IdleGCApp
 from .items import clip_cells
 from .keymap import ModalActions
 from .scroll import Line, LineView
-from ..labels import COLORS, LABELS
-from ..review import Item, ReviewError, ReviewSession, describe_spans
-from ..session import SessionError, attrs_from_fields, format_value
 from .wrap import cell_width, wrap
 
 NORMAL, EDIT, ATTRS, ADD, FIND = "normal", "edit", "attrs", "add", "find"
@@ -44,14 +46,28 @@ KEYS: list[tuple[str, str, str, str, tuple[str, ...], str]] = [
     ("item.last", "G,end", "last", "last", (NORMAL,), "Move"),
     ("version.next", "l,right", "version(1)", "highlight next version", (NORMAL,), "Move"),
     ("version.prev", "h,left", "version(-1)", "highlight previous version", (NORMAL,), "Move"),
-    *[(f"digit.{i}", str(i), f"digit({i})",
-       f"take version {i}" + (f" · edit/add: label {LABELS[i - 1]}" if i <= len(LABELS) else ""),
-       (NORMAL, EDIT, ADD), "Decide") for i in range(1, 10)],
+    *[
+        (
+            f"digit.{i}",
+            str(i),
+            f"digit({i})",
+            f"take version {i}" + (f" · edit/add: label {LABELS[i - 1]}" if i <= len(LABELS) else ""),
+            (NORMAL, EDIT, ADD),
+            "Decide",
+        )
+        for i in range(1, 10)
+    ],
     ("pick", "enter", "enter", "take the highlighted version · edit/add: save", (NORMAL, EDIT, ADD), "Decide"),
     ("reject", "x", "reject", "reject all versions (no gold span here)", (NORMAL,), "Decide"),
     ("skip", "space", "skip", "skip (stays unsettled)", (NORMAL,), "Decide"),
-    ("undo", "u,backspace", "undo", "undo your latest action (any depth, also from earlier sessions)",
-     (NORMAL,), "Decide"),
+    (
+        "undo",
+        "u,backspace",
+        "undo",
+        "undo your latest action (any depth, also from earlier sessions)",
+        (NORMAL,),
+        "Decide",
+    ),
     ("edit", "e", "edit", "edit the highlighted version", (NORMAL,), "Edit"),
     ("edit.start_left", "left_square_bracket", "bound('start',-1)", "start ←", (EDIT,), "Edit"),
     ("edit.start_right", "right_square_bracket", "bound('start',1)", "start →", (EDIT,), "Edit"),
@@ -69,26 +85,69 @@ KEYS: list[tuple[str, str, str, str, tuple[str, ...], str]] = [
     ("add.word_prev", "b", "caret_word(-1)", "caret to the previous word", (ADD,), "Add"),
     ("add.line_down", "j,down", "caret_line(1)", "caret one line down", (ADD,), "Add"),
     ("add.line_up", "k,up", "caret_line(-1)", "caret one line up", (ADD,), "Add"),
-    ("add.anchor", "v", "anchor", "anchor: select anchor..caret (again: back to the word under the caret)",
-     (ADD,), "Add"),
+    (
+        "add.anchor",
+        "v",
+        "anchor",
+        "anchor: select anchor..caret (again: back to the word under the caret)",
+        (ADD,),
+        "Add",
+    ),
     ("add.find", "slash", "find", "find text in the document and select it (enter again: next one)", (ADD,), "Add"),
     ("add.next_doc", "tab", "add_doc(1)", "next document under review", (ADD,), "Add"),
     ("add.prev_doc", "shift+tab", "add_doc(-1)", "previous document under review", (ADD,), "Add"),
-    ("cancel", "escape", "cancel", "cancel the edit / new span (drops the anchor first) / close",
-     (EDIT, ATTRS, ADD, FIND), "General"),
+    (
+        "cancel",
+        "escape",
+        "cancel",
+        "cancel the edit / new span (drops the anchor first) / close",
+        (EDIT, ATTRS, ADD, FIND),
+        "General",
+    ),
     ("help", "question_mark", "help", "help", (NORMAL, EDIT, ADD), "General"),
     ("quit", "q", "quit", "quit", (NORMAL,), "General"),
 ]
 
 KEYBAR = {
-    NORMAL: [("j/k", "move"), ("1-9", "take"), ("h/l", "highlight"), ("enter", "take"),
-             ("e", "edit"), ("x", "reject all"), ("space", "skip"), ("n", "add span"), ("u", "undo"), ("?", "help"),
-             ("q", "quit")],
-    EDIT: [("1-7", "label"), ("[ ]", "start"), ("{ }", "end"), ("tab", "next span"), ("d", "drop"),
-           ("a", "attrs"), ("c", "other version"), ("enter", "save"), ("esc", "cancel"), ("?", "help")],
+    NORMAL: [
+        ("j/k", "move"),
+        ("1-9", "take"),
+        ("h/l", "highlight"),
+        ("enter", "take"),
+        ("e", "edit"),
+        ("x", "reject all"),
+        ("space", "skip"),
+        ("n", "add span"),
+        ("u", "undo"),
+        ("?", "help"),
+        ("q", "quit"),
+    ],
+    EDIT: [
+        ("1-7", "label"),
+        ("[ ]", "start"),
+        ("{ }", "end"),
+        ("tab", "next span"),
+        ("d", "drop"),
+        ("a", "attrs"),
+        ("c", "other version"),
+        ("enter", "save"),
+        ("esc", "cancel"),
+        ("?", "help"),
+    ],
     ATTRS: [("", "value unit approx, e.g. 1500万 斤 more"), ("enter", "save"), ("esc", "cancel")],
-    ADD: [("h/l", "char"), ("w/b", "word"), ("j/k", "line"), ("v", "anchor"), ("/", "find"), ("1-7", "label"),
-          ("a", "attrs"), ("tab", "document"), ("enter", "save"), ("esc", "cancel"), ("?", "help")],
+    ADD: [
+        ("h/l", "char"),
+        ("w/b", "word"),
+        ("j/k", "line"),
+        ("v", "anchor"),
+        ("/", "find"),
+        ("1-7", "label"),
+        ("a", "attrs"),
+        ("tab", "document"),
+        ("enter", "save"),
+        ("esc", "cancel"),
+        ("?", "help"),
+    ],
     FIND: [("", "text to find in this document"), ("enter", "select it (again: the next one)"), ("esc", "back")],
 }
 
@@ -124,28 +183,29 @@ STATE = {
     "added": ("+", "bold #5fd7ff"),
 }
 CURSOR_BG = "#303a4a"
-CONTEXT_ROWS = 6          # add mode: text rows shown above and below the selection
+CONTEXT_ROWS = 6  # add mode: text rows shown above and below the selection
 
 
 def key_label(key: str) -> str:
-    return {"left_square_bracket": "[", "right_square_bracket": "]", "left_curly_bracket": "{",
-            "right_curly_bracket": "}", "question_mark": "?", "escape": "esc", "shift+tab": "⇧tab",
-            "down": "↓", "up": "↑", "left": "←", "right": "→"}.get(key, key)
+    return {
+        "left_square_bracket": "[",
+        "right_square_bracket": "]",
+        "left_curly_bracket": "{",
+        "right_curly_bracket": "}",
+        "question_mark": "?",
+        "escape": "esc",
+        "shift+tab": "⇧tab",
+        "down": "↓",
+        "up": "↑",
+        "left": "←",
+        "right": "→",
+    }.get(key, key)
 
 
 def pad_cells(t: Text, n: int) -> Text:
     if t.cell_len < n:
         t.append(" " * (n - t.cell_len))
     return t
-
-
-def format_attrs(attrs: dict | None) -> str:
-    if not attrs:
-        return ""
-    out = (format_value(attrs.get("value")) or "?") + (attrs.get("unit") or "")
-    if attrs.get("approx"):
-        out += f" ({attrs['approx']})"
-    return out
 
 
 def window(text: str, a: int, b: int, cells: int) -> tuple[int, int]:
@@ -173,7 +233,7 @@ def span_line(text: str, lo: int, hi: int, spans: list[dict], *, current: int | 
     """``text[lo:hi]`` on one line, the spans painted in their label colours."""
     t = Text(no_wrap=True, overflow="crop")
     pos = lo
-    for i, s in enumerate(sorted(spans, key=lambda s: s["start"])):
+    for _i, s in enumerate(sorted(spans, key=lambda s: s["start"])):
         a, b = max(s["start"], lo), min(s["end"], hi)
         if b <= a:
             continue
@@ -240,10 +300,15 @@ class ItemList(LineView):
         if width >= 40:
             t.append(pad_cells(Text(clip_cells(c.doc_id, 9), style="#8a8a8a"), 10))
         rest = max(6, width - t.cell_len - 1)
-        snippet = s.text(c.doc_id)[c.start:c.end]
-        label = c.versions[0].spans[0]["label"] if c.versions[0].spans else next(
-            (v.spans[0]["label"] for v in c.versions if v.spans), "")
-        t.append(clip_cells(snippet, rest), style=f"{COLORS.get(label, '')}" + (" strike" if it.status == "rejected" else ""))
+        snippet = s.text(c.doc_id)[c.start : c.end]
+        label = (
+            c.versions[0].spans[0]["label"]
+            if c.versions[0].spans
+            else next((v.spans[0]["label"] for v in c.versions if v.spans), "")
+        )
+        t.append(
+            clip_cells(snippet, rest), style=f"{COLORS.get(label, '')}" + (" strike" if it.status == "rejected" else "")
+        )
         if cur:
             t.stylize(f"on {CURSOR_BG}")
         return t
@@ -272,10 +337,10 @@ class ItemList(LineView):
 class Detail(Static):
     """The current disagreement: the text around it and every version over the same window."""
 
-    def __init__(self, app: "ReviewApp", **kwargs):
+    def __init__(self, app: ReviewApp, **kwargs):
         super().__init__(**kwargs)
         self._app = app
-        self.add_lines: list[tuple[int, int]] = []   # add mode: the wrapped rows shown (text offsets)
+        self.add_lines: list[tuple[int, int]] = []  # add mode: the wrapped rows shown (text offsets)
 
     def on_resize(self, event) -> None:
         self.show()
@@ -292,8 +357,10 @@ class Detail(Static):
         if it is None:
             out.append("nothing left to adjudicate", style="bold")
             if s.docs:
-                out.append("\n\nn adds a span no annotator made (tab / shift+tab: other documents under review)",
-                           style="#bcbcbc")
+                out.append(
+                    "\n\nn adds a span no annotator made (tab / shift+tab: other documents under review)",
+                    style="#bcbcbc",
+                )
             return out
         c = it.cluster
         text = s.text(c.doc_id)
@@ -318,9 +385,11 @@ class Detail(Static):
         for k, (a, b) in enumerate(wrap(para, max(10, width - 1))):
             if k:
                 out.append("\n")
-            for lo_, hi_, style in ((a, min(b, c.start - shift), "#d0d0d0"),
-                                    (max(a, c.start - shift), min(b, c.end - shift), "bold underline #ffffff"),
-                                    (max(a, c.end - shift), b, "#d0d0d0")):
+            for lo_, hi_, style in (
+                (a, min(b, c.start - shift), "#d0d0d0"),
+                (max(a, c.start - shift), min(b, c.end - shift), "bold underline #ffffff"),
+                (max(a, c.end - shift), b, "#d0d0d0"),
+            ):
                 if hi_ > lo_:
                     out.append(para[lo_:hi_], style=style)
         out.append("\n\n")
@@ -350,8 +419,9 @@ class Detail(Static):
         for i, v in enumerate(c.versions):
             hl = i == app.version and draft is None
             head = Text()
-            head.append("▶ " if hl else ("✓ " if it.version == i else "  "), style="bold #ffd75f"
-                        if hl else "bold #87d787")
+            head.append(
+                "▶ " if hl else ("✓ " if it.version == i else "  "), style="bold #ffd75f" if hl else "bold #87d787"
+            )
             head.append(f"{i + 1} ", style="bold #000000 on #ffd75f" if hl else "bold #ffd75f")
             head.append(f" {', '.join(v.annotators)} ", style="bold")
             head.append(f"{len(v.annotators)}/{n}  ", style="#8a8a8a")
@@ -378,8 +448,10 @@ class Detail(Static):
                 if j:
                     head.append(" · ", style="#6c6c6c")
                 cur = j == draft.current
-                head.append(("▸" if cur else "") + x["label"], style=f"bold {COLORS.get(x['label'], '')}"
-                            + (" underline" if cur else ""))
+                head.append(
+                    ("▸" if cur else "") + x["label"],
+                    style=f"bold {COLORS.get(x['label'], '')}" + (" underline" if cur else ""),
+                )
                 head.append(f"「{x['text']}」{x['start']}–{x['end']}")
                 if x.get("attrs"):
                     head.append(f" {format_attrs(x['attrs'])}", style="#d7d7af")
@@ -390,7 +462,6 @@ class Detail(Static):
             out.append_text(span_line(text, wlo, whi, draft.spans, current=draft.current if draft.spans else None))
             out.append("\n")
         return out
-
 
     def build_add(self, width: int) -> Text:
         """Add mode: the text around the caret with gold spans in their colours,
@@ -417,7 +488,7 @@ class Detail(Static):
         rows = [(lo + x, lo + y) for x, y in wrap(text[lo:hi], max(10, width - 2))]
         r_first = max((i for i, (x, _y) in enumerate(rows) if x <= first), default=0)
         r_last = max((i for i, (x, _y) in enumerate(rows) if x < last), default=r_first)
-        rows = rows[max(0, r_first - CONTEXT_ROWS):r_last + CONTEXT_ROWS + 1]
+        rows = rows[max(0, r_first - CONTEXT_ROWS) : r_last + CONTEXT_ROWS + 1]
         lo, hi = rows[0][0], rows[-1][1]
         para = Text(text[lo:hi], style="#d0d0d0")
         for g in s.gold(d.doc_id):
@@ -434,7 +505,7 @@ class Detail(Static):
         for k, (x, y) in enumerate(rows):
             if k:
                 out.append("\n")
-            out.append_text(para[x - lo:y - lo])
+            out.append_text(para[x - lo : y - lo])
         out.append("\n\n")
         # the pending span and whether enter would take it
         head = Text("  + ", style="bold #5fd7ff")
@@ -490,8 +561,7 @@ class ReviewHelp(KeysHelp):
                 table.add_row(Text(grp, style="bold underline #87afd7"), "", "")
             if bid == "digit.1":
                 table.add_row("1 … 9", "take version N as gold", "list")
-                table.add_row("1 … 7", "label " + " ".join(f"{i}={lab}" for i, lab in enumerate(LABELS, 1)),
-                              "edit/add")
+                table.add_row("1 … 7", "label " + " ".join(f"{i}={lab}" for i, lab in enumerate(LABELS, 1)), "edit/add")
                 continue
             shown = " ".join(key_label(k) for k in keys.split(","))
             table.add_row(shown, desc, "/".join("list" if m == NORMAL else m for m in modes))
@@ -509,8 +579,9 @@ class ReviewApp(IdleGCApp, ModalActions, App):
     # Every binding is a priority one: keys are then matched in arrival order at the app, so a
     # burst of keys (typed fast over SSH: "n" then "tab") sees the mode the previous key set.
     # check_action lets a key through to the attrs input / the help screen when it does not apply.
-    BINDINGS = [Binding(keys, action, desc, show=False, id=bid, priority=True)
-                for bid, keys, action, desc, _m, _g in KEYS]
+    BINDINGS = [
+        Binding(keys, action, desc, show=False, id=bid, priority=True) for bid, keys, action, desc, _m, _g in KEYS
+    ]
     AUTO_FOCUS = None
     ENABLE_COMMAND_PALETTE = False
 
@@ -519,7 +590,7 @@ class ReviewApp(IdleGCApp, ModalActions, App):
     def __init__(self, session: ReviewSession):
         super().__init__()
         self.session = session
-        self.version = 0       # highlighted version of the current item
+        self.version = 0  # highlighted version of the current item
         self._message: Text | None = None
         self._attrs_return = EDIT
         self._find_query = ""
@@ -549,8 +620,13 @@ class ReviewApp(IdleGCApp, ModalActions, App):
 
     def _list_header(self) -> None:
         self.query_one("#list-header", Line).set(
-            Text(" " + "#".ljust(len(str(len(self.session.items))) + 1) + "✓ kind doc       text",
-                 style="bold", no_wrap=True, overflow="ellipsis"))
+            Text(
+                " " + "#".ljust(len(str(len(self.session.items))) + 1) + "✓ kind doc       text",
+                style="bold",
+                no_wrap=True,
+                overflow="ellipsis",
+            )
+        )
 
     # ------------------------------------------------------------------ rendering
     def _refresh_all(self) -> None:
@@ -564,7 +640,7 @@ class ReviewApp(IdleGCApp, ModalActions, App):
         s = self.session
         if s.cursor != old_cursor:
             self.version = 0
-        if len(s.items) != self._n_items:       # a span added or an undo changed the list
+        if len(s.items) != self._n_items:  # a span added or an undo changed the list
             self._n_items = len(s.items)
             self.version = 0
             self._list_header()
@@ -763,7 +839,7 @@ class ReviewApp(IdleGCApp, ModalActions, App):
         inp.value = " ".join(p for p in (format_value(a.get("value")), a.get("unit") or "", a.get("approx") or "") if p)
         self._prompt("attrs", "value unit approx   e.g. 1500万 斤 more  ·  36 个 -")
         self.mode = ATTRS
-        self.set_focus(inp)    # now, not later: keys typed right after "a" must reach it
+        self.set_focus(inp)  # now, not later: keys typed right after "a" must reach it
 
     def _prompt(self, title: str, placeholder: str) -> None:
         self.query_one("#attrs-title", Label).update(title)
@@ -803,7 +879,7 @@ class ReviewApp(IdleGCApp, ModalActions, App):
             return
         parts += [""] * (3 - len(parts))
         try:
-            attrs = attrs_from_fields(*parts) if any(parts) else None     # all empty: no attributes
+            attrs = attrs_from_fields(*parts) if any(parts) else None  # all empty: no attributes
             if self._attrs_return == ADD:
                 self.session.add_set_attrs(attrs)
             else:
@@ -882,7 +958,7 @@ class ReviewApp(IdleGCApp, ModalActions, App):
             return
         d = int(d)
         idx = max((i for i, (x, _y) in enumerate(rows) if x <= dr.caret), default=0)
-        col = sum(cell_width(c) for c in s.text(dr.doc_id)[rows[idx][0]:dr.caret])
+        col = sum(cell_width(c) for c in s.text(dr.doc_id)[rows[idx][0] : dr.caret])
         tgt = idx + d
         if 0 <= tgt < len(rows):
             x, y = rows[tgt]

@@ -12,12 +12,13 @@ layout pass there is pure waste: it was most of the time of ``tab``.
 scroll offset (what the layout pass would have done for these widgets) and
 repaints only the widget itself.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
 
-from textual.geometry import Size
 from rich.text import Text
+from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.widget import Widget
 

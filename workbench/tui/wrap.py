@@ -10,6 +10,7 @@ punctuation (``，。、；：”）》？！…`` and friends) nor end with an 
 line). If that is impossible (a line made only of such characters) the line is
 broken by width alone.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_right

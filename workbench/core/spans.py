@@ -3,10 +3,11 @@
 Pure functions over plain dicts: no SQL, no Textual. ``Store.annotator_items``
 feeds them rows; tests can feed them lists.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from collections.abc import Iterable
 
 STATUS = {
     "accept": "accepted",
@@ -63,7 +64,10 @@ def derive_items(proposals: list[dict], decisions: list[dict]) -> list[dict]:
         elif act == "add":
             key = f"d{d['id']}"
             items[key] = {
-                "key": key, "proposal_id": None, "source": "annotator", "score": None,
+                "key": key,
+                "proposal_id": None,
+                "source": "annotator",
+                "score": None,
                 "proposal": None,
             }
         elif d.get("ref_id") is not None:
@@ -77,8 +81,7 @@ def derive_items(proposals: list[dict], decisions: list[dict]) -> list[dict]:
             del items[key]
             continue
         if act != "reject":
-            it.update(start=d["start"], end=d["end"], label=d["label"], text=d["text"],
-                      attrs=_attrs(d["attrs"]))
+            it.update(start=d["start"], end=d["end"], label=d["label"], text=d["text"], attrs=_attrs(d["attrs"]))
         if it["proposal_id"] is None:
             it["status"] = "added"
         elif act == "accept" and it.get("status") == "edited":
@@ -88,12 +91,9 @@ def derive_items(proposals: list[dict], decisions: list[dict]) -> list[dict]:
         it["decision_id"] = d["id"]
     # After a re-run of a proposer, an identical span may be proposed again while the
     # annotator already decided it on the old run: show the decision, not a duplicate.
-    decided = {
-        (i["start"], i["end"], i["label"]) for i in items.values() if i["status"] != "pending"
-    }
+    decided = {(i["start"], i["end"], i["label"]) for i in items.values() if i["status"] != "pending"}
     return sorted(
-        (i for i in items.values()
-         if i["status"] != "pending" or (i["start"], i["end"], i["label"]) not in decided),
+        (i for i in items.values() if i["status"] != "pending" or (i["start"], i["end"], i["label"]) not in decided),
         key=lambda i: (i["start"], i["end"], i["label"]),
     )
 
@@ -101,9 +101,17 @@ def derive_items(proposals: list[dict], decisions: list[dict]) -> list[dict]:
 def _proposal_item(p: dict) -> dict:
     attrs = _attrs(p.get("attrs"))
     return {
-        "key": f"p{p['id']}", "proposal_id": p["id"], "start": p["start"], "end": p["end"],
-        "label": p["label"], "text": p["text"], "attrs": attrs, "status": "pending",
-        "source": p.get("source"), "score": p.get("score"), "decision_id": None,
+        "key": f"p{p['id']}",
+        "proposal_id": p["id"],
+        "start": p["start"],
+        "end": p["end"],
+        "label": p["label"],
+        "text": p["text"],
+        "attrs": attrs,
+        "status": "pending",
+        "source": p.get("source"),
+        "score": p.get("score"),
+        "decision_id": None,
         "proposal": {"start": p["start"], "end": p["end"], "label": p["label"], "attrs": attrs},
     }
 

@@ -4,6 +4,7 @@ Each migration is a function taking a ``sqlite_utils.Database``; it runs inside
 one transaction together with the ``user_version`` bump. Never edit a released
 migration: append a new one.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

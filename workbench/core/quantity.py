@@ -7,13 +7,13 @@ decimal string (``45.3`` → ``45.3``), never through binary float products.
 
 Pure Python, no jieba: usable anywhere.
 """
+
 from __future__ import annotations
 
 import re
 from decimal import Decimal
 
-CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-             "六": 6, "七": 7, "八": 8, "九": 9}
+CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 CN_BIG = {"万": 10_000, "亿": 100_000_000}
 MULTIPLIER = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000}
@@ -30,8 +30,8 @@ def parse_chinese_int(s: str) -> int | None:
         if len(s) == 1:
             return CN_DIGITS[s]
         return int("".join(str(CN_DIGITS[c]) for c in s))
-    total = 0      # finished 亿/万 sections
-    section = 0    # current section below 万
+    total = 0  # finished 亿/万 sections
+    section = 0  # current section below 万
     digit = None
     for c in s:
         if c in CN_DIGITS:
@@ -73,30 +73,155 @@ def apply_multipliers(value: Decimal, mult: str) -> Decimal:
 # Units and counters (longest first inside the alternation). A unit may be
 # preceded by a multiplier: 万元, 亿元, 万人次, 万斤 ...
 UNITS = [
-    "平方公里", "平方千米", "平方米", "立方米", "个百分点", "百分点",
-    "人次", "户次", "场次", "批次", "架次", "车次", "班次", "余次",
-    "公里", "千米", "厘米", "毫米", "公顷", "公斤", "千克", "小时", "个月", "美元", "欧元",
-    "港元", "人民币", "千瓦", "兆瓦", "毫升", "课时", "学时", "家次", "件次", "万字",
-    "人", "名", "位", "个", "家", "户", "次", "场", "期", "批", "项", "条", "件", "份", "块",
-    "支", "座", "所", "处", "间", "类", "种", "篇", "本", "册", "部", "台", "辆", "套", "张",
-    "幅", "首", "款", "门", "栋", "幢", "盏", "根", "棵", "株", "头", "只", "匹", "元", "米",
-    "亩", "斤", "吨", "升", "字", "天", "岁", "倍", "届", "轮", "堂", "节", "对", "组", "队",
+    "平方公里",
+    "平方千米",
+    "平方米",
+    "立方米",
+    "个百分点",
+    "百分点",
+    "人次",
+    "户次",
+    "场次",
+    "批次",
+    "架次",
+    "车次",
+    "班次",
+    "余次",
+    "公里",
+    "千米",
+    "厘米",
+    "毫米",
+    "公顷",
+    "公斤",
+    "千克",
+    "小时",
+    "个月",
+    "美元",
+    "欧元",
+    "港元",
+    "人民币",
+    "千瓦",
+    "兆瓦",
+    "毫升",
+    "课时",
+    "学时",
+    "家次",
+    "件次",
+    "万字",
+    "人",
+    "名",
+    "位",
+    "个",
+    "家",
+    "户",
+    "次",
+    "场",
+    "期",
+    "批",
+    "项",
+    "条",
+    "件",
+    "份",
+    "块",
+    "支",
+    "座",
+    "所",
+    "处",
+    "间",
+    "类",
+    "种",
+    "篇",
+    "本",
+    "册",
+    "部",
+    "台",
+    "辆",
+    "套",
+    "张",
+    "幅",
+    "首",
+    "款",
+    "门",
+    "栋",
+    "幢",
+    "盏",
+    "根",
+    "棵",
+    "株",
+    "头",
+    "只",
+    "匹",
+    "元",
+    "米",
+    "亩",
+    "斤",
+    "吨",
+    "升",
+    "字",
+    "天",
+    "岁",
+    "倍",
+    "届",
+    "轮",
+    "堂",
+    "节",
+    "对",
+    "组",
+    "队",
     "户",
 ]
 UNITS = sorted(set(UNITS) - {"万字", "余次"}, key=len, reverse=True)
 # units after which a following CJK char must not continue a word (点 → 点位 is fine, 点评 not)
 UNIT_BLOCKERS = {
-    "点": "评名赞击燃亮拨明滴", "天": "下然地空气津使", "对": "于接口象照比标话待外",
-    "张": "力", "门": "户槛类", "队": "伍员", "站": "长点起台", "团": "结体队员", "组": "织成建长",
-    "届": "时", "节": "日目约能", "条": "件例款", "部": "门分署长", "元": "旦素首", "所": "有以在谓属",
-    "期": "间待望限末盼", "家": "庭乡园人里属", "本": "地土领身质次级", "村": "民级庄落",
-    "镇": "村级区", "处": "理置于", "类": "型", "批": "准复评示", "次": "要", "台": "阶风账",
-    "场": "所景地面馆", "头": "雁羊部", "名": "单称义额录", "种": "植养子类", "份": "额",
-    "件": "事", "项": "目", "位": "于置", "堂": "课", "轮": "廓", "支": "部持援付撑出",
-    "座": "谈", "间": "隔", "块": "头",
+    "点": "评名赞击燃亮拨明滴",
+    "天": "下然地空气津使",
+    "对": "于接口象照比标话待外",
+    "张": "力",
+    "门": "户槛类",
+    "队": "伍员",
+    "站": "长点起台",
+    "团": "结体队员",
+    "组": "织成建长",
+    "届": "时",
+    "节": "日目约能",
+    "条": "件例款",
+    "部": "门分署长",
+    "元": "旦素首",
+    "所": "有以在谓属",
+    "期": "间待望限末盼",
+    "家": "庭乡园人里属",
+    "本": "地土领身质次级",
+    "村": "民级庄落",
+    "镇": "村级区",
+    "处": "理置于",
+    "类": "型",
+    "批": "准复评示",
+    "次": "要",
+    "台": "阶风账",
+    "场": "所景地面馆",
+    "头": "雁羊部",
+    "名": "单称义额录",
+    "种": "植养子类",
+    "份": "额",
+    "件": "事",
+    "项": "目",
+    "位": "于置",
+    "堂": "课",
+    "轮": "廓",
+    "支": "部持援付撑出",
+    "座": "谈",
+    "间": "隔",
+    "块": "头",
 }
-APPROX_PREFIX = {"大约": "about", "约": "about", "将近": "nearly", "接近": "nearly", "近": "nearly",
-                 "超过": "more", "逾": "more"}
+APPROX_PREFIX = {
+    "大约": "about",
+    "约": "about",
+    "将近": "nearly",
+    "接近": "nearly",
+    "近": "nearly",
+    "超过": "more",
+    "逾": "more",
+}
 APPROX_SUFFIX = {"以上": "more", "左右": "about", "多": "more", "余": "more", "上下": "about"}
 
 _AR = r"[0-9０-９]+(?:[,，][0-9０-９]{3})*(?:[.．][0-9０-９]+)?"
@@ -160,8 +285,16 @@ def find_quantities(text: str, start: int = 0, end: int | None = None) -> list[d
             if v is None:
                 continue
             val = Decimal(v)
-        out.append({"start": m.start(), "end": m.end(), "label": "QUANTITY", "text": m.group(),
-                    "attrs": {"value": to_number(val), "unit": "%", "approx": None}, "score": 0.9})
+        out.append(
+            {
+                "start": m.start(),
+                "end": m.end(),
+                "label": "QUANTITY",
+                "text": m.group(),
+                "attrs": {"value": to_number(val), "unit": "%", "approx": None},
+                "score": 0.9,
+            }
+        )
     return out
 
 
@@ -233,7 +366,94 @@ def _quantity_from_match(text: str, m: re.Match, n: int) -> dict | None:
     if pct:
         unit = "%"
     return {
-        "start": st, "end": e, "label": "QUANTITY", "text": text[st:e],
+        "start": st,
+        "end": e,
+        "label": "QUANTITY",
+        "text": text[st:e],
         "attrs": {"value": to_number(val), "unit": unit, "approx": approx},
         "score": 0.95 if ar else 0.8,
     }
+
+
+# ----------------------------------------------------------------------------- one value model
+# Everything that reads, writes, compares or shows QUANTITY attrs goes through the functions
+# below: the proposer (find_quantities above), the annotate and review TUIs, review clustering,
+# import and export. A value is an ``int`` when integral, else a ``float``; ``15000000.0`` and
+# ``15000000`` are the same value.
+
+APPROX_MARKS = {"more": "余+", "about": "约~", "nearly": "近<"}
+
+_VALUE_MULT = {"k": 1000, "K": 1000, "w": 10_000, "W": 10_000, **MULTIPLIER}
+
+
+def parse_value(s: str) -> int | float | None:
+    """A value typed by a person: ``"1500万"`` → 15000000, ``"2.2亿"`` → 220000000,
+    ``"1,200"`` → 1200, ``"一千五百万"`` → 15000000, ``"4.5"`` → 4.5, ``""`` → None.
+
+    Raises ValueError with a message for anything else."""
+    s = s.strip().translate(FULLWIDTH).replace(",", "").replace("，", "")
+    if not s or s.lower() in ("-", "none", "null"):
+        return None
+    cn = parse_chinese_int(s)
+    if cn is not None:
+        return cn
+    mult = 1
+    while s and s[-1] in _VALUE_MULT:
+        mult *= _VALUE_MULT[s[-1]]
+        s = s[:-1].strip()
+    try:
+        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", s):
+            cn = parse_chinese_int(s)
+            if cn is None:
+                raise ValueError
+            return to_number(Decimal(cn) * mult)
+        v = Decimal(s)
+    except ValueError:
+        raise ValueError(f"value must be a number (e.g. 1500, 1500万 or 一千五百万), not {s!r}") from None
+    v *= mult
+    if v and v.adjusted() > 18:  # past any real figure, and past what JSON readers keep exact
+        raise ValueError(f"value must be a number below 10^19, not {s!r}")
+    return to_number(v)
+
+
+def canonical_value(v):
+    """``15000000.0`` → ``15000000``; other values (and non-numbers) unchanged."""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**63:
+        return int(v)
+    return v
+
+
+def canonical_attrs(attrs: dict | None) -> dict | None:
+    """Attrs with their value in canonical form (``{}`` → None), for storing and comparing."""
+    if not attrs:
+        return None
+    if "value" in attrs and not isinstance(attrs["value"], bool):
+        v = canonical_value(attrs["value"])
+        if v is not attrs["value"]:
+            return {**attrs, "value": v}
+    return attrs
+
+
+def same_attrs(a: dict | None, b: dict | None) -> bool:
+    """Equal by value: ``{"value": 15000000.0}`` is ``{"value": 15000000}``."""
+    return canonical_attrs(a) == canonical_attrs(b)
+
+
+def format_value(v) -> str:
+    """``15000000.0`` → ``15000000``, ``4.5`` → ``4.5``, None → ``""``."""
+    if v is None:
+        return ""
+    v = canonical_value(v)
+    return repr(v) if isinstance(v, float) else str(v)
+
+
+def format_attrs(attrs: dict | None, *, compact: bool = False) -> str:
+    """The one way attrs are shown: ``1500万元 (more)``; ``compact`` (a narrow column):
+    ``1500万元 余+``. A missing value is ``?``."""
+    if not attrs:
+        return ""
+    out = (format_value(attrs.get("value")) or "?") + (attrs.get("unit") or "")
+    ap = attrs.get("approx")
+    if ap:
+        out += " " + APPROX_MARKS.get(ap, ap) if compact else f" ({ap})"
+    return out

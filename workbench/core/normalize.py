@@ -14,6 +14,7 @@ trailing entry (``len(raw_text)``) so that an exclusive end offset maps too.
 
 This module never imports Textual.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -118,9 +119,7 @@ _TONE = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
 _PINYIN_LETTERS = "a-zü" + _TONE
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
 # parenthesised pinyin right after a CJK character; half- or full-width parentheses
-_GLOSS = re.compile(
-    rf"(?<=[{_CJK}])[\(（]([{_PINYIN_LETTERS}]{{1,7}})[\)）]"
-)
+_GLOSS = re.compile(rf"(?<=[{_CJK}])[\(（]([{_PINYIN_LETTERS}]{{1,7}})[\)）]")
 _HAS_TONE = re.compile(f"[{_TONE}]")
 _INITIALS = "(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
 _FINALS = (
@@ -252,12 +251,15 @@ def _align(src: str, dst: str) -> list[int]:
 
 # --------------------------------------------------------------------------- flags
 
-_MOJIBAKE = re.compile(r"\?{2,}|\ufffd+|锟斤拷|(?:[ÃÂâ][\x80-\xbf€‚ƒ„…†‡ˆ‰Š‹ŒŽ''""•–—˜™š›œžŸ¡-¿]){2,}")
+_MOJIBAKE = re.compile(r"\?{2,}|\ufffd+|锟斤拷|(?:[ÃÂâ][\x80-\xbf€‚ƒ„…†‡ˆ‰Š‹ŒŽ''" "•–—˜™š›œžŸ¡-¿]){2,}")
 _BOILERPLATE = [
     ("copyright", re.compile(r"(?i)copyright|版权所有|©|\(c\)\s*\d{4}")),
     ("icp", re.compile(r"ICP\s*[备証证]|备案号|公网安备")),
     ("breadcrumb", re.compile(r"^\s*(?:当前位置|您的位置|你的位置|所在位置)\s*[:：]")),
-    ("font_widget", re.compile(r"【\s*字[体號号]\s*[:：]|字号\s*[:：]\s*[大中小]|^\s*【?\s*[大中小]\s*[中小]?\s*】?\s*$")),
+    (
+        "font_widget",
+        re.compile(r"【\s*字[体號号]\s*[:：]|字号\s*[:：]\s*[大中小]|^\s*【?\s*[大中小]\s*[中小]?\s*】?\s*$"),
+    ),
     ("page_widget", re.compile(r"打印本页|关闭窗口|分享到|扫一扫在手机|【打印】|【关闭】|上一篇|下一篇")),
 ]
 

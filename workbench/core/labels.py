@@ -1,4 +1,5 @@
 """The default label schema ``report-v1`` (see ANNOTATION_GUIDE.md)."""
+
 from __future__ import annotations
 
 SCHEMA_NAME = "report-v1"
