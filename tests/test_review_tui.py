@@ -12,8 +12,8 @@ from pilot_helpers import fresh, press, run
 from test_agreement import other_label, simulate
 
 from workbench.core.labels import LABELS
+from workbench.core.motions import next_word, prev_word
 from workbench.review import ReviewSession
-from workbench.session import next_word, prev_word
 from workbench.tui.review_app import ReviewApp, ReviewHelp
 
 SIZE = (130, 36)

@@ -54,8 +54,8 @@ from workbench.store.db import now_iso
 
 from .agreement import AnnotationSet
 from .core.labels import LABELS, validate_attrs
+from .core.motions import next_word, prev_word, word_at
 from .core.quantity import canonical_attrs, format_attrs
-from .session import next_word, prev_word, word_at
 
 POLICIES = ("unanimous", "majority")
 SETTLE_ACTIONS = ("pick", "edit", "reject")

@@ -31,14 +31,14 @@ Rules this class enforces (and the help screen states):
 from __future__ import annotations
 
 import bisect
-import unicodedata
 import uuid
 from dataclasses import dataclass, field
 
 from workbench.core.spans import undone_ids
 
 from .core import quantity
-from .core.labels import APPROX_VALUES, LABELS, validate_attrs
+from .core.labels import LABELS, validate_attrs
+from .core.motions import next_word, prev_word, word_at
 
 FINAL = ("accepted", "edited", "added")
 STATUSES = ("pending", "accepted", "rejected", "edited", "added")
@@ -677,110 +677,7 @@ class AnnotationSession:
         return word_at(self.text, self.words, pos)
 
 
-# ---------------------------------------------------------------------- words without jieba
-def char_class(ch: str) -> int:
-    """0 space, 1 CJK/ideograph, 2 ASCII/latin word char, 3 digit-ish, 4 punctuation/other."""
-    if ch.isspace():
-        return 0
-    o = ord(ch)
-    if 0x3400 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0x20000 <= o <= 0x3FFFF:
-        return 1
-    if ch.isdigit() or ch in ".%":
-        return 3
-    if ch.isalpha() or ch == "_":
-        return 2
-    cat = unicodedata.category(ch)
-    if cat.startswith("L"):
-        return 1
-    return 4
-
-
-def _runs_start(text: str, pos: int) -> bool:
-    if pos <= 0 or pos >= len(text):
-        return True
-    a, b = char_class(text[pos - 1]), char_class(text[pos])
-    return a != b or b == 4
-
-
-def next_word(text: str, words, pos: int) -> int:
-    """The next word start after ``pos`` (``len(text) - 1`` at most)."""
-    last = max(0, len(text) - 1)
-    if pos >= last:
-        return last
-    if words is not None and len(words):
-        i = bisect.bisect_right(words, pos)
-        while i < len(words) and words[i] <= last:
-            if not text[words[i]].isspace():
-                return words[i]
-            i += 1
-        return last
-    p = pos + 1
-    while p < last and not (_runs_start(text, p) and not text[p].isspace()):
-        p += 1
-    return p
-
-
-def prev_word(text: str, words, pos: int) -> int:
-    """The previous word start before ``pos`` (0 at least)."""
-    if pos <= 0:
-        return 0
-    if words is not None and len(words):
-        i = bisect.bisect_left(words, pos) - 1
-        while i >= 0:
-            if words[i] < len(text) and not text[words[i]].isspace():
-                return words[i]
-            i -= 1
-        return 0
-    p = pos - 1
-    while p > 0 and not (_runs_start(text, p) and not text[p].isspace()):
-        p -= 1
-    return p
-
-
-def word_at(text: str, words, pos: int) -> tuple[int, int]:
-    """The word containing ``pos`` as (start, end)."""
-    n = len(text)
-    if n == 0:
-        return (0, 0)
-    pos = max(0, min(pos, n - 1))
-    if words is not None and len(words):
-        i = bisect.bisect_right(words, pos) - 1
-        s = words[i] if i >= 0 else 0
-        e = words[i + 1] if i + 1 < len(words) else n
-        return (s, max(e, s + 1))
-    s = pos
-    while s > 0 and not _runs_start(text, s):
-        s -= 1
-    e = pos + 1
-    while e < n and not _runs_start(text, e):
-        e += 1
-    return (s, e)
-
-
 # ---------------------------------------------------------------------- QUANTITY attrs input
-_APPROX_ALIASES = {
-    "": None,
-    "-": None,
-    "none": None,
-    "null": None,
-    "more": "more",
-    "余": "more",
-    "多": "more",
-    "以上": "more",
-    "超过": "more",
-    ">": "more",
-    "about": "about",
-    "约": "about",
-    "左右": "about",
-    "大约": "about",
-    "~": "about",
-    "nearly": "nearly",
-    "近": "nearly",
-    "将近": "nearly",
-    "<": "nearly",
-}
-
-
 def parse_value(s: str) -> int | float | None:
     """``"1500万"`` → 15000000; ``"一千五百万"`` → 15000000; ``""`` → None (the one number
     grammar of :mod:`workbench.core.quantity`)."""
@@ -791,20 +688,11 @@ def parse_value(s: str) -> int | float | None:
 
 
 def attrs_from_fields(value: str, unit: str, approx: str) -> dict:
-    """QUANTITY attrs from the three inline inputs, validated."""
-    a = approx.strip()
-    if a.lower() in _APPROX_ALIASES:
-        a = _APPROX_ALIASES[a.lower()]
-    elif a in _APPROX_ALIASES:
-        a = _APPROX_ALIASES[a]
-    else:
-        raise SessionError(f"approx must be more / about / nearly or empty, not {approx.strip()!r}")
-    attrs = {"value": parse_value(value), "unit": unit.strip(), "approx": a}
-    assert a in APPROX_VALUES
-    err = validate_attrs("QUANTITY", attrs)
-    if err:
-        raise SessionError(err)
-    return attrs
+    """QUANTITY attrs from the three inline inputs, validated (SessionError otherwise)."""
+    try:
+        return quantity.attrs_from_fields(value, unit, approx)
+    except ValueError as e:
+        raise SessionError(str(e)) from None
 
 
 format_value = quantity.format_value  # re-exported for callers of the session API

@@ -457,3 +457,46 @@ def format_attrs(attrs: dict | None, *, compact: bool = False) -> str:
     if ap:
         out += " " + APPROX_MARKS.get(ap, ap) if compact else f" ({ap})"
     return out
+
+
+# ----------------------------------------------------------------------------- the attrs input
+_APPROX_ALIASES = {
+    "": None,
+    "-": None,
+    "none": None,
+    "null": None,
+    "more": "more",
+    "余": "more",
+    "多": "more",
+    "以上": "more",
+    "超过": "more",
+    ">": "more",
+    "about": "about",
+    "约": "about",
+    "左右": "about",
+    "大约": "about",
+    "~": "about",
+    "nearly": "nearly",
+    "近": "nearly",
+    "将近": "nearly",
+    "<": "nearly",
+}
+
+
+def attrs_from_fields(value: str, unit: str, approx: str) -> dict:
+    """QUANTITY attrs from what a person typed (value, unit, approx), validated; ValueError
+    with a message otherwise."""
+    from .labels import validate_attrs
+
+    a = approx.strip()
+    if a.lower() in _APPROX_ALIASES:
+        a = _APPROX_ALIASES[a.lower()]
+    elif a in _APPROX_ALIASES:
+        a = _APPROX_ALIASES[a]
+    else:
+        raise ValueError(f"approx must be more / about / nearly or empty, not {approx.strip()!r}")
+    attrs = {"value": parse_value(value), "unit": unit.strip(), "approx": a}
+    err = validate_attrs("QUANTITY", attrs)
+    if err:
+        raise ValueError(err)
+    return attrs

@@ -23,6 +23,9 @@ from datetime import UTC, datetime
 
 from ..core.spans import derive_items, final_spans, is_finished
 from . import schema
+from .exchange import ExchangeQueries
+from .ops import OpsQueries
+from .review import ReviewQueries
 
 DEFAULT_DB = "workbench.db"
 BUSY_TIMEOUT_MS = 5000
@@ -68,8 +71,11 @@ def resolve_db_path(path: str | os.PathLike | None) -> str:
     return os.fspath(path)
 
 
-class Store:
-    """Access to one workbench database. One instance per thread."""
+class Store(ReviewQueries, ExchangeQueries, OpsQueries):
+    """Access to one workbench database. One instance per thread.
+
+    The SQL of each area lives in a mixin module beside this one (``review``, ``exchange``,
+    ``ops``); this class holds the connection, transactions and the annotation tables."""
 
     def __init__(self, path: str | os.PathLike | None = None, *, migrate: bool = True):
         self.path = resolve_db_path(path)
