@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from .labels import validate_attrs
+
 CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 CN_BIG = {"万": 10_000, "亿": 100_000_000}
@@ -486,13 +488,12 @@ _APPROX_ALIASES = {
 def attrs_from_fields(value: str, unit: str, approx: str) -> dict:
     """QUANTITY attrs from what a person typed (value, unit, approx), validated; ValueError
     with a message otherwise."""
-    from .labels import validate_attrs
-
-    a = approx.strip()
-    if a.lower() in _APPROX_ALIASES:
-        a = _APPROX_ALIASES[a.lower()]
-    elif a in _APPROX_ALIASES:
-        a = _APPROX_ALIASES[a]
+    typed = approx.strip()
+    a: str | None
+    if typed.lower() in _APPROX_ALIASES:
+        a = _APPROX_ALIASES[typed.lower()]
+    elif typed in _APPROX_ALIASES:
+        a = _APPROX_ALIASES[typed]
     else:
         raise ValueError(f"approx must be more / about / nearly or empty, not {approx.strip()!r}")
     attrs = {"value": parse_value(value), "unit": unit.strip(), "approx": a}

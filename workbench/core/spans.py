@@ -57,10 +57,10 @@ def derive_items(proposals: list[dict], decisions: list[dict]) -> list[dict]:
         if d.get("proposal_id") is not None:
             key = f"p{d['proposal_id']}"
             if key not in items:
-                p = by_pid.get(d["proposal_id"])
-                if p is None:
+                prop = by_pid.get(d["proposal_id"])
+                if prop is None:
                     continue
-                items[key] = _proposal_item(p)
+                items[key] = _proposal_item(prop)
         elif act == "add":
             key = f"d{d['id']}"
             items[key] = {
