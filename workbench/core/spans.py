@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import cast
+
+from .types import Item, Span
 
 STATUS = {
     "accept": "accepted",
@@ -28,7 +31,7 @@ def undone_ids(decisions: Iterable[dict]) -> set[int]:
     return {d["ref_id"] for d in decisions if d["action"] == "undo" and d["ref_id"] is not None}
 
 
-def derive_items(proposals: list[dict], decisions: list[dict]) -> list[dict]:
+def derive_items(proposals: list[dict], decisions: list[dict]) -> list[Item]:
     """The annotator's view of one document.
 
     ``proposals``: rows with id, start, end, label, text, attrs, source, score, active.
@@ -92,10 +95,11 @@ def derive_items(proposals: list[dict], decisions: list[dict]) -> list[dict]:
     # After a re-run of a proposer, an identical span may be proposed again while the
     # annotator already decided it on the old run: show the decision, not a duplicate.
     decided = {(i["start"], i["end"], i["label"]) for i in items.values() if i["status"] != "pending"}
-    return sorted(
+    out = sorted(
         (i for i in items.values() if i["status"] != "pending" or (i["start"], i["end"], i["label"]) not in decided),
         key=lambda i: (i["start"], i["end"], i["label"]),
     )
+    return cast(list[Item], out)
 
 
 def _proposal_item(p: dict) -> dict:
@@ -116,10 +120,10 @@ def _proposal_item(p: dict) -> dict:
     }
 
 
-def final_spans(items: list[dict]) -> list[dict]:
+def final_spans(items: Iterable[Item] | Iterable[dict]) -> list[Span]:
     """The spans an annotator asserts: accepted, edited and added (not pending or rejected)."""
     return [
-        {"start": i["start"], "end": i["end"], "label": i["label"], "text": i["text"], "attrs": i["attrs"]}
+        Span(start=i["start"], end=i["end"], label=i["label"], text=i["text"], attrs=i["attrs"])
         for i in items
         if i["status"] in ("accepted", "edited", "added")
     ]

@@ -1,0 +1,69 @@
+"""The plain dicts that flow between layers, as ``TypedDict``s (spaCy/Prodigy style: records
+stay JSON-ready dicts; these only tell readers and mypy their shape).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NotRequired, TypedDict
+
+Label = Literal["PERSON", "ORG", "LOC", "DATE", "DOC", "PROGRAM", "QUANTITY"]
+Status = Literal["pending", "accepted", "rejected", "edited", "added"]
+
+
+class QuantityAttrs(TypedDict):
+    """QUANTITY attrs: ``value`` int when integral, else float (see core.quantity)."""
+
+    value: int | float | None
+    unit: str
+    approx: Literal["more", "about", "nearly"] | None
+
+
+class Span(TypedDict):
+    """A labelled character range of a document's canonical text: ``text[start:end]``."""
+
+    start: int
+    end: int
+    label: str
+    text: str
+    attrs: NotRequired[QuantityAttrs | dict | None]
+
+
+class Proposal(Span):
+    """A proposer's span as stored (one row of a proposal run)."""
+
+    id: int
+    source: str
+    score: float | None
+    active: NotRequired[int]
+
+
+class ProposalBounds(TypedDict):
+    start: int
+    end: int
+    label: str
+    attrs: QuantityAttrs | dict | None
+
+
+class Item(TypedDict):
+    """One row of an annotator's view of a document (``core.spans.derive_items``)."""
+
+    key: str  # p<proposal id> or d<decision id>
+    proposal_id: int | None
+    start: int
+    end: int
+    label: str
+    text: str
+    attrs: QuantityAttrs | dict | None
+    status: Status
+    source: str | None
+    score: float | None
+    decision_id: int | None
+    proposal: ProposalBounds | None
+
+
+class GoldSpan(Span):
+    """A gold span with its provenance (how it got there and by whom)."""
+
+    origin: str  # agreed, adjudicated, added (and corrected, later)
+    reviewer: str | None
+    annotators: list[str]
