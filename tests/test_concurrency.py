@@ -197,7 +197,6 @@ def proposed(corpus_store, gold_docs):
 
 
 def test_eight_annotators_at_once(proposed, tmp_path):
-    from workbench.commands.ops import backup_database
     from workbench.store import Store
 
     db = proposed.path
@@ -218,7 +217,7 @@ def test_eight_annotators_at_once(proposed, tmp_path):
         while time.monotonic() - t_start < SECONDS:
             # a reviewer's reads and a backup while everyone writes
             reader.stats()
-            backups.append(backup_database(reader, tmp_path / f"backup{len(backups)}.db")["path"])
+            backups.append(reader.backup(tmp_path / f"backup{len(backups)}.db")["path"])
             time.sleep(SECONDS / 4)
         reader.close()
         for _ in procs:

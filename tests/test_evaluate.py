@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.evaluate import evaluate, format_table, prf
+from workbench.cli.tables import evaluation_text as format_table
+from workbench.evaluate import evaluate, prf
 
 
 def sp(s, e, label, **attrs):

@@ -11,9 +11,12 @@ Figures, for every pair of annotators over the documents *both* finished:
   two matching rules:
 
   - ``exact``: same start, end and label;
-  - ``overlap``: same label and at least one shared character, each span
-    matched at most once (a maximum one-to-one matching; for two flat span
-    lists the greedy left-to-right matching below is maximum);
+  - ``overlap`` (printed "1:1 overlap"): same label and at least one shared
+    character, each span matched at most once (a maximum one-to-one matching;
+    for two flat span lists the greedy left-to-right matching below is maximum).
+    Not ``workbench evaluate``'s overlap, which is any-overlap, many-to-many
+    (:mod:`workbench.evaluate`): agreement must not let one long span count as
+    agreeing with several;
 
 * Cohen's kappa over character labels: every character of the shared
   documents gets the label of the span covering it, or ``O``;
@@ -41,6 +44,11 @@ from .core.labels import LABELS
 
 OUTSIDE = "O"
 MATCH_MODES = ("exact", "overlap")
+# what each mode means, also in the JSON report (``"matching"``)
+MATCHING = {
+    "exact": "same start, end and label",
+    "overlap": "one-to-one overlap: same label and a shared character, each span matched at most once",
+}
 
 
 # ---------------------------------------------------------------------------- spans → characters
@@ -352,6 +360,7 @@ def agreement_report(data: AnnotationSet, *, label: str | None = None) -> dict:
     return {
         "annotators": anns,
         "label": label,
+        "matching": MATCHING,
         "finished": {a: len(data.spans[a]) for a in anns},
         "alpha": {
             "value": alpha_from_coincidences(coincidences(units)),

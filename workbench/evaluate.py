@@ -5,9 +5,12 @@ Pure functions over plain documents ``{"id", "spans": [{"start", "end",
 them the database's proposals (or gold) and a gold JSONL file.
 
 * exact match: same start, end and label;
-* overlap match: a predicted span counts as correct if it overlaps a gold
-  span of the same label (precision side), a gold span counts as found if a
-  predicted span of its label overlaps it (recall side);
+* any-overlap match, many-to-many (the ``overlap`` figures): a predicted span
+  counts as correct if it overlaps any gold span of the same label (precision
+  side), a gold span counts as found if any predicted span of its label
+  overlaps it (recall side); one long prediction can thus "find" several gold
+  spans. (``workbench agreement``'s overlap is one-to-one instead: see
+  :mod:`workbench.agreement`.);
 * QUANTITY attributes: over exactly matched QUANTITY spans, the share whose
   ``value`` (compared numerically: gold 30.0 == predicted 30), ``unit`` and
   ``approx`` are all equal; each attribute's own accuracy too.
@@ -20,6 +23,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from .core.labels import LABELS
+
+# what each set of figures means, also in the JSON result (``"matching"``)
+MATCHING = {
+    "exact": "same start, end and label",
+    "overlap": "any-overlap, many-to-many: a prediction is right if it overlaps any gold span of its label; "
+    "a gold span is found if any prediction of its label overlaps it",
+}
 
 
 def prf(tp: int, n_pred: int, n_gold: int, tp_gold: int | None = None) -> dict:
@@ -62,7 +72,8 @@ def evaluate(
 
     Only documents present in the gold are scored; a gold document without a
     prediction counts as predicted empty. Returns a JSON-ready dict with
-    ``exact`` and ``overlap`` (each ``per_label`` and ``micro``),
+    ``exact`` and ``overlap`` (each ``per_label`` and ``micro``; ``matching`` says
+    what they mean),
     ``quantity_attrs`` and counts.
     """
     gold = _as_map(gold_docs)
@@ -150,6 +161,7 @@ def evaluate(
         "documents": len(gold),
         "documents_without_prediction": missing,
         "labels": labels,
+        "matching": MATCHING,
         "exact": table_exact(),
         "overlap": table_overlap(),
         "quantity_attrs": {
@@ -172,44 +184,3 @@ def _overlaps_any(x: tuple[int, int], others: list[tuple[int, int]]) -> bool:
         if e > a:
             return True
     return False
-
-
-def format_table(res: dict) -> str:
-    """The evaluation as a fixed-width text table."""
-    lines = []
-    head = f"{'label':<10}{'gold':>6}{'pred':>6}   {'P':>6}{'R':>7}{'F1':>7}   {'P~':>6}{'R~':>7}{'F1~':>7}"
-    lines.append("exact match (P R F1) and overlap match (P~ R~ F1~)")
-    lines.append(head)
-    lines.append("-" * len(head))
-    ex, ov = res["exact"], res["overlap"]
-    for L in res["labels"]:
-        e, o = ex["per_label"][L], ov["per_label"][L]
-        if e["gold"] == 0 and e["pred"] == 0:
-            continue
-        lines.append(
-            f"{L:<10}{e['gold']:>6}{e['pred']:>6}   {e['precision']:>6.3f}{e['recall']:>7.3f}{e['f1']:>7.3f}"
-            f"   {o['precision']:>6.3f}{o['recall']:>7.3f}{o['f1']:>7.3f}"
-        )
-    lines.append("-" * len(head))
-    e, o = ex["micro"], ov["micro"]
-    lines.append(
-        f"{'micro':<10}{e['gold']:>6}{e['pred']:>6}   {e['precision']:>6.3f}{e['recall']:>7.3f}{e['f1']:>7.3f}"
-        f"   {o['precision']:>6.3f}{o['recall']:>7.3f}{o['f1']:>7.3f}"
-    )
-    q = res["quantity_attrs"]
-    if q["matched"]:
-        lines.append(
-            f"QUANTITY attrs: {q['correct']}/{q['matched']} exact-matched spans fully correct "
-            f"({q['accuracy']:.3f}); value {q['value']:.3f}, unit {q['unit']:.3f}, approx {q['approx']:.3f}"
-        )
-    else:
-        lines.append("QUANTITY attrs: no exact-matched QUANTITY spans")
-    lines.append(
-        f"documents: {res['documents']}"
-        + (
-            f" ({len(res['documents_without_prediction'])} without prediction)"
-            if res["documents_without_prediction"]
-            else ""
-        )
-    )
-    return "\n".join(lines)

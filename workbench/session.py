@@ -59,6 +59,7 @@ class Change:
     reordered: bool = False  # item order changed (a view must re-sync its rows)
     document: bool = False  # another document is open now
     message: str = ""
+    doc_id: str | None = None  # the document keys and spans belong to (None: the one open; review spans several)
 
 
 def _live_decisions(decisions: list[dict]) -> list[dict]:
@@ -570,14 +571,7 @@ class AnnotationSession:
         return Change(keys={it["key"] for it in chosen}, spans=[(it["start"], it["end"]) for it in chosen], message=msg)
 
     def _latest_live(self) -> dict | None:
-        rows = self.store.query(
-            "SELECT id, action, origin FROM decisions"
-            " WHERE doc_id = ? AND annotator = ? AND action != 'undo' AND id NOT IN"
-            " (SELECT ref_id FROM decisions WHERE doc_id = ? AND annotator = ? AND action = 'undo')"
-            " ORDER BY id DESC LIMIT 1",
-            (self.doc_id, self.annotator, self.doc_id, self.annotator),
-        )
-        return rows[0] if rows else None
+        return self.store.latest_live_decision(self.doc_id, self.annotator)
 
     def undo(self) -> Change:
         """Undo the annotator's last decision in this document (persisted; any depth).

@@ -274,9 +274,9 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries):
     def count(self, table: str, where: str = "", params=()) -> int:
         return self.scalar(f"SELECT count(*) FROM {table} {('WHERE ' + where) if where else ''}", params)
 
-    def set_words(self, doc_id: str, starts: Iterable[int]) -> None:
-        with self.write() as c:
-            c.execute("UPDATE documents SET words = ? WHERE id = ?", (pack_ints(starts), doc_id))
+    def has_documents(self) -> bool:
+        """Whether any document is stored (cheap: one index probe)."""
+        return self.conn.execute("SELECT 1 FROM documents LIMIT 1").fetchone() is not None
 
     # ------------------------------------------------------------------ proposals
     def replace_proposals(
@@ -339,6 +339,27 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries):
             r["attrs"] = json.loads(r["attrs"]) if r["attrs"] else None
         return rows
 
+    def has_proposals(self) -> bool:
+        """Whether any proposal (active or superseded) is stored."""
+        return self.conn.execute("SELECT 1 FROM proposals LIMIT 1").fetchone() is not None
+
+    def proposal_sources(self) -> list[str]:
+        """Names of the proposers with active proposals, sorted."""
+        return [
+            r[0] for r in self.conn.execute("SELECT DISTINCT source FROM proposals WHERE active = 1 ORDER BY source")
+        ]
+
+    # ------------------------------------------------------------------ gold
+    def gold_spans(self, doc_id: str) -> list[dict]:
+        """The document's gold spans ``{"start", "end", "label", "text", "attrs"}`` (attrs
+        decoded), sorted by (start, end)."""
+        rows = self.query(
+            'SELECT start, "end", label, text, attrs FROM gold WHERE doc_id = ? ORDER BY start, "end"', (doc_id,)
+        )
+        for r in rows:
+            r["attrs"] = json.loads(r["attrs"]) if r["attrs"] else None
+        return rows
+
     # ------------------------------------------------------------------ decisions
     def record_decision(
         self,
@@ -388,24 +409,31 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries):
             params.append(annotator)
         return self.query(sql + " ORDER BY id", params)
 
+    def latest_live_decision(self, doc_id: str, annotator: str) -> dict | None:
+        """The annotator's latest decision in the document that is not an ``undo`` and has
+        not been undone: ``{"id", "action", "proposal_id", "ref_id", "start", "end", "label",
+        "origin"}``, or None."""
+        rows = self.query(
+            'SELECT id, action, proposal_id, ref_id, start, "end", label, origin FROM decisions'
+            " WHERE doc_id = ? AND annotator = ? AND action != 'undo' AND id NOT IN"
+            " (SELECT ref_id FROM decisions WHERE doc_id = ? AND annotator = ? AND action = 'undo')"
+            " ORDER BY id DESC LIMIT 1",
+            (doc_id, annotator, doc_id, annotator),
+        )
+        return rows[0] if rows else None
+
     def undo_last(self, doc_id: str, annotator: str) -> dict | None:
         """Undo this annotator's latest live decision in the document (persisted as an
         ``undo`` row). Returns the decision undone, or None if nothing is left."""
         with self.write() as c:
-            rows = self.query(
-                'SELECT id, action, proposal_id, ref_id, start, "end", label FROM decisions'
-                " WHERE doc_id = ? AND annotator = ? AND action != 'undo' AND id NOT IN"
-                " (SELECT ref_id FROM decisions WHERE doc_id = ? AND annotator = ? AND action = 'undo')"
-                " ORDER BY id DESC LIMIT 1",
-                (doc_id, annotator, doc_id, annotator),
-            )
-            if not rows:
+            latest = self.latest_live_decision(doc_id, annotator)
+            if latest is None:
                 return None
             c.execute(
                 "INSERT INTO decisions (doc_id, annotator, ts, action, ref_id, origin) VALUES (?,?,?,?,?,?)",
-                (doc_id, annotator, now_iso(), "undo", rows[0]["id"], "tui"),
+                (doc_id, annotator, now_iso(), "undo", latest["id"], "tui"),
             )
-            return rows[0]
+            return latest
 
     def annotator_items(self, doc_id: str, annotator: str) -> list[dict]:
         """The annotator's current view of a document, derived from the log."""
@@ -484,26 +512,3 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries):
         for d, a in self.conn.execute(sql + " ORDER BY doc_id, annotator", params):
             out.setdefault(d, []).append(a)
         return out
-
-    # ------------------------------------------------------------------ stats
-    def stats(self) -> dict:
-        per_ann = self.query(
-            "SELECT annotator, count(*) AS decisions, count(DISTINCT doc_id) AS documents"
-            " FROM decisions GROUP BY annotator ORDER BY annotator"
-        )
-        return {
-            "database": self.path,
-            "schema_version": self.user_version,
-            "documents": self.count("documents"),
-            "characters": self.scalar("SELECT coalesce(sum(n_chars), 0) FROM documents"),
-            "proposals": self.count("proposals", "active = 1"),
-            "proposals_superseded": self.count("proposals", "active = 0"),
-            "proposal_sources": self.query(
-                "SELECT source, version, count(*) AS proposals FROM proposals WHERE active = 1"
-                " GROUP BY source, version ORDER BY source, version"
-            ),
-            "decisions": self.count("decisions"),
-            "annotators": per_ann,
-            "gold_documents": self.scalar("SELECT count(DISTINCT doc_id) FROM gold"),
-            "gold_spans": self.count("gold"),
-        }

@@ -3,12 +3,235 @@
 A mixin of :class:`workbench.store.Store`: its methods use ``self.conn`` (reads) and
 ``self.write()`` (short write transactions) of the store they are mixed into. Domain code
 calls these typed methods and never touches ``store.conn`` itself.
+
+:meth:`OpsQueries.backup` uses SQLite's online backup API (``sqlite3.Connection.backup``)
+in one step: the copy is one consistent snapshot of the database, taken inside a single
+read transaction. In WAL mode a reader never blocks writers, so annotators keep working
+while the backup runs; their decisions committed after the snapshot began are simply in
+the next backup. The copy is written under a temporary name, checked with ``PRAGMA
+integrity_check``, synced and only then renamed into place: a backup file that exists is
+complete.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+class BackupError(Exception):
+    """A backup that cannot be made as asked (target exists, is the database itself, …)."""
+
+
+class BackupResult(TypedDict):
+    path: str
+    bytes: int
+    seconds: float
+    documents: int
+    decisions: int
+
+
+def backup_target(db_path: str, dest: str | os.PathLike) -> Path:
+    """The file a backup goes to: ``dest`` itself, or inside the folder ``dest`` a
+    timestamped name ``<db stem>-YYYYmmdd-HHMMSS.db``."""
+    dest = Path(dest)
+    if dest.is_dir() or str(dest).endswith(os.sep):
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        dest = dest / f"{Path(db_path).stem}-{stamp}.db"
+    return dest
+
+
+def integrity_problems(conn: sqlite3.Connection, *, quick: bool = False, limit: int = 100) -> list[str]:
+    """``PRAGMA integrity_check`` (or ``quick_check``) and ``foreign_key_check`` on ``conn``;
+    [] when fine."""
+    pragma = "quick_check" if quick else "integrity_check"
+    rows = [r[0] for r in conn.execute(f"PRAGMA {pragma}({int(limit)})")]
+    problems = [] if rows == ["ok"] else rows
+    for table, rowid, parent, _fk in conn.execute("PRAGMA foreign_key_check").fetchmany(limit):
+        problems.append(f"{table} row {rowid}: refers to a missing row of {parent}")
+    return problems
+
+
+def _unlink_quietly(*paths: str) -> None:
+    for p in paths:
+        try:
+            os.unlink(p)
+        except OSError:
+            pass
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:  # pragma: no cover - platforms without directory fsync
+        pass
+
+
+# the stored spans checked against their document's text by span_problems()
+_SPAN_QUERIES = (
+    ("proposal", 'SELECT id, start, "end", text FROM proposals WHERE doc_id = ?'),
+    ("gold span", 'SELECT id, start, "end", text FROM gold WHERE doc_id = ?'),
+    ("decision", 'SELECT id, start, "end", text FROM decisions WHERE doc_id = ? AND start IS NOT NULL'),
+)
 
 
 class OpsQueries:
     conn: sqlite3.Connection
+    path: str
+
+    if TYPE_CHECKING:  # provided by Store
+        _retry: Callable[..., Any]
+
+        @property
+        def user_version(self) -> int: ...
+        @staticmethod
+        def _is_busy(e: sqlite3.OperationalError) -> bool: ...
+        def query(self, sql: str, params=()) -> list[dict]: ...
+        def scalar(self, sql: str, params=()): ...
+        def count(self, table: str, where: str = "", params=()) -> int: ...
+
+    # ------------------------------------------------------------------ check
+    def integrity_problems(self, *, quick: bool = False, limit: int = 100) -> list[str]:
+        """SQLite's integrity (or quick) check and the foreign keys of this database."""
+        return integrity_problems(self.conn, quick=quick, limit=limit)
+
+    def journal_mode(self) -> str:
+        return str(self.conn.execute("PRAGMA journal_mode").fetchone()[0])
+
+    def span_problems(self, *, limit: int = 20) -> tuple[list[str], int]:
+        """Stored spans whose text is not ``text[start:end]`` of their document, or whose
+        offsets fall outside it (proposals, gold, decisions with a span). Streams one
+        document at a time. Returns (first ``limit`` problems, total count)."""
+        problems: list[str] = []
+        total = 0
+        conn = self.conn
+        last = -1
+        while True:
+            rows = conn.execute(
+                "SELECT rowid, id, text FROM documents WHERE rowid > ? ORDER BY rowid LIMIT 200", (last,)
+            ).fetchall()
+            if not rows:
+                break
+            last = rows[-1][0]
+            for _rowid, doc_id, text in rows:
+                n = len(text)
+                for what, sql in _SPAN_QUERIES:
+                    for rid, s, e, t in conn.execute(sql, (doc_id,)):
+                        bad = None
+                        if not (0 <= s < e <= n):
+                            bad = f"offsets [{s}, {e}) outside the text ({n} characters)"
+                        elif t is not None and text[s:e] != t:
+                            bad = f"text {t!r} is not the document text there {text[s:e]!r}"
+                        if bad:
+                            total += 1
+                            if len(problems) < limit:
+                                problems.append(f'{what} {rid} in document "{doc_id}": {bad}')
+        return problems, total
+
+    # ------------------------------------------------------------------ backup
+    def backup(
+        self, dest: str | os.PathLike, *, verify: bool = True, overwrite: bool = False, retries: int = 20
+    ) -> BackupResult:
+        """Copy this live database to ``dest`` (a file, or a folder for a timestamped name),
+        atomically: the target only ever holds a complete, checked copy."""
+        target = backup_target(self.path, dest)
+        if os.path.realpath(target) == os.path.realpath(self.path):
+            raise BackupError(f"{target} is the database itself; back up to another file")
+        if target.exists() and not overwrite:
+            raise BackupError(f"{target} exists (pass --force to overwrite it)")
+        folder = target.parent if str(target.parent) else Path(".")
+        if not folder.is_dir():
+            raise BackupError(f"folder {folder} does not exist")
+        t0 = time.perf_counter()
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        try:
+            counts = self._backup_into(tmp, verify=verify, retries=retries)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            # same permissions (and group, when allowed) as the database: a team's backup
+            # is readable by the team, and no more
+            st = os.stat(self.path)
+            os.chmod(tmp, st.st_mode & 0o666)
+            try:
+                os.chown(tmp, -1, st.st_gid)
+            except OSError:
+                pass
+            os.replace(tmp, target)
+            _fsync_folder(folder)
+        except BaseException:
+            _unlink_quietly(tmp, tmp + "-journal")
+            raise
+        return {
+            "path": str(target),
+            "bytes": target.stat().st_size,
+            "seconds": time.perf_counter() - t0,
+            **counts,
+        }
+
+    def _backup_into(self, tmp: str, *, verify: bool, retries: int) -> dict[str, int]:
+        """The snapshot into the file ``tmp``; returns its document and decision counts."""
+        dst = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            delay = 0.01
+            for attempt in range(retries):
+                try:
+                    # pages=-1: the whole database in one step, i.e. one read
+                    # transaction on the source: a consistent snapshot that never
+                    # restarts however busy the annotators are (WAL: they are not blocked)
+                    self.conn.backup(dst, pages=-1)
+                    break
+                except sqlite3.OperationalError as e:
+                    if not self._is_busy(e) or attempt == retries - 1:
+                        raise
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.5)
+            # the copy is a standalone file: rollback journal, no -wal/-shm beside it
+            dst.execute("PRAGMA journal_mode = DELETE")
+            if verify:
+                problems = integrity_problems(dst)
+                if problems:
+                    raise BackupError("the backup copy failed its integrity check: " + "; ".join(problems[:5]))
+            return {
+                "documents": dst.execute("SELECT count(*) FROM documents").fetchone()[0],
+                "decisions": dst.execute("SELECT count(*) FROM decisions").fetchone()[0],
+            }
+        finally:
+            dst.close()
+
+    # ------------------------------------------------------------------ stats
+    def stats(self) -> dict:
+        """Counts for ``workbench stats``: documents, proposals per source, decisions per
+        annotator, gold (JSON-ready)."""
+        per_ann = self.query(
+            "SELECT annotator, count(*) AS decisions, count(DISTINCT doc_id) AS documents"
+            " FROM decisions GROUP BY annotator ORDER BY annotator"
+        )
+        return {
+            "database": self.path,
+            "schema_version": self.user_version,
+            "documents": self.count("documents"),
+            "characters": self.scalar("SELECT coalesce(sum(n_chars), 0) FROM documents"),
+            "proposals": self.count("proposals", "active = 1"),
+            "proposals_superseded": self.count("proposals", "active = 0"),
+            "proposal_sources": self.query(
+                "SELECT source, version, count(*) AS proposals FROM proposals WHERE active = 1"
+                " GROUP BY source, version ORDER BY source, version"
+            ),
+            "decisions": self.count("decisions"),
+            "annotators": per_ann,
+            "gold_documents": self.scalar("SELECT count(DISTINCT doc_id) FROM gold"),
+            "gold_spans": self.count("gold"),
+        }

@@ -6,11 +6,10 @@ jieba is imported only inside the commands that run a proposer.
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
-from workbench.cli import AppContext, cli, echo_err, export, pass_app
+from .context import AppContext, Progress, echo_err, pass_app, progress_bar
 
 
 def _proposer_names() -> list[str]:
@@ -19,7 +18,7 @@ def _proposer_names() -> list[str]:
     return available()
 
 
-@cli.command()
+@click.command()
 @click.option("-p", "--proposer", default=None, metavar="NAME", help="Proposer to run (default: rules). See --list.")
 @click.option(
     "-j",
@@ -69,22 +68,8 @@ def propose(app: AppContext, proposer: str | None, jobs: int, doc_ids: tuple[str
         raise click.ClickException(f"no documents in {store.path}; run 'workbench ingest' first")
     from workbench.propose.run import propose_store
 
-    bar = None
-    if total >= 20 and sys.stderr.isatty():
-        bar = click.progressbar(length=total, label="propose", file=sys.stderr, show_pos=True)
-        bar.__enter__()
-    last = [0]
-
-    def progress(done: int, _total: int) -> None:
-        if bar is not None:
-            bar.update(done - last[0])
-            last[0] = done
-
-    try:
-        res = propose_store(store, proposer=proposer, jobs=jobs, progress=progress, doc_ids=ids)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+    with Progress("propose", total) as bar:
+        res = propose_store(store, proposer=proposer, jobs=jobs, progress=bar.done, doc_ids=ids)
     rate = res["characters"] / res["seconds"] if res["seconds"] else 0.0
     click.echo(
         f"proposed {res['proposals']:,} spans in {res['documents']:,} documents "
@@ -124,17 +109,12 @@ def read_gold_file(path: str) -> list[dict]:
 
 def _db_spans(store, doc_id: str, source: str, proposer: str | None) -> list[dict]:
     if source == "gold":
-        rows = store.query(
-            'SELECT start, "end", label, text, attrs FROM gold WHERE doc_id = ? ORDER BY start, "end"', (doc_id,)
-        )
-        for r in rows:
-            r["attrs"] = json.loads(r["attrs"]) if r["attrs"] else None
-        return rows
+        return store.gold_spans(doc_id)
     return store.proposals(doc_id, active_only=True, source=proposer)
 
 
 def _pick_source(store, proposer: str | None) -> str | None:
-    srcs = [r["source"] for r in store.query("SELECT DISTINCT source FROM proposals WHERE active = 1 ORDER BY source")]
+    srcs = store.proposal_sources()
     if proposer is not None:
         if proposer not in srcs:
             raise click.ClickException(
@@ -152,7 +132,7 @@ def _pick_source(store, proposer: str | None) -> str | None:
     raise click.ClickException(f"proposals from several sources ({', '.join(srcs)}); choose one with --proposer")
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--gold",
     "gold_path",
@@ -186,7 +166,8 @@ def evaluate(app: AppContext, gold_path: str, source: str, proposer: str | None,
     exactly matched QUANTITY spans).
     """
     from workbench.evaluate import evaluate as run_eval
-    from workbench.evaluate import format_table
+
+    from .tables import evaluation_text
 
     gold = read_gold_file(gold_path)
     store = app.store
@@ -224,7 +205,7 @@ def evaluate(app: AppContext, gold_path: str, source: str, proposer: str | None,
         click.echo(json.dumps(res, ensure_ascii=False, indent=2))
     else:
         click.echo(f"{res['source']} vs {gold_path}")
-        click.echo(format_table(res))
+        click.echo(evaluation_text(res))
 
 
 # ---------------------------------------------------------------------------- export proposals
@@ -254,15 +235,14 @@ def iter_proposal_records(store, proposer: str | None = None):
         }
 
 
-@export.command("proposals")
+@click.command("proposals")
 @click.option("-o", "--output", required=True, help="Output file, or - for stdout.")
 @click.option("-p", "--proposer", default=None, metavar="NAME", help="Only this proposer's proposals.")
 @pass_app
 def export_proposals(app: AppContext, output: str, proposer: str | None) -> None:
     """Active proposals as JSONL, one document per line in ingest order:
     {"id", "text", "spans": [{"start", "end", "label", "text", "attrs", "source", "score"}]}."""
-    from workbench.cli import progress_bar
-    from workbench.jsonl import dumps, open_output
+    from workbench.formats.jsonl import dumps, open_output
 
     store = app.store
     n = spans = 0
@@ -278,3 +258,7 @@ def export_proposals(app: AppContext, output: str, proposer: str | None) -> None
             spans += len(rec["spans"])
     if output != "-":
         echo_err(f"wrote {spans:,} proposals in {n:,} documents to {output}")
+
+
+COMMANDS = (propose, evaluate)
+EXPORT_COMMANDS = (export_proposals,)

@@ -7,7 +7,8 @@ import os
 
 import click
 
-from workbench.cli import BUNDLED_CORPUS, AppContext, cli, echo_err, pass_app, run_ingest
+from .context import BUNDLED_CORPUS, AppContext, echo_err, pass_app
+from .ingest import run_ingest
 
 
 def default_annotator() -> str:
@@ -24,13 +25,13 @@ def prepare_store(store, *, quiet: bool = False) -> None:
     """An empty database gets the bundled corpus and proposals, so the workbench
     opens ready to use. A database with documents but no proposal at all is
     proposed first. (Cheap checks only: this runs before every first screen.)"""
-    if store.scalar("SELECT 1 FROM documents LIMIT 1") is None:
+    if not store.has_documents():
         if not quiet:
             echo_err(f"{store.path} is empty: ingesting the bundled corpus ({BUNDLED_CORPUS})")
         failed = run_ingest(store, [BUNDLED_CORPUS], quiet=quiet)
         if failed:
             raise click.ClickException("could not ingest the bundled corpus")
-    if store.scalar("SELECT 1 FROM proposals LIMIT 1") is None:
+    if not store.has_proposals():
         unproposed = store.document_ids()
         try:
             from workbench.propose.run import propose_store
@@ -46,7 +47,7 @@ def prepare_store(store, *, quiet: bool = False) -> None:
                 echo_err(f"{n} proposals")
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--annotator",
     "-a",
@@ -102,3 +103,6 @@ def annotate(app: AppContext, annotator: str | None, doc_id: str | None, keymap:
 
     gc.freeze()
     tui.run()
+
+
+COMMANDS = (annotate,)

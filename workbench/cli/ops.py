@@ -1,0 +1,120 @@
+"""Operations on the database file: ``workbench backup`` and ``workbench check``.
+
+The work (SQLite's online backup API, integrity checks, the span scan) is in
+:mod:`workbench.store.ops`; these commands check their arguments and print.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import click
+
+from .context import AppContext, echo_err, pass_app
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"  # pragma: no cover
+
+
+@click.command()
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite DEST if it exists.")
+@click.option("--no-verify", is_flag=True, help="Skip the integrity check of the copy.")
+@pass_app
+def backup(app: AppContext, dest: Path, force: bool, no_verify: bool) -> None:
+    """Copy the database to DEST while annotators keep working.
+
+    Uses SQLite's online backup API: the copy is one consistent snapshot
+    (everything committed when it starts), annotators are not blocked, and
+    the copy is checked (PRAGMA integrity_check) and written under a
+    temporary name, so DEST only ever holds a complete backup. If DEST is a
+    folder, the file is named <db>-YYYYmmdd-HHMMSS.db inside it (handy from
+    cron). Never copy the live .db file with cp: a copy taken during a write,
+    or without its -wal file, can be corrupt or miss recent decisions.
+
+    To restore: stop every annotator, then copy the backup over the database
+    file and delete the old -wal and -shm files beside it.
+    """
+    from workbench.store.ops import BackupError
+
+    if not os.path.exists(app.db_path):
+        raise click.ClickException(f"no database at {app.db_path}")
+    try:
+        res = app.store.backup(dest, verify=not no_verify, overwrite=force)
+    except BackupError as e:
+        raise click.ClickException(str(e)) from None
+    except (OSError, sqlite3.Error) as e:
+        raise click.ClickException(f"backup to {dest} failed: {e}") from None
+    check = "" if no_verify else ", integrity ok"
+    click.echo(
+        f"backed up {app.db_path} to {res['path']}: {res['documents']:,} documents, "
+        f"{res['decisions']:,} decisions, {_human(res['bytes'])} in {res['seconds']:.1f} s{check}"
+    )
+
+
+@click.command()
+@click.option("--quick", is_flag=True, help="PRAGMA quick_check instead of the full integrity_check.")
+@click.option("--no-spans", is_flag=True, help="Skip checking every stored span against its document text.")
+@pass_app
+def check(app: AppContext, quick: bool, no_spans: bool) -> None:
+    """Check the database: SQLite's integrity_check and foreign keys, the schema
+    version, and that every stored span (proposals, decisions, gold) still
+    matches its document text. Exit status 1 if anything is wrong."""
+    from workbench.store import Store, StoreError
+
+    if not os.path.exists(app.db_path):
+        raise click.ClickException(f"no database at {app.db_path}")
+    try:
+        store = Store(app.db_path, migrate=False)  # look, do not upgrade
+    except StoreError as e:
+        raise click.ClickException(str(e)) from None
+    try:
+        ok = _check(store, quick, no_spans)
+    except sqlite3.DatabaseError as e:
+        echo_err(f"error: {app.db_path} is damaged: {e}")
+        echo_err("restore the latest backup (see workbench backup --help)")
+        ok = False
+    finally:
+        store.close()
+    if not ok:
+        raise click.exceptions.Exit(1)
+
+
+def _check(store, quick: bool, no_spans: bool) -> bool:
+    t0 = time.perf_counter()
+    ok = True
+    problems = store.integrity_problems(quick=quick)
+    name = "quick_check" if quick else "integrity_check"
+    if problems:
+        ok = False
+        echo_err(f"{name}: {len(problems)} problem{'s' if len(problems) != 1 else ''}")
+        for p in problems[:20]:
+            echo_err(f"  {p}")
+    else:
+        click.echo(f"{name}: ok")
+    click.echo(
+        f"schema version {store.user_version}, journal mode {store.journal_mode()}, "
+        f"{_human(os.path.getsize(store.path))}"
+    )
+    if not no_spans:
+        bad, total = store.span_problems()
+        if total:
+            ok = False
+            echo_err(f"spans: {total:,} do not match their document text")
+            for p in bad:
+                echo_err(f"  {p}")
+        else:
+            click.echo("spans: every stored span matches its document text")
+    click.echo(f"checked in {time.perf_counter() - t0:.1f} s")
+    return ok
+
+
+COMMANDS = (backup, check)
