@@ -2,168 +2,139 @@
 
 One screen, no modal per decision. The app only renders the state of an
 :class:`~workbench.session.AnnotationSession` and calls its methods; every
-decision is committed by the session before the screen changes.
+decision is committed by the session before the screen changes. What it shares
+with the review screen (keymap, palette, help, key bar, forms) is in
+:mod:`workbench.tui.base` and :mod:`workbench.tui.forms`.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from functools import partial
 from pathlib import Path
 
 from rich.text import Text
-from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Provider
+from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.reactive import reactive
-from textual.widgets import Input, Label, Static
 
-from workbench.store import StoreError
-
-from ..core.labels import COLORS, LABELS
-from ..core.quantity import format_attrs, format_value
-from ..session import AnnotationSession, Change, SessionError, attrs_from_fields
+from ..core.labels import LABELS
+from ..core.quantity import format_attrs
+from ..session import AnnotationSession, Change, SessionError
+from .base import BASE_CSS, WorkbenchApp
 from .docview import DocView
-from .help import HelpScreen, key_label
-from .idle_gc import IdleGCApp
+from .forms import AttrsForm, ConfirmBar, SearchBar
 from .items import ItemsTable, header_text
-from .keymap import KeymapError, ModalActions, default_keymap_path, load_keymap
+from .keys import Key, KeybarEntry, action_modes, bindings
 from .scroll import Line
 
 NORMAL, SPAN, SEARCH, ATTRS, CONFIRM = "normal", "span", "search", "attrs", "confirm"
 
-# (id, keys, action, description, show in footer, modes, group)
-KEYS: list[tuple[str, str, str, str, bool, tuple[str, ...], str]] = [
-    ("cursor.next", "j,down", "next_item", "next", True, (NORMAL,), "Move"),
-    ("cursor.prev", "k,up", "prev_item", "prev", True, (NORMAL,), "Move"),
-    ("cursor.first", "g,home", "first_item", "first proposal", False, (NORMAL,), "Move"),
-    ("cursor.last", "G,end", "last_item", "last proposal", False, (NORMAL,), "Move"),
-    ("page.down", "pagedown,ctrl+d", "page_down", "scroll text down", False, (NORMAL, SPAN), "Move"),
-    ("page.up", "pageup,ctrl+u", "page_up", "scroll text up", False, (NORMAL, SPAN), "Move"),
-    ("accept", "a,enter", "accept", "accept", True, (NORMAL,), "Decide"),
-    ("reject", "x", "reject", "reject (remove if added)", True, (NORMAL,), "Decide"),
-    ("skip", "space", "skip", "skip to next pending", True, (NORMAL,), "Decide"),
-    *[(f"label.{i}", str(i), f"label({i})", lab, False, (NORMAL, SPAN), "Label") for i, lab in enumerate(LABELS, 1)],
-    ("start.left", "left_square_bracket", "move_start(-1)", "start ←", False, (NORMAL,), "Boundaries"),
-    ("start.right", "right_square_bracket", "move_start(1)", "start →", False, (NORMAL,), "Boundaries"),
-    ("end.left", "left_curly_bracket", "move_end(-1)", "end ←", False, (NORMAL,), "Boundaries"),
-    ("end.right", "right_curly_bracket", "move_end(1)", "end →", False, (NORMAL,), "Boundaries"),
-    ("attrs", "e", "edit_attrs", "attrs", True, (NORMAL,), "Decide"),
-    ("new_span", "n", "new_span", "new span", True, (NORMAL,), "New span"),
-    ("span.left", "h,left", "caret(-1)", "caret ←", True, (SPAN,), "New span"),
-    ("span.right", "l,right", "caret(1)", "caret →", True, (SPAN,), "New span"),
-    ("span.word_next", "w", "caret_word(1)", "next word", True, (SPAN,), "New span"),
-    ("span.word_prev", "b", "caret_word(-1)", "prev word", True, (SPAN,), "New span"),
-    ("span.anchor", "v", "anchor", "anchor", True, (SPAN,), "New span"),
-    ("undo", "u,backspace", "undo", "undo", True, (NORMAL,), "Decide"),
-    ("accept_all", "A", "accept_all", "accept all", True, (NORMAL,), "Decide"),
-    ("finish", "f", "finish", "finish doc", True, (NORMAL,), "Documents"),
-    ("doc.next", "tab", "next_doc", "next doc", True, (NORMAL,), "Documents"),
-    ("doc.prev", "shift+tab", "prev_doc", "prev doc", False, (NORMAL,), "Documents"),
-    ("search", "slash", "search", "search", True, (NORMAL, SPAN), "Search"),
-    ("search.next", "down", "search_step(1)", "next match", True, (SEARCH,), "Search"),
-    ("search.prev", "up", "search_step(-1)", "previous match", True, (SEARCH,), "Search"),
-    ("confirm.yes", "y,enter", "confirm(True)", "yes", True, (CONFIRM,), "Confirm"),
-    ("confirm.no", "n", "confirm(False)", "no", True, (CONFIRM,), "Confirm"),
-    ("cancel", "escape", "cancel", "cancel / close", True, (SPAN, SEARCH, ATTRS, CONFIRM, NORMAL), "General"),
-    ("help", "question_mark", "help", "help", True, (NORMAL, SPAN), "General"),
-    ("quit", "q", "quit", "quit", True, (NORMAL,), "General"),
+KEYS: list[Key] = [
+    Key("cursor.next", "j,down", "next_item", "next", True, (NORMAL,), "Move"),
+    Key("cursor.prev", "k,up", "prev_item", "prev", True, (NORMAL,), "Move"),
+    Key("cursor.first", "g,home", "first_item", "first proposal", False, (NORMAL,), "Move"),
+    Key("cursor.last", "G,end", "last_item", "last proposal", False, (NORMAL,), "Move"),
+    Key("page.down", "pagedown,ctrl+d", "page_down", "scroll text down", False, (NORMAL, SPAN), "Move"),
+    Key("page.up", "pageup,ctrl+u", "page_up", "scroll text up", False, (NORMAL, SPAN), "Move"),
+    Key("accept", "a,enter", "accept", "accept", True, (NORMAL,), "Decide"),
+    Key("reject", "x", "reject", "reject (remove if added)", True, (NORMAL,), "Decide"),
+    Key("skip", "space", "skip", "skip to next pending", True, (NORMAL,), "Decide"),
+    *[Key(f"label.{i}", str(i), f"label({i})", lab, False, (NORMAL, SPAN), "Label") for i, lab in enumerate(LABELS, 1)],
+    Key("start.left", "left_square_bracket", "move_start(-1)", "start ←", False, (NORMAL,), "Boundaries"),
+    Key("start.right", "right_square_bracket", "move_start(1)", "start →", False, (NORMAL,), "Boundaries"),
+    Key("end.left", "left_curly_bracket", "move_end(-1)", "end ←", False, (NORMAL,), "Boundaries"),
+    Key("end.right", "right_curly_bracket", "move_end(1)", "end →", False, (NORMAL,), "Boundaries"),
+    Key("attrs", "e", "edit_attrs", "attrs", True, (NORMAL,), "Decide"),
+    Key("new_span", "n", "new_span", "new span", True, (NORMAL,), "New span"),
+    Key("span.left", "h,left", "caret(-1)", "caret ←", True, (SPAN,), "New span"),
+    Key("span.right", "l,right", "caret(1)", "caret →", True, (SPAN,), "New span"),
+    Key("span.word_next", "w", "caret_word(1)", "next word", True, (SPAN,), "New span"),
+    Key("span.word_prev", "b", "caret_word(-1)", "prev word", True, (SPAN,), "New span"),
+    Key("span.anchor", "v", "anchor", "anchor", True, (SPAN,), "New span"),
+    Key("undo", "u,backspace", "undo", "undo", True, (NORMAL,), "Decide"),
+    Key("accept_all", "A", "accept_all", "accept all", True, (NORMAL,), "Decide"),
+    Key("finish", "f", "finish", "finish doc", True, (NORMAL,), "Documents"),
+    Key("doc.next", "tab", "next_doc", "next doc", True, (NORMAL,), "Documents"),
+    Key("doc.prev", "shift+tab", "prev_doc", "prev doc", False, (NORMAL,), "Documents"),
+    Key("search", "slash", "search", "search", True, (NORMAL, SPAN), "Search"),
+    Key("search.next", "down", "search_step(1)", "next match", True, (SEARCH,), "Search"),
+    Key("search.prev", "up", "search_step(-1)", "previous match", True, (SEARCH,), "Search"),
+    Key("confirm.yes", "y,enter", "confirm(True)", "yes", True, (CONFIRM,), "Confirm"),
+    Key("confirm.no", "n", "confirm(False)", "no", True, (CONFIRM,), "Confirm"),
+    Key("cancel", "escape", "cancel", "cancel / close", True, (SPAN, SEARCH, ATTRS, CONFIRM, NORMAL), "General"),
+    Key("help", "question_mark", "help", "help", True, (NORMAL, SPAN), "General"),
+    Key("quit", "q", "quit", "quit", True, (NORMAL,), "General"),
 ]
 
 # the key bar (footer) per mode: (binding ids, description)
-KEYBAR: dict[str, list[tuple[tuple[str, ...], str]]] = {
+KEYBAR: dict[str, list[KeybarEntry]] = {
     NORMAL: [
-        (("cursor.next", "cursor.prev"), "move"),
-        (("accept",), "accept"),
-        (("reject",), "reject"),
-        (("skip",), "skip"),
-        (("label.1", "label.7"), "label"),
-        (("start.left", "start.right", "end.left", "end.right"), "bounds"),
-        (("attrs",), "attrs"),
-        (("new_span",), "new span"),
-        (("undo",), "undo"),
-        (("accept_all",), "accept all"),
-        (("finish",), "finish"),
-        (("doc.next", "doc.prev"), "doc"),
-        (("search",), "search"),
-        (("help",), "help"),
-        (("quit",), "quit"),
+        KeybarEntry(("cursor.next", "cursor.prev"), "move"),
+        KeybarEntry(("accept",), "accept"),
+        KeybarEntry(("reject",), "reject"),
+        KeybarEntry(("skip",), "skip"),
+        KeybarEntry(("label.1", "label.7"), "label"),
+        KeybarEntry(("start.left", "start.right", "end.left", "end.right"), "bounds"),
+        KeybarEntry(("attrs",), "attrs"),
+        KeybarEntry(("new_span",), "new span"),
+        KeybarEntry(("undo",), "undo"),
+        KeybarEntry(("accept_all",), "accept all"),
+        KeybarEntry(("finish",), "finish"),
+        KeybarEntry(("doc.next", "doc.prev"), "doc"),
+        KeybarEntry(("search",), "search"),
+        KeybarEntry(("help",), "help"),
+        KeybarEntry(("quit",), "quit"),
     ],
     SPAN: [
-        (("span.left", "span.right"), "caret"),
-        (("span.word_next", "span.word_prev"), "word"),
-        (("span.anchor",), "anchor"),
-        (("label.1", "label.7"), "add span"),
-        (("search",), "search"),
-        (("cancel",), "cancel"),
-        (("help",), "help"),
+        KeybarEntry(("span.left", "span.right"), "caret"),
+        KeybarEntry(("span.word_next", "span.word_prev"), "word"),
+        KeybarEntry(("span.anchor",), "anchor"),
+        KeybarEntry(("label.1", "label.7"), "add span"),
+        KeybarEntry(("search",), "search"),
+        KeybarEntry(("cancel",), "cancel"),
+        KeybarEntry(("help",), "help"),
     ],
-    SEARCH: [(("search.next", "search.prev"), "next/prev match"), ((), "enter done"), (("cancel",), "close")],
-    ATTRS: [((), "tab next field"), ((), "enter save"), (("cancel",), "cancel")],
-    CONFIRM: [(("confirm.yes",), "yes"), (("confirm.no", "cancel"), "no")],
+    SEARCH: [
+        KeybarEntry(("search.next", "search.prev"), "next/prev match"),
+        KeybarEntry((), "enter done"),
+        KeybarEntry(("cancel",), "close"),
+    ],
+    ATTRS: [KeybarEntry((), "tab next field"), KeybarEntry((), "enter save"), KeybarEntry(("cancel",), "cancel")],
+    CONFIRM: [KeybarEntry(("confirm.yes",), "yes"), KeybarEntry(("confirm.no", "cancel"), "no")],
 }
 
 # keybar entries dropped first when the terminal is narrow (indexes into KEYBAR[mode] + palette)
 KEYBAR_DROP = {NORMAL: [15, 11, 3, 5, 9, 12, 6, 10], SPAN: [7, 4]}
 
-# Every binding is a priority binding. Textual handles priority bindings as the key
-# reaches the app, and the others only after the key has gone through the screen's
-# queue: with a mix, a burst "a x tab" (typed ahead, pasted, or arriving at once over
-# a slow SSH link) ran tab first and put a and x on the next document. With all of
-# them priority, keys act in the order they came. Keys meant for an input (search,
-# attrs) still reach it: check_action refuses every action outside its modes.
-ACTION_MODES: dict[str, tuple[str, ...]] = {}
-for _bid, _keys, _action, _desc, _show, _modes, _group in KEYS:
-    ACTION_MODES[_action.split("(")[0]] = tuple(set(ACTION_MODES.get(_action.split("(")[0], ())) | set(_modes))
+
+HELP_RULES = """\
+Every decision is written to the database the moment its key is pressed.
+Spans are flat: a change that would overlap one of your spans is refused.
+a on a proposal = accept · x = reject (on a span you added: remove it).
+1-7 on a proposal changes its label (an edit); on a pending one with the same label, accepts it.
+[ ] { } move the start / end by one character (never empty, never across a line break).
+n: new span. Move the caret (h l, w b by word), v anchors, a label key adds the span
+   (without an anchor: the word under the caret). / inside new-span mode selects the match.
+u undoes your last decision in this document, any number of times (persisted);
+   an accept-all is undone as a whole.
+f finishes the document (asks if proposals are still pending) and opens the next
+   unfinished one; f on a finished document reopens it. tab / shift+tab move in the queue.
+Remap keys in ~/.config/workbench/keymap.toml (or $WORKBENCH_KEYMAP):
+   [keymap]  accept = "y,enter"   (binding ids in the right column)"""
 
 
-def _bindings() -> list[Binding]:
-    out = []
-    for bid, keys, action, desc, show, _modes, _group in KEYS:
-        out.append(
-            Binding(keys, action, desc, show=show, id=bid, priority=True, key_display=key_label(keys.split(",")[0]))
-        )
-    return out
-
-
-class ActionsProvider(Provider):
-    """The command palette (ctrl+p): every action of the workbench."""
-
-    def _commands(self):
-        app = self.app
-        assert isinstance(app, AnnotateApp)
-        for bid, _keys, action, desc, _show, _modes, group in KEYS:
-            if bid.startswith(("confirm.", "search.")) or bid == "cancel":
-                continue
-            name = f"{group}: {desc}" if not bid.startswith("label.") else f"Label: {desc}"
-            yield name, f"{app.keys_for(bid)}  ({bid})", partial(app.palette_run, action)
-        yield "Documents: reopen a finished document", "f on a finished document", partial(app.palette_run, "finish")
-
-    async def discover(self):
-        for name, help_, cb in self._commands():
-            yield DiscoveryHit(name, cb, help=help_)
-
-    async def search(self, query: str):
-        matcher = self.matcher(query)
-        for name, help_, cb in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), cb, help=help_)
-
-
-class AnnotateApp(IdleGCApp, ModalActions, App):
+class AnnotateApp(WorkbenchApp):
     """The annotation workbench."""
 
-    CSS_PATH = str(Path(__file__).with_name("annotate.tcss"))
+    CSS_PATH = [BASE_CSS, str(Path(__file__).with_name("annotate.tcss"))]
     TITLE = "workbench annotate"
-    BINDINGS = _bindings()
-    ACTION_MODES = ACTION_MODES
-    COMMANDS = App.COMMANDS | {ActionsProvider}
-    ENABLE_COMMAND_PALETTE = True
-    AUTO_FOCUS = None
-
-    mode: reactive[str] = reactive(NORMAL, bindings=True)
+    KEY_TABLE = KEYS
+    BINDINGS = bindings(KEYS)
+    ACTION_MODES = action_modes(KEYS)
+    KEYBAR = KEYBAR
+    KEYBAR_DROP = KEYBAR_DROP
+    PALETTE_SKIP = ("cancel", "confirm.", "search.")
+    PALETTE_EXTRA = [("Documents: reopen a finished document", "f on a finished document", "finish")]
+    HELP_TITLE = "workbench annotate: keys"
+    HELP_RULES = HELP_RULES
 
     def __init__(
         self,
@@ -176,12 +147,8 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
         keymap_path=None,
         use_user_keymap: bool = True,
     ):
-        super().__init__()
+        super().__init__(keymap=keymap, keymap_path=keymap_path, use_user_keymap=use_user_keymap)
         self.session = session or AnnotationSession(store, annotator, doc_id=doc_id)
-        self._keymap_arg = keymap
-        self._keymap_path = keymap_path
-        self._use_user_keymap = use_user_keymap
-        self._confirm_cb = None
         self._search_query = ""
         self._search_matches: list[tuple[int, int]] = []
         self._search_origin = 0
@@ -189,7 +156,6 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
         self._search_return = NORMAL
         self._caret = 0
         self._anchor: int | None = None
-        self._message: Text | None = None
         self._prefetch_pending = False
 
     # ------------------------------------------------------------------ layout
@@ -201,51 +167,20 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
                 yield Line(id="items-header")
                 yield ItemsTable(id="items")
         yield Line(id="status")
-        with Horizontal(id="attrs-bar", classes="bar"):
-            yield Label("", id="attrs-title")
-            yield Label("value")
-            yield Input(id="attr-value", placeholder="1500万 / 2.2亿 / 36")
-            yield Label("unit")
-            yield Input(id="attr-unit", placeholder="元")
-            yield Label("approx")
-            yield Input(id="attr-approx", placeholder="more/about/nearly/-")
-        with Horizontal(id="search-bar", classes="bar"):
-            yield Label("/", id="search-label")
-            yield Input(id="search-input", placeholder="search the text (↓↑ next/previous, enter done)")
-            yield Label("", id="search-count")
-        yield Static(id="confirm-bar", classes="bar")
+        yield AttrsForm()
+        yield SearchBar("search the text (↓↑ next/previous, enter done)")
+        yield ConfirmBar()
         yield Line(id="keybar")
 
-    def on_mount(self) -> None:
-        keymap = dict(self._keymap_arg or {})
-        if self._use_user_keymap:
-            path = self._keymap_path or default_keymap_path()
-            try:
-                user, warnings = load_keymap(path, {k[0] for k in KEYS})
-            except KeymapError as e:
-                user, warnings = {}, [f"keymap not loaded: {e}"]
-            keymap = {**user, **keymap}
-            for w in warnings:
-                self.notify(w, severity="warning", timeout=8)
-        if keymap:
-            self.set_keymap(keymap)
+    def ready(self) -> None:
         self.doc_view = self.query_one(DocView)
         self.table = self.query_one(ItemsTable)
-        self.set_focus(None)
-        self._update_keybar()
+        self.attrs_form = self.query_one(AttrsForm)
+        self.search_bar = self.query_one(SearchBar)
+        self.confirm_bar = self.query_one(ConfirmBar)
+        self.update_keybar()
         self.query_one("#items-header", Line).set(header_text())
         self.call_after_refresh(self._load_document)
-
-    def keys_for(self, bid: str) -> str:
-        keys = self._keymap.get(bid) if hasattr(self, "_keymap") else None
-        if keys is None:
-            for k in KEYS:
-                if k[0] == bid:
-                    keys = k[1]
-                    break
-        if isinstance(keys, (list, tuple)):
-            keys = ",".join(keys)
-        return " ".join(key_label(k) for k in (keys or "").split(",") if k)
 
     # ------------------------------------------------------------------ sync state → widgets
     def _load_document(self) -> None:
@@ -254,7 +189,7 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
         self.table.load(s.items, s.cursor)
         self._search_matches = []
         self._update_header()
-        self._update_status()
+        self.update_status()
         self._schedule_prefetch()
 
     def _apply(self, ch: Change) -> None:
@@ -278,9 +213,9 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
                 self.table.goto(s.cursor)
             self.doc_view.show_current()
         if ch.message:
-            self._message = Text(ch.message)
+            self.say(ch.message)
         self._update_header()
-        self._update_status()
+        self.update_status()
         self._schedule_prefetch()
 
     def _schedule_prefetch(self) -> None:
@@ -293,101 +228,67 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
         self.doc_view.prefetch()
         self.table.prefetch()
 
-    def _error(self, msg: str) -> None:
-        self._message = Text(msg, style="bold #ff8787")
-        self._update_status()
-        self.bell()
-
     def _update_header(self) -> None:
-        s = self.session
+        s, st = self.session, self.st
         c = s.counts()
         t = Text(no_wrap=True, overflow="ellipsis")
-        t.append(f" doc {s.doc_index + 1}/{s.n_docs} ", style="bold #000000 on #87afd7")
+        t.append(f" doc {s.doc_index + 1}/{s.n_docs} ", style=st("chip-title"))
         t.append(f" {s.doc_id} ", style="bold")
         if s.finished:
-            t.append(" FINISHED ", style="bold #000000 on #87d787")
-        t.append(f" {s.annotator} ", style="#000000 on #d7d7af")
+            t.append(" FINISHED ", style=st("chip-ok"))
+        t.append(f" {s.annotator} ", style=st("chip-user"))
         t.append(f" {s.n_decisions} decisions ", style="bold")
-        t.append("│ ", style="#6c6c6c")
-        t.append(f"{c['pending']} pending ", style="#bcbcbc")
-        t.append(f"{c['accepted']}✓ ", style="#87d787")
-        t.append(f"{c['edited']}✎ ", style="#ffd75f")
-        t.append(f"{c['added']}+ ", style="#5fd7ff")
-        t.append(f"{c['rejected']}✗ ", style="#ff8787")
-        t.append("│ ", style="#6c6c6c")
+        t.append("│ ", style=st("sep"))
+        t.append(f"{c['pending']} pending ", style=st("dim"))
+        t.append(f"{c['accepted']}✓ ", style=st("ok"))
+        t.append(f"{c['edited']}✎ ", style=st("warn"))
+        t.append(f"{c['added']}+ ", style=st("info"))
+        t.append(f"{c['rejected']}✗ ", style=st("error"))
+        t.append("│ ", style=st("sep"))
         t.append(f"queue {s.n_finished}/{s.n_docs} finished ", style="bold")
-        t.append(_bar(s.n_finished, s.n_docs, 10), style="#87d787")
+        t.append(_bar(s.n_finished, s.n_docs, 10), style=st("ok"))
         self.query_one("#header", Line).set(t)
 
-    def _update_status(self) -> None:
-        s = self.session
+    def update_status(self) -> None:
+        s, st = self.session, self.st
         t = Text(no_wrap=True, overflow="ellipsis")
         if self.mode == SPAN:
             a, b = self._selection()
-            t.append(" NEW SPAN ", style="bold #000000 on #afafff")
+            t.append(" NEW SPAN ", style=st("chip-span"))
             t.append(f" {a}–{b} 「{_clip(s.text[a:b], 30)}」 ", style="bold")
-            t.append("h/l ←→ w/b word  v anchor  1-7 label  / search  esc cancel", style="#bcbcbc")
+            t.append("h/l ←→ w/b word  v anchor  1-7 label  / search  esc cancel", style=st("dim"))
         else:
             it = s.current
             if it is None:
-                t.append(" no proposals in this document: n adds a span ", style="#bcbcbc")
+                t.append(" no proposals in this document: n adds a span ", style=st("dim"))
             else:
                 t.append(f" {s.cursor + 1}/{len(s.items)} ", style="bold")
-                t.append(f" {it['label']} ", style=f"bold #000000 on {COLORS.get(it['label'], '#bcbcbc')}")
+                t.append(f" {it['label']} ", style=self.status_line.label_st(it["label"], chip=True))
                 t.append(f" 「{_clip(it['text'], 24)}」 {it['start']}–{it['end']} ")
-                t.append(it["status"], style=_STATUS_STYLE[it["status"]])
+                t.append(it["status"], style=st(_STATUS_STYLE[it["status"]]))
                 if it["attrs"]:
-                    t.append("  " + format_attrs(it["attrs"]), style="#ffd75f")
+                    t.append("  " + format_attrs(it["attrs"]), style=st("warn"))
                 if it["status"] == "rejected":
-                    t.append("  (1-7 or a to take it back, u undo)", style="#8a8a8a")
-        if self._message is not None:
-            t.append("  │ ", style="#6c6c6c")
-            t.append_text(self._message)
-        self.query_one("#status", Line).set(t)
-
-    def _update_keybar(self) -> None:
-        parts: list[Text] = []
-        for ids, desc in KEYBAR[self.mode]:
-            keys = [self.keys_for(i).split(" ")[0] for i in ids]
-            if len(ids) == 2 and ids[0] == "label.1":
-                k = f"{keys[0]}-{keys[1]}"
-            else:
-                k = "".join(keys) if all(len(x) == 1 for x in keys) and len(keys) > 2 else "/".join(keys)
-            t = Text()
-            if k:
-                t.append(k, style="bold #87d7ff")
-                t.append(" ")
-            t.append(f"{desc}  ", style="#d0d0d0")
-            parts.append(t)
-        tail = Text("^p", style="bold #87d7ff")
-        tail.append(" palette", style="#d0d0d0")
-        parts.append(tail)
-        # drop the least important entries (listed in KEYBAR_DROP) until the bar fits
-        width = self.size.width or 200
-        order = [i for i in KEYBAR_DROP.get(self.mode, []) if i < len(parts)]
-        keep = list(range(len(parts)))
-        while sum(parts[i].cell_len for i in keep) > width and order:
-            keep.remove(order.pop(0))
-        t = Text(" ", no_wrap=True, overflow="ellipsis")
-        for i in keep:
-            t.append_text(parts[i])
-        self.query_one("#keybar", Line).set(t)
-
-    def on_resize(self, event) -> None:
-        self._update_keybar()
+                    t.append("  (1-7 or a to take it back, u undo)", style=st("faint"))
+        self.status_tail(t)
+        self.status_line.set(t)
 
     # ------------------------------------------------------------------ modes
     def watch_mode(self, old: str, new: str) -> None:
-        self._update_keybar()
-        for bar, m in (("#attrs-bar", ATTRS), ("#search-bar", SEARCH), ("#confirm-bar", CONFIRM)):
-            self.query_one(bar).display = new == m
+        if not hasattr(self, "attrs_form"):  # not mounted yet
+            return
+        self.update_keybar()
+        self.attrs_form.display = new == ATTRS
+        self.search_bar.display = new == SEARCH
+        self.confirm_bar.display = new == CONFIRM
         if new in (NORMAL, SPAN, CONFIRM):
             self.set_focus(None)
-        self._update_status()
+        self.update_status()
+
+    def palette_mode_ok(self, k: Key) -> bool:
+        return True  # every action: the palette goes back to normal mode first
 
     def palette_run(self, action: str) -> None:
-        """Run an action chosen in the command palette, once the palette has closed."""
-
         def run():
             if self.mode != NORMAL:
                 self.mode = NORMAL
@@ -396,16 +297,9 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
         self.call_after_refresh(run)
 
     def _do(self, fn, *args) -> None:
-        try:
-            ch = fn(*args)
-        except SessionError as e:
-            self._error(str(e))
-            return
-        except (StoreError, sqlite3.Error) as e:
-            # the write failed, so nothing changed on screen either: say so, keep working
-            self._error(f"not saved: {e}")
-            return
-        self._apply(ch)
+        ok, ch = self.attempt(fn, *args)
+        if ok:
+            self._apply(ch)
 
     # ------------------------------------------------------------------ actions: moving
     def action_next_item(self) -> None:
@@ -446,7 +340,7 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
             try:
                 ch = self.session.add_span(a, b, label)
             except SessionError as e:
-                self._error(str(e))
+                self.error(str(e))
                 return
             self._anchor = None
             self.doc_view.set_selection(None, None)
@@ -467,7 +361,7 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
     def action_accept_all(self) -> None:
         n = self.session.pending_count
         if not n:
-            self._error("no pending proposals")
+            self.error("no pending proposals")
             return
         self._ask(f"Accept all {n} pending proposals of this document?", self.session.accept_all)
 
@@ -491,37 +385,33 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
         try:
             ch = s.finish(force=True)
         except SessionError as e:
-            self._error(str(e))
+            self.error(str(e))
             return Change()
         self._apply(ch)
         try:
             self._apply(s.next_unfinished())
-            self._message = Text(f"finished; now {s.doc_id}")
+            self.say(f"finished; now {s.doc_id}")
         except SessionError as e:
-            self._message = Text(str(e), style="bold #87d787")
-        self._update_status()
+            self.say(str(e), "ok-b")
+        self.update_status()
         return Change()
 
+    # ------------------------------------------------------------------ the confirm prompt
     def _ask(self, question: str, cb) -> None:
-        self._confirm_cb = cb
-        bar = self.query_one("#confirm-bar", Static)
-        t = Text(" ? ", style="bold #000000 on #ffd75f")
-        t.append(f" {question}  ")
-        t.append(f"{self.keys_for('confirm.yes')}", style="bold")
-        t.append(" yes   ")
-        t.append(f"{self.keys_for('confirm.no')} esc", style="bold")
-        t.append(" no")
-        bar.update(t)
+        self.confirm_bar.ask(question, cb, self.keys_for("confirm.yes"), self.keys_for("confirm.no"))
         self.mode = CONFIRM
 
     def action_confirm(self, yes: bool) -> None:
-        cb, self._confirm_cb = self._confirm_cb, None
+        self.confirm_bar.answer(yes)
+
+    def on_confirm_bar_submitted(self, event: ConfirmBar.Submitted) -> None:
         self.mode = NORMAL
-        if yes and cb is not None:
-            self._do(cb)
-        else:
-            self._message = Text("cancelled")
-            self._update_status()
+        self._do(event.callback)
+
+    def on_confirm_bar_cancelled(self, event: ConfirmBar.Cancelled) -> None:
+        self.mode = NORMAL
+        self.say("cancelled")
+        self.update_status()
 
     # ------------------------------------------------------------------ documents
     def action_next_doc(self) -> None:
@@ -534,34 +424,30 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
     def action_edit_attrs(self) -> None:
         it = self.session.current
         if it is None:
-            self._error("no item")
+            self.error("no item")
             return
         if it["label"] != "QUANTITY":
-            self._error(f"{it['label']} has no attributes (only QUANTITY: value / unit / approx)")
+            self.error(f"{it['label']} has no attributes (only QUANTITY: value / unit / approx)")
             return
-        a = it["attrs"] or {}
-        self.query_one("#attrs-title", Label).update(
-            Text.assemble((" QUANTITY ", f"bold #000000 on {COLORS['QUANTITY']}"), f" 「{_clip(it['text'], 16)}」")
+        title = Text.assemble(
+            (" QUANTITY ", self.status_line.label_st("QUANTITY", chip=True)), f" 「{_clip(it['text'], 16)}」"
         )
-        self.query_one("#attr-value", Input).value = format_value(a.get("value"))
-        self.query_one("#attr-unit", Input).value = a.get("unit") or ""
-        self.query_one("#attr-approx", Input).value = a.get("approx") or ""
+        self.attrs_form.open_for(title, it["attrs"])
         self.mode = ATTRS
-        self.query_one("#attr-value", Input).focus()
 
-    def _save_attrs(self) -> None:
-        try:
-            attrs = attrs_from_fields(
-                self.query_one("#attr-value", Input).value,
-                self.query_one("#attr-unit", Input).value,
-                self.query_one("#attr-approx", Input).value,
-            )
-            ch = self.session.set_attrs(attrs)
-        except SessionError as e:
-            self._error(str(e))
-            return
+    def on_attrs_form_submitted(self, event: AttrsForm.Submitted) -> None:
+        ok, ch = self.attempt(self.session.set_attrs, event.attrs)
+        if ok:
+            self.mode = NORMAL
+            self._apply(ch)
+
+    def on_attrs_form_invalid(self, event: AttrsForm.Invalid) -> None:
+        self.error(event.error)
+
+    def on_attrs_form_cancelled(self, event: AttrsForm.Cancelled) -> None:
         self.mode = NORMAL
-        self._apply(ch)
+        self.say("attributes not changed")
+        self.update_status()
 
     # ------------------------------------------------------------------ search
     def action_search(self) -> None:
@@ -578,9 +464,7 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
                 else 0
             )
         self.mode = SEARCH
-        inp = self.query_one("#search-input", Input)
-        inp.value = self._search_query
-        inp.focus()
+        self.search_bar.open_with(self._search_query)
         if self._search_query:
             self._run_search(self._search_query, self._search_origin)
 
@@ -592,14 +476,13 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
             self._search_matches = matches
             self.doc_view.set_search(matches)
         hit = s.find(query, origin, backwards=backwards)
-        count = self.query_one("#search-count", Label)
         if hit is None:
             self._search_pos = None
-            count.update(Text("no match" if query else "", style="#ff8787"))
+            self.search_bar.no_match(query)
             return
         self._search_pos = hit[0]
         k = next((i for i, m in enumerate(matches) if m[0] == hit[0]), None)
-        count.update(f"{(k + 1) if k is not None else '?'}/{len(matches)}")
+        self.search_bar.set_count(f"{(k + 1) if k is not None else '?'}/{len(matches)}")
         if self._search_return == SPAN:
             self._anchor, self._caret = hit[0], hit[1] - 1
             self.doc_view.set_selection(self._caret, self._anchor)
@@ -616,18 +499,18 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
         else:
             self._run_search(self._search_query, pos, backwards=True)
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "search-input" and self.mode == SEARCH:
-            self._run_search(event.value, self._search_origin)
+    def on_search_bar_changed(self, event: SearchBar.Changed) -> None:
+        if self.mode == SEARCH:
+            self._run_search(event.query, self._search_origin)
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        if event.input.id == "search-input":
+    def on_search_bar_submitted(self, event: SearchBar.Submitted) -> None:
+        self.mode = self._search_return
+        if self.mode == SPAN:
+            self.update_status()
+
+    def on_search_bar_cancelled(self, event: SearchBar.Cancelled) -> None:
+        if self.mode == SEARCH:
             self.mode = self._search_return
-            if self.mode == SPAN:
-                self._update_status()
-        elif event.input.id and event.input.id.startswith("attr-"):
-            self._save_attrs()
 
     # ------------------------------------------------------------------ new span
     def action_new_span(self) -> None:
@@ -642,7 +525,7 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
         self._anchor = None
         self.mode = SPAN
         self.doc_view.set_selection(self._caret, None)
-        self._update_status()
+        self.update_status()
 
     def _selection(self) -> tuple[int, int]:
         """The new-span selection: anchor..caret inclusive, or the word under the caret."""
@@ -655,7 +538,7 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
         n = len(self.session.text)
         self._caret = max(0, min(pos, max(0, n - 1)))
         self.doc_view.set_selection(self._caret, self._anchor)
-        self._update_status()
+        self.update_status()
 
     def action_caret(self, d: int) -> None:
         self._set_caret(self._caret + int(d))
@@ -667,23 +550,21 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
     def action_anchor(self) -> None:
         self._anchor = None if self._anchor == self._caret else self._caret
         self.doc_view.set_selection(self._caret, self._anchor)
-        self._update_status()
+        self.update_status()
 
     # ------------------------------------------------------------------ general
     def action_cancel(self) -> None:
         if self.mode == CONFIRM:
             self.action_confirm(False)
         elif self.mode == SEARCH:
-            self.mode = self._search_return
+            self.search_bar.cancel()
         elif self.mode == ATTRS:
-            self.mode = NORMAL
-            self._message = Text("attributes not changed")
-            self._update_status()
+            self.attrs_form.cancel()
         elif self.mode == SPAN:
             if self._anchor is not None:
                 self._anchor = None
                 self.doc_view.set_selection(self._caret, None)
-                self._update_status()
+                self.update_status()
             else:
                 self.mode = NORMAL
                 self.doc_view.set_selection(None, None)
@@ -691,13 +572,7 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
             self._search_matches = []
             self.doc_view.set_search([])
             self._message = None
-            self._update_status()
-
-    def action_help(self) -> None:
-        self.push_screen(HelpScreen(self))
-
-    async def action_quit(self) -> None:
-        self.exit()
+            self.update_status()
 
     def on_items_table_resized(self, event: ItemsTable.Resized) -> None:
         self.query_one("#items-header", Line).set(header_text(event.width))
@@ -708,13 +583,7 @@ class AnnotateApp(IdleGCApp, ModalActions, App):
             self._do(self.session.set_cursor, event.index)
 
 
-_STATUS_STYLE = {
-    "pending": "#bcbcbc",
-    "accepted": "bold #87d787",
-    "rejected": "#ff8787 strike",
-    "edited": "bold #ffd75f",
-    "added": "bold #5fd7ff",
-}
+_STATUS_STYLE = {"pending": "dim", "accepted": "ok-b", "rejected": "rejected", "edited": "warn-b", "added": "info-b"}
 
 
 def _clip(s: str, n: int) -> str:

@@ -20,13 +20,6 @@ from ..core.labels import COLORS
 from .scroll import LineView, set_virtual_size
 from .wrap import cell_width, line_of, wrap
 
-BLACK = "#000000"
-STYLE_REJECTED = Style(color="#767676", strike=True)
-STYLE_SEARCH = Style(bgcolor="#5f5f00", color="#ffffff")
-STYLE_SEL = Style(bgcolor="#3a3a9a", color="#ffffff", underline=True)
-STYLE_CARET = Style(bgcolor="#ffffff", color=BLACK, bold=True)
-STYLE_CURRENT = Style(bgcolor="#ffffff", color=BLACK, bold=True, underline=True)
-STYLE_CURRENT_REJECTED = Style(bgcolor="#a8a8a8", color=BLACK, strike=True, bold=True)
 CACHE_LINES = 4000
 _UNDERLINE = Style(underline=True)
 
@@ -34,27 +27,19 @@ _UNDERLINE = Style(underline=True)
 _PRIORITY = {"rejected": 0, "pending": 1, "accepted": 2, "edited": 2, "added": 2}
 
 
-def item_style(label: str, status: str) -> Style:
-    color = COLORS.get(label, "#bcbcbc")
+def item_style(label: str, status: str, st) -> Style:
+    """The style of a span (label colour from ``COLORS``, the rest from CSS via ``st``)."""
+    color = COLORS.get(label, "")
     if status == "pending":
-        return Style(color=color, underline=True)
+        return Style(color=color or None, underline=True)
     if status == "rejected":
-        return STYLE_REJECTED
+        return st("muted-strike")
+    chip = st("chip") + Style(bold=False, bgcolor=color or None)
     if status == "edited":
-        return Style(color=BLACK, bgcolor=color, italic=True)
+        return chip + Style(italic=True)
     if status == "added":
-        return Style(color=BLACK, bgcolor=color, bold=True)
-    return Style(color=BLACK, bgcolor=color)
-
-
-_STYLE_CACHE: dict[tuple[str, str], Style] = {}
-
-
-def _style(label: str, status: str) -> Style:
-    s = _STYLE_CACHE.get((label, status))
-    if s is None:
-        s = _STYLE_CACHE[(label, status)] = item_style(label, status)
-    return s
+        return chip + Style(bold=True)
+    return chip
 
 
 class DocView(LineView):
@@ -76,6 +61,19 @@ class DocView(LineView):
         self.caret: int | None = None
         self.anchor: int | None = None
         self.lines_rendered = 0  # for tests/benchmarks: strips built (cache misses)
+        self._styles: dict[tuple[str, str], Style] = {}
+
+    def restyle(self) -> None:
+        self._styles.clear()
+        self._cache.clear()
+        self.refresh()
+
+    def _style(self, label: str, status: str) -> Style:
+        s = self._styles.get((label, status))
+        if s is None:
+            s = item_style(label, status, self.st) if label else self.st(status)
+            self._styles[(label, status)] = s
+        return s
 
     # ------------------------------------------------------------------ data
     def set_document(self, text: str, items: list[dict], current: int | None) -> None:
@@ -233,31 +231,33 @@ class DocView(LineView):
                 continue
             p = _PRIORITY.get(it["status"], 1)
             if i == cur:
-                st = STYLE_CURRENT_REJECTED if it["status"] == "rejected" else STYLE_CURRENT
+                st = self._style("", "current-rejected" if it["status"] == "rejected" else "current")
                 p = 10
             else:
-                st = _style(it["label"], it["status"])
+                st = self._style(it["label"], it["status"])
             a, b = max(it["start"], s) - s, min(it["end"], e) - s
             for k in range(a, b):
                 if p >= prio[k]:
                     prio[k] = p
                     styles[k] = st
         if self.search:
+            search = self._style("", "search")
             j = bisect_left(self._search_starts, s - 200)
             while j < len(self.search) and self.search[j][0] < e:
                 ms, me = self.search[j]
                 for k in range(max(ms, s) - s, min(me, e) - s):
                     if prio[k] < 2:
-                        styles[k] = STYLE_SEARCH
+                        styles[k] = search
                     elif prio[k] < 10:
                         styles[k] = styles[k] + _UNDERLINE
                 j += 1
         sel = self._selection_range()
         if sel is not None and sel[0] < e and sel[1] > s:
+            sel_style = self._style("", "selection")
             for k in range(max(sel[0], s) - s, min(sel[1], e) - s):
-                styles[k] = STYLE_SEL
+                styles[k] = sel_style
             if s <= self.caret < e:
-                styles[self.caret - s] = STYLE_CARET
+                styles[self.caret - s] = self._style("", "caret")
         # group runs of one style into segments
         text = self.text
         segs = []

@@ -13,12 +13,12 @@ from ..core.quantity import format_attrs
 from .scroll import LineView, set_virtual_size
 from .wrap import cell_width
 
-STATUS_CELL = {
-    "pending": ("· pending", "#9e9e9e"),
-    "accepted": ("✓ accepted", "bold #87d787"),
-    "rejected": ("✗ rejected", "#d75f5f"),
-    "edited": ("✎ edited", "bold #ffd75f"),
-    "added": ("+ added", "bold #5fd7ff"),
+STATUS_CELL = {  # status -> (cell, style name in base.tcss)
+    "pending": ("· pending", "open"),
+    "accepted": ("✓ accepted", "ok-b"),
+    "rejected": ("✗ rejected", "rejected-cell"),
+    "edited": ("✎ edited", "warn-b"),
+    "added": ("+ added", "info-b"),
 }
 TEXT_CELLS = 18
 ATTRS_CELLS = 13
@@ -42,24 +42,23 @@ def attrs_cell(attrs: dict | None) -> str:
     return format_attrs(attrs, compact=True)
 
 
-def row_cells(it: dict, text_cells: int = TEXT_CELLS, attrs_cells: int = ATTRS_CELLS) -> tuple:
-    color = COLORS.get(it["label"], "#bcbcbc")
-    label = Text(it["label"], style=f"bold {color}")
+def row_cells(it: dict, st, text_cells: int = TEXT_CELLS, attrs_cells: int = ATTRS_CELLS) -> tuple:
+    """The cells of an item's row; ``st`` gives a style by name (``Styled.st``)."""
+    label = Text(it["label"], style=Style(color=COLORS.get(it["label"]) or st("dim").color, bold=True))
     text = Text(clip_cells(it["text"], text_cells))
     status, sstyle = STATUS_CELL[it["status"]]
     if it["status"] == "rejected":
-        text.stylize("#767676 strike")
-        label.stylize("#767676")
+        text.stylize(st("muted-strike"))
+        label.stylize(st("muted"))
     return (
         label,
         text,
-        Text(clip_cells(attrs_cell(it["attrs"]), attrs_cells), style="#d7d7af"),
-        Text(status, style=sstyle),
+        Text(clip_cells(attrs_cell(it["attrs"]), attrs_cells), style=st("attrs")),
+        Text(status, style=st(sstyle)),
     )
 
 
 COLUMNS = (("label", 8), ("text", TEXT_CELLS), ("attrs", ATTRS_CELLS), ("status", 10))
-CURSOR_BG = "#303a4a"
 
 
 def _pad(text: Text, width: int) -> Text:
@@ -84,15 +83,15 @@ def header_text(width: int = 60) -> Text:
     return t
 
 
-def row_text(it: dict, *, current: bool = False, width: int = 60) -> Text:
+def row_text(it: dict, st, *, current: bool = False, width: int = 60) -> Text:
     cols = columns_for(width)
-    cells = row_cells(it, cols[1][1], cols[2][1])
-    t = Text("▶" if current else " ", style="bold #ffffff" if current else "")
+    cells = row_cells(it, st, cols[1][1], cols[2][1])
+    t = Text("▶" if current else " ", style=st("cursor-mark") if current else "")
     for (_name, w), cell in zip(cols, cells):
         t.append_text(_pad(cell, w))
         t.append(" ")
     if current:
-        t.stylize(f"on {CURSOR_BG}")
+        t.stylize(st("cursor"))
     return t
 
 
@@ -107,6 +106,10 @@ class ItemsTable(LineView):
         self.cursor = 0
         self._cache: dict[int, Strip] = {}
         self.rows_rendered = 0
+
+    def restyle(self) -> None:
+        self._cache.clear()
+        self.refresh()
 
     def load(self, items: list[dict], cursor: int) -> None:
         self.items = items
@@ -160,9 +163,9 @@ class ItemsTable(LineView):
     def _render_row(self, idx: int) -> Strip:
         self.rows_rendered += 1
         width = self.size.width
-        text = row_text(self.items[idx], current=idx == self.cursor, width=width)
+        text = row_text(self.items[idx], self.st, current=idx == self.cursor, width=width)
         segs = list(text.render(self.app.console))
-        pad = self.base_style + Style(bgcolor=CURSOR_BG) if idx == self.cursor else self.base_style
+        pad = self.base_style + self.st("cursor") if idx == self.cursor else self.base_style
         return Strip(segs).crop_extend(0, width, pad)
 
     def render_line(self, y: int) -> Strip:

@@ -10,7 +10,11 @@ Looked up at ``$WORKBENCH_KEYMAP``, else ``$XDG_CONFIG_HOME/workbench/keymap.tom
     "cursor.next" = "j,down,ctrl+n"
 
 A bare table (no ``[keymap]`` header) works too. Values may be a string of
-comma-separated keys or a list of keys.
+comma-separated keys or a list of keys. ``[keymap]`` is the annotate screen;
+the review screen reads its own table, ``[review]`` (its binding ids differ)::
+
+    [review]
+    pick = "enter,p"
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ def default_keymap_path() -> Path:
     return Path(base) / "workbench" / "keymap.toml"
 
 
-def load_keymap(path: Path | None, known_ids: set[str]) -> tuple[dict[str, str], list[str]]:
-    """Read a keymap file; returns (binding id -> "k1,k2", warnings).
+def load_keymap(path: Path | None, known_ids: set[str], section: str = "keymap") -> tuple[dict[str, str], list[str]]:
+    """Read the ``section`` table of a keymap file; returns (binding id -> "k1,k2", warnings).
 
     A missing file is an empty keymap. A malformed one raises KeymapError
     naming the file (and line, from the TOML parser).
@@ -44,9 +48,14 @@ def load_keymap(path: Path | None, known_ids: set[str]) -> tuple[dict[str, str],
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise KeymapError(f"{path}: {e}") from None
-    table = data.get("keymap", data)
+    if section in data:
+        table = data[section]
+    elif section == "keymap":  # a bare table: the annotate keys (other apps have their own table)
+        table = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    else:
+        table = {}
     if not isinstance(table, dict):
-        raise KeymapError(f"{path}: [keymap] must be a table of binding id = keys")
+        raise KeymapError(f"{path}: [{section}] must be a table of binding id = keys")
     out: dict[str, str] = {}
     warnings: list[str] = []
     for bid, keys in table.items():

@@ -1,0 +1,224 @@
+"""What both workbench apps share: the key table turned into priority bindings, the
+user keymap, the command palette built from the key table, idle garbage collection,
+the key bar, the status message helpers and the help screen.
+
+An app subclasses :class:`WorkbenchApp`, sets ``KEY_TABLE`` (a list of
+:class:`~workbench.tui.keys.Key`), ``BINDINGS = bindings(KEY_TABLE)``,
+``ACTION_MODES = action_modes(KEY_TABLE)``, ``KEYBAR`` and the help texts, and
+implements ``ready`` (called once mounted, after the keymap is applied) and
+``update_status``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import App
+from textual.command import DiscoveryHit, Hit, Provider
+from textual.reactive import reactive
+
+from workbench.store import StoreError
+
+from ..session import SessionError
+from .help import HelpScreen, key_label
+from .idle_gc import IdleGCApp
+from .keymap import KeymapError, ModalActions, default_keymap_path, load_keymap
+from .keys import Key, KeybarEntry
+from .scroll import Line
+
+BASE_CSS = str(Path(__file__).with_name("base.tcss"))
+
+
+class ActionsProvider(Provider):
+    """The command palette (ctrl+p): the actions of the key table the app offers now."""
+
+    def _commands(self):
+        app = self.app
+        assert isinstance(app, WorkbenchApp)
+        for k in app.palette_keys():
+            yield app.palette_name(k), f"{app.keys_for(k.id)}  ({k.id})", partial(app.palette_run, k.action)
+        for name, help_, action in app.PALETTE_EXTRA:
+            yield name, help_, partial(app.palette_run, action)
+
+    async def discover(self):
+        for name, help_, cb in self._commands():
+            yield DiscoveryHit(name, cb, help=help_)
+
+    async def search(self, query: str):
+        matcher = self.matcher(query)
+        for name, help_, cb in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), cb, help=help_)
+
+
+class WorkbenchApp(IdleGCApp, ModalActions, App):
+    """Base of the annotate and review apps."""
+
+    KEY_TABLE: ClassVar[list[Key]] = []
+    KEYMAP_SECTION: ClassVar[str] = "keymap"
+    KEYBAR: ClassVar[dict[str, list[KeybarEntry]]] = {}
+    KEYBAR_DROP: ClassVar[dict[str, list[int]]] = {}  # entries dropped first when narrow
+    PALETTE_SKIP: ClassVar[tuple[str, ...]] = ("cancel",)  # binding ids (or id prefixes ending in ".")
+    PALETTE_EXTRA: ClassVar[list[tuple[str, str, str]]] = []  # (name, help, action)
+    HELP_TITLE: ClassVar[str] = ""
+    HELP_RULES: ClassVar[str] = ""
+    HELP_HIDE: ClassVar[tuple[str, ...]] = ()  # binding ids not listed in the help
+    HELP_ROWS: ClassVar[dict[str, tuple[str, str]]] = {}  # binding id -> (keys, description) shown instead
+    MODE_NAMES: ClassVar[dict[str, str]] = {}  # how the help names a mode
+
+    COMMANDS = App.COMMANDS | {ActionsProvider}
+    ENABLE_COMMAND_PALETTE = True
+    AUTO_FOCUS = None
+
+    mode: reactive[str] = reactive("normal", bindings=True)
+
+    def __init__(
+        self, *, keymap: dict[str, str] | None = None, keymap_path: Path | None = None, use_user_keymap: bool = True
+    ) -> None:
+        super().__init__()
+        self._keymap_arg = keymap
+        self._keymap_path = keymap_path
+        self._use_user_keymap = use_user_keymap
+        self._message: Text | None = None
+
+    # ------------------------------------------------------------------ mounting
+    def on_mount(self) -> None:
+        keymap = dict(self._keymap_arg or {})
+        if self._use_user_keymap:
+            path = self._keymap_path or default_keymap_path()
+            try:
+                user, warnings = load_keymap(path, {k.id for k in self.KEY_TABLE}, self.KEYMAP_SECTION)
+            except KeymapError as e:
+                user, warnings = {}, [f"keymap not loaded: {e}"]
+            keymap = {**user, **keymap}
+            for w in warnings:
+                self.notify(w, severity="warning", timeout=8)
+        if keymap:
+            self.set_keymap(keymap)
+        self.set_focus(None)
+        self.ready()
+
+    def ready(self) -> None:
+        """The app is mounted and its keymap applied."""
+
+    # ------------------------------------------------------------------ keys
+    def keys_for(self, bid: str) -> str:
+        """The keys of a binding as currently mapped, for display ("j ↓")."""
+        keys = self._keymap.get(bid) if hasattr(self, "_keymap") else None
+        if keys is None:
+            keys = next((k.keys for k in self.KEY_TABLE if k.id == bid), "")
+        if isinstance(keys, (list, tuple)):
+            keys = ",".join(keys)
+        return " ".join(key_label(k) for k in (keys or "").split(",") if k)
+
+    def keybar_text(self) -> Text:
+        """The key bar of the current mode, least important entries dropped to fit."""
+        parts: list[Text] = []
+        for entry in self.KEYBAR.get(self.mode, []):
+            keys = [self.keys_for(i).split(" ")[0] for i in entry.ids]
+            if len(keys) == 2 and entry.ids[0].endswith(".1"):
+                k = f"{keys[0]}-{keys[1]}"
+            elif len(keys) > 2 and all(len(x) == 1 for x in keys):
+                k = "".join(keys)
+            else:
+                k = entry.sep.join(keys)
+            t = Text()
+            if k:
+                t.append(k, style=self.st("key"))
+                t.append(" ")
+            t.append(f"{entry.description}  ", style=self.st("text"))
+            parts.append(t)
+        tail = Text("^p", style=self.st("key"))
+        tail.append(" palette", style=self.st("text"))
+        parts.append(tail)
+        width = self.size.width or 200
+        order = [i for i in self.KEYBAR_DROP.get(self.mode, []) if i < len(parts)]
+        keep = list(range(len(parts)))
+        while sum(parts[i].cell_len for i in keep) > width and order:
+            keep.remove(order.pop(0))
+        t = Text(" ", no_wrap=True, overflow="ellipsis")
+        for i in keep:
+            t.append_text(parts[i])
+        return t
+
+    def update_keybar(self) -> None:
+        self.query_one("#keybar", Line).set(self.keybar_text())
+
+    def on_resize(self, event) -> None:
+        self.update_keybar()
+
+    # ------------------------------------------------------------------ the palette
+    def palette_keys(self) -> Iterable[Key]:
+        """The key table rows offered in the palette: by default those usable in the
+        current mode (the palette runs the action in it, once closed)."""
+        for k in self.KEY_TABLE:
+            if k.id in self.PALETTE_SKIP or k.id.startswith(tuple(p for p in self.PALETTE_SKIP if p.endswith("."))):
+                continue
+            if self.palette_mode_ok(k):
+                yield k
+
+    def palette_mode_ok(self, k: Key) -> bool:
+        return self.mode in k.modes
+
+    def palette_name(self, k: Key) -> str:
+        return f"{k.group}: {k.description}"
+
+    def palette_run(self, action: str) -> None:
+        """Run an action chosen in the command palette, once the palette has closed."""
+        self.call_after_refresh(lambda: self.call_later(self.run_action, action))
+
+    # ------------------------------------------------------------------ status
+    @property
+    def status_line(self) -> Line:
+        line = self.__dict__.get("_status_line")
+        if line is None:
+            line = self._status_line = self.query_one("#status", Line)
+        return line
+
+    def st(self, name: str):
+        """A text style by name (``base.tcss``), as the status bar renders it."""
+        return self.status_line.st(name)
+
+    def update_status(self) -> None:
+        raise NotImplementedError
+
+    def status_tail(self, t: Text) -> None:
+        """Append the current message (if any) to the status text."""
+        if self._message is not None:
+            t.append("  │ ", style=self.st("sep"))
+            t.append_text(self._message)
+
+    def say(self, msg: str | None, style: str | None = None) -> None:
+        """Set the status message (shown on the next ``update_status``)."""
+        self._message = None if msg is None else Text(msg, style=self.st(style) if style else "")
+
+    USER_ERRORS: ClassVar[tuple[type[Exception], ...]] = (SessionError,)
+
+    def attempt(self, fn, *args):
+        """``(True, fn(*args))``, or ``(False, None)`` with the error in the status bar: a
+        refusal of the session, or a failed write (nothing changed on screen either)."""
+        try:
+            return True, fn(*args)
+        except self.USER_ERRORS as e:
+            self.error(str(e))
+        except (StoreError, sqlite3.Error) as e:
+            self.error(f"not saved: {e}")
+        return False, None
+
+    def error(self, msg: str) -> None:
+        self._message = Text(msg, style=self.st("error-b"))
+        self.update_status()
+        self.bell()
+
+    # ------------------------------------------------------------------ general actions
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self))
+
+    async def action_quit(self) -> None:
+        self.exit()
