@@ -12,15 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workbench.cli import cli
-from workbench.export import (
-    ExportError,
-    conll_lines,
-    conll_token,
-    format_for,
-    read_conll,
-    sentence_ends,
-    spacy_doc,
-)
+from workbench.core.quantity import canonical_attrs
+from workbench.export import ExportError, format_for
+from workbench.formats.conll import conll_lines, conll_token, read_conll, sentence_ends
+from workbench.formats.spacy import spacy_doc
 from workbench.store import Store, input_hash, now_iso, task_hash
 
 
@@ -240,8 +235,11 @@ def test_doccano_shape(gold_store, gold_docs, db_path, tmp_path):
         assert r["text"] == g["text"]
         assert sorted(map(tuple, r["label"])) == sorted((s["start"], s["end"], s["label"]) for s in g["spans"])
         assert all(isinstance(x, list) and len(x) == 3 for x in r["label"])
+        # the seed gold holds integral values as floats (8.0): exports write them canonically (8)
         want_attrs = sorted(
-            (s["start"], s["end"], json.dumps(s["attrs"], sort_keys=True)) for s in g["spans"] if s.get("attrs")
+            (s["start"], s["end"], json.dumps(canonical_attrs(s["attrs"]), sort_keys=True))
+            for s in g["spans"]
+            if s.get("attrs")
         )
         got_attrs = sorted((a, b, json.dumps(c, sort_keys=True)) for a, b, c in r.get("attrs", []))
         assert got_attrs == want_attrs
@@ -383,7 +381,7 @@ def test_spacy_docbin_loads_with_every_span_an_entity(gold_store, gold_docs, db_
 
 def test_spacy_span_on_a_space_still_aligns():
     pytest.importorskip("spacy")
-    from workbench.export import blank_zh
+    from workbench.formats.spacy import blank_zh
 
     nlp = blank_zh()
     text = "在 北京 开会 ab cd"
@@ -402,7 +400,7 @@ def test_spacy_missing_is_a_clear_error(gold_store, db_path, tmp_path, monkeypat
     res = run(db_path, "export", "gold", "-o", str(out), ok=False)
     assert res.exit_code == 1 and "pip install" in res.output and "Traceback" not in res.output
     assert not out.exists()
-    from workbench.export import load_spacy
+    from workbench.formats.spacy import load_spacy
 
     with pytest.raises(ExportError):
         load_spacy()
@@ -513,7 +511,7 @@ def test_rejected_duplicate_of_an_accepted_span_is_not_a_negative(corpus_store, 
 @given(st.lists(st.sampled_from(list("统战ab。 \n\t\xa0\u3000\x1c\x85\u2028")), max_size=30).map("".join))
 def test_char_words_is_spacys_char_segmenter(text):
     pytest.importorskip("spacy")
-    from workbench.export import blank_zh, char_words
+    from workbench.formats.spacy import blank_zh, char_words
 
     nlp = _NLP.setdefault("nlp", blank_zh())
     doc = nlp.make_doc(text)
@@ -525,7 +523,7 @@ _NLP: dict = {}
 
 def test_char_words_on_the_seeds(gold_docs):
     pytest.importorskip("spacy")
-    from workbench.export import blank_zh, char_words
+    from workbench.formats.spacy import blank_zh, char_words
 
     nlp = blank_zh()
     for d in gold_docs.values():
@@ -537,7 +535,7 @@ def test_spacy_shards_into_a_folder(gold_store, gold_docs, db_path, tmp_path, mo
     spacy = pytest.importorskip("spacy")
     from spacy.tokens import DocBin
 
-    from workbench.export import SpacyWriter
+    from workbench.formats.docbin import SpacyWriter
 
     monkeypatch.setattr(SpacyWriter, "SHARD_DOCS", 2)
     folder = tmp_path / "train"
@@ -565,7 +563,7 @@ def test_spacy_shards_into_a_folder(gold_store, gold_docs, db_path, tmp_path, mo
 
 def test_decision_lines_equal_the_records(annotated):
     from workbench.export import decision_lines, decision_records, iter_annotation_states
-    from workbench.jsonl import dumps
+    from workbench.formats.jsonl import dumps
 
     n = 0
     for doc, ann, items, _, raw in iter_annotation_states(annotated[0]):
@@ -591,3 +589,41 @@ def test_annotations_raw_offsets_and_determinism(annotated, db_path, tmp_path):
             raw_bytes[sp["raw_byte_start"] : sp["raw_byte_end"]].decode("utf-8")
             == doc["raw_text"][sp["raw_start"] : sp["raw_end"]]
         )
+
+
+# ---------------------------------------------------------------------------- QUANTITY values
+
+
+def test_float_quantity_values_of_old_versions_are_written_canonically(corpus_store, db_path, tmp_path):
+    """Older versions stored integral QUANTITY values as floats (``15000000.0``): gold and
+    annotations are exported with the canonical value (``15000000``) in every format."""
+    doc_id = corpus_store.document_ids()[0]
+    text = corpus_store.get_document(doc_id)["text"]
+    old = json.dumps({"value": 15000000.0, "unit": "元", "approx": None}, ensure_ascii=False)
+    assert "15000000.0" in old
+    span = {"start": 0, "end": 2, "label": "QUANTITY", "text": text[:2], "attrs": json.loads(old)}
+    insert_gold(corpus_store, [{"id": doc_id, "spans": [span]}])
+    with corpus_store.write() as c:  # an annotation as an old version stored it
+        for action, s, attrs in (("add", span, old), ("finish", None, None)):
+            c.execute(
+                'INSERT INTO decisions (doc_id, annotator, ts, action, start, "end", label, text, attrs, origin)'
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    doc_id,
+                    "amy",
+                    now_iso(),
+                    action,
+                    *((s["start"], s["end"], s["label"], s["text"]) if s else (None,) * 4),
+                    attrs,
+                    "import",
+                ),
+            )
+    for what in ("gold", "annotations"):
+        for fmt in ("jsonl", "doccano"):
+            out = tmp_path / f"{what}.{fmt}.jsonl"
+            run(db_path, "export", what, "--format", fmt, "-o", str(out))
+            raw = out.read_text(encoding="utf-8")
+            assert '"value": 15000000,' in raw and "15000000.0" not in raw, (what, fmt)
+            rec = read_jsonl(out)[0]
+            attrs = rec["spans"][0]["attrs"] if fmt == "jsonl" else rec["attrs"][0][2]
+            assert type(attrs["value"]) is int and attrs["value"] == 15000000

@@ -12,7 +12,7 @@ from conftest import CORPUS
 from test_export import insert_gold
 
 from workbench.cli import cli
-from workbench.export import read_conll
+from workbench.formats.conll import read_conll
 
 
 def run(db_path, *args):

@@ -12,8 +12,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_export import annotated, gold_store  # noqa: F401  (fixtures)
 
-from workbench import export as ex
+from workbench import export
 from workbench.core.labels import LABELS
+from workbench.formats import docbin as ex  # the fast DocBin path, and the names it uses
 
 spacy = pytest.importorskip("spacy")
 from spacy.tokens import DocBin  # noqa: E402
@@ -299,7 +300,7 @@ def test_a_failed_export_stops_the_compressor_and_writes_nothing(tmp_path, shard
             {"start": 2, "end": 4, "label": "LOC", "text": "上海"},
         ],
     }
-    with pytest.raises(ex.ExportError, match="bad"), ex.open_writer(out, "spacy", name="gold") as w:
+    with pytest.raises(ex.ExportError, match="bad"), export.open_writer(out, "spacy", name="gold") as w:
         w.write(good)
         w.write(bad)
     assert len(_compressor_threads()) == before

@@ -397,7 +397,7 @@ def test_renumbered_doccano_ids_are_found_by_text(docs, db_path, tmp_path):
 
 
 def test_conll_without_ids_uses_docstart_and_text(docs, db_path, tmp_path):
-    from workbench.export import conll_lines
+    from workbench.formats.conll import conll_lines
 
     store, texts, ids = docs
     parts = []

@@ -28,18 +28,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from workbench.store import input_hash
-
 from .core.labels import LABELS, validate_attrs
+from .core.types import ACCEPT_STATUSES
+from .formats.conll import read_conll_file
+from .formats.doccano import doccano_spans
+from .formats.jsonl import read_json_lines
 
 INPUT_FORMATS = ("auto", "jsonl", "doccano", "prodigy", "conll")
 MAX_ERRORS = 20
-ACCEPT_STATUSES = ("accepted", "edited", "added")
 
 
 class ImportFailed(Exception):
@@ -117,67 +117,6 @@ class ImportResult:
 # ---------------------------------------------------------------------------- reading
 
 
-_SURROGATE_ESC = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-
-
-def _find_surrogate(obj) -> str | None:
-    if isinstance(obj, str):
-        for ch in obj:
-            if "\ud800" <= ch <= "\udfff":
-                return f"\\u{ord(ch):04x}"
-        return None
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            r = _find_surrogate(k) or _find_surrogate(v)
-            if r:
-                return r
-    elif isinstance(obj, list):
-        for v in obj:
-            r = _find_surrogate(v)
-            if r:
-                return r
-    return None
-
-
-def _json_lines(path: str, errs: _Errors) -> Iterator[tuple[int, object]]:
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            if not raw.strip():
-                continue
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                errs.add(lineno, f"not UTF-8 (byte {e.start} of the line)")
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                errs.add(lineno, f"malformed JSON: {e.msg} (column {e.colno})")
-                continue
-            if _SURROGATE_ESC.search(line):
-                bad = _find_surrogate(obj)
-                if bad:
-                    errs.add(lineno, f"invalid text: an unpaired UTF-16 surrogate ({bad})")
-                    continue
-            yield lineno, obj
-
-
-def _conll_records(path: str, errs: _Errors) -> Iterator[tuple[int, object]]:
-    from .export import read_conll
-
-    try:
-        with open(path, encoding="utf-8-sig") as fh:
-            yield from ((ln, dict(rec, _format="conll")) for ln, rec in read_conll(fh))
-    except ValueError as e:
-        if isinstance(e, UnicodeDecodeError):
-            errs.add(None, f"not UTF-8 ({e.reason} at byte {e.start})")
-        else:
-            lineno, reason = e.args
-            errs.add(lineno, reason)
-
-
 def detect_kind(obj: dict) -> str | None:
     if obj.get("_format") == "conll":
         return "conll"
@@ -197,44 +136,7 @@ def _int(v) -> bool:
 def _raw_spans(obj: dict, kind: str, lineno: int, errs: _Errors) -> list[dict] | None:
     """The line's spans as ``{"start", "end", "label", "text"?, "attrs"?, "score"?}``."""
     if kind == "doccano":
-        out = []
-        if "entities" in obj:
-            ents = obj["entities"]
-            if not isinstance(ents, list):
-                errs.add(lineno, '"entities" must be a list')
-                return None
-            for i, e in enumerate(ents):
-                if not isinstance(e, dict) or not {"start_offset", "end_offset", "label"} <= e.keys():
-                    errs.add(lineno, f'entity {i + 1}: expected {{"start_offset", "end_offset", "label"}}')
-                    return None
-                out.append({"start": e["start_offset"], "end": e["end_offset"], "label": e["label"]})
-        labels = obj.get("label")
-        if labels is not None:
-            if not isinstance(labels, list):
-                errs.add(lineno, '"label" must be a list of [start, end, "LABEL"]')
-                return None
-            for i, e in enumerate(labels):
-                if not isinstance(e, list) or len(e) != 3:
-                    errs.add(
-                        lineno,
-                        f'label {i + 1}: expected [start, end, "LABEL"], got {json.dumps(e, ensure_ascii=False)}'
-                        + (" (a document classification label, not a span)" if isinstance(e, str) else ""),
-                    )
-                    return None
-                out.append({"start": e[0], "end": e[1], "label": e[2]})
-        attrs = obj.get("attrs")
-        if attrs is not None:
-            if not isinstance(attrs, list) or not all(isinstance(a, list) and len(a) == 3 for a in attrs):
-                errs.add(lineno, '"attrs" must be a list of [start, end, {...}]')
-                return None
-            by_pos = {}
-            for s, e, a in attrs:
-                by_pos.setdefault((s, e), a)
-            for sp in out:
-                a = by_pos.get((sp["start"], sp["end"]))
-                if a is not None:
-                    sp["attrs"] = a
-        return out
+        return doccano_spans(obj, lineno, errs)
     spans = obj.get("spans")
     if spans is None:
         return []
@@ -266,18 +168,13 @@ class _Docs:
         if doc_id in self.cache:
             self.cache.move_to_end(doc_id)
             return self.cache[doc_id]
-        row = self.store.conn.execute("SELECT text, raw_text FROM documents WHERE id = ?", (doc_id,)).fetchone()
-        self.cache[doc_id] = tuple(row) if row else None
+        self.cache[doc_id] = self.store.document_texts(doc_id)
         if len(self.cache) > self.size:
             self.cache.popitem(last=False)
         return self.cache[doc_id]
 
     def by_text(self, text: str) -> str | None:
-        row = self.store.conn.execute(
-            "SELECT id FROM documents WHERE input_hash = ? AND text = ? ORDER BY rowid LIMIT 1",
-            (input_hash(text), text),
-        ).fetchone()
-        return row[0] if row else None
+        return self.store.document_id_by_text(text)
 
 
 def _label_error(label) -> str:
@@ -360,9 +257,9 @@ def parse_file(
         raise ImportFailed([f"{path}: cannot read: {e.strerror or e}"]) from None
     pf = ParsedFile(path=path, docs={}, sha256=h.hexdigest())
     if fmt == "conll" or (fmt == "auto" and path.lower().endswith((".conll", ".bio"))):
-        records = _conll_records(path, errs)
+        records: Iterator[tuple[int, object]] = read_conll_file(path, errs)
     else:
-        records = _json_lines(path, errs)
+        records = read_json_lines(path, errs)
     docs = _Docs(store)
     annotators_seen: dict[str, int] = {}
     for lineno, obj in records:

@@ -48,11 +48,11 @@ def _resolve_format(output: str, fmt: str | None, raw_offsets: bool) -> str:
 
 def _run_export(store, output: str, fmt: str, records_fn, total: int, what: str) -> None:
     """Stream ``records_fn(writer, bar)`` into ``output`` inside one read snapshot."""
-    from workbench.export import ExportError, open_writer, read_snapshot
+    from workbench.export import ExportError, open_writer
 
     bar = progress_bar(range(total), f"export {what}", length=total, threshold=200)
     try:
-        with read_snapshot(store), open_writer(output, fmt, name=what) as w, bar:
+        with store.read_snapshot(), open_writer(output, fmt, name=what) as w, bar:
             records_fn(w, bar)
     except ExportError as e:
         raise click.ClickException(str(e)) from None
@@ -78,7 +78,7 @@ def export_gold(app: AppContext, output: str, fmt: str | None, raw_offsets: bool
     sorted by (start, end, label); every span's text is checked against the
     document. The same database always gives the same bytes.
     """
-    from workbench.export import count_gold_documents, iter_gold_records
+    from workbench.export import iter_gold_records
 
     fmt = _resolve_format(output, fmt, raw_offsets)
     store = app.store
@@ -88,7 +88,7 @@ def export_gold(app: AppContext, output: str, fmt: str | None, raw_offsets: bool
             w.write(rec)
             bar.update(1)
 
-    total = count_gold_documents(store)
+    total = store.count_gold_documents()
     if total == 0:
         echo_err("note: the database has no gold yet (settle disagreements with workbench review)")
     _run_export(store, output, fmt, records, total, "gold")
@@ -125,7 +125,6 @@ def export_annotations(
     """
     from workbench.export import (
         annotation_document_record,
-        count_annotated_documents,
         decision_lines,
         iter_annotation_states,
     )
@@ -156,7 +155,7 @@ def export_annotations(
         if last is not None:
             bar.update(1)
 
-    _run_export(store, output, fmt, records, count_annotated_documents(store, annotator), "annotations")
+    _run_export(store, output, fmt, records, store.count_annotated_documents(annotator), "annotations")
 
 
 # ---------------------------------------------------------------------------- import

@@ -67,3 +67,22 @@ class GoldSpan(Span):
     origin: str  # agreed, adjudicated, added (and corrected, later)
     reviewer: str | None
     annotators: list[str]
+
+
+# statuses of an item the annotator asserts (the others are pending or rejected proposals)
+ACCEPT_STATUSES: tuple[Status, ...] = ("accepted", "edited", "added")
+
+
+class ExportSpan(TypedDict):
+    """A span as exports write it (``workbench.export``): ``attrs`` canonical (or None);
+    ``raw_*`` only with ``--raw-offsets`` (``raw_byte_*`` for documents read from a file)."""
+
+    start: int
+    end: int
+    label: str
+    text: str
+    attrs: dict | None
+    raw_start: NotRequired[int]
+    raw_end: NotRequired[int]
+    raw_byte_start: NotRequired[int]
+    raw_byte_end: NotRequired[int]

@@ -1,14 +1,18 @@
-"""Small helpers for writing output files atomically (or to stdout)."""
+"""JSONL: one JSON object per line. The writer of export, the line reader of import, and
+the atomic output files (or stdout) every export writes through."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, Any
+
+from . import ErrorSink
 
 
 def dumps(obj) -> str:
@@ -34,7 +38,8 @@ def open_output(path: str, *, binary: bool = False) -> Iterator[IO]:
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
     try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": "\n"})) as fh:
+        fh: IO = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        with fh:
             yield fh
         # mkstemp creates 0600; give the file the mode a plain open() would (umask)
         umask = os.umask(0)
@@ -47,3 +52,83 @@ def open_output(path: str, *, binary: bool = False) -> Iterator[IO]:
         except OSError:
             pass
         raise
+
+
+class JsonlWriter:
+    """Writes records as JSON lines; ``records`` / ``spans`` count what was written.
+    The other text formats' writers subclass it and override :meth:`write`."""
+
+    binary = False
+
+    def __init__(self, fh: IO[str]):
+        self.fh = fh
+        self.records = 0
+        self.spans = 0
+
+    def write(self, rec: Mapping[str, Any]) -> None:
+        self.fh.write(dumps(rec))
+        self.fh.write("\n")
+        self.records += 1
+        self.spans += len(rec.get("spans") or ())
+
+    def write_line(self, line: str, n_spans: int) -> None:
+        """Write one already serialized JSON line."""
+        self.fh.write(line)
+        self.fh.write("\n")
+        self.records += 1
+        self.spans += n_spans
+
+    def close(self) -> None:
+        pass
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+_SURROGATE_ESC = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _find_surrogate(obj: object) -> str | None:
+    if isinstance(obj, str):
+        for ch in obj:
+            if "\ud800" <= ch <= "\udfff":
+                return f"\\u{ord(ch):04x}"
+        return None
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            r = _find_surrogate(k) or _find_surrogate(v)
+            if r:
+                return r
+    elif isinstance(obj, list):
+        for v in obj:
+            r = _find_surrogate(v)
+            if r:
+                return r
+    return None
+
+
+def read_json_lines(path: str, errs: ErrorSink) -> Iterator[tuple[int, object]]:
+    """``(line number, parsed JSON)`` of every non-blank line of a UTF-8 file (a BOM is
+    allowed); a line that is not UTF-8, not JSON or holds a lone surrogate is reported."""
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                errs.add(lineno, f"not UTF-8 (byte {e.start} of the line)")
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                errs.add(lineno, f"malformed JSON: {e.msg} (column {e.colno})")
+                continue
+            if _SURROGATE_ESC.search(line):
+                bad = _find_surrogate(obj)
+                if bad:
+                    errs.add(lineno, f"invalid text: an unpaired UTF-16 surrogate ({bad})")
+                    continue
+            yield lineno, obj

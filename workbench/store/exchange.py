@@ -7,8 +7,117 @@ calls these typed methods and never touches ``store.conn`` itself.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+# one gold row as export reads it: start, end, label, text, attrs (JSON or None), annotators (JSON list)
+ExportGoldRow = tuple[int, int, str, str, str | None, str]
+
+_DOC_COLS = "d.id, d.text, d.meta, d.input_hash"
+_RAW_COLS = ", d.raw_text, d.offset_map, d.encoding, d.source"
 
 
 class ExchangeQueries:
     conn: sqlite3.Connection
+
+    # -- export
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """One read transaction around an export: every query sees the same
+        database state, even while annotators keep writing (WAL). Inside an
+        open transaction it adds nothing."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
+    def _iter_doc_rows(
+        self, where: str, params: tuple = (), *, with_raw: bool = False, batch: int = 100
+    ) -> Iterator[dict[str, Any]]:
+        """Documents matching ``where`` in ingest order, fetched in small batches
+        (keyset pagination on rowid, so memory stays flat)."""
+        cols = _DOC_COLS + (_RAW_COLS if with_raw else "")
+        last = -1
+        conn = self.conn
+        while True:
+            cur = conn.execute(
+                f"SELECT d.rowid, {cols} FROM documents d WHERE d.rowid > ? AND ({where}) ORDER BY d.rowid LIMIT ?",
+                (last, *params, batch),
+            )
+            names = [c[0] for c in cur.description]
+            rows = cur.fetchall()
+            if not rows:
+                return
+            for row in rows:
+                d = dict(zip(names, row))
+                d["meta"] = json.loads(d["meta"]) if d["meta"] else {}
+                yield d
+            last = rows[-1][0]
+
+    def export_gold_documents(self, *, with_raw: bool = False) -> Iterator[dict[str, Any]]:
+        """Documents that have gold, in ingest order: ``{"rowid", "id", "text", "meta"
+        (decoded), "input_hash"}`` and, ``with_raw``, ``"raw_text", "offset_map",
+        "encoding", "source"``."""
+        return self._iter_doc_rows("EXISTS (SELECT 1 FROM gold g WHERE g.doc_id = d.id)", with_raw=with_raw)
+
+    def export_annotated_documents(self, annotator: str | None = None, *, with_raw: bool = False) -> Iterator[dict[str, Any]]:
+        """Documents with decisions (by ``annotator``, or anyone), in ingest order;
+        the same columns as :meth:`export_gold_documents`."""
+        if annotator is None:
+            return self._iter_doc_rows("EXISTS (SELECT 1 FROM decisions x WHERE x.doc_id = d.id)", with_raw=with_raw)
+        return self._iter_doc_rows(
+            "EXISTS (SELECT 1 FROM decisions x WHERE x.doc_id = d.id AND x.annotator = ?)",
+            (annotator,),
+            with_raw=with_raw,
+        )
+
+    def export_gold_rows(self, doc_id: str) -> list[ExportGoldRow]:
+        """The document's gold as plain tuples (``ExportGoldRow``), sorted by (start, end, label, id)."""
+        return self.conn.execute(
+            'SELECT start, "end", label, text, attrs, annotators FROM gold WHERE doc_id = ?'
+            ' ORDER BY start, "end", label, id',
+            (doc_id,),
+        ).fetchall()
+
+    def count_gold_documents(self) -> int:
+        return self.conn.execute("SELECT count(DISTINCT doc_id) FROM gold").fetchone()[0] or 0
+
+    def count_annotated_documents(self, annotator: str | None = None) -> int:
+        if annotator is None:
+            row = self.conn.execute("SELECT count(DISTINCT doc_id) FROM decisions").fetchone()
+        else:
+            row = self.conn.execute(
+                "SELECT count(DISTINCT doc_id) FROM decisions WHERE annotator = ?", (annotator,)
+            ).fetchone()
+        return row[0] or 0
+
+    # -- import
+
+    def document_texts(self, doc_id: str) -> tuple[str, str] | None:
+        """``(normalized text, raw text)`` of a document, or None if there is no such document."""
+        row = self.conn.execute("SELECT text, raw_text FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def document_id_by_text(self, text: str) -> str | None:
+        """The first-ingested document whose normalized text is exactly ``text``."""
+        row = self.conn.execute(
+            "SELECT id FROM documents WHERE input_hash = ? AND text = ? ORDER BY rowid LIMIT 1",
+            (_input_hash(text), text),
+        ).fetchone()
+        return row[0] if row else None
+
+
+def _input_hash(text: str) -> int:
+    from .db import input_hash
+
+    return input_hash(text)

@@ -1,0 +1,65 @@
+"""File formats of export and import: plain functions over plain record dicts (no SQL, no store).
+
+A *document record* is ``{"id", "text", "spans": [{"start", "end", "label", "text",
+"attrs"}], ...}`` with offsets in Python code points into ``text``, end exclusive. Extra
+keys (``meta``, ``_input_hash``, ``annotators``, ``_annotator_id``...) ride along; each
+writer keeps what its format can carry.
+
+``jsonl``    one JSON object per line (:mod:`.jsonl`; also the atomic output files).
+``doccano``  ``{"id", "text", "label": [[start, end, "LABEL"], ...]}`` plus, when
+             any span has attributes, ``"attrs": [[start, end, {...}], ...]``
+             (doccano keeps unknown keys as metadata) (:mod:`.doccano`).
+``conll``    character-level BIO: a ``# id = DOC`` comment line per document
+             (and ``# key = value`` lines for extra string fields), then one line
+             per character ``CHAR<TAB>TAG``, a blank line after every sentence.
+             Sentences end after 。！？ (with any closing quotes/brackets that
+             follow) and after a newline, never inside a span. Every character
+             of the text is written, so the text is rebuilt exactly; characters
+             that would break a whitespace-separated column are escaped:
+             ``\\s`` space, ``\\n`` newline, ``\\t`` tab, ``\\r`` CR, ``\\\\``
+             backslash, ``\\uXXXX`` / ``\\UXXXXXXXX`` any other space,
+             separator, control or format character (e.g. ``\\u00a0``) (:mod:`.conll`).
+``spacy``    a spaCy ``DocBin`` (``.spacy``), one ``Doc`` per record, tokenised
+             one character per token by ``spacy.blank("zh")`` with the ``char``
+             segmenter; every span is an entity (``doc.ents``). The record's id,
+             ``_input_hash``, extra fields and span attributes are kept in
+             ``doc.user_data``. spaCy is an optional extra and is imported lazily.
+             The DocBin is written without making Docs (:mod:`.docbin`: the same
+             msgpack ``DocBin.to_bytes`` makes of them, compressed by a second
+             thread as records come); if the installed spaCy lays DocBin out
+             otherwise, Docs are made (:mod:`.spacy`, the reference path).
+             A ``.spacy`` file holds its compressed token data in memory until
+             it is written; an output folder (``-o DIR/``) gets shards of 1000
+             documents instead (``spacy train`` reads a folder of ``.spacy``
+             files, and loading one file needs its whole token array).
+
+Readers (import) report problems to an :class:`ErrorSink` (``add(line, reason)``) and
+go on, so a file's every problem is listed at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+
+class ExportError(Exception):
+    """The data cannot be exported as asked (a bug upstream, or a missing extra)."""
+
+
+class ErrorSink(Protocol):
+    """Where readers report a problem with a line (None: the whole file) and go on."""
+
+    def add(self, line: int | None, reason: str) -> None: ...
+
+
+def check_flat(doc_id: str, spans: Iterable[Mapping[str, Any]], what: str) -> None:
+    """Refuse overlapping spans (``spans`` sorted by start): formats and training need flat spans."""
+    prev = None
+    for s in spans:
+        if prev is not None and s["start"] < prev["end"]:
+            raise ExportError(
+                f"document {doc_id}: {what} spans overlap: [{prev['start']}, {prev['end']}) {prev['label']} "
+                f"and [{s['start']}, {s['end']}) {s['label']}; spans must be flat (fix it in review)"
+            )
+        prev = s
