@@ -250,9 +250,9 @@ def test_undo_any_depth(sim3):
     s.pick(1)
     s.reject()
     s.skip()
-    assert s.undo().startswith("undid skip")
-    assert s.undo().startswith("undid reject") and b.status == "open" and s.cursor == 1
-    assert s.undo().startswith("undid pick") and a.status == "open" and s.cursor == 0
+    assert s.undo().message.startswith("undid skip")
+    assert s.undo().message.startswith("undid reject") and b.status == "open" and s.cursor == 1
+    assert s.undo().message.startswith("undid pick") and a.status == "open" and s.cursor == 0
     assert len(gold_rows(sim3)) == n_gold
     with pytest.raises(ReviewError, match="nothing to undo"):
         s.undo()

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from test_agreement import other_label, simulate
 
 from workbench.export import iter_gold_records
-from workbench.review import ReviewError, ReviewSession, history, live_reviews
+from workbench.review import ReviewError, ReviewSession, added_key, history, live_reviews
+from workbench.session import Change
 
 # items made by bob in the "missed" fixture (proposal indexes, after the missed spans are taken out)
 BOB_REJECTS = 3
@@ -98,7 +99,7 @@ def test_add_span_writes_gold_and_a_review_row(missed, gold_docs):
     s = ReviewSession(missed, "rita")
     assert s.summary.items == 2 * len(gold_docs)
     assert not [g for g in gold(missed, d) if g["start"] == doc_span["start"]]  # nobody had it
-    msg = s.add_span(d, doc_span["start"], doc_span["end"], doc_span["label"])
+    msg = s.add_span(d, doc_span["start"], doc_span["end"], doc_span["label"]).message
     assert msg.startswith(f"added DOC「{doc_span['text']}」")
     [row] = gold(missed, d, origin="added")
     assert (row["start"], row["end"], row["label"], row["text"]) == (
@@ -225,7 +226,7 @@ def test_add_mode_selection_label_attrs_and_save(missed, gold_docs):
     s.add_set_attrs(q["attrs"])
     assert s.add_check() is None
     assert n_rows(missed) == before  # nothing written before enter
-    msg = s.save_add()
+    msg = s.save_add().message
     assert s.add_draft is None and "added QUANTITY" in msg
     [row] = gold(missed, d, origin="added")
     assert (row["start"], row["end"], row["label"], row["attrs"]) == (q["start"], q["end"], "QUANTITY", q["attrs"])
@@ -281,7 +282,7 @@ def test_undo_add_removes_the_gold_row_and_the_item(missed, gold_docs):
     s = ReviewSession(missed, "rita")
     n = len(s.items)
     s.add_span(d, m["start"], m["end"], m["label"])
-    msg = s.undo()
+    msg = s.undo().message
     assert msg.startswith(f"undid add 「{m['text'][:23]}") and f"」 at {d} {m['start']}–{m['end']}" in msg
     assert "earlier session" not in msg
     assert gold(missed, d, origin="added") == [] and len(s.items) == n
@@ -307,16 +308,16 @@ def test_undo_reaches_actions_of_earlier_sessions(missed, gold_docs):
     del s1  # quit; start again
     s2 = ReviewSession(missed, "rita")
     assert len(s2.items) == n0 - 3 and s2.summary.already_settled == 3
-    assert s2.undo().startswith("undid add")
+    assert s2.undo().message.startswith("undid add")
     assert gold(missed, d, origin="added") == []
-    msg = s2.undo()
+    msg = s2.undo().message
     assert msg.startswith("undid skip") and "(earlier session, " in msg
-    msg = s2.undo()
+    msg = s2.undo().message
     assert msg.startswith("undid edit") and "(earlier session, " in msg
     back = s2.current
     assert back.key == c.key and back.status == "open" and len(s2.items) == n0 - 2
-    assert s2.undo().startswith("undid reject") and s2.current.key == b.key
-    assert s2.undo().startswith("undid pick") and s2.current.key == a.key and s2.cursor == 0
+    assert s2.undo().message.startswith("undid reject") and s2.current.key == b.key
+    assert s2.undo().message.startswith("undid pick") and s2.current.key == a.key and s2.cursor == 0
     assert [it.key for it in s2.items] == [it.key for it in ReviewSession(missed, "rita").items]
     assert len(s2.items) == n0 and all(it.status == "open" for it in s2.items)
     strip = lambda rows: [{k: r[k] for k in ("doc_id", "start", "end", "label", "origin")} for r in rows]
@@ -340,9 +341,9 @@ def test_undo_takes_only_the_reviewers_own_actions_never_agree(missed, gold_docs
     with pytest.raises(ReviewError, match="nothing to undo: no action of sam's left"):
         s_sam.undo()
     s_sam.skip()
-    assert s_sam.undo().startswith("undid skip")  # sam's own, not rita's pick
+    assert s_sam.undo().message.startswith("undid skip")  # sam's own, not rita's pick
     assert missed.count("reviews", "action = 'pick'") == 1
-    assert s_rita.undo().startswith("undid pick")
+    assert s_rita.undo().message.startswith("undid pick")
 
 
 def test_undo_refused_when_another_reviewer_acted_on_the_range_since(missed, gold_docs):
@@ -356,7 +357,7 @@ def test_undo_refused_when_another_reviewer_acted_on_the_range_since(missed, gol
         s_rita.undo()
     assert n_rows(missed) == before
     s_sam.undo()
-    assert s_rita.undo().startswith("undid reject") and it.status == "open"
+    assert s_rita.undo().message.startswith("undid reject") and it.status == "open"
 
 
 def test_undo_only_in_the_documents_under_review(missed, gold_docs):
@@ -366,7 +367,7 @@ def test_undo_only_in_the_documents_under_review(missed, gold_docs):
     only = ReviewSession(missed, "rita", doc_ids=docs[1:])
     with pytest.raises(ReviewError, match="nothing to undo"):
         only.undo()
-    assert ReviewSession(missed, "rita", doc_ids=docs[:1]).undo().startswith("undid pick")
+    assert ReviewSession(missed, "rita", doc_ids=docs[:1]).undo().message.startswith("undid pick")
 
 
 def test_undo_restores_agreed_gold_under_the_current_policy(sim3, gold_docs):
@@ -382,7 +383,7 @@ def test_undo_restores_agreed_gold_under_the_current_policy(sim3, gold_docs):
         for g in gold(sim3, it.doc_id)
         if g["origin"] == "agreed" and g["start"] < it.cluster.end and it.cluster.start < g["end"]
     ]
-    assert maj.undo().startswith("undid pick")
+    assert maj.undo().message.startswith("undid pick")
     rows = [g for g in gold(sim3, it.doc_id) if g["start"] < it.cluster.end and it.cluster.start < g["end"]]
     assert [(g["start"], g["end"], g["label"], g["origin"]) for g in rows] == [
         (x["start"], x["end"], x["label"], "agreed") for x in it.versions[0].spans
@@ -483,3 +484,48 @@ def test_add_find_selects_occurrences_wrapping_both_ways(missed, gold_docs):
     s.add_label(m["label"])
     s.save_add()
     assert [(g["start"], g["end"]) for g in gold(missed, d, origin="added")] == [(m["start"], m["end"])]
+
+
+# ---------------------------------------------------------------------------- the Change each action returns
+
+
+def test_actions_return_a_change_naming_the_items(sim3):
+    s = ReviewSession(sim3, "rita")
+    a, b, c, d = s.items[:4]
+    ch = s.pick(1)
+    assert isinstance(ch, Change) and ch.keys == {a.key} and ch.doc_id == a.doc_id and not ch.removed
+    assert any(x <= a.cluster.start and a.cluster.end <= y for x, y in ch.spans)
+    assert ch.message.startswith("version 1 ")
+    ch = s.reject()
+    assert ch.keys == {b.key} and ch.doc_id == b.doc_id and ch.message.startswith("rejected all")
+    base = next(n for n, v in enumerate(c.versions) if v.spans)
+    s.begin_edit(base)
+    ch = s.draft_select(1)
+    assert ch.keys == {c.key} and ch.doc_id == c.doc_id and not ch.message  # nothing written yet
+    ch = s.save_edit()
+    assert ch.keys == {c.key} and ch.doc_id == c.doc_id and "→ gold:" in ch.message
+    ch = s.skip()
+    assert ch.keys == {d.key} and ch.message == "skipped (stays unsettled)"
+    # undo names the item it reopens, and the range it touched
+    ch = s.undo()
+    assert ch.keys == {d.key} and ch.message.startswith("undid skip") and not ch.reordered
+    ch = s.undo()
+    assert ch.keys == {c.key} and ch.doc_id == c.doc_id and ch.spans and c.status == "open"
+    # an item settled in an earlier session comes back into the list: reordered
+    s2 = ReviewSession(sim3, "rita")
+    assert b.key not in {it.key for it in s2.items}
+    ch = s2.undo()
+    assert ch.keys == {b.key} and ch.reordered and b.key in {it.key for it in s2.items}
+
+
+def test_add_and_its_undo_return_a_change(missed, gold_docs):
+    d = first_doc(gold_docs)
+    m = missed_spans(gold_docs[d])[0]
+    s = ReviewSession(missed, "rita")
+    ch = s.add_span(d, m["start"], m["end"], m["label"])
+    key = added_key(m["start"], m["end"])
+    assert ch.keys == {key} and ch.reordered and ch.doc_id == d and ch.spans == [(m["start"], m["end"])]
+    assert ch.message.startswith(f"added {m['label']}")
+    ch = s.undo()
+    assert ch.removed == {key} and not ch.keys and ch.reordered and ch.doc_id == d
+    assert key not in {it.key for it in s.items}

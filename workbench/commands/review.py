@@ -101,18 +101,16 @@ def assign(app: AppContext, annotators_: str | None, per_doc: int, docs: str | N
     else:
         ids = all_ids
     existing = store.assignments()
-    with store.write() as conn:
-        if replace:
-            conn.executemany("DELETE FROM assignments WHERE doc_id = ?", [(d,) for d in ids])
-            existing = {d: a for d, a in existing.items() if d not in set(ids)}
-        kept = [d for d in ids if d in existing]
-        todo = [d for d in ids if d not in existing]
-        load: dict[str, int] = {}
-        for anns in existing.values():
-            for a in anns:
-                load[a] = load.get(a, 0) + 1
-        pairs = plan_assignments(todo, names, per_doc, load)
-        added = store.assign(pairs)
+    if replace:
+        existing = {d: a for d, a in existing.items() if d not in set(ids)}
+    kept = [d for d in ids if d in existing]
+    todo = [d for d in ids if d not in existing]
+    load: dict[str, int] = {}
+    for anns in existing.values():
+        for a in anns:
+            load[a] = load.get(a, 0) + 1
+    pairs = plan_assignments(todo, names, per_doc, load)
+    added = store.reassign(ids if replace else [], pairs)  # one transaction: drop (--replace), add
     click.echo(
         f"assigned {len(todo)} document{'s' if len(todo) != 1 else ''} × {per_doc} annotators ({added} new assignments)"
     )
@@ -347,8 +345,7 @@ def review(app: AppContext, reviewer: str | None, policy: str, docs: str | None,
     from workbench.tui.review_app import ReviewApp
 
     ReviewApp(session).run()
-    g = store.scalar("SELECT count(*) FROM gold")
-    gd = store.scalar("SELECT count(DISTINCT doc_id) FROM gold")
+    g, gd = store.gold_totals()
     echo_err(
         f"{session.n_actions} review actions; {session.open_count} items still unsettled; "
         f"gold: {g} spans in {gd} documents"
@@ -371,7 +368,7 @@ def _print_summary(echo, store, s, policy: str) -> None:
     echo(
         f"disagreements unsettled: {s.items}" + (f" ({s.already_settled} settled earlier)" if s.already_settled else "")
     )
-    by_origin = {r["origin"]: r["n"] for r in store.query("SELECT origin, count(*) AS n FROM gold GROUP BY origin")}
+    by_origin = store.gold_by_origin()
     if by_origin:
         order = ("agreed", "adjudicated", "added")
         parts = [f"{by_origin[o]} {o}" for o in order if o in by_origin]

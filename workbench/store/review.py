@@ -3,12 +3,251 @@
 A mixin of :class:`workbench.store.Store`: its methods use ``self.conn`` (reads) and
 ``self.write()`` (short write transactions) of the store they are mixed into. Domain code
 calls these typed methods and never touches ``store.conn`` itself.
+
+Each write method is one whole transaction. A caller that must check something first
+(an item settled meanwhile by another reviewer, an overlap) wraps the check and the write
+in ``with store.write():``: the write method joins that transaction.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, NamedTuple, NotRequired, TypedDict, cast
+
+from ..core.quantity import canonical_attrs
+from ..core.types import QuantityAttrs, Span
+
+_GOLD_COLS = 'id, doc_id, start, "end", label, text, attrs, origin, reviewer, annotators, ts'
+_REVIEW_COLS = 'id, doc_id, reviewer, ts, action, item_key, start, "end", label, attrs, payload'
+
+
+def attrs_json(attrs: QuantityAttrs | dict | None) -> str | None:
+    """Attrs as stored and compared: by value (``15000000.0`` is ``15000000``), keys sorted."""
+    a = canonical_attrs(cast(dict | None, attrs))
+    if a is None:
+        return None
+    return json.dumps(a, ensure_ascii=False, sort_keys=True)
+
+
+class GoldRow(TypedDict):
+    """One row of ``gold``, decoded (attrs a dict or None, annotators a list)."""
+
+    id: int
+    doc_id: str
+    start: int
+    end: int
+    label: str
+    text: str
+    attrs: dict | None
+    origin: str  # agreed, adjudicated, added
+    reviewer: str | None
+    annotators: list[str]
+    ts: str
+
+
+class NewGold(Span):
+    """A gold row to write: a span with its provenance."""
+
+    origin: str
+    reviewer: str | None
+    annotators: list[str]
+    ts: str
+
+
+class ReviewRow(TypedDict):
+    """One row of the ``reviews`` log, decoded (payload a dict, ``{}`` when empty)."""
+
+    id: int
+    doc_id: str
+    reviewer: str
+    ts: str
+    action: str  # agree, pick, edit, reject, skip, add, undo
+    item_key: str | None
+    start: int | None
+    end: int | None
+    label: str | None
+    attrs: dict | None
+    payload: dict
+
+
+class ReviewLog(TypedDict):
+    """A review row to append. With exactly one span its range, label and attrs fill
+    the row's columns too."""
+
+    reviewer: str
+    action: str
+    item_key: str | None
+    spans: list[Span]
+    payload: dict
+    ts: str
+    gold_ids: NotRequired[bool]  # also record the ids of the gold rows written as payload["gold_ids"]
+
+
+class Settled(NamedTuple):
+    gold_ids: list[int]  # the gold rows inserted, in order
+    review_id: int | None  # the review row logged, if any
+
+
+def _gold(row: dict) -> GoldRow:
+    row["attrs"] = json.loads(row["attrs"]) if row["attrs"] else None
+    row["annotators"] = json.loads(row["annotators"]) if row["annotators"] else []
+    return row  # type: ignore[return-value]
+
+
+def _review(row: dict) -> ReviewRow:
+    row["attrs"] = json.loads(row["attrs"]) if row["attrs"] else None
+    row["payload"] = json.loads(row["payload"]) if row["payload"] else {}
+    return row  # type: ignore[return-value]
 
 
 class ReviewQueries:
     conn: sqlite3.Connection
+
+    if TYPE_CHECKING:  # provided by Store
+
+        def write(self) -> AbstractContextManager[sqlite3.Connection]: ...
+        def query(self, sql: str, params=()) -> list[dict]: ...
+        def scalar(self, sql: str, params=()): ...
+        def assign(self, pairs: Iterable[tuple[str, str]]) -> int: ...
+
+    # ------------------------------------------------------------------ documents
+    def document_text(self, doc_id: str) -> str | None:
+        """The canonical text of a document (None if there is no such document)."""
+        return self.scalar("SELECT text FROM documents WHERE id = ?", (doc_id,))
+
+    def document_sizes(self, doc_ids: Iterable[str]) -> dict[str, int]:
+        """doc_id → number of characters, for the given documents that exist."""
+        out = {}
+        for doc_id in doc_ids:
+            n = self.scalar("SELECT n_chars FROM documents WHERE id = ?", (doc_id,))
+            if n is not None:
+                out[doc_id] = n
+        return out
+
+    # ------------------------------------------------------------------ assignments
+    def reassign(self, doc_ids: Iterable[str], pairs: Iterable[tuple[str, str]]) -> int:
+        """Drop the assignments of ``doc_ids`` and add ``pairs``, one transaction.
+        Returns how many assignments are new."""
+        with self.write() as c:
+            c.executemany("DELETE FROM assignments WHERE doc_id = ?", [(d,) for d in doc_ids])
+            return self.assign(pairs)
+
+    # ------------------------------------------------------------------ gold
+    def gold_rows(self, doc_id: str, overlapping: tuple[int, int] | None = None) -> list[GoldRow]:
+        """The document's gold rows by start (all, or those overlapping ``[start, end)``)."""
+        sql = f"SELECT {_GOLD_COLS} FROM gold WHERE doc_id = ?"
+        params: tuple = (doc_id,)
+        if overlapping is not None:
+            sql += ' AND start < ? AND "end" > ?'
+            params += (overlapping[1], overlapping[0])
+        return [_gold(r) for r in self.query(sql + " ORDER BY start, id", params)]
+
+    def gold_totals(self) -> tuple[int, int]:
+        """(gold spans, documents with gold)."""
+        row = self.conn.execute("SELECT count(*), count(DISTINCT doc_id) FROM gold").fetchone()
+        return row[0], row[1]
+
+    def gold_by_origin(self) -> dict[str, int]:
+        """origin → number of gold spans."""
+        return dict(self.conn.execute("SELECT origin, count(*) FROM gold GROUP BY origin").fetchall())
+
+    # ------------------------------------------------------------------ the review log
+    def review_rows(self, doc_id: str) -> list[ReviewRow]:
+        """The document's review log, oldest first (undo rows and undone ones included)."""
+        rows = self.query(f"SELECT {_REVIEW_COLS} FROM reviews WHERE doc_id = ? ORDER BY id", (doc_id,))
+        return [_review(r) for r in rows]
+
+    def undone_review_ids(self) -> set[int]:
+        """Ids of the review rows an ``undo`` row cancels (every document)."""
+        out = set()
+        for (payload,) in self.conn.execute("SELECT payload FROM reviews WHERE action = 'undo'"):
+            target = (json.loads(payload) if payload else {}).get("undo")
+            if target is not None:
+                out.add(int(target))
+        return out
+
+    def latest_review(
+        self, reviewer: str, actions: Sequence[str], doc_ids: set[str], exclude: set[int]
+    ) -> ReviewRow | None:
+        """The reviewer's newest review row with one of ``actions`` in one of ``doc_ids``
+        whose id is not in ``exclude``; None when there is none."""
+        marks = ",".join("?" * len(actions))
+        cur = self.conn.execute(
+            f"SELECT {_REVIEW_COLS} FROM reviews WHERE reviewer = ? AND action IN ({marks}) ORDER BY id DESC",
+            (reviewer, *actions),
+        )
+        cols = [c[0] for c in cur.description]
+        for values in cur:
+            row = dict(zip(cols, values))
+            if row["id"] in exclude or row["doc_id"] not in doc_ids:
+                continue
+            return _review(row)
+        return None
+
+    # ------------------------------------------------------------------ writes
+    def settle(
+        self,
+        doc_id: str,
+        *,
+        remove: Iterable[int] = (),
+        insert: Sequence[NewGold] = (),
+        log: ReviewLog | None = None,
+    ) -> Settled:
+        """One transaction: delete the gold rows ``remove``, insert ``insert``, append ``log``."""
+        with self.write() as c:
+            c.executemany("DELETE FROM gold WHERE id = ?", [(i,) for i in remove])
+            ids = [_insert_gold(c, doc_id, g) for g in insert]
+            rid = None
+            if log is not None:
+                payload = dict(log["payload"])
+                if log.get("gold_ids"):
+                    payload["gold_ids"] = ids
+                rid = _insert_review(c, doc_id, log, payload)
+        return Settled(ids, rid)
+
+
+def _insert_gold(c: sqlite3.Connection, doc_id: str, g: NewGold) -> int:
+    cur = c.execute(
+        'INSERT INTO gold (doc_id, start, "end", label, text, attrs, origin, reviewer, annotators, ts)'
+        " VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (
+            doc_id,
+            g["start"],
+            g["end"],
+            g["label"],
+            g["text"],
+            attrs_json(g.get("attrs")),
+            g["origin"],
+            g["reviewer"],
+            json.dumps(sorted(g["annotators"]), ensure_ascii=False),
+            g["ts"],
+        ),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def _insert_review(c: sqlite3.Connection, doc_id: str, log: ReviewLog, payload: dict) -> int:
+    spans = log["spans"]
+    one = spans[0] if len(spans) == 1 else None
+    cur = c.execute(
+        'INSERT INTO reviews (doc_id, reviewer, ts, action, item_key, start, "end", label, attrs, payload)'
+        " VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (
+            doc_id,
+            log["reviewer"],
+            log["ts"],
+            log["action"],
+            log["item_key"],
+            one["start"] if one else None,
+            one["end"] if one else None,
+            one["label"] if one else None,
+            attrs_json(one.get("attrs")) if one else None,
+            json.dumps(payload, ensure_ascii=False),
+        ),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid

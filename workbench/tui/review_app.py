@@ -715,10 +715,11 @@ class ReviewApp(IdleGCApp, ModalActions, App):
     def _do(self, fn, *args) -> None:
         old = self.session.cursor
         try:
-            msg = fn(*args)
+            ch = fn(*args)  # a Change (actions) or None (cursor moves)
         except ReviewError as e:
             self._error(str(e))
             return
+        msg = ch.message if ch is not None else None
         self._message = Text(msg, style="#87d787") if msg else None
         self._changed(old)
 
@@ -894,15 +895,15 @@ class ReviewApp(IdleGCApp, ModalActions, App):
         self._save(self.session.save_edit)
 
     def _save(self, save) -> None:
-        """Save the edit / the new span (``save`` returns the message); back to normal mode."""
+        """Save the edit / the new span (``save`` returns a Change with the message); back to normal mode."""
         old = self.session.cursor
         try:
-            msg = save()
+            ch = save()
         except ReviewError as e:
             self._error(str(e))
             return
         self.mode = NORMAL
-        self._message = Text(msg, style="#87d787")
+        self._message = Text(ch.message, style="#87d787")
         self._changed(old)
 
     def action_cancel(self) -> None:

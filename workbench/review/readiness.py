@@ -1,0 +1,74 @@
+"""Which documents are ready for review (every assigned annotator finished them, or two
+annotators without assignments), which still wait, and every annotator's finished work
+as an :class:`~workbench.agreement.AnnotationSet`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TypedDict
+
+from workbench.agreement import AnnotationSet
+from workbench.core.spans import final_spans
+
+
+class Waiting(TypedDict):
+    id: str
+    finished: list[str]  # annotators who finished it
+    waiting_for: list[str]  # who still has to (or "a second annotator")
+
+
+def load_annotation_set(store) -> AnnotationSet:
+    """Every annotator's spans and proposal decisions in the documents they finished."""
+    spans: dict[str, dict[str, list]] = {}
+    decisions: dict[str, dict[str, dict[int, tuple[str, str]]]] = {}
+    docs: set[str] = set()
+    for ann in store.annotators():
+        finished = store.finished_docs(ann)
+        spans[ann], decisions[ann] = {}, {}
+        for doc_id in finished:
+            items = store.annotator_items(doc_id, ann)
+            spans[ann][doc_id] = final_spans(items)
+            dec = {}
+            for it in items:
+                if it["proposal_id"] is not None and it["status"] in ("accepted", "edited", "rejected"):
+                    lab = (it.get("proposal") or {}).get("label") or it["label"]
+                    dec[it["proposal_id"]] = (lab, "reject" if it["status"] == "rejected" else "accept")
+            decisions[ann][doc_id] = dec
+            docs.add(doc_id)
+    return AnnotationSet(
+        docs=store.document_sizes(docs),
+        spans={a: d for a, d in spans.items() if d},
+        decisions={a: d for a, d in decisions.items() if d},
+    )
+
+
+def _doc_progress(store) -> Iterator[tuple[str, list[str], list[str] | None]]:
+    """``(doc_id, annotators who finished it, annotators assigned or None)`` in ingest order."""
+    assignments = store.assignments()
+    finished = {a: store.finished_docs(a) for a in store.annotators()}
+    for doc_id in store.document_ids():
+        done = sorted(a for a, ds in finished.items() if doc_id in ds)
+        yield doc_id, done, assignments.get(doc_id)
+
+
+def reviewable_docs(store) -> list[tuple[str, list[str]]]:
+    """``(doc_id, annotators who finished it)`` for the documents ready for review, in ingest order."""
+    out = []
+    for doc_id, done, assigned in _doc_progress(store):
+        ready = all(a in done for a in assigned) if assigned else len(done) >= 2
+        if ready and done:
+            out.append((doc_id, done))
+    return out
+
+
+def waiting_docs(store) -> list[Waiting]:
+    """Documents not ready yet, with who still has to finish them (for messages)."""
+    out: list[Waiting] = []
+    for doc_id, done, assigned in _doc_progress(store):
+        if assigned:
+            missing = [a for a in assigned if a not in done]
+            if missing:
+                out.append({"id": doc_id, "finished": done, "waiting_for": missing})
+        elif 0 < len(done) < 2:
+            out.append({"id": doc_id, "finished": done, "waiting_for": ["a second annotator"]})
+    return out
