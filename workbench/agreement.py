@@ -82,7 +82,7 @@ def char_segments(n: int, raters: Sequence[list[dict] | None]) -> Iterable[tuple
     for a, b in zip(pts, pts[1:]):
         if b <= a:
             continue
-        labels = []
+        labels: list[str | None] = []
         for i, r in enumerate(runs):
             if r is None:
                 labels.append(None)
@@ -157,10 +157,10 @@ def alpha_from_coincidences(o: dict[tuple, Fraction]) -> float | None:
 
     None when undefined (fewer than two pairable values, or one value only).
     """
-    n_c: Counter = Counter()
+    n_c: dict[Hashable, Fraction] = {}
     for (c, _k), v in o.items():
-        n_c[c] += v
-    n = sum(n_c.values())
+        n_c[c] = n_c.get(c, Fraction(0)) + v
+    n = sum(n_c.values(), Fraction(0))
     if n <= 1:
         return None
     observed = sum((v for (c, k), v in o.items() if c != k), Fraction(0))

@@ -115,16 +115,16 @@ def evaluate(
         # overlap matching, per label, with a sweep over sorted spans
         by_label_g: dict[str, list[tuple[int, int]]] = defaultdict(list)
         by_label_p: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for s, e, L in gmap:
-            by_label_g[L].append((s, e))
-        for s, e, L in pmap:
-            by_label_p[L].append((s, e))
+        for start, end, L in gmap:
+            by_label_g[L].append((start, end))
+        for start, end, L in pmap:
+            by_label_p[L].append((start, end))
         for L in set(by_label_g) | set(by_label_p):
-            g, p = sorted(by_label_g.get(L, [])), sorted(by_label_p.get(L, []))
-            ov[L]["gold"] += len(g)
-            ov[L]["pred"] += len(p)
-            ov[L]["tp_gold"] += sum(1 for x in g if _overlaps_any(x, p))
-            ov[L]["tp_pred"] += sum(1 for x in p if _overlaps_any(x, g))
+            gs, ps = sorted(by_label_g.get(L, [])), sorted(by_label_p.get(L, []))
+            ov[L]["gold"] += len(gs)
+            ov[L]["pred"] += len(ps)
+            ov[L]["tp_gold"] += sum(1 for x in gs if _overlaps_any(x, ps))
+            ov[L]["tp_pred"] += sum(1 for x in ps if _overlaps_any(x, gs))
 
     def table_exact():
         per = {}

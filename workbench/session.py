@@ -652,7 +652,7 @@ class AnnotationSession:
     def find_all(self, query: str, limit: int = 20000) -> list[tuple[int, int]]:
         if not query:
             return []
-        out = []
+        out: list[tuple[int, int]] = []
         t, n = self.text, len(query)
         i = t.find(query)
         while i >= 0 and len(out) < limit:

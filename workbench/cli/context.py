@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.resources
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +69,9 @@ class Progress:
             self._bar.__enter__()
         return self
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc) -> None:
         if self._bar is not None:
             self._bar.__exit__(*exc)
-        return False
 
     def update(self, n: int = 1, current_item: object = None) -> None:
         self.position += n
@@ -106,7 +105,7 @@ def progress_bar(items: Iterable, label: str, *, threshold: int = 20, length: in
     """``with progress_bar(items, label) as it: for x in it: ...``: :class:`Progress` over
     ``items`` (length: ``length``, else ``len(items)`` when it has one). The object itself
     also takes ``update(n)`` for commands that count steps apart from the iteration."""
-    n = length if length is not None else (len(items) if hasattr(items, "__len__") else None)
+    n = length if length is not None else (len(items) if isinstance(items, Sized) else None)
     return _IterProgress(items, label, n, threshold)
 
 

@@ -18,7 +18,18 @@ def _proposer_names() -> list[str]:
     return available()
 
 
-@click.command()
+class _ProposeCommand(click.Command):
+    """``propose --help`` ends with the proposers registered now (entry points included),
+    looked up only when the help is shown."""
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_help_text(ctx, formatter)
+        formatter.write_paragraph()
+        with formatter.indentation():
+            formatter.write_text("Available proposers: " + ", ".join(_proposer_names()) + ".")
+
+
+@click.command(cls=_ProposeCommand)
 @click.option("-p", "--proposer", default=None, metavar="NAME", help="Proposer to run (default: rules). See --list.")
 @click.option(
     "-j",

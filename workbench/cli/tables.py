@@ -39,7 +39,7 @@ def new_table(*columns: str | tuple[str, str] | tuple[str, str, int], rule: bool
     )
     for c in columns:
         name, justify, width = (c, "left", None) if isinstance(c, str) else (*c, None)[:3]
-        t.add_column(name, justify=justify, min_width=width, no_wrap=True)  # type: ignore[arg-type]
+        t.add_column(name, justify=justify, min_width=width, no_wrap=True)
     return t
 
 

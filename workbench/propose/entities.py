@@ -118,9 +118,10 @@ def find_places(doc: Doc) -> list[dict]:
         if w in ADMIN_SET:
             if text.startswith(("委", "政府", "级", "域", "直", "属", "长", "民", "场", "里", "内", "外"), t.end):
                 continue  # 市委, 县政府, 县级, 区域, 村民 ... are not places
-            s = _name_left(doc, k, 4)
-            if s is None:
+            left = _name_left(doc, k, 4)
+            if left is None:
                 continue
+            s = left
             name = text[s : t.start]
             if len(name) == 1 and w not in ("县", "市", "州", "旗", "省"):
                 continue
@@ -276,7 +277,7 @@ def _org(text, s, e, score):
 def find_orgs(doc: Doc, places: list[dict], gazetteer: set[str]) -> list[dict]:
     text = doc.text
     out: list[dict] = []
-    place_end = {}
+    place_end: dict[int, int] = {}
     for p in places:
         if p["end"] not in place_end or p["start"] < place_end[p["end"]]:
             place_end[p["end"]] = p["start"]
@@ -496,8 +497,6 @@ def _given_len(doc: Doc, i: int) -> int:
         return sl + 1
     if in_dict(text[b : b + 2]) or text.startswith(lx.AFTER_NAME_VERBS, b) or text.startswith(lx.TITLES, b):
         return sl + 1
-    if b + 1 < len(text) and in_dict(text[a : a + 2]) and in_dict(text[b + 1 : b + 3]) is False and False:
-        return sl + 1
     return sl + 2
 
 
@@ -543,10 +542,10 @@ def find_persons(doc: Doc) -> list[dict]:
             name = text[s:e]
             if not all(is_cjk(c) for c in name) or name[0] not in lx.COMMON_SURNAMES:
                 continue
-            k = doc.start_idx.get(s)
-            if k is None:
+            at = doc.start_idx.get(s)
+            if at is None:
                 continue
-            t = doc.toks[k]
+            t = doc.toks[at]
             if t.end == e and t.tag in ("nr", "nrfg"):
                 out.append({"start": s, "end": e, "label": "PERSON", "text": name, "score": 0.85})
                 break

@@ -194,41 +194,6 @@ LEVEL_CHARS = "省市县区州旗镇乡"
 PARTY_PREFIXES = ("中共", "中国共产党")
 # democratic parties: 民革襄阳市委会 style names
 DEMOCRATIC_PARTIES = ("民革", "民盟", "民建", "民进", "农工党", "致公党", "九三学社", "台盟")
-# organs that follow a level char or a place: 县委 市委统战部 县工商联 镇商会 ...
-SUB_ORGANS = (
-    "统战部",
-    "组织部",
-    "宣传部",
-    "政法委",
-    "纪委",
-    "监委",
-    "常委会",
-    "办公室",
-    "编办",
-    "党校",
-)
-LEVEL_BODIES = (
-    "工商联",
-    "总商会",
-    "商会",
-    "政协",
-    "人大常委会",
-    "人大",
-    "统战部",
-    "团委",
-    "妇联",
-    "总工会",
-    "工会",
-    "侨联",
-    "台联",
-    "科协",
-    "文联",
-    "作协",
-    "残联",
-    "红十字会",
-)
-PARTY_ORGANS = ("党工委", "党委", "党组", "委")
-GOVERNMENT = ("人民政府", "政府", "人民法院", "人民检察院", "公安局")
 # suffixes of named organisations; the name before them decides
 ORG_SUFFIXES_LENIENT = (
     "股份有限公司",

@@ -150,9 +150,9 @@ class RulesProposer(BaseProposer):
         # names of places learnt from organisations (礼泉县委 → 礼泉)
         for o in orgs:
             core = o["text"]
-            for p in lx.PARTY_PREFIXES:
-                if core.startswith(p):
-                    core = core[len(p) :]
+            for prefix in lx.PARTY_PREFIXES:
+                if core.startswith(prefix):
+                    core = core[len(prefix) :]
             for organ in ("县委", "市委", "省委", "区委", "旗委", "州委", "镇委", "乡委"):
                 i = core.find(organ)
                 if i >= 2:

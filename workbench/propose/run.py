@@ -16,14 +16,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
-from . import get_proposer
+from . import Proposer, get_proposer
 
 # documents are sent to workers in chunks of about this many characters
 CHUNK_CHARS = 40_000
 CHUNK_DOCS = 64
 WRITE_BATCH = 50
 
-_worker_proposer = None
+_worker_proposer: Proposer | None = None
 
 
 def _init_worker(name: str) -> None:
@@ -34,6 +34,7 @@ def _init_worker(name: str) -> None:
 
 def _work(chunk: list[tuple[str, str]]) -> list[tuple[str, list[dict], list[int], int]]:
     p = _worker_proposer
+    assert p is not None, "_init_worker runs first in every worker"
     out = []
     for doc_id, text in chunk:
         spans, words = p.analyze(text)
@@ -128,8 +129,3 @@ def propose_store(
         "version": p.version,
         "jobs": jobs,
     }
-
-
-def active_proposals(store, doc_id: str, source: str | None = None) -> list[dict]:
-    """The document's active proposals as plain spans (for evaluation/export)."""
-    return store.proposals(doc_id, active_only=True, source=source)

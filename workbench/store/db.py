@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from ..core.spans import derive_items, final_spans, is_finished
+from ..core.types import Item, Span
 from . import schema
 from .exchange import ExchangeQueries
 from .ops import OpsQueries
@@ -396,6 +397,7 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries):
                     origin,
                 ),
             )
+            assert cur.lastrowid is not None
             return cur.lastrowid
 
     def decisions(self, doc_id: str, annotator: str | None = None) -> list[dict]:
@@ -435,11 +437,11 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries):
             )
             return latest
 
-    def annotator_items(self, doc_id: str, annotator: str) -> list[dict]:
+    def annotator_items(self, doc_id: str, annotator: str) -> list[Item]:
         """The annotator's current view of a document, derived from the log."""
         return derive_items(self.proposals(doc_id, active_only=False), self.decisions(doc_id, annotator))
 
-    def annotator_spans(self, doc_id: str, annotator: str) -> list[dict]:
+    def annotator_spans(self, doc_id: str, annotator: str) -> list[Span]:
         return final_spans(self.annotator_items(doc_id, annotator))
 
     def is_finished(self, doc_id: str, annotator: str) -> bool:

@@ -158,7 +158,7 @@ class OpsQueries:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
         os.close(fd)
         try:
-            counts = self._backup_into(tmp, verify=verify, retries=retries)
+            documents, decisions = self._backup_into(tmp, verify=verify, retries=retries)
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             # same permissions (and group, when allowed) as the database: a team's backup
@@ -178,11 +178,12 @@ class OpsQueries:
             "path": str(target),
             "bytes": target.stat().st_size,
             "seconds": time.perf_counter() - t0,
-            **counts,
+            "documents": documents,
+            "decisions": decisions,
         }
 
-    def _backup_into(self, tmp: str, *, verify: bool, retries: int) -> dict[str, int]:
-        """The snapshot into the file ``tmp``; returns its document and decision counts."""
+    def _backup_into(self, tmp: str, *, verify: bool, retries: int) -> tuple[int, int]:
+        """The snapshot into the file ``tmp``; returns its (documents, decisions) counts."""
         dst = sqlite3.connect(tmp, isolation_level=None)
         try:
             delay = 0.01
@@ -204,10 +205,10 @@ class OpsQueries:
                 problems = integrity_problems(dst)
                 if problems:
                     raise BackupError("the backup copy failed its integrity check: " + "; ".join(problems[:5]))
-            return {
-                "documents": dst.execute("SELECT count(*) FROM documents").fetchone()[0],
-                "decisions": dst.execute("SELECT count(*) FROM decisions").fetchone()[0],
-            }
+            return (
+                dst.execute("SELECT count(*) FROM documents").fetchone()[0],
+                dst.execute("SELECT count(*) FROM decisions").fetchone()[0],
+            )
         finally:
             dst.close()
 
