@@ -191,3 +191,23 @@ def test_check_reports_a_damaged_file_cleanly(db, tmp_path):
     r = run(bad, "backup", str(tmp_path / "from-bad.db"))
     assert r.exit_code == 1 and not (tmp_path / "from-bad.db").exists()
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_store_backup_and_checks_are_typed_methods(db, tmp_path):
+    """What ``backup`` and ``check`` print comes from store methods (no SQL in the CLI)."""
+    from workbench.store.ops import BackupError, backup_target
+
+    s = Store(db)
+    res = s.backup(tmp_path / "m.db")
+    assert set(res) == {"path", "bytes", "seconds", "documents", "decisions"} and res["documents"] == 5
+    with pytest.raises(BackupError, match="exists"):
+        s.backup(tmp_path / "m.db")
+    assert backup_target(db, tmp_path).parent == tmp_path and backup_target(db, tmp_path).suffix == ".db"
+    c = sqlite3.connect(res["path"])
+    assert c.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # a standalone file
+    c.close()
+    copy = Store(res["path"], migrate=False)
+    assert copy.integrity_problems() == [] and copy.integrity_problems(quick=True) == []
+    assert copy.span_problems() == ([], 0)
+    copy.close()
+    s.close()

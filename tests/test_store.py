@@ -186,3 +186,28 @@ def test_reproposing_the_same_span_shows_the_decision_not_a_duplicate(corpus_sto
     ]
     # another annotator sees the new run's three pending proposals
     assert len(s.annotator_items(DOC, "other")) == 3
+
+
+def test_typed_queries_for_the_cli(corpus_store):
+    s = corpus_store
+    assert s.has_documents() and not s.has_proposals() and s.proposal_sources() == []
+    _proposals(s)
+    s.replace_proposals(DOC, "jieba", "0", [])
+    assert s.has_proposals() and s.proposal_sources() == ["rules"]  # jieba has no active proposal
+    assert s.journal_mode() == "wal" and s.integrity_problems() == [] and s.span_problems() == ([], 0)
+    empty = Store(":memory:")
+    assert not empty.has_documents() and not empty.has_proposals()
+    empty.close()
+
+
+def test_latest_live_decision_skips_undone_ones(corpus_store):
+    s = corpus_store
+    assert s.latest_live_decision(DOC, "ann") is None
+    a = s.record_decision(DOC, "ann", "add", start=0, end=2, label="LOC", text="摘要", origin="tui")
+    b = s.record_decision(DOC, "ann", "add", start=3, end=4, label="LOC", text="x", origin="batch:1")
+    assert s.latest_live_decision(DOC, "ann")["id"] == b and s.latest_live_decision(DOC, "ann")["origin"] == "batch:1"
+    assert s.latest_live_decision(DOC, "other") is None
+    assert s.undo_last(DOC, "ann")["id"] == b
+    assert s.latest_live_decision(DOC, "ann")["id"] == a
+    assert s.undo_last(DOC, "ann")["id"] == a and s.latest_live_decision(DOC, "ann") is None
+    assert s.undo_last(DOC, "ann") is None

@@ -120,7 +120,7 @@ def read_gold_file(path: str) -> list[dict]:
 
 def _db_spans(store, doc_id: str, source: str, proposer: str | None) -> list[dict]:
     if source == "gold":
-        return store.gold_spans(doc_id)
+        return store.gold_rows(doc_id)
     return store.proposals(doc_id, active_only=True, source=proposer)
 
 

@@ -350,17 +350,6 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries):
             r[0] for r in self.conn.execute("SELECT DISTINCT source FROM proposals WHERE active = 1 ORDER BY source")
         ]
 
-    # ------------------------------------------------------------------ gold
-    def gold_spans(self, doc_id: str) -> list[dict]:
-        """The document's gold spans ``{"start", "end", "label", "text", "attrs"}`` (attrs
-        decoded), sorted by (start, end)."""
-        rows = self.query(
-            'SELECT start, "end", label, text, attrs FROM gold WHERE doc_id = ? ORDER BY start, "end"', (doc_id,)
-        )
-        for r in rows:
-            r["attrs"] = json.loads(r["attrs"]) if r["attrs"] else None
-        return rows
-
     # ------------------------------------------------------------------ decisions
     def record_decision(
         self,

@@ -101,6 +101,7 @@ class OpsQueries:
         def query(self, sql: str, params=()) -> list[dict]: ...
         def scalar(self, sql: str, params=()): ...
         def count(self, table: str, where: str = "", params=()) -> int: ...
+        def gold_totals(self) -> tuple[int, int]: ...
 
     # ------------------------------------------------------------------ check
     def integrity_problems(self, *, quick: bool = False, limit: int = 100) -> list[str]:
@@ -220,6 +221,7 @@ class OpsQueries:
             "SELECT annotator, count(*) AS decisions, count(DISTINCT doc_id) AS documents"
             " FROM decisions GROUP BY annotator ORDER BY annotator"
         )
+        gold_spans, gold_documents = self.gold_totals()
         return {
             "database": self.path,
             "schema_version": self.user_version,
@@ -233,6 +235,6 @@ class OpsQueries:
             ),
             "decisions": self.count("decisions"),
             "annotators": per_ann,
-            "gold_documents": self.scalar("SELECT count(DISTINCT doc_id) FROM gold"),
-            "gold_spans": self.count("gold"),
+            "gold_documents": gold_documents,
+            "gold_spans": gold_spans,
         }
