@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, NotRequired, cast
@@ -85,7 +85,7 @@ class RawOffsets:
         text = doc["text"]
         self.omap = unpack_ints(doc["offset_map"])  # None = identity
         self.n = len(text)
-        self.bytes: list[int] | None = None
+        self.bytes: Sequence[int] | None = None
         if doc.get("encoding") and doc["encoding"] != "json":
             try:
                 self.bytes = raw_byte_offsets(doc["raw_text"], doc["encoding"])

@@ -29,14 +29,15 @@ import hashlib
 import json
 import os
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from .core.labels import LABELS, validate_attrs
-from .core.types import ACCEPT_STATUSES
+from .core.types import ACCEPT_STATUSES, Item
+from .formats import detect_kind
 from .formats.conll import read_conll_file
 from .formats.doccano import doccano_spans
-from .formats.jsonl import read_json_lines
+from .formats.jsonl import jsonl_spans, read_json_lines
+from .formats.validate import is_int, validate_span
 
 INPUT_FORMATS = ("auto", "jsonl", "doccano", "prodigy", "conll")
 MAX_ERRORS = 20
@@ -117,43 +118,11 @@ class ImportResult:
 # ---------------------------------------------------------------------------- reading
 
 
-def detect_kind(obj: dict) -> str | None:
-    if obj.get("_format") == "conll":
-        return "conll"
-    if "entities" in obj or isinstance(obj.get("label"), list):
-        return "doccano"
-    if "spans" in obj:
-        if any(k in obj for k in ("answer", "_input_hash", "_task_hash", "_view_id", "_session_id")):
-            return "prodigy"
-        return "jsonl"
-    return None
-
-
-def _int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
 def _raw_spans(obj: dict, kind: str, lineno: int, errs: _Errors) -> list[dict] | None:
     """The line's spans as ``{"start", "end", "label", "text"?, "attrs"?, "score"?}``."""
     if kind == "doccano":
         return doccano_spans(obj, lineno, errs)
-    spans = obj.get("spans")
-    if spans is None:
-        return []
-    if not isinstance(spans, list):
-        errs.add(lineno, '"spans" must be a list')
-        return None
-    out = []
-    for i, s in enumerate(spans):
-        if not isinstance(s, dict):
-            errs.add(lineno, f"span {i + 1}: expected an object, got {type(s).__name__}")
-            return None
-        missing = [k for k in ("start", "end", "label") if k not in s]
-        if missing:
-            errs.add(lineno, f"span {i + 1}: missing {', '.join(repr(m) for m in missing)}")
-            return None
-        out.append(s)
-    return out
+    return jsonl_spans(obj, lineno, errs)
 
 
 class _Docs:
@@ -177,60 +146,12 @@ class _Docs:
         return self.store.document_id_by_text(text)
 
 
-def _label_error(label) -> str:
-    if not isinstance(label, str):
-        return f"label must be a string, got {json.dumps(label, ensure_ascii=False)}"
-    hint = ""
-    up = label.strip().upper()
-    if up in LABELS:
-        hint = f' (did you mean "{up}"?)'
-    return f'unknown label "{label}"{hint}; labels are {", ".join(LABELS)}'
-
-
 def _first_diff(a: str, b: str) -> int:
     n = min(len(a), len(b))
     for i in range(n):
         if a[i] != b[i]:
             return i
     return n
-
-
-def _validate_span(sp: dict, i: int, text: str, lineno: int, errs: _Errors) -> dict | None:
-    s, e, lab = sp.get("start"), sp.get("end"), sp.get("label")
-    where = f"span {i + 1}"
-    if not _int(s) or not _int(e):
-        errs.add(lineno, f"{where}: start and end must be integers, got {json.dumps(s)} and {json.dumps(e)}")
-        return None
-    where = f"span {i + 1} [{s}, {e})"
-    if e <= s:
-        errs.add(lineno, f"{where}: end must be greater than start")
-        return None
-    if s < 0 or e > len(text):
-        errs.add(lineno, f"{where}: offsets out of range (the document has {len(text)} characters)")
-        return None
-    if lab not in LABELS:
-        errs.add(lineno, f"{where}: {_label_error(lab)}")
-        return None
-    stext = sp.get("text")
-    if stext is not None and stext != text[s:e]:
-        errs.add(
-            lineno,
-            f"{where} {lab}: span text {json.dumps(stext, ensure_ascii=False)} does not match the "
-            f"document text there {json.dumps(text[s:e], ensure_ascii=False)}",
-        )
-        return None
-    attrs = sp.get("attrs")
-    if attrs == {}:
-        attrs = None
-    err = validate_attrs(lab, attrs)
-    if err:
-        errs.add(lineno, f"{where} {lab}: {err}")
-        return None
-    score = sp.get("score")
-    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
-        errs.add(lineno, f"{where}: score must be a number, got {json.dumps(score, ensure_ascii=False)}")
-        return None
-    return {"start": s, "end": e, "label": lab, "text": text[s:e], "attrs": attrs, "score": score, "line": lineno}
 
 
 def parse_file(
@@ -294,7 +215,7 @@ def parse_file(
         doc_id = obj.get("id")
         if doc_id is None and isinstance(obj.get("meta"), dict):
             doc_id = obj["meta"].get("id")
-        if _int(doc_id):
+        if is_int(doc_id):
             doc_id = str(doc_id)
         line_text = obj.get("text")
         if line_text is not None and not isinstance(line_text, str):
@@ -337,7 +258,7 @@ def parse_file(
             continue
         spans = []
         for i, sp in enumerate(raw_spans):
-            v = _validate_span(sp, i, text, lineno, errs)
+            v = validate_span(sp, i, text, lineno, errs)
             if v is None:
                 break
             spans.append(v)
@@ -441,7 +362,7 @@ def _attrs_key(a) -> str:
     return json.dumps(a or None, sort_keys=True, ensure_ascii=False)
 
 
-def plan_decisions(items: list[dict], finished: bool, target: list[dict]) -> list[dict]:
+def plan_decisions(items: Sequence[Item], finished: bool, target: list[dict]) -> list[dict]:
     """Decisions that turn an annotator's current ``items`` (``derive_items``)
     into exactly the ``target`` spans, then finish the document.
 
@@ -479,6 +400,7 @@ def plan_decisions(items: list[dict], finished: bool, target: list[dict]) -> lis
         if it["proposal_id"] is None or it["key"] in kept:
             continue
         p = it["proposal"]
+        assert p is not None  # the item of a proposal carries its bounds
         k = (p["start"], p["end"], p["label"])
         if k in want and k not in consumed:
             consumed.add(k)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from workbench.cli import AppContext, echo_err, export, import_, pass_app, progress_bar
@@ -41,7 +43,7 @@ def _resolve_format(output: str, fmt: str | None, raw_offsets: bool) -> str:
     fmt = format_for(output, fmt)
     if raw_offsets and fmt != "jsonl":
         raise click.UsageError("--raw-offsets works with --format jsonl only")
-    if fmt == "spacy" and output == "-" and click.get_text_stream("stdout").isatty():
+    if fmt == "spacy" and output == "-" and sys.stdout.isatty():  # (click.get_text_stream is deprecated)
         raise click.UsageError("the spacy format is binary: write it to a file (-o corpus.spacy)")
     return fmt
 

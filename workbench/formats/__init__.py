@@ -63,3 +63,17 @@ def check_flat(doc_id: str, spans: Iterable[Mapping[str, Any]], what: str) -> No
                 f"and [{s['start']}, {s['end']}) {s['label']}; spans must be flat (fix it in review)"
             )
         prev = s
+
+
+def detect_kind(obj: Mapping[str, Any]) -> str | None:
+    """The shape of one read record: ``conll``, ``doccano``, ``prodigy`` (a ``spans`` line with
+    Prodigy's task keys), ``jsonl``, or None (no spans at all)."""
+    if obj.get("_format") == "conll":
+        return "conll"
+    if "entities" in obj or isinstance(obj.get("label"), list):
+        return "doccano"
+    if "spans" in obj:
+        if any(k in obj for k in ("answer", "_input_hash", "_task_hash", "_view_id", "_session_id")):
+            return "prodigy"
+        return "jsonl"
+    return None

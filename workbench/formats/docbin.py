@@ -72,7 +72,7 @@ def spacy_codec() -> SpacyCodec | None:
     return _CODEC[0]
 
 
-SELF_CHECK_RECORDS = [
+SELF_CHECK_RECORDS: list[dict[str, Any]] = [
     {
         "id": "a",
         "text": "X 在北京  召开\n\n会议 😀e\u0301\xa0\u3000。",
@@ -148,8 +148,8 @@ class FastDocBin:
         self._batch: list = []
         self._batch_bytes = 0
         self._spool = tempfile.SpooledTemporaryFile(max_size=self.SPOOL_MAX)
-        self._queue = None  # the compressor thread starts with the first batch
-        self._thread = None
+        self._queue: Any = None  # a queue.Queue: the compressor thread starts with the first batch
+        self._thread: Any = None
         self._adler = 1
         self._error: BaseException | None = None
         self._nlp = None
@@ -381,6 +381,7 @@ class SpacyWriter:
             self.docbin = new_docbin()
 
     def _write_shard(self) -> None:
+        assert self.shard_dir is not None
         path = os.path.join(self.shard_dir, f"{self.name}-{len(self.shards):05d}.spacy")
         with open_output(path, binary=True) as fh:
             self.docbin.write_to(fh)

@@ -23,7 +23,7 @@ class SpacyCodec:
 
     N_CP = 0x110000
 
-    def __init__(self):
+    def __init__(self) -> None:
         import numpy as np
         import srsly
         from spacy.attrs import ENT_IOB, ENT_TYPE, ORTH
@@ -105,8 +105,8 @@ class SpacyCodec:
         m = len(spans)
         labels: list = []
         if m:
-            starts = [s["start"] for s in spans]
-            ends = [s["end"] for s in spans]
+            starts: Any = [s["start"] for s in spans]  # then numpy arrays
+            ends: Any = [s["end"] for s in spans]
             if not {*map(type, starts), *map(type, ends)} <= {int}:
                 return None
             labels = [s["label"] for s in spans]

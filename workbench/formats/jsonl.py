@@ -132,3 +132,25 @@ def read_json_lines(path: str, errs: ErrorSink) -> Iterator[tuple[int, object]]:
                     errs.add(lineno, f"invalid text: an unpaired UTF-16 surrogate ({bad})")
                     continue
             yield lineno, obj
+
+
+def jsonl_spans(obj: dict, lineno: int, errs: ErrorSink) -> list[dict] | None:
+    """The ``spans`` of a jsonl or Prodigy line (``{"start", "end", "label", ...}`` objects,
+    unchecked beyond their keys); None (and the problem reported) if the shape is wrong."""
+    spans = obj.get("spans")
+    if spans is None:
+        return []
+    if not isinstance(spans, list):
+        errs.add(lineno, '"spans" must be a list')
+        return None
+    out: list[dict] = []
+    for i, s in enumerate(spans):
+        if not isinstance(s, dict):
+            errs.add(lineno, f"span {i + 1}: expected an object, got {type(s).__name__}")
+            return None
+        missing = [k for k in ("start", "end", "label") if k not in s]
+        if missing:
+            errs.add(lineno, f"span {i + 1}: missing {', '.join(repr(m) for m in missing)}")
+            return None
+        out.append(s)
+    return out
