@@ -254,8 +254,9 @@ class ReviewSession(EditDrafts, AddDrafts):
                 "replaced": [{k: g[k] for k in _REPLACED_KEYS} for g in replaced],
             }
             log = self._log(action, it.key, clean, payload, ts)
-            log["gold_ids"] = True
-            done = self.store.settle(doc_id, remove=[g["id"] for g in replaced], insert=rows, log=log)
+            done = self.store.settle(
+                doc_id, remove=[g["id"] for g in replaced], insert=rows, log=log, log_gold_ids=True
+            )
         rid = done.review_id
         assert rid is not None
         self._mine.add(rid)
@@ -456,8 +457,8 @@ class ReviewSession(EditDrafts, AddDrafts):
             span = {"start": start, "end": end, "label": label, "text": text[start:end], "attrs": attrs}
             payload = {"policy": self.policy, "range": [start, end], "spans": [span], "replaced": []}
             log = self._log("add", key, [span], payload, ts)
-            log["gold_ids"] = True
-            rid = self.store.settle(doc_id, insert=[new_gold(span, "added", self.reviewer, [], ts)], log=log).review_id
+            row = new_gold(span, "added", self.reviewer, [], ts)
+            rid = self.store.settle(doc_id, insert=[row], log=log, log_gold_ids=True).review_id
         assert rid is not None
         self._mine.add(rid)
         self.n_actions += 1

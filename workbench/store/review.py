@@ -15,7 +15,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, NamedTuple, NotRequired, TypedDict, cast
+from typing import TYPE_CHECKING, NamedTuple, TypedDict, cast
 
 from ..core.quantity import canonical_attrs
 from ..core.types import QuantityAttrs, Span
@@ -83,7 +83,6 @@ class ReviewLog(TypedDict):
     spans: list[Span]
     payload: dict
     ts: str
-    gold_ids: NotRequired[bool]  # also record the ids of the gold rows written as payload["gold_ids"]
 
 
 class Settled(NamedTuple):
@@ -195,15 +194,18 @@ class ReviewQueries:
         remove: Iterable[int] = (),
         insert: Sequence[NewGold] = (),
         log: ReviewLog | None = None,
+        log_gold_ids: bool = False,
     ) -> Settled:
-        """One transaction: delete the gold rows ``remove``, insert ``insert``, append ``log``."""
+        """One transaction: delete the gold rows ``remove``, insert ``insert``, append ``log``
+        (with ``log_gold_ids`` its payload records the ids of the rows inserted as ``gold_ids``,
+        which undo deletes)."""
         with self.write() as c:
             c.executemany("DELETE FROM gold WHERE id = ?", [(i,) for i in remove])
             ids = [_insert_gold(c, doc_id, g) for g in insert]
             rid = None
             if log is not None:
                 payload = dict(log["payload"])
-                if log.get("gold_ids"):
+                if log_gold_ids:
                     payload["gold_ids"] = ids
                 rid = _insert_review(c, doc_id, log, payload)
         return Settled(ids, rid)
