@@ -447,3 +447,38 @@ def test_history_command(sim3, db_path, gold_docs):
     assert "review log" in t.output and "pick" in t.output
     r = run_cli(db_path, "history", "nope")
     assert r.exit_code == 1 and "no document 'nope'" in r.output
+
+
+# ---------------------------------------------------------------------------- the review SQL lives in the store
+
+
+def test_review_code_runs_no_sql():
+    from test_layers import PKG, _sql_outside_store
+
+    files = sorted((PKG / "review").glob("*.py")) + [PKG / "commands" / "review.py"]
+    assert not (PKG.parent / "workbench" / "review.py").exists()
+    assert [hit for p in files for hit in _sql_outside_store(p)] == []
+
+
+def test_store_settle_is_one_transaction(sim3):
+    """A failing insert rolls back the deletes and the review row of the same settle."""
+    s = ReviewSession(sim3, "rita")
+    d = s.docs[0]
+    gold = sim3.gold_rows(d)
+    n_reviews = len(sim3.review_rows(d))
+    bad = {**gold[0], "start": 5, "end": 5}  # empty: refused by the gold CHECK
+    log = {"reviewer": "rita", "action": "pick", "item_key": "k", "spans": [], "payload": {}, "ts": "t"}
+    with pytest.raises(Exception, match="CHECK"):
+        sim3.settle(d, remove=[gold[0]["id"]], insert=[bad], log=log)
+    assert sim3.gold_rows(d) == gold and len(sim3.review_rows(d)) == n_reviews
+    # and a good one writes all three: gold out, gold in, the log row with the ids written
+    done = sim3.settle(d, remove=[gold[0]["id"]], insert=[gold[0]], log=log, log_gold_ids=True)
+    assert [g["id"] for g in sim3.gold_rows(d, overlapping=(gold[0]["start"], gold[0]["end"]))] == done.gold_ids
+    assert sim3.review_rows(d)[-1]["payload"] == {"gold_ids": done.gold_ids} and done.review_id
+
+
+def test_reassign_replaces_a_documents_assignments(corpus_store):
+    ids = corpus_store.document_ids()[:2]
+    assert corpus_store.reassign([], [(ids[0], "alice"), (ids[1], "bob")]) == 2
+    assert corpus_store.reassign([ids[0]], [(ids[0], "carol")]) == 1
+    assert corpus_store.assignments() == {ids[0]: ["carol"], ids[1]: ["bob"]}
