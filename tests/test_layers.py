@@ -20,9 +20,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT / "workbench"
 
-SQL = re.compile(
-    r"^\s*(SELECT|INSERT|UPDATE|DELETE|REPLACE|PRAGMA|BEGIN|COMMIT|ROLLBACK|CREATE|DROP|ALTER|WITH)\b", re.I
-)
+# SQL here is written in capitals; prose such as "drop the span" is not SQL
+SQL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|REPLACE|PRAGMA|BEGIN|COMMIT|ROLLBACK|CREATE|DROP|ALTER|WITH)\b")
 
 
 def _module(path: Path) -> str:
