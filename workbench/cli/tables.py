@@ -258,3 +258,14 @@ def history_text(doc_id: str, decisions: Sequence[dict], reviews: Sequence[dict]
             t.add_row(str(r["id"]), r["ts"], r["reviewer"], r["action"], r["item_key"] or "", _review_outcome(r))
         parts += ["", "review log", t]
     return render(*parts)
+
+
+# ---------------------------------------------------------------------------- assign
+
+
+def load_text(rows: Sequence[tuple[str, int, int]]) -> str:
+    """``workbench assign``: (annotator, documents assigned, finished) per annotator."""
+    t = new_table("annotator", ("documents", "right"), ("finished", "right"), rule=False)
+    for name, n, done in rows:
+        t.add_row(name, str(n), str(done))
+    return render(t)
