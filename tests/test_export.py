@@ -627,3 +627,24 @@ def test_float_quantity_values_of_old_versions_are_written_canonically(corpus_st
             rec = read_jsonl(out)[0]
             attrs = rec["spans"][0]["attrs"] if fmt == "jsonl" else rec["attrs"][0][2]
             assert type(attrs["value"]) is int and attrs["value"] == 15000000
+
+
+def test_read_snapshot_sees_one_state_while_others_write(gold_store, gold_docs, db_path):
+    """An export reads one snapshot (``store.read_snapshot``): gold removed meanwhile by another
+    process is not seen; a nested snapshot is the same one; afterwards the new state shows."""
+    from workbench.export import iter_gold_records
+
+    before = gold_store.count_gold_documents()
+    first = next(iter(gold_docs))
+    other = Store(db_path)
+    try:
+        with gold_store.read_snapshot():
+            ids = [r["id"] for r in iter_gold_records(gold_store)]
+            with other.write() as c:
+                c.execute("DELETE FROM gold WHERE doc_id = ?", (first,))
+            with gold_store.read_snapshot():
+                assert gold_store.count_gold_documents() == before == len(ids)
+                assert [r["id"] for r in iter_gold_records(gold_store)] == ids
+        assert gold_store.count_gold_documents() == before - 1
+    finally:
+        other.close()
