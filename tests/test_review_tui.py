@@ -294,11 +294,11 @@ def test_slash_finds_text_in_add_mode(missed, gold_docs):
             await press(pilot, "n")
             session.add_draft.caret = m["start"] - 1
             await press(pilot, "slash")
-            assert app.mode == "find" and app.focused is app.query_one("#attrs-input")
+            assert app.mode == "find" and app.focused is app.query_one("#search-input")
             for ch in "1ja":
                 await pilot.press(ch)  # typed into the bar: no binding fires (label, move, attrs)
             await pilot.pause()
-            inp = app.query_one("#attrs-input")
+            inp = app.query_one("#search-input")
             assert inp.value == "1ja" and app.mode == "find"
             inp.value = m["text"]
             await press(pilot, "enter")
@@ -309,7 +309,7 @@ def test_slash_finds_text_in_add_mode(missed, gold_docs):
             assert (row["start"], row["end"], row["text"]) == (m["start"], m["end"], m["text"])
             # not found: said, and the bar stays for another try; esc goes back to add mode
             await press(pilot, "n", "slash")
-            app.query_one("#attrs-input").value = "不存在的字符串＃"
+            app.query_one("#search-input").value = "不存在的字符串＃"
             await press(pilot, "enter")
             assert app.mode == "find" and "is not in" in status(app)
             await press(pilot, "escape")

@@ -69,7 +69,7 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
     HELP_TITLE: ClassVar[str] = ""
     HELP_RULES: ClassVar[str] = ""
     HELP_HIDE: ClassVar[tuple[str, ...]] = ()  # binding ids not listed in the help
-    HELP_ROWS: ClassVar[dict[str, tuple[str, str]]] = {}  # binding id -> (keys, description) shown instead
+    HELP_ROWS: ClassVar[dict[str, list[tuple[str, str]]]] = {}  # binding id -> rows (keys, description) instead
     MODE_NAMES: ClassVar[dict[str, str]] = {}  # how the help names a mode
 
     COMMANDS = App.COMMANDS | {ActionsProvider}

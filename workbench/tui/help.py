@@ -62,9 +62,9 @@ class HelpScreen(Styled, ModalScreen):
             if k.group != group:
                 group = k.group
                 table.add_row(Text(group, style=self.st("group")), "", "")
-            shown, desc = app.HELP_ROWS.get(k.id, (app.keys_for(k.id), k.description))
             where = "" if k.modes == ("normal",) else f"  [{'/'.join(app.MODE_NAMES.get(m, m) for m in k.modes)}]"
-            table.add_row(shown, desc + where, k.id)
+            for shown, desc in app.HELP_ROWS.get(k.id, [(app.keys_for(k.id), k.description + where)]):
+                table.add_row(Text(shown), Text(desc), k.id)  # Text: "[span]" is not markup
         table.add_row(Text("General", style=self.st("group")), "", "")
         table.add_row("ctrl+p", "command palette (every action)", "")
 
@@ -79,38 +79,6 @@ class HelpScreen(Styled, ModalScreen):
             yield Static(table)
             yield Static(Text("\n" + self._main.HELP_RULES, style=self.st("text")))
             yield Static(Text("\nesc / q / ? closes this help", style=self.st("faint")))
-
-    def action_dismiss(self) -> None:
-        self.app.pop_screen()
-
-
-# kept until the review app moves to the shared HelpScreen
-class KeysHelp(ModalScreen):
-    """A help screen: a title, a table of keys (three columns, filled by ``fill``),
-    the rules, and how to close it. Subclasses give their own CSS width."""
-
-    AUTO_FOCUS = "VerticalScroll"
-    BINDINGS = [
-        Binding("escape,q,question_mark", "dismiss", "close help", id="help.close"),
-    ]
-    TITLE_TEXT = ""
-    RULES_TEXT = ""
-    LAST_COLUMN = ""
-
-    def fill(self, table: Table) -> None:
-        raise NotImplementedError
-
-    def compose(self) -> ComposeResult:
-        table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
-        table.add_column("keys", style="bold #ffd75f", no_wrap=True)
-        table.add_column("action")
-        table.add_column(self.LAST_COLUMN, style="#8a8a8a", no_wrap=True)
-        self.fill(table)
-        with VerticalScroll():
-            yield Static(Text(self.TITLE_TEXT, style="bold"))
-            yield Static(table)
-            yield Static(Text("\n" + self.RULES_TEXT, style="#d0d0d0"))
-            yield Static(Text("\nesc / q / ? closes this help", style="#8a8a8a"))
 
     def action_dismiss(self) -> None:
         self.app.pop_screen()

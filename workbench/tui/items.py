@@ -61,7 +61,8 @@ def row_cells(it: dict, st, text_cells: int = TEXT_CELLS, attrs_cells: int = ATT
 COLUMNS = (("label", 8), ("text", TEXT_CELLS), ("attrs", ATTRS_CELLS), ("status", 10))
 
 
-def _pad(text: Text, width: int) -> Text:
+def pad_cells(text: Text, width: int) -> Text:
+    """``text`` padded with spaces to ``width`` cells."""
     w = text.cell_len
     if w < width:
         text.append(" " * (width - w))
@@ -78,7 +79,7 @@ def columns_for(width: int) -> tuple[tuple[str, int], ...]:
 def header_text(width: int = 60) -> Text:
     t = Text(" ", style="bold")
     for name, w in columns_for(width):
-        t.append_text(_pad(Text(name, style="bold"), w))
+        t.append_text(pad_cells(Text(name, style="bold"), w))
         t.append(" ")
     return t
 
@@ -88,7 +89,7 @@ def row_text(it: dict, st, *, current: bool = False, width: int = 60) -> Text:
     cells = row_cells(it, st, cols[1][1], cols[2][1])
     t = Text("▶" if current else " ", style=st("cursor-mark") if current else "")
     for (_name, w), cell in zip(cols, cells):
-        t.append_text(_pad(cell, w))
+        t.append_text(pad_cells(cell, w))
         t.append(" ")
     if current:
         t.stylize(st("cursor"))

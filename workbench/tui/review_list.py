@@ -1,0 +1,114 @@
+"""The review screen's list of disagreements (Line API: a key repaints only the rows it touched)."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual.geometry import Size
+from textual.message import Message
+from textual.strip import Strip
+
+from ..core.labels import COLORS
+from .items import clip_cells, pad_cells
+from .scroll import LineView
+
+# item status -> (mark, style name in base.tcss)
+STATE = {
+    "open": ("·", "open"),
+    "skipped": ("↷", "dim"),
+    "picked": ("✓", "ok-b"),
+    "edited": ("✎", "warn-b"),
+    "rejected": ("✗", "error-b"),
+    "added": ("+", "info-b"),
+}
+
+
+class ItemList(LineView):
+    """The disagreements, one row each."""
+
+    class Clicked(Message):
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    def __init__(self, session, **kwargs):
+        super().__init__(**kwargs)
+        self.session = session
+        self.cursor = 0
+        self._cache: dict[int, Strip] = {}
+
+    def restyle(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    def reload(self) -> None:
+        self._cache.clear()
+        self.virtual_size = Size(self.size.width or 40, len(self.session.items))
+        self.refresh()
+        self.goto(self.session.cursor)  # (rows repainted by the refresh above)
+
+    def forget(self, index: int) -> None:
+        """Row ``index`` changed: render it again."""
+        self._cache.pop(index, None)
+        self.refresh_lines(index, 1)
+
+    def goto(self, index: int) -> None:
+        items = self.session.items
+        if not items:
+            return
+        old, self.cursor = self.cursor, max(0, min(index, len(items) - 1))
+        for i in {old, self.cursor}:
+            self.forget(i)
+        h = self.size.height
+        top = int(self.scroll_y)
+        if h and not (top <= self.cursor < top + h):
+            self.scroll_to(y=max(0, self.cursor - h // 3), animate=False, immediate=True)
+
+    def _row(self, idx: int) -> Text:
+        s, st = self.session, self.st
+        it = s.items[idx]
+        c = it.cluster
+        width = self.size.width or 40
+        cur = idx == self.cursor
+        mark, mstyle = STATE[it.status]
+        t = Text("▶" if cur else " ", style="bold")
+        t.append(pad_cells(Text(f"{idx + 1}", style=st("faint")), len(str(len(s.items))) + 1))
+        t.append(pad_cells(Text(mark, style=st(mstyle)), 2))
+        kinds = "+" if c.added else "".join(k[0].upper() for k in c.kinds)  # M B L A, + added
+        t.append(pad_cells(Text(kinds, style=st("kind")), 5))
+        if width >= 40:
+            t.append(pad_cells(Text(clip_cells(c.doc_id, 9), style=st("faint")), 10))
+        rest = max(6, width - t.cell_len - 1)
+        snippet = s.text(c.doc_id)[c.start : c.end]
+        label = (
+            c.versions[0].spans[0]["label"]
+            if c.versions[0].spans
+            else next((v.spans[0]["label"] for v in c.versions if v.spans), "")
+        )
+        t.append(
+            clip_cells(snippet, rest),
+            style=Style(color=COLORS.get(label), strike=True if it.status == "rejected" else None),
+        )
+        if cur:
+            t.stylize(st("cursor"))
+        return t
+
+    def render_line(self, y: int) -> Strip:
+        idx = int(self.scroll_y) + y
+        width = self.size.width
+        if idx >= len(self.session.items):
+            return Strip.blank(width, self.base_style)
+        strip = self._cache.get(idx)
+        if strip is None:
+            segs = list(self._row(idx).render(self.app.console))
+            pad = self.base_style + self.st("cursor") if idx == self.cursor else self.base_style
+            strip = self._cache[idx] = Strip(segs).apply_style(pad).crop_extend(0, width, pad)
+        return strip
+
+    def on_resize(self, event) -> None:
+        self.reload()
+
+    def on_click(self, event) -> None:
+        idx = int(self.scroll_y) + event.y
+        if 0 <= idx < len(self.session.items):
+            self.post_message(self.Clicked(idx))
