@@ -27,10 +27,11 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, NotRequired, cast
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 from workbench.core.spans import derive_items
 from workbench.store import task_hash
+from workbench.store.exchange import ExportDocument
 
 from .core.labels import SCHEMA_NAME
 from .core.quantity import canonical_attrs
@@ -73,11 +74,54 @@ def format_for(path: str, fmt: str | None) -> str:
 # ---------------------------------------------------------------------------- records
 
 
+class GoldRecord(TypedDict):
+    """One document's gold (:func:`iter_gold_records`); ``_source``/``_encoding`` with raw offsets."""
+
+    id: str
+    text: str
+    spans: list[ExportSpan]
+    meta: dict
+    _input_hash: int
+    annotators: list[str]
+    _source: NotRequired[str | None]
+    _encoding: NotRequired[str | None]
+
+
+class AnnotationRecord(TypedDict):
+    """One annotator's asserted spans of one document (:func:`annotation_document_record`)."""
+
+    id: str
+    text: str
+    spans: list[ExportSpan]
+    meta: dict
+    _input_hash: int
+    _annotator_id: str
+    _session_id: str
+    _finished: bool
+
+
+class DecisionRecord(TypedDict):
+    """One decided span, Prodigy's binary NER line (:func:`decision_records`)."""
+
+    id: str
+    text: str
+    spans: list[ExportSpan]
+    answer: Literal["accept", "reject"]
+    status: str
+    source: str | None
+    _input_hash: int
+    _task_hash: int
+    _annotator_id: str
+    _session_id: str
+    _timestamp: int | None
+    _view_id: str
+
+
 class RawOffsets:
     """Maps normalized spans of one document to its raw text (code points) and,
     when the document came from a file, to byte offsets in that file."""
 
-    def __init__(self, doc: dict):
+    def __init__(self, doc: ExportDocument):
         from workbench.store import unpack_ints
 
         from .core.normalize import raw_byte_offsets
@@ -86,9 +130,10 @@ class RawOffsets:
         self.omap = unpack_ints(doc["offset_map"])  # None = identity
         self.n = len(text)
         self.bytes: Sequence[int] | None = None
-        if doc.get("encoding") and doc["encoding"] != "json":
+        encoding = doc.get("encoding")
+        if encoding and encoding != "json":
             try:
-                self.bytes = raw_byte_offsets(doc["raw_text"], doc["encoding"])
+                self.bytes = raw_byte_offsets(doc["raw_text"], encoding)
             except LookupError:
                 self.bytes = None
 
@@ -134,7 +179,7 @@ def _attrs(v: Any) -> dict | None:
 # ---------------------------------------------------------------------------- gold
 
 
-def iter_gold_records(store, *, raw_offsets: bool = False) -> Iterator[dict[str, Any]]:
+def iter_gold_records(store, *, raw_offsets: bool = False) -> Iterator[GoldRecord]:
     """One record per document that has gold, in ingest order:
     ``{"id", "text", "spans", "meta", "_input_hash", "annotators"}``.
 
@@ -173,7 +218,7 @@ def iter_gold_records(store, *, raw_offsets: bool = False) -> Iterator[dict[str,
         for a in ann_lists:
             if a and a != "[]":
                 annotators.update(loads(a))
-        rec: dict[str, Any] = {
+        rec: GoldRecord = {
             "id": doc_id,
             "text": text,
             "spans": spans,
@@ -202,7 +247,7 @@ def session_id(annotator: str) -> str:
 
 def iter_annotation_states(
     store, *, annotator: str | None = None, finished_only: bool = False, raw_offsets: bool = False
-) -> Iterator[tuple[dict[str, Any], str, list[TimedItem], bool, RawOffsets | None]]:
+) -> Iterator[tuple[ExportDocument, str, list[TimedItem], bool, RawOffsets | None]]:
     """``(doc, annotator, items, finished, raw)`` for every document and
     annotator with decisions, in ingest order then annotator name.
 
@@ -247,8 +292,8 @@ def _span_of(doc_id: str, text: str, it: Item, raw: RawOffsets | None) -> Export
 
 
 def decision_records(
-    doc: dict[str, Any], annotator: str, items: list[TimedItem], raw: RawOffsets | None = None
-) -> Iterator[dict[str, Any]]:
+    doc: ExportDocument, annotator: str, items: list[TimedItem], raw: RawOffsets | None = None
+) -> Iterator[DecisionRecord]:
     """Prodigy-style binary lines for one (document, annotator): one line per
     decided span, ``accept`` for accepted/edited/added spans, ``reject`` for
     rejected proposals (negative examples). Pending proposals are not decisions
@@ -259,6 +304,7 @@ def decision_records(
     sess = session_id(annotator)
     for it in items:
         status = it["status"]
+        answer: Literal["accept", "reject"]
         if status in ACCEPT_STATUSES:
             answer = "accept"
         elif status == "rejected":
@@ -284,7 +330,7 @@ def decision_records(
 
 
 def decision_lines(
-    doc: dict[str, Any], annotator: str, items: list[TimedItem], raw: RawOffsets | None = None
+    doc: ExportDocument, annotator: str, items: list[TimedItem], raw: RawOffsets | None = None
 ) -> Iterator[str]:
     """:func:`decision_records` as JSONL lines (no newline), byte-identical to
     ``dumps(record)``, with the document text encoded once per document instead
@@ -294,14 +340,14 @@ def decision_lines(
         if text_json is None:
             text_json = dumps(rec["text"])
         head = dumps({"id": rec["id"]})[:-1]
-        rec.pop("id")
-        rec.pop("text")
-        yield f'{head}, "text": {text_json}, {dumps(rec)[1:]}'
+        rest = cast(dict[str, Any], rec)  # the same dict, without its first two keys
+        del rest["id"], rest["text"]
+        yield f'{head}, "text": {text_json}, {dumps(rest)[1:]}'
 
 
 def annotation_document_record(
-    doc: dict[str, Any], annotator: str, items: list[TimedItem], finished: bool, raw: RawOffsets | None = None
-) -> dict[str, Any]:
+    doc: ExportDocument, annotator: str, items: list[TimedItem], finished: bool, raw: RawOffsets | None = None
+) -> AnnotationRecord:
     """The annotator's asserted spans of one document as a document record
     (for doccano / CoNLL / spaCy, which have no notion of a rejected span)."""
     doc_id, text = doc["id"], doc["text"]

@@ -11,10 +11,25 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import NotRequired, TypedDict, cast
 
 # one gold row as export reads it: start, end, label, text, attrs (JSON or None), annotators (JSON list)
 ExportGoldRow = tuple[int, int, str, str, str | None, str]
+
+
+class ExportDocument(TypedDict):
+    """A document as export reads it (``meta`` decoded); the raw columns only ``with_raw``."""
+
+    rowid: int
+    id: str
+    text: str
+    meta: dict
+    input_hash: int
+    raw_text: NotRequired[str]
+    offset_map: NotRequired[bytes | None]  # packed ints (``unpack_ints``); None = identity
+    encoding: NotRequired[str | None]
+    source: NotRequired[str | None]
+
 
 _DOC_COLS = "d.id, d.text, d.meta, d.input_hash"
 _RAW_COLS = ", d.raw_text, d.offset_map, d.encoding, d.source"
@@ -43,7 +58,7 @@ class ExchangeQueries:
 
     def _iter_doc_rows(
         self, where: str, params: tuple = (), *, with_raw: bool = False, batch: int = 100
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[ExportDocument]:
         """Documents matching ``where`` in ingest order, fetched in small batches
         (keyset pagination on rowid, so memory stays flat)."""
         cols = _DOC_COLS + (_RAW_COLS if with_raw else "")
@@ -61,16 +76,16 @@ class ExchangeQueries:
             for row in rows:
                 d = dict(zip(names, row))
                 d["meta"] = json.loads(d["meta"]) if d["meta"] else {}
-                yield d
+                yield cast(ExportDocument, d)
             last = rows[-1][0]
 
-    def export_gold_documents(self, *, with_raw: bool = False) -> Iterator[dict[str, Any]]:
-        """Documents that have gold, in ingest order: ``{"rowid", "id", "text", "meta"
-        (decoded), "input_hash"}`` and, ``with_raw``, ``"raw_text", "offset_map",
-        "encoding", "source"``."""
+    def export_gold_documents(self, *, with_raw: bool = False) -> Iterator[ExportDocument]:
+        """Documents that have gold, in ingest order (:class:`ExportDocument`)."""
         return self._iter_doc_rows("EXISTS (SELECT 1 FROM gold g WHERE g.doc_id = d.id)", with_raw=with_raw)
 
-    def export_annotated_documents(self, annotator: str | None = None, *, with_raw: bool = False) -> Iterator[dict[str, Any]]:
+    def export_annotated_documents(
+        self, annotator: str | None = None, *, with_raw: bool = False
+    ) -> Iterator[ExportDocument]:
         """Documents with decisions (by ``annotator``, or anyone), in ingest order;
         the same columns as :meth:`export_gold_documents`."""
         if annotator is None:
