@@ -53,6 +53,12 @@ class ErrorSink(Protocol):
     def add(self, line: int | None, reason: str) -> None: ...
 
 
+def span_attrs(spans: Iterable[Mapping[str, Any]]) -> list[list]:
+    """``[[start, end, {...}], ...]`` of the spans that have attributes: how formats without
+    a place for them in a span (doccano, spaCy ``user_data``) carry them."""
+    return [[s["start"], s["end"], s["attrs"]] for s in spans if s.get("attrs")]
+
+
 def check_flat(doc_id: str, spans: Iterable[Mapping[str, Any]], what: str) -> None:
     """Refuse overlapping spans (``spans`` sorted by start): formats and training need flat spans."""
     prev = None

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from . import ErrorSink
+from . import ErrorSink, span_attrs
 from .jsonl import JsonlWriter, dumps
 
 
@@ -21,7 +21,7 @@ def doccano_record(rec: Mapping[str, Any]) -> dict[str, Any]:
         "text": rec["text"],
         "label": [[s["start"], s["end"], s["label"]] for s in rec["spans"]],
     }
-    attrs = [[s["start"], s["end"], s["attrs"]] for s in rec["spans"] if s.get("attrs")]
+    attrs = span_attrs(rec["spans"])
     if attrs:
         out["attrs"] = attrs
     for k, v in rec.items():

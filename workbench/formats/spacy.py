@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from . import ExportError
+from . import ExportError, span_attrs
 
 
 def load_spacy():
@@ -75,13 +75,7 @@ def spacy_doc(nlp, rec: Mapping[str, Any]):
         doc.ents = ents
     except ValueError as e:
         raise ExportError(f"document {rec['id']}: spans cannot all be entities (overlap?): {e}") from None
-    doc.user_data["id"] = rec["id"]
-    attrs = [[s["start"], s["end"], s["attrs"]] for s in spans if s.get("attrs")]
-    if attrs:
-        doc.user_data["attrs"] = attrs
-    for k, v in rec.items():
-        if k not in ("id", "text", "spans"):
-            doc.user_data[k] = v
+    doc.user_data.update(spacy_user_data(rec))
     return doc
 
 
@@ -122,7 +116,7 @@ def docbin_add(docbin, doc, labels: Iterable[str]) -> None:
 def spacy_user_data(rec: Mapping[str, Any]) -> dict[str, Any]:
     """``doc.user_data`` of the record's Doc: its id, span attributes, extra fields."""
     data: dict[str, Any] = {"id": rec["id"]}
-    attrs = [[s["start"], s["end"], s["attrs"]] for s in rec["spans"] if s.get("attrs")]
+    attrs = span_attrs(rec["spans"])
     if attrs:
         data["attrs"] = attrs
     for k, v in rec.items():
