@@ -10,14 +10,12 @@ from array import array
 import pytest
 from conftest import ROOT
 
+from workbench.core.motions import next_word, prev_word, word_at
 from workbench.session import (
     AnnotationSession,
     SessionError,
     attrs_from_fields,
-    next_word,
     parse_value,
-    prev_word,
-    word_at,
 )
 
 DOC0 = "000_d84f443ac205a69d"

@@ -1,0 +1,395 @@
+"""One annotator's annotation session: the domain layer under the annotate TUI.
+
+The TUI (``workbench/tui``) only renders this object's state and calls its
+methods; tests and the concurrency checks drive it directly. It never imports
+Textual or jieba.
+
+Every action writes to the database first (``Store.record_decision`` commits
+before returning) and only then updates the in-memory state, so whatever the
+screen shows as done is already on disk. Decisions carry the full span
+(start, end, label, text, attrs) and the proposal id they answer; decisions on
+a span the annotator added carry ``ref_id`` = the ``add`` decision's id.
+
+Rules this class enforces (and the help screen states):
+
+* Spans are flat (annotation guide): an action that would make one of the
+  annotator's spans (accepted / edited / added) overlap another of them is
+  refused with a message. Pending and rejected proposals may overlap anything.
+* Boundary moves are clamped to the text, never make a span empty and never
+  take in a line break.
+* ``x`` on a span the annotator added removes it (a ``remove`` decision);
+  on a proposal it is a ``reject``.
+* Any change to a proposal (label, boundaries, attrs) is an ``edit``; a
+  rejected proposal that is edited becomes an edited span.
+* After accept / reject / skip the cursor goes to the next pending item after
+  it (or the next item when none is pending further on).
+* ``accept_all`` writes all its accepts in one transaction and tags them with
+  one batch origin, so a single ``undo`` takes the whole batch back.
+* Annotators work blind: only this annotator's decisions are ever read.
+"""
+
+from __future__ import annotations
+
+import bisect
+import uuid
+
+from ..core.labels import LABELS, validate_attrs
+from .change import Change, SessionError
+from .view import FINAL, SessionView, _sort_key
+
+BATCH_ORIGIN = "tui-batch:"
+
+
+class AnnotationSession(SessionView):
+    """The queue, the open document, its items and a cursor, with one method per action."""
+
+    def finish(self, *, force: bool = False) -> Change:
+        """Mark the document finished. With pending proposals left, ``force`` is needed
+        (the TUI asks first): pending proposals are then simply not the annotator's spans."""
+        if self.finished:
+            raise SessionError("this document is already finished")
+        n = self.pending_count
+        if n and not force:
+            raise SessionError(f"{n} proposal{'s' if n != 1 else ''} still pending")
+        self.store.record_decision(self.doc_id, self.annotator, "finish")
+        self._set_finished(True)
+        self.n_decisions += 1
+        return Change(message=f"finished {self.doc_id}")
+
+    def reopen(self) -> Change:
+        if not self.finished:
+            raise SessionError("this document is not finished")
+        self.store.record_decision(self.doc_id, self.annotator, "reopen")
+        self._set_finished(False)
+        self.n_decisions += 1
+        return Change(message=f"reopened {self.doc_id}")
+
+    # ------------------------------------------------------------------ helpers
+    def _require(self) -> dict:
+        it = self.current
+        if it is None:
+            raise SessionError("this document has no proposals (n adds a span)")
+        return it
+
+    def _overlapping_final(self, start: int, end: int, exclude: str | None = None) -> dict | None:
+        for it in self.items:
+            if it["start"] >= end:
+                break
+            if it["key"] != exclude and it["status"] in FINAL and it["end"] > start:
+                return it
+        return None
+
+    def _check_span(
+        self, start: int, end: int, label: str, attrs, *, exclude: str | None, check_newline: bool = True
+    ) -> None:
+        if label not in LABELS:
+            raise SessionError(f"unknown label {label!r}")
+        if not (0 <= start < end <= len(self.text)):
+            raise SessionError(f"span {start}-{end} is outside the text")
+        if check_newline and "\n" in self.text[start:end]:
+            raise SessionError("a span cannot take in a line break")
+        err = validate_attrs(label, attrs)
+        if err:
+            raise SessionError(err)
+        other = self._overlapping_final(start, end, exclude)
+        if other is not None:
+            raise SessionError(f"would overlap your {other['label']} 「{other['text']}」 (spans are flat)")
+
+    def _record(
+        self, action: str, it: dict | None, *, start=None, end=None, label=None, attrs=None, origin: str = "tui"
+    ) -> int:
+        proposal_id = ref_id = None
+        if it is not None:
+            if it["proposal_id"] is not None:
+                proposal_id = it["proposal_id"]
+            else:
+                ref_id = int(it["key"][1:])  # 'd<add decision id>'
+            if start is None:
+                start, end, label, attrs = it["start"], it["end"], it["label"], it["attrs"]
+        text = self.text[start:end] if start is not None else None
+        did = self.store.record_decision(
+            self.doc_id,
+            self.annotator,
+            action,
+            proposal_id=proposal_id,
+            ref_id=ref_id,
+            start=start,
+            end=end,
+            label=label,
+            text=text,
+            attrs=attrs,
+            origin=origin,
+        )
+        self.n_decisions += 1
+        return did
+
+    def _place(self, it: dict) -> bool:
+        """Put ``it`` back in sort order after its span changed; True if order changed."""
+        i = self._index[it["key"]]
+        k = _sort_key(it)
+        if (i == 0 or _sort_key(self.items[i - 1]) <= k) and (
+            i == len(self.items) - 1 or k <= _sort_key(self.items[i + 1])
+        ):
+            return False
+        del self.items[i]
+        j = bisect.bisect_left([_sort_key(x) for x in self.items], k)
+        self.items.insert(j, it)
+        self._reindex()
+        self.cursor = j if self.cursor == i else self._index[self.current["key"]] if self.current else 0
+        return True
+
+    # ------------------------------------------------------------------ decisions
+    def accept(self) -> Change:
+        it = self._require()
+        ch = Change(keys={it["key"]}, spans=[(it["start"], it["end"])])
+        if it["status"] == "added":
+            raise SessionError("a span you added is already yours (x removes it)")
+        if it["status"] in ("accepted", "edited"):
+            old = self.cursor
+            self._advance()
+            ch = self._cursor_change(old)
+            ch.message = f"already {it['status']}"
+            return ch
+        self._check_span(it["start"], it["end"], it["label"], it["attrs"], exclude=it["key"], check_newline=False)
+        did = self._record("accept", it)
+        it["status"] = "accepted"
+        it["decision_id"] = did
+        ch.message = f"accepted {it['label']} 「{it['text']}」"
+        old = self.cursor
+        self._advance()
+        ch.spans += self._cursor_change(old).spans
+        return ch
+
+    def reject(self) -> Change:
+        it = self._require()
+        if it["status"] == "added":
+            return self.remove()
+        ch = Change(keys={it["key"]}, spans=[(it["start"], it["end"])])
+        if it["status"] != "rejected":
+            did = self._record("reject", it)
+            it["status"] = "rejected"
+            it["decision_id"] = did
+            ch.message = f"rejected {it['label']} 「{it['text']}」"
+        else:
+            ch.message = "already rejected"
+        old = self.cursor
+        self._advance()
+        ch.spans += self._cursor_change(old).spans
+        return ch
+
+    def _edit(self, it: dict, start: int, end: int, label: str, attrs, verb: str) -> Change:
+        self._check_span(
+            start, end, label, attrs, exclude=it["key"], check_newline=(start, end) != (it["start"], it["end"])
+        )
+        old_span = (it["start"], it["end"])
+        did = self._record("edit", it, start=start, end=end, label=label, attrs=attrs)
+        it.update(start=start, end=end, label=label, attrs=attrs, text=self.text[start:end], decision_id=did)
+        if it["status"] != "added":
+            it["status"] = "edited"
+        reordered = self._place(it)
+        return Change(
+            keys={it["key"]},
+            spans=[old_span, (start, end)],
+            reordered=reordered,
+            message=f"{verb}: {label} 「{it['text']}」",
+        )
+
+    def relabel(self, label: str) -> Change:
+        it = self._require()
+        if label not in LABELS:
+            raise SessionError(f"unknown label {label!r}")
+        if label == it["label"]:
+            if it["status"] in ("pending", "rejected"):
+                return self.accept()
+            return Change(message=f"already {label}")
+        attrs = it["attrs"] if label == "QUANTITY" and it["label"] == "QUANTITY" else None
+        return self._edit(it, it["start"], it["end"], label, attrs, "relabelled")
+
+    def move_start(self, delta: int) -> Change:
+        it = self._require()
+        start = max(0, min(it["end"] - 1, it["start"] + delta))
+        if start == it["start"]:
+            raise SessionError("the start cannot move further" if delta < 0 else "a span cannot be empty")
+        return self._edit(it, start, it["end"], it["label"], it["attrs"], "start moved")
+
+    def move_end(self, delta: int) -> Change:
+        it = self._require()
+        end = max(it["start"] + 1, min(len(self.text), it["end"] + delta))
+        if end == it["end"]:
+            raise SessionError("the end cannot move further" if delta > 0 else "a span cannot be empty")
+        return self._edit(it, it["start"], end, it["label"], it["attrs"], "end moved")
+
+    def set_attrs(self, attrs: dict | None) -> Change:
+        it = self._require()
+        if it["label"] != "QUANTITY":
+            raise SessionError(f"{it['label']} has no attributes (only QUANTITY: value / unit / approx)")
+        if attrs == it["attrs"] and it["status"] in ("edited", "added"):
+            return Change(message="attributes unchanged")
+        return self._edit(it, it["start"], it["end"], it["label"], attrs, "attributes set")
+
+    def add_span(self, start: int, end: int, label: str, attrs: dict | None = None) -> Change:
+        """A span no proposal had. If a proposal has exactly this range it is
+        accepted (same label) or relabelled instead, so nothing is doubled."""
+        if start > end:
+            start, end = end, start
+        for it in self.items:
+            if (it["start"], it["end"]) == (start, end) and it["proposal_id"] is not None:
+                old = self.cursor
+                self.cursor = self._index[it["key"]]
+                try:
+                    if it["label"] == label and it["status"] in ("pending", "rejected"):
+                        return self._accept_here(it)
+                    if it["label"] == label:
+                        return Change(spans=self._cursor_change(old).spans, message=f"already {it['status']}")
+                    return self.relabel(label)
+                except SessionError:
+                    self.cursor = old
+                    raise
+        self._check_span(start, end, label, attrs, exclude=None)
+        did = self._record("add", None, start=start, end=end, label=label, attrs=attrs)
+        key = f"d{did}"
+        it = {
+            "key": key,
+            "proposal_id": None,
+            "start": start,
+            "end": end,
+            "label": label,
+            "text": self.text[start:end],
+            "attrs": attrs,
+            "status": "added",
+            "source": "annotator",
+            "score": None,
+            "decision_id": did,
+            "proposal": None,
+        }
+        j = bisect.bisect_left([_sort_key(x) for x in self.items], _sort_key(it))
+        self.items.insert(j, it)
+        self._reindex()
+        self.cursor = j
+        return Change(keys={key}, spans=[(start, end)], reordered=True, message=f"added {label} 「{it['text']}」")
+
+    def _accept_here(self, it: dict) -> Change:
+        self._check_span(it["start"], it["end"], it["label"], it["attrs"], exclude=it["key"], check_newline=False)
+        did = self._record("accept", it)
+        it["status"] = "accepted"
+        it["decision_id"] = did
+        return Change(
+            keys={it["key"]}, spans=[(it["start"], it["end"])], message=f"accepted {it['label']} 「{it['text']}」"
+        )
+
+    def remove(self) -> Change:
+        """Remove a span the annotator added."""
+        it = self._require()
+        if it["proposal_id"] is not None:
+            raise SessionError("only spans you added can be removed (x rejects a proposal)")
+        self._record("remove", it)
+        i = self._index[it["key"]]
+        del self.items[i]
+        self._reindex()
+        self.cursor = max(0, min(i, len(self.items) - 1))
+        ch = Change(
+            removed={it["key"]},
+            spans=[(it["start"], it["end"])],
+            reordered=True,
+            message=f"removed {it['label']} 「{it['text']}」",
+        )
+        if self.items:
+            c = self.items[self.cursor]
+            ch.spans.append((c["start"], c["end"]))
+        return ch
+
+    def accept_all(self) -> Change:
+        """Accept every pending proposal in one transaction. Those that would overlap
+        one of the annotator's spans (or one accepted earlier in the batch) are left
+        pending. One ``undo`` takes the whole batch back."""
+        pending = [it for it in self.items if it["status"] == "pending"]
+        if not pending:
+            raise SessionError("no pending proposals")
+        origin = BATCH_ORIGIN + uuid.uuid4().hex[:12]
+        finals = sorted((it["start"], it["end"]) for it in self.items if it["status"] in FINAL)
+        chosen: list[dict] = []
+        for it in pending:
+            s, e = it["start"], it["end"]
+            j = bisect.bisect_left(finals, (e, -1))
+            if j > 0 and finals[j - 1][1] > s or any(fs < e and fe > s for fs, fe in finals[max(0, j - 3) : j]):
+                continue
+            bisect.insort(finals, (s, e))
+            chosen.append(it)
+        if not chosen:
+            raise SessionError(f"all {len(pending)} pending proposals overlap your spans")
+        ids = []
+        with self.store.write():
+            for it in chosen:
+                ids.append(self._record("accept", it, origin=origin))
+        # committed: now the screen may show it
+        for it, did in zip(chosen, ids):
+            it["status"] = "accepted"
+            it["decision_id"] = did
+        skipped = len(pending) - len(chosen)
+        msg = f"accepted {len(chosen)} pending proposal{'s' if len(chosen) != 1 else ''}"
+        if skipped:
+            msg += f"; {skipped} left pending (they overlap your spans)"
+        return Change(keys={it["key"] for it in chosen}, spans=[(it["start"], it["end"]) for it in chosen], message=msg)
+
+    def _latest_live(self) -> dict | None:
+        return self.store.latest_live_decision(self.doc_id, self.annotator)
+
+    def undo(self) -> Change:
+        """Undo the annotator's last decision in this document (persisted; any depth).
+        A batch from ``accept_all`` is undone as a whole."""
+        undone: list[dict] = []
+        with self.store.write():
+            latest = self._latest_live()
+            if latest is None:
+                raise SessionError("nothing to undo in this document")
+            origin = latest["origin"] or ""
+            while True:
+                d = self.store.undo_last(self.doc_id, self.annotator)
+                if d is None:
+                    break
+                undone.append(d)
+                if not origin.startswith(BATCH_ORIGIN):
+                    break
+                nxt = self._latest_live()
+                if nxt is None or nxt["origin"] != origin:
+                    break
+        # committed; re-derive the state from the log
+        before = {it["key"]: it for it in self.items}
+        cur_key = self.current["key"] if self.current else None
+        self._reload()
+        after = {it["key"]: it for it in self.items}
+        ch = Change(reordered=[k for k in before] != [it["key"] for it in self.items] or before.keys() != after.keys())
+        ch.removed = set(before) - set(after)
+        for k, it in after.items():
+            b = before.get(k)
+            if b is None or any(b[f] != it[f] for f in ("start", "end", "label", "attrs", "status")):
+                ch.keys.add(k)
+                ch.spans.append((it["start"], it["end"]))
+                if b is not None:
+                    ch.spans.append((b["start"], b["end"]))
+        for k in ch.removed:
+            ch.spans.append((before[k]["start"], before[k]["end"]))
+        # the cursor goes to what the undone decision touched
+        last = undone[-1]
+        target = None
+        if last.get("proposal_id") is not None:
+            target = f"p{last['proposal_id']}"
+        elif last["action"] == "add":
+            target = None
+        elif last.get("ref_id") is not None:
+            target = f"d{last['ref_id']}"
+        if target not in self._index:
+            target = cur_key
+        if target in self._index:
+            self.cursor = self._index[target]
+        elif self.items:
+            self.cursor = min(self.cursor, len(self.items) - 1)
+        if self.items:
+            c = self.items[self.cursor]
+            ch.spans.append((c["start"], c["end"]))
+        what = last["action"]
+        n = len(undone)
+        ch.message = (
+            f"undid {n} accepts" if n > 1 else f"undid {what}" + (f" {last['label']}" if last.get("label") else "")
+        )
+        return ch
