@@ -484,3 +484,53 @@ def test_review_app_collects_garbage_in_pauses_and_restores_gc(sim3):
 
     run(go())
     assert gc.isenabled()
+
+
+# ---------------------------------------------------------------------------- shared base: keymap, palette
+
+
+def test_review_user_keymap_remaps_bindings(sim3, tmp_path):
+    km = tmp_path / "keymap.toml"
+    km.write_text(
+        '[keymap]\naccept = "y"\n\n[review]\nreject = "d"\n"item.next" = ["ctrl+n", "j"]\nbogus = "z"\n',
+        encoding="utf-8",
+    )
+
+    async def go():
+        session = ReviewSession(sim3, "rita")
+        app = ReviewApp(session, keymap_path=km)
+        notes = []
+        app.notify = lambda msg, **kw: notes.append(msg)  # type: ignore[method-assign]
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await press(pilot, "x")  # x is no longer reject
+            assert reviews(sim3) == []
+            await press(pilot, "d")
+            assert reviews(sim3) == ["reject"]
+            c = session.cursor
+            await press(pilot, "ctrl+n")
+            assert session.cursor == c + 1
+            assert app.keys_for("reject") == "d" and app.keys_for("item.next") == "ctrl+n j"
+            # the annotate table ([keymap]) is not read here; an unknown review id is said
+            assert len(notes) == 1 and "bogus" in notes[0]
+
+    run(go())
+
+
+def test_review_command_palette_runs_an_action(sim3):
+    from textual.command import CommandPalette
+
+    async def go():
+        app = ReviewApp(ReviewSession(sim3, "rita"), use_user_keymap=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await press(pilot, "ctrl+p")
+            assert isinstance(app.screen, CommandPalette)
+            await press(pilot, *"reject all")
+            await pilot.pause(0.3)
+            await press(pilot, "enter")
+            await pilot.pause(0.2)
+            assert not isinstance(app.screen, CommandPalette)
+            assert reviews(sim3) == ["reject"]
+
+    run(go())

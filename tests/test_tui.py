@@ -568,3 +568,138 @@ def test_a_burst_of_keys_acts_in_order(pstore):
             assert len(fresh(pstore).query("SELECT id FROM decisions")) == n and app.is_running
 
     run(go())
+
+
+# ---------------------------------------------------------------------------- forms: widgets that post messages
+
+from textual.app import App  # noqa: E402
+
+from workbench.tui.forms import AttrsForm, ConfirmBar, SearchBar  # noqa: E402
+
+
+class FormsApp(App):
+    def __init__(self, form):
+        super().__init__()
+        self.form = form
+        self.got: list = []
+
+    def compose(self):
+        yield self.form
+
+    def on_mount(self) -> None:
+        self.form.display = True
+
+    def on_attrs_form_submitted(self, m):
+        self.got.append(("submitted", m.attrs))
+
+    def on_attrs_form_invalid(self, m):
+        self.got.append(("invalid", m.error))
+
+    def on_attrs_form_cancelled(self, m):
+        self.got.append(("cancelled",))
+
+    def on_search_bar_changed(self, m):
+        self.got.append(("changed", m.query))
+
+    def on_search_bar_submitted(self, m):
+        self.got.append(("submitted", m.query))
+
+    def on_search_bar_cancelled(self, m):
+        self.got.append(("cancelled",))
+
+    def on_confirm_bar_submitted(self, m):
+        self.got.append(("yes", m.callback()))
+
+    def on_confirm_bar_cancelled(self, m):
+        self.got.append(("no",))
+
+
+def test_attrs_form_three_fields_parses_and_posts():
+    async def go():
+        app = FormsApp(AttrsForm())
+        async with app.run_test() as pilot:
+            app.form.open_for("QUANTITY", {"value": 36.0, "unit": "个", "approx": None})
+            await pilot.pause()
+            assert app.focused.id == "attr-value" and app.focused.value == "36"
+            app.focused.value = "1500万"
+            await press(pilot, "tab")
+            app.focused.value = "斤"
+            await press(pilot, "tab")
+            app.focused.value = "more"
+            await press(pilot, "enter")
+            assert app.got == [("submitted", {"value": 15000000.0, "unit": "斤", "approx": "more"})]
+            app.query_one("#attr-value").value = "lots"
+            await press(pilot, "enter")
+            assert app.got[-1][0] == "invalid"
+            app.form.cancel()
+            await pilot.pause()
+            assert app.got[-1] == ("cancelled",)
+
+    run(go())
+
+
+def test_attrs_form_compact_one_field():
+    async def go():
+        app = FormsApp(AttrsForm(compact=True))
+        async with app.run_test() as pilot:
+            app.form.open_for("attrs", None)
+            await pilot.pause()
+            inp = app.query_one("#attrs-input")
+            inp.value = "8 次 -"
+            await press(pilot, "enter")
+            inp.value = ""
+            await press(pilot, "enter")
+            inp.value = "1 2 3 4"
+            await press(pilot, "enter")
+            assert app.got[0] == ("submitted", {"value": 8.0, "unit": "次", "approx": None})
+            assert app.got[1] == ("submitted", None)  # all empty: no attributes
+            assert app.got[2][0] == "invalid" and "three words" in app.got[2][1]
+
+    run(go())
+
+
+def test_search_bar_posts_changed_submitted_cancelled():
+    async def go():
+        app = FormsApp(SearchBar("find"))
+        async with app.run_test() as pilot:
+            app.form.open_with("")
+            await pilot.pause()
+            await press(pilot, "a", "b", "enter")
+            app.form.cancel()
+            await pilot.pause()
+            assert app.got == [("changed", "a"), ("changed", "ab"), ("submitted", "ab"), ("cancelled",)]
+
+    run(go())
+
+
+def test_confirm_bar_answers_with_the_callback():
+    async def go():
+        app = FormsApp(ConfirmBar())
+        async with app.run_test() as pilot:
+            app.form.ask("sure?", lambda: 42, "y", "n")
+            app.form.answer(True)
+            await pilot.pause()
+            app.form.ask("sure?", lambda: 43, "y", "n")
+            app.form.answer(False)
+            await pilot.pause()
+            assert app.got == [("yes", 42), ("no",)]
+            assert not app.form.display
+
+    run(go())
+
+
+def test_text_styles_come_from_css_and_survive_a_theme_change(pstore):
+    async def go():
+        app = make_app(pstore)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            ok = app.st("ok")
+            assert ok.color is not None and ok.color.triplet.hex == "#87d787"
+            assert app.doc_view.st("search").bgcolor.triplet.hex == "#5f5f00"
+            assert app.doc_view._cache
+            app.theme = "textual-light"
+            await pilot.pause(0.2)
+            await press(pilot, "j", "a")
+            assert app.is_running and app.session.items[1]["status"] == "accepted"
+
+    run(go())

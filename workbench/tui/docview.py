@@ -59,7 +59,7 @@ class DocView(LineView):
         self.search: list[tuple[int, int]] = []
         self._search_starts: list[int] = []
         self.caret: int | None = None
-        self.anchor: int | None = None
+        self.sel_anchor: int | None = None  # (not "anchor": a Widget method)
         self.lines_rendered = 0  # for tests/benchmarks: strips built (cache misses)
         self._styles: dict[tuple[str, str], Style] = {}
 
@@ -80,7 +80,7 @@ class DocView(LineView):
         self.text = text
         self.search = []
         self._search_starts = []
-        self.caret = self.anchor = None
+        self.caret = self.sel_anchor = None
         self._wrap_width = 0
         self.set_items(items, current)
         self._rewrap()
@@ -125,7 +125,7 @@ class DocView(LineView):
 
     def set_selection(self, caret: int | None, anchor: int | None) -> None:
         old = self._selection_range()
-        self.caret, self.anchor = caret, anchor
+        self.caret, self.sel_anchor = caret, anchor
         new = self._selection_range()
         self.invalidate([r for r in (old, new) if r is not None])
         if caret is not None:
@@ -134,7 +134,7 @@ class DocView(LineView):
     def _selection_range(self) -> tuple[int, int] | None:
         if self.caret is None:
             return None
-        a = self.caret if self.anchor is None else self.anchor
+        a = self.caret if self.sel_anchor is None else self.sel_anchor
         return (min(a, self.caret), max(a, self.caret) + 1)
 
     # ------------------------------------------------------------------ layout
@@ -249,29 +249,31 @@ class DocView(LineView):
                     if prio[k] < 2:
                         styles[k] = search
                     elif prio[k] < 10:
-                        styles[k] = styles[k] + _UNDERLINE
+                        styles[k] = (styles[k] or Style()) + _UNDERLINE
                 j += 1
         sel = self._selection_range()
         if sel is not None and sel[0] < e and sel[1] > s:
             sel_style = self._style("", "selection")
             for k in range(max(sel[0], s) - s, min(sel[1], e) - s):
                 styles[k] = sel_style
-            if s <= self.caret < e:
-                styles[self.caret - s] = self._style("", "caret")
+            caret = self.caret
+            if caret is not None and s <= caret < e:
+                styles[caret - s] = self._style("", "caret")
         # group runs of one style into segments
         text = self.text
         segs = []
         run_start = 0
-        run_style = styles[0]
+        run_style: object = styles[0]
+        end = object()
         for k in range(1, n + 1):
-            st = styles[k] if k < n else object()
-            if st is not run_style:
+            nxt: object = styles[k] if k < n else end
+            if nxt is not run_style:
                 chunk = text[s + run_start : s + k]
                 if "\t" in chunk:
                     chunk = chunk.replace("\t", "    ")
-                segs.append(Segment(chunk, base + run_style if run_style is not None else base))
+                segs.append(Segment(chunk, base + run_style if isinstance(run_style, Style) else base))
                 run_start = k
-                run_style = st
+                run_style = nxt
         return Strip(segs)
 
     # helpers for tests

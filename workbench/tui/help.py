@@ -46,7 +46,7 @@ class HelpScreen(Styled, ModalScreen):
 
     AUTO_FOCUS = "VerticalScroll"
     BINDINGS = [
-        Binding("escape,q,question_mark", "dismiss", "close help", id="help.close"),
+        Binding("escape,q,question_mark", "close_help", "close help", id="help.close"),
     ]
 
     def __init__(self, app) -> None:
@@ -80,5 +80,5 @@ class HelpScreen(Styled, ModalScreen):
             yield Static(Text("\n" + self._main.HELP_RULES, style=self.st("text")))
             yield Static(Text("\nesc / q / ? closes this help", style=self.st("faint")))
 
-    def action_dismiss(self) -> None:
+    def action_close_help(self) -> None:
         self.app.pop_screen()

@@ -69,4 +69,4 @@ class IdleGCApp:
 
         if isinstance(event, events.Key) and hasattr(self, "idle_gc"):
             self.idle_gc.touch()
-        await super().on_event(event)
+        await super().on_event(event)  # type: ignore[misc]  # (the App after this mixin)

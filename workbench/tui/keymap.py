@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import Any
 
 
 class KeymapError(Exception):
@@ -81,6 +82,7 @@ class ModalActions:
         modes = self.ACTION_MODES.get(action)
         if modes is None:
             return True
-        if len(self.screen_stack) > 1:
+        app: Any = self  # an App with a ``mode``
+        if len(app.screen_stack) > 1:
             return False
-        return self.mode in modes
+        return app.mode in modes

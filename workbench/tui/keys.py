@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from .help import key_label
 
@@ -31,7 +31,7 @@ class KeybarEntry(NamedTuple):
     sep: str = "/"
 
 
-def bindings(table: list[Key]) -> list[Binding]:
+def bindings(table: list[Key]) -> list[BindingType]:
     """Every binding is a priority binding. Textual handles priority bindings as the key
     reaches the app, and the others only after the key has gone through the screen's
     queue: with a mix, a burst "a x tab" (typed ahead, pasted, or arriving at once over

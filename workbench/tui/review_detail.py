@@ -113,13 +113,13 @@ class Detail(Styled, Static):
         for k, (a, b) in enumerate(wrap(para, max(10, width - 1))):
             if k:
                 out.append("\n")
-            for lo_, hi_, style in (
+            for lo_, hi_, part_style in (
                 (a, min(b, c.start - shift), st("text")),
                 (max(a, c.start - shift), min(b, c.end - shift), st("focus")),
                 (max(a, c.end - shift), b, st("text")),
             ):
                 if hi_ > lo_:
-                    out.append(para[lo_:hi_], style=style)
+                    out.append(para[lo_:hi_], style=part_style)
         out.append("\n\n")
         # the versions over the same window
         inner = max(10, width - 6)

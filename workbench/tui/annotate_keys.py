@@ -1,0 +1,101 @@
+"""The annotate screen's key table, key bar and help rules (data; the app is in :mod:`.app`)."""
+
+from __future__ import annotations
+
+from ..core.labels import LABELS
+from .keys import Key, KeybarEntry
+
+NORMAL, SPAN, SEARCH, ATTRS, CONFIRM = "normal", "span", "search", "attrs", "confirm"
+
+KEYS: list[Key] = [
+    Key("cursor.next", "j,down", "next_item", "next", True, (NORMAL,), "Move"),
+    Key("cursor.prev", "k,up", "prev_item", "prev", True, (NORMAL,), "Move"),
+    Key("cursor.first", "g,home", "first_item", "first proposal", False, (NORMAL,), "Move"),
+    Key("cursor.last", "G,end", "last_item", "last proposal", False, (NORMAL,), "Move"),
+    Key("page.down", "pagedown,ctrl+d", "page_down", "scroll text down", False, (NORMAL, SPAN), "Move"),
+    Key("page.up", "pageup,ctrl+u", "page_up", "scroll text up", False, (NORMAL, SPAN), "Move"),
+    Key("accept", "a,enter", "accept", "accept", True, (NORMAL,), "Decide"),
+    Key("reject", "x", "reject", "reject (remove if added)", True, (NORMAL,), "Decide"),
+    Key("skip", "space", "skip", "skip to next pending", True, (NORMAL,), "Decide"),
+    *[Key(f"label.{i}", str(i), f"label({i})", lab, False, (NORMAL, SPAN), "Label") for i, lab in enumerate(LABELS, 1)],
+    Key("start.left", "left_square_bracket", "move_start(-1)", "start ←", False, (NORMAL,), "Boundaries"),
+    Key("start.right", "right_square_bracket", "move_start(1)", "start →", False, (NORMAL,), "Boundaries"),
+    Key("end.left", "left_curly_bracket", "move_end(-1)", "end ←", False, (NORMAL,), "Boundaries"),
+    Key("end.right", "right_curly_bracket", "move_end(1)", "end →", False, (NORMAL,), "Boundaries"),
+    Key("attrs", "e", "edit_attrs", "attrs", True, (NORMAL,), "Decide"),
+    Key("new_span", "n", "new_span", "new span", True, (NORMAL,), "New span"),
+    Key("span.left", "h,left", "caret(-1)", "caret ←", True, (SPAN,), "New span"),
+    Key("span.right", "l,right", "caret(1)", "caret →", True, (SPAN,), "New span"),
+    Key("span.word_next", "w", "caret_word(1)", "next word", True, (SPAN,), "New span"),
+    Key("span.word_prev", "b", "caret_word(-1)", "prev word", True, (SPAN,), "New span"),
+    Key("span.anchor", "v", "anchor", "anchor", True, (SPAN,), "New span"),
+    Key("undo", "u,backspace", "undo", "undo", True, (NORMAL,), "Decide"),
+    Key("accept_all", "A", "accept_all", "accept all", True, (NORMAL,), "Decide"),
+    Key("finish", "f", "finish", "finish doc", True, (NORMAL,), "Documents"),
+    Key("doc.next", "tab", "next_doc", "next doc", True, (NORMAL,), "Documents"),
+    Key("doc.prev", "shift+tab", "prev_doc", "prev doc", False, (NORMAL,), "Documents"),
+    Key("search", "slash", "search", "search", True, (NORMAL, SPAN), "Search"),
+    Key("search.next", "down", "search_step(1)", "next match", True, (SEARCH,), "Search"),
+    Key("search.prev", "up", "search_step(-1)", "previous match", True, (SEARCH,), "Search"),
+    Key("confirm.yes", "y,enter", "confirm(True)", "yes", True, (CONFIRM,), "Confirm"),
+    Key("confirm.no", "n", "confirm(False)", "no", True, (CONFIRM,), "Confirm"),
+    Key("cancel", "escape", "cancel", "cancel / close", True, (SPAN, SEARCH, ATTRS, CONFIRM, NORMAL), "General"),
+    Key("help", "question_mark", "help", "help", True, (NORMAL, SPAN), "General"),
+    Key("quit", "q", "quit", "quit", True, (NORMAL,), "General"),
+]
+
+# the key bar (footer) per mode: (binding ids, description)
+KEYBAR: dict[str, list[KeybarEntry]] = {
+    NORMAL: [
+        KeybarEntry(("cursor.next", "cursor.prev"), "move"),
+        KeybarEntry(("accept",), "accept"),
+        KeybarEntry(("reject",), "reject"),
+        KeybarEntry(("skip",), "skip"),
+        KeybarEntry(("label.1", "label.7"), "label"),
+        KeybarEntry(("start.left", "start.right", "end.left", "end.right"), "bounds"),
+        KeybarEntry(("attrs",), "attrs"),
+        KeybarEntry(("new_span",), "new span"),
+        KeybarEntry(("undo",), "undo"),
+        KeybarEntry(("accept_all",), "accept all"),
+        KeybarEntry(("finish",), "finish"),
+        KeybarEntry(("doc.next", "doc.prev"), "doc"),
+        KeybarEntry(("search",), "search"),
+        KeybarEntry(("help",), "help"),
+        KeybarEntry(("quit",), "quit"),
+    ],
+    SPAN: [
+        KeybarEntry(("span.left", "span.right"), "caret"),
+        KeybarEntry(("span.word_next", "span.word_prev"), "word"),
+        KeybarEntry(("span.anchor",), "anchor"),
+        KeybarEntry(("label.1", "label.7"), "add span"),
+        KeybarEntry(("search",), "search"),
+        KeybarEntry(("cancel",), "cancel"),
+        KeybarEntry(("help",), "help"),
+    ],
+    SEARCH: [
+        KeybarEntry(("search.next", "search.prev"), "next/prev match"),
+        KeybarEntry((), "enter done"),
+        KeybarEntry(("cancel",), "close"),
+    ],
+    ATTRS: [KeybarEntry((), "tab next field"), KeybarEntry((), "enter save"), KeybarEntry(("cancel",), "cancel")],
+    CONFIRM: [KeybarEntry(("confirm.yes",), "yes"), KeybarEntry(("confirm.no", "cancel"), "no")],
+}
+
+# keybar entries dropped first when the terminal is narrow (indexes into KEYBAR[mode] + palette)
+KEYBAR_DROP = {NORMAL: [15, 11, 3, 5, 9, 12, 6, 10], SPAN: [7, 4]}
+
+
+HELP_RULES = """\
+Every decision is written to the database the moment its key is pressed.
+Spans are flat: a change that would overlap one of your spans is refused.
+a on a proposal = accept · x = reject (on a span you added: remove it).
+1-7 on a proposal changes its label (an edit); on a pending one with the same label, accepts it.
+[ ] { } move the start / end by one character (never empty, never across a line break).
+n: new span. Move the caret (h l, w b by word), v anchors, a label key adds the span
+   (without an anchor: the word under the caret). / inside new-span mode selects the match.
+u undoes your last decision in this document, any number of times (persisted);
+   an accept-all is undone as a whole.
+f finishes the document (asks if proposals are still pending) and opens the next
+   unfinished one; f on a finished document reopens it. tab / shift+tab move in the queue.
+Remap keys in ~/.config/workbench/keymap.toml (or $WORKBENCH_KEYMAP):
+   [keymap]  accept = "y,enter"   (binding ids in the right column)"""
