@@ -94,7 +94,7 @@ class AnnotateApp(WorkbenchApp):
         self.doc_view.set_document(s.text, s.items, s.cursor if s.items else None)
         self.table.load(s.items, s.cursor)
         self._search_matches = []
-        self._update_header()
+        self.update_header()
         self.update_status()
         self._schedule_prefetch()
 
@@ -120,7 +120,7 @@ class AnnotateApp(WorkbenchApp):
             self.doc_view.show_current()
         if ch.message:
             self.say(ch.message)
-        self._update_header()
+        self.update_header()
         self.update_status()
         self._schedule_prefetch()
 
@@ -134,7 +134,7 @@ class AnnotateApp(WorkbenchApp):
         self.doc_view.prefetch()
         self.table.prefetch()
 
-    def _update_header(self) -> None:
+    def update_header(self) -> None:
         s, st = self.session, self.st
         c = s.counts()
         t = Text(no_wrap=True, overflow="ellipsis")

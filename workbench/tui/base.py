@@ -29,7 +29,8 @@ from .help import HelpScreen, key_label
 from .idle_gc import IdleGCApp
 from .keymap import KeymapError, ModalActions, default_keymap_path, load_keymap
 from .keys import Key, KeybarEntry
-from .scroll import Line
+from .scroll import Line, LineView
+from .styles import Styled
 
 BASE_CSS = str(Path(__file__).with_name("base.tcss"))
 
@@ -102,7 +103,31 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
         if keymap:
             self.set_keymap(keymap)
         self.set_focus(None)
+        self.theme_changed_signal.subscribe(self, self._restyle)
         self.ready()
+
+    def _restyle(self, _theme=None) -> None:
+        """A new theme: every widget looks its text styles up again, the panels render
+        again (their strip caches hold the old colours), the bars are rebuilt."""
+
+        def again() -> None:
+            for w in self.query("*"):
+                if isinstance(w, Styled):
+                    w.forget_styles()
+            self.restyle()
+
+        self.call_after_refresh(again)
+
+    def restyle(self) -> None:
+        """Rebuild what was rendered with the old styles (the app's bars, its panels)."""
+        for w in self.query(LineView):
+            w.restyle()
+        self.update_keybar()
+        self.update_header()
+        self.update_status()
+
+    def update_header(self) -> None:
+        """Rebuild the header bar (if the app has one)."""
 
     def ready(self) -> None:
         """The app is mounted and its keymap applied."""

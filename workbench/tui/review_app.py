@@ -93,9 +93,13 @@ class ReviewApp(WorkbenchApp):
         self._list_header()
         self.list.goto(self.session.cursor)
         self.detail.show()
-        self._update_header()
+        self.update_header()
         self.update_status()
         self.update_keybar()
+
+    def restyle(self) -> None:
+        super().restyle()
+        self.detail.show()
 
     def _list_header(self) -> None:
         self.query_one("#list-header", Line).set(
@@ -127,10 +131,10 @@ class ReviewApp(WorkbenchApp):
             self.list.goto(s.cursor)
         self.detail.show()
         self.query_one("#detail-box").scroll_home(animate=False)
-        self._update_header()
+        self.update_header()
         self.update_status()
 
-    def _update_header(self) -> None:
+    def update_header(self) -> None:
         s, st = self.session, self.st
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(" review ", style=st("chip-title"))

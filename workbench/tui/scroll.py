@@ -47,7 +47,7 @@ class LineView(Styled, ScrollView, can_focus=False):
     ~8 ms to each document switch.
 
     Text styles come from CSS (``st``, see :mod:`workbench.tui.styles`); a panel caches
-    rendered strips, so ``restyle`` (on a theme change) drops its caches."""
+    rendered strips, so ``restyle`` (the app calls it on a theme change) drops its caches."""
 
     COMPONENT_CLASSES = STYLE_CLASSES
 
@@ -60,9 +60,6 @@ class LineView(Styled, ScrollView, can_focus=False):
     """
 
     _frame_style = None
-
-    def on_mount(self) -> None:
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.call_after_refresh(self.restyle))
 
     def restyle(self) -> None:
         """The styles changed: forget cached rendering (subclasses drop their caches)."""

@@ -72,8 +72,22 @@ class Styled:
     class sets ``COMPONENT_CLASSES = STYLE_CLASSES`` itself: Textual collects component
     classes from the widget's own DOM bases only, not from mixins.)"""
 
+    _st_cache: dict[str, Style] | None = None
+
     def st(self, name: str) -> Style:
-        return self.get_component_rich_style(f"wb--{name}", partial=True)  # type: ignore[attr-defined]
+        # our own cache: Textual's is dropped whenever the widget's styles are refreshed,
+        # and computing one again walks the ancestors (~0.1 ms; a key asks for dozens)
+        cache = self._st_cache
+        if cache is None:
+            cache = self._st_cache = {}
+        style = cache.get(name)
+        if style is None:
+            style = cache[name] = self.get_component_rich_style(f"wb--{name}", partial=True)  # type: ignore[attr-defined]
+        return style
+
+    def forget_styles(self) -> None:
+        """The theme or the stylesheet changed: look the styles up again."""
+        self._st_cache = None
 
     def label_st(self, label: str | None, chip: bool = False) -> Style:
         """A label's colour (``COLORS``): as text (bold), or as a chip (black on it)."""
