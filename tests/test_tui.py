@@ -703,3 +703,25 @@ def test_text_styles_come_from_css_and_survive_a_theme_change(pstore):
             assert app.is_running and app.session.items[1]["status"] == "accepted"
 
     run(go())
+
+
+def test_a_burst_after_answering_a_form_acts_in_the_new_mode(pstore):
+    """Keys typed right after the key that answers a form (n in the confirm prompt,
+    escape in the search bar) wait for the form's message, then act in order."""
+
+    async def go():
+        app = make_app(pstore)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            for key, ch in (("A", "A"), ("n", "n"), ("j", "j")):
+                app.post_message(events.Key(key, ch))
+            await pilot.pause(0.3)
+            assert app.mode == "normal" and app.session.cursor == 1 and decisions(pstore) == []
+            await press(pilot, "slash")
+            for key, ch in (("escape", None), ("j", "j"), ("x", "x")):
+                app.post_message(events.Key(key, ch))
+            await pilot.pause(0.3)
+            assert app.mode == "normal" and app.query_one("#search-input").value == ""
+            assert app.session.cursor == 3 and [d["action"] for d in decisions(pstore)] == ["reject"]
+
+    run(go())

@@ -308,16 +308,19 @@ class AnnotateApp(WorkbenchApp):
         self.mode = CONFIRM
 
     def action_confirm(self, yes: bool) -> None:
+        self.hold_keys()
         self.confirm_bar.answer(yes)
 
-    def on_confirm_bar_submitted(self, event: ConfirmBar.Submitted) -> None:
+    async def on_confirm_bar_submitted(self, event: ConfirmBar.Submitted) -> None:
         self.mode = NORMAL
         self._do(event.callback)
+        await self.release_keys()
 
-    def on_confirm_bar_cancelled(self, event: ConfirmBar.Cancelled) -> None:
+    async def on_confirm_bar_cancelled(self, event: ConfirmBar.Cancelled) -> None:
         self.mode = NORMAL
         self.say("cancelled")
         self.update_status()
+        await self.release_keys()
 
     # ------------------------------------------------------------------ documents
     def action_next_doc(self) -> None:
@@ -350,10 +353,11 @@ class AnnotateApp(WorkbenchApp):
     def on_attrs_form_invalid(self, event: AttrsForm.Invalid) -> None:
         self.error(event.error)
 
-    def on_attrs_form_cancelled(self, event: AttrsForm.Cancelled) -> None:
+    async def on_attrs_form_cancelled(self, event: AttrsForm.Cancelled) -> None:
         self.mode = NORMAL
         self.say("attributes not changed")
         self.update_status()
+        await self.release_keys()
 
     # ------------------------------------------------------------------ search
     def action_search(self) -> None:
@@ -414,9 +418,10 @@ class AnnotateApp(WorkbenchApp):
         if self.mode == SPAN:
             self.update_status()
 
-    def on_search_bar_cancelled(self, event: SearchBar.Cancelled) -> None:
+    async def on_search_bar_cancelled(self, event: SearchBar.Cancelled) -> None:
         if self.mode == SEARCH:
             self.mode = self._search_return
+        await self.release_keys()
 
     # ------------------------------------------------------------------ new span
     def action_new_span(self) -> None:
@@ -463,8 +468,10 @@ class AnnotateApp(WorkbenchApp):
         if self.mode == CONFIRM:
             self.action_confirm(False)
         elif self.mode == SEARCH:
+            self.hold_keys()
             self.search_bar.cancel()
         elif self.mode == ATTRS:
+            self.hold_keys()
             self.attrs_form.cancel()
         elif self.mode == SPAN:
             if self._anchor is not None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import App
 from textual.command import DiscoveryHit, Hit, Provider
 from textual.reactive import reactive
@@ -240,6 +241,33 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
         self._message = Text(msg, style=self.st("error-b"))
         self.update_status()
         self.bell()
+
+    # ------------------------------------------------------------------ keys typed ahead of a form's answer
+    _held: list | None = None
+
+    def hold_keys(self) -> None:
+        """A form was just answered (escape, y/n) and its message is on its way: keys that
+        come meanwhile wait for it, so that a burst ("A n j", "/ … escape j") acts in the
+        order typed, in the mode the answer leaves (not in the form's mode, or lost)."""
+        if self._held is None:
+            self._held = []
+            self.set_timer(0.5, self._release_late)
+
+    async def release_keys(self) -> None:
+        """The form's message was handled: act on the keys held, in order."""
+        held, self._held = self._held, None
+        for event in held or ():
+            await self.on_event(event)
+
+    async def _release_late(self) -> None:
+        if self._held is not None:  # the answer never came (the form went away): do not keep the keys
+            await self.release_keys()
+
+    async def on_event(self, event) -> None:
+        if self._held is not None and isinstance(event, events.Key):
+            self._held.append(event)
+            return
+        await super().on_event(event)
 
     # ------------------------------------------------------------------ general actions
     def action_help(self) -> None:

@@ -314,10 +314,11 @@ class ReviewApp(WorkbenchApp):
     def on_attrs_form_invalid(self, event: AttrsForm.Invalid) -> None:
         self.error(event.error)
 
-    def on_attrs_form_cancelled(self, event: AttrsForm.Cancelled) -> None:
+    async def on_attrs_form_cancelled(self, event: AttrsForm.Cancelled) -> None:
         self.mode = self._attrs_return
         self.say("attributes not changed")
         self.update_status()
+        await self.release_keys()
 
     def _late_enter(self) -> None:
         # a second enter typed in the same burst reached the form before the first one's
@@ -343,14 +344,17 @@ class ReviewApp(WorkbenchApp):
             self.detail.show()
             self.update_status()
 
-    def on_search_bar_cancelled(self, event: SearchBar.Cancelled) -> None:
+    async def on_search_bar_cancelled(self, event: SearchBar.Cancelled) -> None:
         self.mode = ADD
         self.update_status()
+        await self.release_keys()
 
     def action_cancel(self) -> None:
         if self.mode == FIND:
+            self.hold_keys()
             self.search_bar.cancel()
         elif self.mode == ATTRS:
+            self.hold_keys()
             self.attrs_form.cancel()
         elif self.mode == ADD:
             d = self.session.add_draft
