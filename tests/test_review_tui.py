@@ -534,3 +534,20 @@ def test_review_command_palette_runs_an_action(sim3):
             assert reviews(sim3) == ["reject"]
 
     run(go())
+
+
+def test_review_repaints_only_the_rows_a_change_names(sim3):
+    async def go():
+        session = ReviewSession(sim3, "rita")
+        app = ReviewApp(session, use_user_keymap=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            shown = set(app.list._cache)
+            assert len(shown) > 5
+            await press(pilot, "1")  # settles item 0, the cursor moves to item 1
+            kept = set(app.list._cache)
+            assert shown - {0, 1} <= kept  # every other row kept its rendering
+            assert session.items[0].status in ("picked", "rejected")
+            assert "✓" in str(app.list._row(0)) or "✗" in str(app.list._row(0))
+
+    run(go())
