@@ -46,6 +46,11 @@ def visible(s: str, *, keep_newlines: bool = False) -> str:
     return s.translate(_TABLE)
 
 
+def is_visible(s: str) -> bool:
+    """True when :func:`visible` would change nothing."""
+    return _UNSAFE.search(s) is None
+
+
 def unsafe_characters(s: str, *, keep_newlines: bool = True) -> dict[str, int]:
     """Counts of the characters :func:`visible` would replace, by their ``U+XXXX`` name (line
     feeds, tabs and carriage returns of ordinary text are not counted when

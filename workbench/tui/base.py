@@ -25,6 +25,7 @@ from textual.reactive import reactive
 
 from workbench.store import StoreError
 
+from ..core.visible import visible
 from ..session import SessionError
 from .help import HelpScreen, key_label
 from .idle_gc import IdleGCApp
@@ -222,7 +223,7 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
 
     def say(self, msg: str | None, style: str | None = None) -> None:
         """Set the status message (shown on the next ``update_status``)."""
-        self._message = None if msg is None else Text(msg, style=self.st(style) if style else "")
+        self._message = None if msg is None else Text(visible(msg), style=self.st(style) if style else "")
 
     USER_ERRORS: ClassVar[tuple[type[Exception], ...]] = (SessionError,)
 
@@ -238,7 +239,7 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
         return False, None
 
     def error(self, msg: str) -> None:
-        self._message = Text(msg, style=self.st("error-b"))
+        self._message = Text(visible(msg), style=self.st("error-b"))
         self.update_status()
         self.bell()
 

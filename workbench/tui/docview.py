@@ -17,6 +17,7 @@ from textual.geometry import Size
 from textual.strip import Strip
 
 from ..core.labels import COLORS
+from ..core.visible import visible
 from .scroll import LineView, set_virtual_size
 from .wrap import cell_width, line_of, wrap
 
@@ -77,7 +78,8 @@ class DocView(LineView):
 
     # ------------------------------------------------------------------ data
     def set_document(self, text: str, items: list[dict], current: int | None) -> None:
-        self.text = text
+        # drawn with placeholders for controls (one character each: offsets unchanged)
+        self.text = visible(text, keep_newlines=True)
         self.search = []
         self._search_starts = []
         self.caret = self.sel_anchor = None

@@ -10,6 +10,7 @@ from textual.strip import Strip
 
 from ..core.labels import COLORS
 from ..core.quantity import format_attrs
+from ..core.visible import visible
 from .scroll import LineView, set_virtual_size
 from .wrap import cell_width
 
@@ -45,7 +46,7 @@ def attrs_cell(attrs: dict | None) -> str:
 def row_cells(it: dict, st, text_cells: int = TEXT_CELLS, attrs_cells: int = ATTRS_CELLS) -> tuple:
     """The cells of an item's row; ``st`` gives a style by name (``Styled.st``)."""
     label = Text(it["label"], style=Style(color=COLORS.get(it["label"]) or st("dim").color, bold=True))
-    text = Text(clip_cells(it["text"], text_cells))
+    text = Text(clip_cells(visible(it["text"]), text_cells))
     status, sstyle = STATUS_CELL[it["status"]]
     if it["status"] == "rejected":
         text.stylize(st("muted-strike"))

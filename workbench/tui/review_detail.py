@@ -11,6 +11,7 @@ from textual.widgets import Static
 from ..core.labels import LABELS
 from ..core.quantity import format_attrs
 from .review_list import STATE
+from .safe import safe_text
 from .styles import STYLE_CLASSES, Styled
 from .wrap import cell_width, wrap
 
@@ -73,7 +74,7 @@ class Detail(Styled, Static):
         self.show()
 
     def show(self) -> None:
-        self.update(self.build(max(20, self.size.width or 80)))
+        self.update(safe_text(self.build(max(20, self.size.width or 80))))
 
     def build(self, width: int) -> Text:
         app, s = self._app, self._app.session

@@ -9,6 +9,7 @@ from textual.message import Message
 from textual.strip import Strip
 
 from ..core.labels import COLORS
+from ..core.visible import visible
 from .items import clip_cells, pad_cells
 from .scroll import LineView
 
@@ -77,9 +78,9 @@ class ItemList(LineView):
         kinds = "+" if c.added else "".join(k[0].upper() for k in c.kinds)  # M B L A, + added
         t.append(pad_cells(Text(kinds, style=st("kind")), 5))
         if width >= 40:
-            t.append(pad_cells(Text(clip_cells(c.doc_id, 9), style=st("faint")), 10))
+            t.append(pad_cells(Text(clip_cells(visible(c.doc_id), 9), style=st("faint")), 10))
         rest = max(6, width - t.cell_len - 1)
-        snippet = s.text(c.doc_id)[c.start : c.end]
+        snippet = visible(s.text(c.doc_id)[c.start : c.end])
         label = (
             c.versions[0].spans[0]["label"]
             if c.versions[0].spans

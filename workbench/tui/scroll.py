@@ -22,6 +22,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.widget import Widget
 
+from .safe import safe_text
 from .styles import STYLE_CLASSES, Styled
 
 
@@ -99,6 +100,7 @@ class Line(Styled, Widget):
         self._text: Text = Text()
 
     def set(self, text: Text) -> None:
+        text = safe_text(text)
         if text != self._text:
             self._text = text
             self.refresh()

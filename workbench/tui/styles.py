@@ -85,6 +85,12 @@ class Styled:
             style = cache[name] = self.get_component_rich_style(f"wb--{name}", partial=True)  # type: ignore[attr-defined]
         return style
 
+    def render_lines(self, crop):
+        """The net of :mod:`workbench.tui.safe`: no rendered line carries a control character."""
+        from .safe import guard_strip
+
+        return [guard_strip(strip) for strip in super().render_lines(crop)]
+
     def forget_styles(self) -> None:
         """The theme or the stylesheet changed: look the styles up again."""
         self._st_cache = None

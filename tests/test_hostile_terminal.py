@@ -1,0 +1,126 @@
+"""Issue 12 (critical part): terminal control sequences in a report never reach the terminal.
+
+A report holding terminal *queries* (XTVERSION ``ESC [>0q``, DA2 ``ESC [>c``, DSR ``ESC [6n``)
+made the terminal answer on stdin, and the app read the answers as keys: with nobody at the
+keyboard ``workbench annotate`` wrote decisions by the hundred. OSC 52 wrote the clipboard,
+OSC 0 the window title, ``ESC [2J`` wiped the screen.
+
+Here ``workbench annotate`` runs in a real pty in front of an emulated terminal that answers
+those queries the way xterm does. For ten seconds no key is pressed: no decision may be
+written and none of the document's sequences may appear in what the app wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import pytest
+from test_crash import COLS, ROWS, Terminal
+
+from workbench.ingest import ingest_paths
+from workbench.store import Store
+
+HOSTILE = {
+    "xtversion": b"\x1b[>0q",
+    "da2": b"\x1b[>c",
+    "dsr": b"\x1b[6n",
+    "osc52": b"\x1b]52;c;SE9TVElMRQ==\x07",
+    "osc0": b"\x1b]0;HOSTILE-TITLE\x07",
+    "wipe": b"\x1b[2J",
+    "c1-csi": "\x9b6n".encode(),
+    "bidi": "\u202e".encode(),
+}
+
+# what xterm answers on stdin
+ANSWERS = {
+    b"\x1b[>0q": b"\x1bP>|XTerm(390)\x1b\\",
+    b"\x1b[>c": b"\x1b[>41;390;0c",
+    b"\x1b[6n": b"\x1b[12;40R",
+}
+
+
+class AnsweringTerminal(Terminal):
+    """A terminal that answers queries, as a real one does (the answers arrive as input)."""
+
+    answered = 0
+
+    def feed_bytes(self, data: bytes) -> None:
+        before = len(self.raw)
+        super().feed_bytes(data)
+        window = bytes(self.raw[max(0, before - 8) :])
+        for query, answer in ANSWERS.items():
+            n = window.count(query)
+            for _ in range(n):
+                try:
+                    os.write(self.fd, answer)
+                except OSError:
+                    return
+                self.answered += 1
+
+
+@pytest.fixture
+def hostile_db(tmp_path):
+    body = "统战工作报告。" + "".join(
+        f"第{i}段{seq.decode('utf-8', 'surrogateescape')}内容。" for i, seq in enumerate(HOSTILE.values())
+    )
+    text = (body + "县委统战部帮助34家民营企业融资493万元。\n") * 3
+    src = tmp_path / "hostile.jsonl"
+    src.write_text(json.dumps({"id": "hostile\x1b]0;ID-TITLE\x07doc", "text": text}) + "\n", encoding="utf-8")
+    db = tmp_path / "wb.db"
+    store = Store(db)
+    rep = ingest_paths(store, [src])
+    assert not rep.errors and rep.added == 1, rep.errors
+    (doc_id,) = store.document_ids()
+    stored = store.get_document(doc_id)["text"]
+    assert "\x1b[6n" in stored  # the stored text stays exact
+    # proposals over the hostile parts too (the list shows their text)
+    spans = []
+    for seq in ("\x1b[6n", "\x1b]52;c;SE9TVElMRQ==\x07", "\u202e"):
+        i = stored.index(seq)
+        spans.append(
+            {"start": i - 2, "end": i + len(seq) + 2, "label": "ORG", "text": stored[i - 2 : i + len(seq) + 2]}
+        )
+    spans.sort(key=lambda s: s["start"])
+    store.replace_proposals(doc_id, "fixture", "1", spans)
+    store.close()
+    return str(db)
+
+
+def _env(tmp_path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEXTUAL", "PYTEST"))}
+    env.update(
+        TERM="xterm-256color",
+        COLUMNS=str(COLS),
+        LINES=str(ROWS),
+        LANG="C.UTF-8",
+        WORKBENCH_KEYMAP=str(tmp_path / "no-keymap.toml"),
+        HOME=str(tmp_path),
+    )
+    return env
+
+
+def test_annotate_with_hostile_text_and_no_key_writes_nothing(hostile_db, tmp_path):
+    args = [sys.executable, "-c", "from workbench.cli import main; main()", "--db", hostile_db, "annotate"]
+    args += ["--annotator", "idle"]
+    term = AnsweringTerminal(args, _env(tmp_path))
+    try:
+        term.wait_for(lambda s: "doc 1/1" in s.text(), "the first screen")
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            term.pump(0.1)
+        out = bytes(term.raw)
+        assert term.proc.poll() is None, "annotate exited by itself"
+    finally:
+        term.kill()
+    store = Store(hostile_db)
+    n = store.count("decisions")
+    store.close()
+    assert n == 0, f"{n} decisions written with no key pressed ({term.answered} terminal answers)"
+    for name, seq in HOSTILE.items():
+        assert seq not in out, f"the document's {name} sequence reached the terminal"
+    assert b"\x1b]0;ID-TITLE" not in out  # the id is drawn visibly too
+    screen = term.screen.text()
+    assert "␛" in screen  # drawn as a visible placeholder instead

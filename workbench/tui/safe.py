@@ -1,0 +1,36 @@
+"""Nothing from the data reaches the terminal raw (issue 12).
+
+Two layers:
+- at the sources, text is made visible before it is laid out (the document text in
+  ``DocView``, every ``Text`` given to a ``Line`` bar, the review detail, status messages), so
+  each placeholder takes its one cell in the layout;
+- a net under every widget of ours (``Styled.render_lines``): a rendered line that still holds
+  a control or bidi character is redrawn with placeholders and cropped to its width. That
+  catches whatever a future code path forgets.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.text import Text
+from textual.strip import Strip
+
+from ..core.visible import is_visible, visible
+
+
+def safe_text(t: Text) -> Text:
+    """``t`` with its characters made visible (same length, so its spans still fit)."""
+    plain = t.plain
+    if is_visible(plain.replace("\n", "")):
+        return t
+    out = t.copy()
+    out.plain = visible(plain, keep_newlines=True)
+    return out
+
+
+def guard_strip(strip: Strip) -> Strip:
+    if is_visible(strip.text):
+        return strip
+    width = strip.cell_length
+    segs = [seg if seg.control else Segment(visible(seg.text), seg.style) for seg in strip]
+    return Strip(segs).crop_extend(0, width, None)
