@@ -121,6 +121,42 @@ def test_annotate_with_hostile_text_and_no_key_writes_nothing(hostile_db, tmp_pa
     assert n == 0, f"{n} decisions written with no key pressed ({term.answered} terminal answers)"
     for name, seq in HOSTILE.items():
         assert seq not in out, f"the document's {name} sequence reached the terminal"
+    assert "␛" in term.screen.text()  # drawn as a visible placeholder instead
     assert b"\x1b]0;ID-TITLE" not in out  # the id is drawn visibly too
     screen = term.screen.text()
     assert "␛" in screen  # drawn as a visible placeholder instead
+
+
+def test_review_with_hostile_text_and_no_key_settles_nothing(hostile_db, tmp_path):
+    """Two annotators disagree on every span over the hostile parts; the reviewer's screen is
+    open for ten seconds with no key: no review action, no gold."""
+    store = Store(hostile_db)
+    (doc_id,) = store.document_ids()
+    for p in store.proposals(doc_id):
+        for annotator, label in (("alice", "ORG"), ("bob", "LOC")):
+            store.record_decision(
+                doc_id, annotator, "add", start=p["start"], end=p["end"], label=label, text=p["text"], origin="import"
+            )
+    for annotator in ("alice", "bob"):
+        store.record_decision(doc_id, annotator, "finish")
+    store.close()
+    args = [sys.executable, "-c", "from workbench.cli import main; main()", "--db", hostile_db, "review"]
+    args += ["--reviewer", "rita"]
+    term = AnsweringTerminal(args, _env(tmp_path))
+    try:
+        term.wait_for(lambda s: "rita" in s.text() and "unsettled" in s.text(), "the review screen")
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            term.pump(0.1)
+        out = bytes(term.raw)
+        assert term.proc.poll() is None, "review exited by itself"
+    finally:
+        term.kill()
+    store = Store(hostile_db)
+    acted = [r for r in store.review_rows(doc_id) if r["action"] != "agree"]
+    gold = store.gold_rows(doc_id)
+    store.close()
+    assert acted == [] and gold == [], f"{len(acted)} review actions with no key ({term.answered} answers)"
+    for name, seq in HOSTILE.items():
+        assert seq not in out, f"the document's {name} sequence reached the terminal"
+    assert "␛" in term.screen.text()  # drawn as a visible placeholder instead
