@@ -227,6 +227,20 @@ class Terminal:
         os.close(self.fd)
 
 
+def pty_env(tmp_path) -> dict:
+    """The environment of an app run in the pty: a plain xterm, no user keymap, a fresh HOME."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEXTUAL", "PYTEST"))}
+    env.update(
+        TERM="xterm-256color",
+        COLUMNS=str(COLS),
+        LINES=str(ROWS),
+        LANG="C.UTF-8",
+        WORKBENCH_KEYMAP=str(tmp_path / "no-keymap.toml"),
+        HOME=str(tmp_path),
+    )
+    return env
+
+
 # ---------------------------------------------------------------------------- what the screen says
 
 _HEADER = re.compile(r"doc (\d+)/(\d+)\s+(\S+)\s.*?(\d+) decisions\s+│\s*(\d+) pending (\d+)✓ (\d+)✎ (\d+)\+ (\d+)✗")
@@ -305,15 +319,7 @@ def test_sigkill_mid_session_loses_nothing_shown(proposed_db, tmp_path):
     twin_store = Store(twin)
     twin_session = AnnotationSession(twin_store, ANNOTATOR)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEXTUAL", "PYTEST"))}
-    env.update(
-        TERM="xterm-256color",
-        COLUMNS=str(COLS),
-        LINES=str(ROWS),
-        LANG="C.UTF-8",
-        WORKBENCH_KEYMAP=str(tmp_path / "no-keymap.toml"),
-        HOME=str(tmp_path),
-    )
+    env = pty_env(tmp_path)
     args = [
         sys.executable,
         "-c",

@@ -18,7 +18,7 @@ import sys
 import time
 
 import pytest
-from test_crash import COLS, ROWS, Terminal
+from test_crash import Terminal, pty_env
 
 from workbench.ingest import ingest_paths
 from workbench.store import Store
@@ -89,30 +89,22 @@ def hostile_db(tmp_path):
     return str(db)
 
 
-def _env(tmp_path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEXTUAL", "PYTEST"))}
-    env.update(
-        TERM="xterm-256color",
-        COLUMNS=str(COLS),
-        LINES=str(ROWS),
-        LANG="C.UTF-8",
-        WORKBENCH_KEYMAP=str(tmp_path / "no-keymap.toml"),
-        HOME=str(tmp_path),
-    )
-    return env
+def watch_idle(term: Terminal, seconds: float = 10) -> bytes:
+    """Let the app run with no key for ``seconds`` (the terminal still answers); its output."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        term.pump(0.1)
+    assert term.proc.poll() is None, "the app exited by itself"
+    return bytes(term.raw)
 
 
 def test_annotate_with_hostile_text_and_no_key_writes_nothing(hostile_db, tmp_path):
     args = [sys.executable, "-c", "from workbench.cli import main; main()", "--db", hostile_db, "annotate"]
     args += ["--annotator", "idle"]
-    term = AnsweringTerminal(args, _env(tmp_path))
+    term = AnsweringTerminal(args, pty_env(tmp_path))
     try:
         term.wait_for(lambda s: "doc 1/1" in s.text(), "the first screen")
-        end = time.monotonic() + 10
-        while time.monotonic() < end:
-            term.pump(0.1)
-        out = bytes(term.raw)
-        assert term.proc.poll() is None, "annotate exited by itself"
+        out = watch_idle(term)
     finally:
         term.kill()
     store = Store(hostile_db)
@@ -142,14 +134,10 @@ def test_review_with_hostile_text_and_no_key_settles_nothing(hostile_db, tmp_pat
     store.close()
     args = [sys.executable, "-c", "from workbench.cli import main; main()", "--db", hostile_db, "review"]
     args += ["--reviewer", "rita"]
-    term = AnsweringTerminal(args, _env(tmp_path))
+    term = AnsweringTerminal(args, pty_env(tmp_path))
     try:
         term.wait_for(lambda s: "rita" in s.text() and "unsettled" in s.text(), "the review screen")
-        end = time.monotonic() + 10
-        while time.monotonic() < end:
-            term.pump(0.1)
-        out = bytes(term.raw)
-        assert term.proc.poll() is None, "review exited by itself"
+        out = watch_idle(term)
     finally:
         term.kill()
     store = Store(hostile_db)
