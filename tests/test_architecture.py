@@ -67,3 +67,31 @@ def test_tui_never_imports_jieba():
 def test_cli_help_imports_neither_jieba_nor_textual():
     loaded = _modules_loaded("import workbench.cli")
     assert "jieba" not in loaded and "textual" not in loaded
+
+
+def test_cli_command_modules_never_import_the_cli_package():
+    """Command modules import ``workbench.cli.context`` (a leaf), never the package that
+    registers them: no import cycle, no registration by import side effect."""
+    offenders = []
+    for path in sorted((ROOT / "workbench" / "cli").glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                pkg = (node.level == 0 and node.module == "workbench.cli") or (node.level == 1 and not node.module)
+                if pkg or node.level > 1:
+                    offenders.append(f"{path.name}:{node.lineno}")
+            elif isinstance(node, ast.Import) and any(a.name == "workbench.cli" for a in node.names):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []
+
+
+def test_every_command_is_registered_from_the_module_list():
+    from workbench.cli import COMMAND_MODULES, cli, export, import_
+
+    def names(attr):
+        return sorted(c.name for m in COMMAND_MODULES for c in getattr(m, attr, ()))
+
+    assert sorted(cli.commands) == sorted(names("COMMANDS") + ["export", "import"])
+    assert sorted(export.commands) == names("EXPORT_COMMANDS")
+    assert sorted(import_.commands) == names("IMPORT_COMMANDS")

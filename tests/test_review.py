@@ -455,7 +455,7 @@ def test_history_command(sim3, db_path, gold_docs):
 def test_review_code_runs_no_sql():
     from test_layers import PKG, _sql_outside_store
 
-    files = sorted((PKG / "review").glob("*.py")) + [PKG / "commands" / "review.py"]
+    files = sorted((PKG / "review").glob("*.py")) + [PKG / "cli" / "review.py"]
     assert not (PKG.parent / "workbench" / "review.py").exists()
     assert [hit for p in files for hit in _sql_outside_store(p)] == []
 

@@ -20,7 +20,7 @@ import click
 from workbench.store import StoreError
 
 from .. import __version__
-from . import annotate, ingest, ops, propose
+from . import annotate, exchange, ingest, ops, propose, review
 from .context import BUNDLED_CORPUS, AppContext, echo_err, iter_progress, pass_app, progress_bar
 from .ingest import run_ingest
 
@@ -62,7 +62,7 @@ def import_() -> None:
 
 # ---------------------------------------------------------------------------- command modules
 
-COMMAND_MODULES = (ingest, propose, annotate, ops)
+COMMAND_MODULES = (ingest, propose, annotate, review, exchange, ops)
 
 for _module in COMMAND_MODULES:
     for _cmd in getattr(_module, "COMMANDS", ()):
@@ -71,11 +71,6 @@ for _module in COMMAND_MODULES:
         export.add_command(_cmd)
     for _cmd in getattr(_module, "IMPORT_COMMANDS", ()):
         import_.add_command(_cmd)
-
-# Not moved yet (edited concurrently): these still attach themselves to the groups above
-# on import, so they are imported after the groups exist.
-from workbench.commands import exchange as _exchange  # noqa: E402,F401
-from workbench.commands import review as _review  # noqa: E402,F401
 
 
 def main() -> None:

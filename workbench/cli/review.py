@@ -8,7 +8,7 @@ import os
 
 import click
 
-from workbench.cli import AppContext, cli, echo_err, pass_app
+from .context import AppContext, echo_err, pass_app
 
 
 def _names(value: str) -> list[str]:
@@ -49,7 +49,7 @@ def plan_assignments(
     return pairs
 
 
-@cli.command()
+@click.command()
 @click.option("--annotators", "-a", "annotators_", metavar="A,B,C", help="Comma-separated annotator names.")
 @click.option(
     "--per-doc", "-k", type=click.IntRange(min=1), default=2, show_default=True, help="Annotators per document."
@@ -131,9 +131,9 @@ def _print_load(store) -> None:
         click.echo("no assignments: every annotator sees every document")
         return
     finished = {a: store.finished_docs(a) for a in per}
-    click.echo(f"{'annotator':<16}{'documents':>10}{'finished':>10}")
-    for a in sorted(per):
-        click.echo(f"{a:<16}{len(per[a]):>10}{len(set(per[a]) & finished[a]):>10}")
+    from .tables import load_text
+
+    click.echo(load_text([(a, len(per[a]), len(set(per[a]) & finished[a])) for a in sorted(per)]))
 
 
 def _print_assignments(store) -> None:
@@ -150,73 +150,7 @@ def _print_assignments(store) -> None:
 # ---------------------------------------------------------------------------- agreement
 
 
-def _f(v, digits: int = 3) -> str:
-    return "–" if v is None else f"{v:.{digits}f}"
-
-
-def render_agreement(rep: dict) -> str:
-    lines = []
-    anns = rep["annotators"]
-    what = f" (label {rep['label']} only; other labels count as O)" if rep["label"] else ""
-    fin = rep["finished"]
-    lines.append("annotators: " + ", ".join(f"{a} ({fin[a]} finished)" for a in anns) + what)
-    al = rep["alpha"]
-    lines.append(
-        f"Krippendorff's alpha (nominal, characters, all annotators): {_f(al['value'])}"
-        f"  over {al['documents']} documents, {al['characters']:,} characters"
-    )
-    if not rep["pairs"]:
-        lines.append("no pair of annotators has finished a common document")
-        return "\n".join(lines)
-    lines.append("")
-    w = max(len(f"{p['a']} ~ {p['b']}") for p in rep["pairs"]) + 2
-    head = (
-        f"{'pair':<{w}}{'docs':>5}{'chars':>9}  {'exact P':>7} {'R':>5} {'F1':>5}"
-        f"  {'overlap P':>9} {'R':>5} {'F1':>5}  {'κ chars':>7}  {'κ decisions':>14}"
-    )
-    lines.append(head)
-    lines.append("─" * len(head))
-    for p in rep["pairs"]:
-        e, o, d = p["exact"]["micro"], p["overlap"]["micro"], p["decisions"]
-        dk = f"{_f(d['kappa'])} (n={d['shared']})" if d["shared"] else "– (n=0)"
-        lines.append(
-            f"{p['a'] + ' ~ ' + p['b']:<{w}}{p['documents']:>5}{p['characters']:>9,}"
-            f"  {_f(e['precision']):>7} {_f(e['recall'], 3):>5} {_f(e['f1']):>5}"
-            f"  {_f(o['precision']):>9} {_f(o['recall']):>5} {_f(o['f1']):>5}"
-            f"  {_f(p['char_kappa']):>7}  {dk:>14}"
-        )
-    labels = []
-    for p in rep["pairs"]:
-        for lab in p["exact"]["labels"]:
-            if lab not in labels:
-                labels.append(lab)
-    if labels and not rep["label"]:
-        from workbench.core.labels import LABELS
-
-        labels.sort(key=lambda x: (LABELS.index(x) if x in LABELS else 99, x))
-        lines.append("")
-        lines.append("F1 per label, exact / overlap (reference = first annotator; F1 is symmetric)")
-        cw = 11
-        lines.append(f"{'pair':<{w}}" + "".join(f"{lab:>{cw}}" for lab in labels))
-        for p in rep["pairs"]:
-            cells = []
-            for lab in labels:
-                e = p["exact"]["labels"].get(lab)
-                o = p["overlap"]["labels"].get(lab)
-                cells.append(f"{_f(e and e['f1'], 2)}/{_f(o and o['f1'], 2)}" if e else "–")
-            lines.append(f"{p['a'] + ' ~ ' + p['b']:<{w}}" + "".join(f"{c:>{cw}}" for c in cells))
-    if rep["no_overlap"]:
-        lines.append("")
-        lines.append("no common finished document: " + ", ".join(f"{a} ~ {b}" for a, b in rep["no_overlap"]))
-    lines.append("")
-    lines.append(
-        "P/R take the first annotator as reference. κ chars: Cohen's kappa over character labels (O outside spans)."
-    )
-    lines.append("κ decisions: Cohen's kappa of accept (or edit) vs reject on proposals both decided.")
-    return "\n".join(lines)
-
-
-@cli.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (every count and figure) instead of a table.")
 @click.option("--label", "-l", metavar="LABEL", help="Only this label (others count as outside).")
 @pass_app
@@ -253,13 +187,15 @@ def agreement(app: AppContext, as_json: bool, label: str | None) -> None:
     if as_json:
         click.echo(json.dumps(rep, ensure_ascii=False, indent=2))
     else:
-        click.echo(render_agreement(rep))
+        from .tables import agreement_text
+
+        click.echo(agreement_text(rep))
 
 
 # ---------------------------------------------------------------------------- review
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--reviewer",
     "-r",
@@ -382,25 +318,7 @@ def _print_summary(echo, store, s, policy: str) -> None:
 # ---------------------------------------------------------------------------- history
 
 
-def _cells(s: str) -> int:
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
-
-
-def _ljust(s: str, width: int) -> str:
-    """Pad to ``width`` terminal cells (CJK characters take two)."""
-    return s + " " * max(1, width - _cells(s)) if _cells(s) >= width else s + " " * (width - _cells(s))
-
-
-def _span_cell(r: dict) -> str:
-    if r.get("start") is None:
-        return ""
-    t = r.get("text")
-    return f"{r['start']}-{r['end']}" + (f" 「{t}」" if t else "")
-
-
-@cli.command()
+@click.command()
 @click.argument("doc_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {id, decisions, reviews}.")
 @click.option("--annotator", "-a", metavar="NAME", help="Only this annotator's decisions.")
@@ -423,47 +341,9 @@ def history(app: AppContext, doc_id: str, as_json: bool, annotator: str | None) 
     if as_json:
         click.echo(json.dumps(h, ensure_ascii=False, indent=2))
         return
-    ds = h["decisions"]
-    click.echo(f"{doc_id}: {len(ds)} decisions, {len(h['reviews'])} review actions")
-    if ds:
-        wa = max(9, *(len(d["annotator"]) for d in ds)) + 1
-        click.echo(
-            f"{'id':>6}  {'ts':<24}  {'annotator':<{wa}}{'action':<8}{'span':<30}{'label':<10}"
-            f"{'proposal':>8}{'ref':>7}  origin"
-        )
-        for d in ds:
-            extra = ""
-            if d["attrs"]:
-                extra = "  " + json.dumps(d["attrs"], ensure_ascii=False)
-            click.echo(
-                f"{d['id']:>6}  {d['ts']:<24}  {d['annotator']:<{wa}}{d['action']:<8}{_ljust(_span_cell(d), 30)}"
-                f"{d['label'] or '':<10}{'' if d['proposal_id'] is None else d['proposal_id']:>8}"
-                f"{'' if d['ref_id'] is None else d['ref_id']:>7}  {d['origin']}{extra}"
-            )
-    rs = h["reviews"]
-    if rs:
-        click.echo("")
-        click.echo("review log")
-        wr = max(8, *(len(r["reviewer"]) for r in rs)) + 1
-        click.echo(f"{'id':>6}  {'ts':<24}  {'reviewer':<{wr}}{'action':<8}{'item':<24}  outcome")
-        for r in rs:
-            p = r["payload"] or {}
-            if r["action"] == "undo":
-                out = f"undoes review {p.get('undo')} ({p.get('action')})"
-            elif r["action"] == "agree":
-                out = (
-                    f"{len(p.get('added', []))} agreed spans added, {len(p.get('removed', []))} removed"
-                    f" ({p.get('policy')})"
-                )
-            elif r["action"] == "skip":
-                out = "skipped"
-            else:
-                spans = p.get("spans", [])
-                out = ", ".join(f"{s['label']} {s['start']}-{s['end']} 「{s['text']}」" for s in spans) or "no span"
-                if p.get("chosen"):
-                    out += f"  (version of {', '.join(p['chosen'])})"
-                if r["action"] == "add":
-                    out += "  (added by the reviewer: no annotator had it)"
-            click.echo(
-                f"{r['id']:>6}  {r['ts']:<24}  {r['reviewer']:<{wr}}{r['action']:<8}{r['item_key'] or '':<24}  {out}"
-            )
+    from .tables import history_text
+
+    click.echo(history_text(doc_id, h["decisions"], h["reviews"]))
+
+
+COMMANDS = (assign, agreement, review, history)

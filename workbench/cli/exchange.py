@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from workbench.cli import AppContext, echo_err, export, import_, pass_app, progress_bar
+from .context import AppContext, echo_err, iter_progress, pass_app, progress_bar
 
 _FORMAT = click.Choice(["jsonl", "doccano", "conll", "spacy"])
 _IN_FORMAT = click.Choice(["auto", "jsonl", "doccano", "prodigy", "conll"])
@@ -66,7 +66,7 @@ def _run_export(store, output: str, fmt: str, records_fn, total: int, what: str)
         echo_err(f"wrote {w.spans:,} spans in {w.records:,} {unit} ({fmt}) to {where}")
 
 
-@export.command("gold")
+@click.command("gold")
 @_out_option
 @_format_option
 @_raw_option
@@ -96,7 +96,7 @@ def export_gold(app: AppContext, output: str, fmt: str | None, raw_offsets: bool
     _run_export(store, output, fmt, records, total, "gold")
 
 
-@export.command("annotations")
+@click.command("annotations")
 @_out_option
 @click.option("--annotator", default=None, help="Only this annotator's decisions (default: everyone's).")
 @_format_option
@@ -167,7 +167,7 @@ def _import_errors(e) -> click.ClickException:
     return click.ClickException(str(e))
 
 
-@import_.command("proposals")
+@click.command("proposals")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--source", required=True, help="Name of the model or tool that made the proposals.")
 @click.option("--version", "version", default=None, help="Version of that source (default: the file's sha256[:12]).")
@@ -204,7 +204,7 @@ def import_proposals_cmd(app: AppContext, file: str, source: str, version: str |
             version=version,
             fmt=fmt,
             dry_run=dry_run,
-            progress=lambda xs: _progress(xs, "import"),
+            progress=lambda xs: iter_progress(xs, "import"),
         )
     except ImportFailed as e:
         raise _import_errors(e) from None
@@ -220,7 +220,7 @@ def import_proposals_cmd(app: AppContext, file: str, source: str, version: str |
     click.echo(msg)
 
 
-@import_.command("annotations")
+@click.command("annotations")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--annotator", required=True, help="Record the spans as this annotator's decisions.")
 @click.option(
@@ -268,7 +268,7 @@ def import_annotations_cmd(
             replace=replace,
             from_annotator=from_annotator,
             dry_run=dry_run,
-            progress=lambda xs: _progress(xs, "import"),
+            progress=lambda xs: iter_progress(xs, "import"),
         )
     except ImportFailed as e:
         raise _import_errors(e) from None
@@ -289,7 +289,5 @@ def import_annotations_cmd(
     click.echo(msg)
 
 
-def _progress(items, label):
-    bar = progress_bar(items, label, threshold=200)
-    with bar as it:
-        yield from it
+EXPORT_COMMANDS = (export_gold, export_annotations)
+IMPORT_COMMANDS = (import_proposals_cmd, import_annotations_cmd)

@@ -1,1 +1,0 @@
-"""CLI command modules; each attaches itself to the groups in workbench.cli."""
