@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -148,3 +149,24 @@ def test_review_with_hostile_text_and_no_key_settles_nothing(hostile_db, tmp_pat
     for name, seq in HOSTILE.items():
         assert seq not in out, f"the document's {name} sequence reached the terminal"
     assert "␛" in term.screen.text()  # drawn as a visible placeholder instead
+
+
+def _workbench(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "from workbench.cli import main; main()", *args], cwd=cwd, capture_output=True
+    )
+
+
+def test_cli_messages_quote_hostile_ids_and_paths_visibly(tmp_path):
+    """The ingest error for a duplicate hostile id (OSC 52 in it wrote the clipboard) and click's
+    own error messages with a hostile path reach stderr with placeholders, no ESC or BEL."""
+    line = json.dumps({"id": "a\x1b]52;c;SE9TVElMRQ==\x07b", "text": "统战"})
+    (tmp_path / "dup.jsonl").write_text(line + "\n" + line + "\n", encoding="utf-8")
+    r = _workbench("ingest", "dup.jsonl", cwd=tmp_path)
+    assert r.returncode == 1
+    assert b"\x1b" not in r.stderr and b"\x07" not in r.stderr
+    assert "duplicate id" in r.stderr.decode() and "a␛]52;c;SE9TVElMRQ==␇b" in r.stderr.decode()
+    r = _workbench("--db", "no\x1b]0;T\x07dir/x.db", "stats", cwd=tmp_path)
+    assert r.returncode == 1 and b"\x1b" not in r.stderr and "no␛]0;T␇dir" in r.stderr.decode()
+    r = _workbench("frob\x1b[2J", cwd=tmp_path)
+    assert r.returncode == 2 and b"\x1b" not in r.stderr

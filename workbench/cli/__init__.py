@@ -20,6 +20,7 @@ import click
 from workbench.store import StoreError
 
 from .. import __version__
+from ..core.visible import visible
 from . import annotate, exchange, ingest, ops, propose, review
 from .context import BUNDLED_CORPUS, AppContext, echo_err, iter_progress, pass_app, progress_bar
 from .ingest import run_ingest
@@ -74,11 +75,21 @@ for _module in COMMAND_MODULES:
 
 
 def main() -> None:
+    # not click's standalone mode: its error messages would reach the terminal raw, and they
+    # quote ids and paths from the data; here they go through core.visible first
     try:
-        cli(prog_name="workbench")
+        rv = cli.main(prog_name="workbench", standalone_mode=False)
+    except click.ClickException as e:
+        setattr(e, "message", visible(e.message, keep_newlines=True))  # noqa: B010  (Final in the stubs only)
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        echo_err("Aborted!")
+        sys.exit(1)
     except StoreError as e:  # pragma: no cover - surfaced by commands normally
         echo_err(f"error: {e}")
         sys.exit(1)
+    sys.exit(rv if isinstance(rv, int) else 0)
 
 
 __all__ = [

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from workbench.core.visible import visible
 from workbench.store import Store, StoreError
 
 # The sample reports ship inside the package (package data), so a wheel install has them too.
@@ -47,7 +48,9 @@ pass_app = click.make_pass_decorator(AppContext)
 
 
 def echo_err(msg: str) -> None:
-    click.echo(msg, err=True)
+    """A message on stderr; text from the data in it (ids, names, spans) is made visible, so a
+    hostile id cannot send terminal sequences (OSC 52 clipboard writes, title changes…)."""
+    click.echo(visible(msg, keep_newlines=True), err=True)
 
 
 class Progress:
