@@ -211,3 +211,26 @@ def test_store_backup_and_checks_are_typed_methods(db, tmp_path):
     assert copy.span_problems() == ([], 0)
     copy.close()
     s.close()
+
+
+@pytest.mark.parametrize("suffix", ["-wal", "-shm", "-journal"])
+def test_backup_refuses_the_databases_own_companion_files(db, tmp_path, suffix):
+    """Issue 12: ``backup DB-wal --force`` replaced the WAL and destroyed committed decisions
+    (``check`` then said ok). The database's -wal, -shm and -journal files, or a link to one,
+    are refused, and every committed decision survives."""
+    s = Store(db)
+    doc = s.document_ids()[0]
+    for _ in range(5):
+        s.record_decision(doc, "ann", "finish")
+    want = s.count("decisions")
+    companion = db + suffix
+    link = tmp_path / f"link{suffix}"
+    link.symlink_to(companion)
+    for target in (companion, str(link)):
+        r = run(db, "backup", target, "--force")
+        assert r.exit_code == 1 and "database's own" in r.output, r.output
+    assert s.count("decisions") == want
+    s.close()
+    s = Store(db)
+    assert s.count("decisions") == want
+    s.close()

@@ -148,8 +148,13 @@ class OpsQueries:
         """Copy this live database to ``dest`` (a file, or a folder for a timestamped name),
         atomically: the target only ever holds a complete, checked copy."""
         target = backup_target(self.path, dest)
-        if os.path.realpath(target) == os.path.realpath(self.path):
+        real = os.path.realpath(target)
+        if real == os.path.realpath(self.path):
             raise BackupError(f"{target} is the database itself; back up to another file")
+        # replacing the live -wal loses committed decisions (and check would not notice)
+        own = {os.path.realpath(self.path + sfx): sfx for sfx in ("-wal", "-shm", "-journal")}
+        if real in own:
+            raise BackupError(f"{target} is the database's own {own[real]} file; back up to another file")
         if target.exists() and not overwrite:
             raise BackupError(f"{target} exists (pass --force to overwrite it)")
         folder = target.parent if str(target.parent) else Path(".")
