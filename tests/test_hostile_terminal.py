@@ -170,3 +170,26 @@ def test_cli_messages_quote_hostile_ids_and_paths_visibly(tmp_path):
     assert r.returncode == 1 and b"\x1b" not in r.stderr and "no␛]0;T␇dir" in r.stderr.decode()
     r = _workbench("frob\x1b[2J", cwd=tmp_path)
     assert r.returncode == 2 and b"\x1b" not in r.stderr
+
+
+def test_cli_tables_show_hostile_ids_and_span_texts_visibly(hostile_db, tmp_path):
+    """``history`` prints the id and the span texts of decisions (a span over ``ESC [6n``)."""
+    store = Store(hostile_db)
+    (doc_id,) = store.document_ids()
+    for p in store.proposals(doc_id):
+        store.record_decision(
+            doc_id,
+            "amy",
+            "accept",
+            proposal_id=p["id"],
+            start=p["start"],
+            end=p["end"],
+            label=p["label"],
+            text=p["text"],
+        )
+    store.close()
+    r = _workbench("--db", hostile_db, "history", doc_id, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out
+    assert "hostile␛]0;ID-TITLE␇doc" in out and "␛[6n" in out

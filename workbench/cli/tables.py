@@ -14,6 +14,8 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from workbench.core.visible import visible
+
 if TYPE_CHECKING:
     from rich.table import Table
 
@@ -26,9 +28,8 @@ def new_table(*columns: str | tuple[str, str] | tuple[str, str, int], rule: bool
     ``("name", justify, min_width)``. ``rule``: a line under the header (and under rows
     added with ``end_section=True``)."""
     from rich.box import Box
-    from rich.table import Table
 
-    t = Table(
+    t = _safe_table()(
         box=Box(_RULED_BOX) if rule else None,
         show_header=True,
         show_edge=False,
@@ -43,6 +44,25 @@ def new_table(*columns: str | tuple[str, str] | tuple[str, str, int], rule: bool
     return t
 
 
+_SafeTable: Any = None
+
+
+def _safe_table() -> Any:
+    """``rich.table.Table`` whose string cells go through ``core.visible``: ids, span texts and
+    names from the data never reach the terminal raw, and each placeholder takes its one cell in
+    the column widths. (Built on first use: rich is imported lazily.)"""
+    global _SafeTable
+    if _SafeTable is None:
+        from rich.table import Table
+
+        class SafeTable(Table):
+            def add_row(self, *renderables: Any, **kw: Any) -> None:
+                super().add_row(*(visible(r) if isinstance(r, str) else r for r in renderables), **kw)
+
+        _SafeTable = SafeTable
+    return _SafeTable
+
+
 def render(*parts: Any) -> str:
     """``parts`` (tables or strings) as plain text lines."""
     from rich.console import Console
@@ -52,7 +72,7 @@ def render(*parts: Any) -> str:
         file=buf, width=100_000, no_color=True, color_system=None, highlight=False, emoji=False, markup=False
     )
     for p in parts:
-        console.print(p, overflow="ignore", crop=False)
+        console.print(visible(p, keep_newlines=True) if isinstance(p, str) else p, overflow="ignore", crop=False)
     lines = [ln.rstrip() for ln in buf.getvalue().splitlines()]
     return "\n".join(lines)
 
