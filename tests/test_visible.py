@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.cells import cell_len
 
-from workbench.core.visible import unsafe_characters, visible
+from workbench.core.visible import visible
 
 HOSTILE = [
     "\x1b[>0q",  # XTVERSION query: the terminal answers on stdin
@@ -45,11 +45,6 @@ def test_placeholders_are_the_control_pictures():
 def test_clean_text_is_returned_as_is():
     s = "帮助34家民营企业融资493万元"
     assert visible(s) is s
-
-
-def test_unsafe_characters_counts_what_ingest_flags():
-    assert unsafe_characters("正常\n文本\t") == {}
-    assert unsafe_characters("a\x1b[6n\x1b]0;x\x07\u202e") == {"U+001B": 2, "U+0007": 1, "U+202E": 1}
 
 
 @given(st.text())

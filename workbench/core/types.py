@@ -28,15 +28,6 @@ class Span(TypedDict):
     attrs: NotRequired[QuantityAttrs | dict | None]
 
 
-class Proposal(Span):
-    """A proposer's span as stored (one row of a proposal run)."""
-
-    id: int
-    source: str
-    score: float | None
-    active: NotRequired[int]
-
-
 class ProposalBounds(TypedDict):
     start: int
     end: int
@@ -59,14 +50,6 @@ class Item(TypedDict):
     score: float | None
     decision_id: int | None
     proposal: ProposalBounds | None
-
-
-class GoldSpan(Span):
-    """A gold span with its provenance (how it got there and by whom)."""
-
-    origin: str  # agreed, adjudicated, added (and corrected, later)
-    reviewer: str | None
-    annotators: list[str]
 
 
 # statuses of an item the annotator asserts (the others are pending or rejected proposals)

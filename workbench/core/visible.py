@@ -49,18 +49,3 @@ def visible(s: str, *, keep_newlines: bool = False) -> str:
 def is_visible(s: str) -> bool:
     """True when :func:`visible` would change nothing."""
     return _UNSAFE.search(s) is None
-
-
-def unsafe_characters(s: str, *, keep_newlines: bool = True) -> dict[str, int]:
-    """Counts of the characters :func:`visible` would replace, by their ``U+XXXX`` name (line
-    feeds, tabs and carriage returns of ordinary text are not counted when
-    ``keep_newlines``). Ingest uses this to flag a document."""
-    out: dict[str, int] = {}
-    pattern = _UNSAFE_BUT_NEWLINE if keep_newlines else _UNSAFE
-    for m in pattern.finditer(s):
-        c = m.group()
-        if keep_newlines and c in "\t\r":
-            continue
-        key = f"U+{ord(c):04X}"
-        out[key] = out.get(key, 0) + 1
-    return out

@@ -3,7 +3,7 @@ rules it enforces). ``view`` holds the queue, document and cursor; ``annotation`
 ``change`` the :class:`Change` both sessions return; ``attrs`` the QUANTITY attrs input."""
 
 from .annotation import BATCH_ORIGIN, AnnotationSession
-from .attrs import attrs_from_fields, format_value, parse_value
+from .attrs import attrs_from_fields, parse_value
 from .change import Change, SessionError
 from .view import FINAL, STATUSES, Queue, SessionView
 
@@ -17,6 +17,5 @@ __all__ = [
     "SessionError",
     "SessionView",
     "attrs_from_fields",
-    "format_value",
     "parse_value",
 ]

@@ -21,6 +21,3 @@ def attrs_from_fields(value: str, unit: str, approx: str) -> dict:
         return quantity.attrs_from_fields(value, unit, approx)
     except ValueError as e:
         raise SessionError(str(e)) from None
-
-
-format_value = quantity.format_value  # re-exported for callers of the session API

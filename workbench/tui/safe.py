@@ -21,10 +21,11 @@ from ..core.visible import is_visible, visible
 def safe_text(t: Text) -> Text:
     """``t`` with its characters made visible (same length, so its spans still fit)."""
     plain = t.plain
-    if is_visible(plain.replace("\n", "")):
+    shown = visible(plain, keep_newlines=True)
+    if shown is plain:
         return t
     out = t.copy()
-    out.plain = visible(plain, keep_newlines=True)
+    out.plain = shown
     return out
 
 
