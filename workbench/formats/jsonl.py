@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import IO, Any
 
+from ..core import jsonline
 from . import ErrorSink
 
 
@@ -85,31 +85,10 @@ class JsonlWriter:
 # ---------------------------------------------------------------------------- reading
 
 
-_SURROGATE_ESC = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-
-
-def _find_surrogate(obj: object) -> str | None:
-    if isinstance(obj, str):
-        for ch in obj:
-            if "\ud800" <= ch <= "\udfff":
-                return f"\\u{ord(ch):04x}"
-        return None
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            r = _find_surrogate(k) or _find_surrogate(v)
-            if r:
-                return r
-    elif isinstance(obj, list):
-        for v in obj:
-            r = _find_surrogate(v)
-            if r:
-                return r
-    return None
-
-
 def read_json_lines(path: str, errs: ErrorSink) -> Iterator[tuple[int, object]]:
     """``(line number, parsed JSON)`` of every non-blank line of a UTF-8 file (a BOM is
-    allowed); a line that is not UTF-8, not JSON or holds a lone surrogate is reported."""
+    allowed); a line that is not UTF-8 or not strict JSON (:func:`workbench.core.jsonline.loads`:
+    malformed, too deep, NaN, out-of-range integers, lone surrogates) is reported."""
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, 1):
             if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
@@ -122,15 +101,10 @@ def read_json_lines(path: str, errs: ErrorSink) -> Iterator[tuple[int, object]]:
                 errs.add(lineno, f"not UTF-8 (byte {e.start} of the line)")
                 continue
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                errs.add(lineno, f"malformed JSON: {e.msg} (column {e.colno})")
+                obj = jsonline.loads(line)
+            except jsonline.JSONLineError as e:
+                errs.add(lineno, str(e))
                 continue
-            if _SURROGATE_ESC.search(line):
-                bad = _find_surrogate(obj)
-                if bad:
-                    errs.add(lineno, f"invalid text: an unpaired UTF-16 surrogate ({bad})")
-                    continue
             yield lineno, obj
 
 
