@@ -20,9 +20,11 @@ from workbench.agreement import (
     char_confusion,
     cohen_kappa,
     coincidences,
+    gwet_ac1,
     krippendorff_alpha,
     match_counts,
     pair_agreement,
+    percent_agreement,
 )
 from workbench.core.labels import LABELS
 from workbench.review import load_annotation_set
@@ -48,6 +50,49 @@ def test_cohen_kappa_undefined_and_perfect():
     assert cohen_kappa({}) is None
     assert cohen_kappa({("O", "O"): 10}) is None  # p_e = 1: undefined
     assert cohen_kappa({("a", "a"): 3, ("b", "b"): 2}) == pytest.approx(1.0)
+
+
+def test_gwet_ac1_by_hand():
+    # Gwet (2008) two raters, two categories: 20 y/y, 5 y/n, 10 n/y, 15 n/n (n = 50)
+    # p_o = 35/50 = .7; pi_y = (25 + 30) / 100 = .55, pi_n = .45
+    # p_e = (.55·.45 + .45·.55) / (2 - 1) = .495 → AC1 = (.7 - .495) / .505 = 41/101
+    conf = {("y", "y"): 20, ("y", "n"): 5, ("n", "y"): 10, ("n", "n"): 15}
+    assert gwet_ac1(conf) == pytest.approx(41 / 101, abs=1e-12)
+    assert percent_agreement(conf) == pytest.approx(0.7)
+    # three categories, q = 3: 4 a/a, 2 b/b, 1 c/c, 1 a/b, 2 b/c (n = 10), p_o = .7
+    # each rater's counts: A = a5 b4 c1, B = a4 b3 c3
+    # pi = (9, 7, 4) / 20 → sum pi(1 - pi) = (9·11 + 7·13 + 4·16) / 400 = 254/400
+    # p_e = 254/400 / 2 = 127/400 → AC1 = (.7 - 127/400) / (273/400) = 153/273
+    conf3 = {("a", "a"): 4, ("b", "b"): 2, ("c", "c"): 1, ("a", "b"): 1, ("b", "c"): 2}
+    assert gwet_ac1(conf3) == pytest.approx(153 / 273, abs=1e-12)
+    assert gwet_ac1({}) is None and percent_agreement({}) is None
+    assert gwet_ac1({("O", "O"): 10}) is None  # one category used: q = 1, undefined
+    # the same table on a two-point scale: p_e = 2·1·0 = 0 → AC1 = p_o = 1
+    assert gwet_ac1({("accept", "accept"): 10}, categories=2) == pytest.approx(1.0)
+
+
+def test_prevalence_paradox_kappa_beside_raw_and_ac1():
+    # 110 of 113 decisions agree (all accepts); 2 accept/reject, 1 reject/accept.
+    # p_o = 110/113; kappa: p_e = (112·111 + 1·2) / 113² = 12434/12769
+    #   → κ = (110·113 - 12434) / (12769 - 12434) = -4/335 ≈ -0.0119
+    # AC1: pi_acc = 223/226, pi_rej = 3/226 → p_e = 2·223·3/226² = 1338/51076
+    #   → AC1 = (110/113 - 1338/51076) / (1 - 1338/51076) = (49720 - 1338) / (51076 - 1338) = 48382/49738
+    conf = {("accept", "accept"): 110, ("accept", "reject"): 2, ("reject", "accept"): 1}
+    assert cohen_kappa(conf) == pytest.approx(-4 / 335, abs=1e-12)
+    assert gwet_ac1(conf, categories=2) == pytest.approx(48382 / 49738, abs=1e-12)
+    assert percent_agreement(conf) == pytest.approx(110 / 113)
+    data = AnnotationSet(
+        docs={"d": 10},
+        spans={"a": {"d": []}, "b": {"d": []}},
+        decisions={
+            "a": {"d": {i: ("ORG", "reject" if i == 112 else "accept") for i in range(113)}},
+            "b": {"d": {i: ("ORG", "reject" if i in (110, 111) else "accept") for i in range(113)}},
+        },
+    )
+    d = pair_agreement(data, "a", "b")["decisions"]
+    assert d["shared"] == 113 and d["agree"] == 110
+    assert d["percent"] == pytest.approx(110 / 113)
+    assert d["kappa"] == pytest.approx(-4 / 335) and d["ac1"] == pytest.approx(48382 / 49738)
 
 
 def test_char_kappa_by_hand():
@@ -453,7 +498,15 @@ def test_agreement_command_json_and_table(sim_store, db_path):
     assert t.exit_code == 0
     ab = {(p["a"], p["b"]): p for p in rep["pairs"]}[("alice", "bob")]
     line = next(ln for ln in t.output.splitlines() if ln.startswith("alice ~ bob "))
-    assert f"{ab['exact']['micro']['f1']:.3f}" in line and f"{ab['char_kappa']:.3f}" in line
+    assert f"{ab['exact']['micro']['f1']:.3f}" in line
+    # the chance-corrected table: raw agreement, κ and AC1 side by side, chars and decisions
+    chance = [ln for ln in t.output.splitlines() if ln.startswith("alice ~ bob ")][1]
+    d = ab["decisions"]
+    for fig in (f"{100 * ab['char_agreement']:.1f}%", f"{ab['char_kappa']:.3f}", f"{ab['char_ac1']:.3f}"):
+        assert fig in chance
+    for fig in (f"{100 * d['percent']:.1f}% ({d['agree']})", f"{d['kappa']:.3f}", f"{d['ac1']:.3f}"):
+        assert fig in chance
+    assert "Gwet's AC1" in t.output
     assert f"{rep['alpha']['value']:.3f}" in t.output
     assert "F1 per label" in t.output and "QUANTITY" in t.output
     r = run_cli(db_path, "agreement", "--label", "person", "--json")

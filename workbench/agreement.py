@@ -24,6 +24,12 @@ Figures, for every pair of annotators over the documents *both* finished:
   decided in those documents (``accept`` = accepted or edited: the annotator
   kept a span there; ``reject`` = rejected). Pending proposals are not decisions.
 
+Beside each kappa: the raw percent agreement and Gwet's AC1, a chance-corrected
+coefficient that stays meaningful when one category dominates. With good
+proposals nearly everything is accepted, and kappa collapses (two annotators who
+agree on 110 of 113 decisions get κ = −0.012: the "prevalence paradox"); AC1 of
+the same table is 0.973. INCEpTION (DKPro Statistics) offers AC1 for the same reason.
+
 And for all annotators at once: Krippendorff's alpha (nominal) with every
 character of every document finished by at least two annotators as a unit;
 an annotator who did not finish a document is a missing value there.
@@ -123,6 +129,40 @@ def cohen_kappa(confusion: Counter | dict) -> float | None:
     po = Fraction(agree, total)
     pe = sum((Fraction(pa[c] * pb[c], total * total) for c in pa), Fraction(0))
     if pe == 1:
+        return None
+    return float((po - pe) / (1 - pe))
+
+
+def percent_agreement(confusion: Counter | dict) -> float | None:
+    """Share of items both raters put in the same category; None with no items."""
+    total = sum(confusion.values())
+    if not total:
+        return None
+    return sum(v for (a, b), v in confusion.items() if a == b) / total
+
+
+def gwet_ac1(confusion: Counter | dict, categories: int | None = None) -> float | None:
+    """Gwet's AC1 of two raters from ``{(a, b): count}``: (p_o - p_e) / (1 - p_e) with
+    p_e = 1/(q - 1) * sum_k pi_k (1 - pi_k), pi_k the mean of both raters' shares of
+    category k (Gwet 2008, eq. 17).
+
+    ``q`` (``categories``) defaults to the categories either rater used, as DKPro
+    Statistics counts them; None when undefined (no items, or fewer than two categories).
+    """
+    total = sum(confusion.values())
+    if not total:
+        return None
+    marg: Counter = Counter()
+    for (a, b), v in confusion.items():
+        marg[a] += v
+        marg[b] += v
+    q = categories if categories is not None else len(marg)
+    if q < 2:
+        return None
+    po = Fraction(sum(v for (a, b), v in confusion.items() if a == b), total)
+    pis = [Fraction(v, 2 * total) for v in marg.values()]
+    pe = sum((p * (1 - p) for p in pis), Fraction(0)) / (q - 1)
+    if pe == 1:  # pragma: no cover - pi (1 - pi) <= 1/4, so pe < 1 for q >= 2
         return None
     return float((po - pe) / (1 - pe))
 
@@ -314,13 +354,15 @@ def pair_agreement(data: AnnotationSet, a: str, b: str, *, label: str | None = N
         "spans": {a: n_spans[0], b: n_spans[1]},
         **spans_out,
         "char_kappa": cohen_kappa(confusion),
-        "char_agreement": (sum(v for (x, y), v in confusion.items() if x == y) / sum(confusion.values()))
-        if confusion
-        else None,
+        "char_agreement": percent_agreement(confusion),
+        "char_ac1": gwet_ac1(confusion),
         "decisions": {
             "shared": n_dec,
             "agree": sum(v for (x, y), v in dconf.items() if x == y),
+            "percent": percent_agreement(dconf),
             "kappa": cohen_kappa(dconf),
+            # q = 2 always: accept and reject are the scale even when one was never used
+            "ac1": gwet_ac1(dconf, categories=2),
             "table": {f"{x}/{y}": v for (x, y), v in sorted(dconf.items())},
         },
     }

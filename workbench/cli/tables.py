@@ -81,6 +81,10 @@ def _f(v: float | None, digits: int = 3) -> str:
     return "–" if v is None else f"{v:.{digits}f}"
 
 
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{100 * v:.1f}%"
+
+
 # ---------------------------------------------------------------------------- stats
 
 
@@ -171,21 +175,44 @@ def agreement_text(rep: dict) -> str:
         ("1:1 overlap P", R),
         ("R", R),
         ("F1", R),
-        ("κ chars", R),
-        ("κ decisions", R),
+    )
+    chance = new_table(
+        "pair",
+        ("chars agree", R),
+        ("κ", R),
+        ("AC1", R),
+        ("decisions", R),
+        ("agree", R),
+        ("κ", R),
+        ("AC1", R),
+        rule=False,
     )
     for p in rep["pairs"]:
         e, o, d = p["exact"]["micro"], p["overlap"]["micro"], p["decisions"]
-        dk = f"{_f(d['kappa'])} (n={d['shared']})" if d["shared"] else "– (n=0)"
         t.add_row(
             f"{p['a']} ~ {p['b']}",
             str(p["documents"]),
             f"{p['characters']:,}",
             *(_f(x[k]) for x in (e, o) for k in ("precision", "recall", "f1")),
-            _f(p["char_kappa"]),
-            dk,
         )
-    parts: list[Any] = ["\n".join(lines), "", t]
+        chance.add_row(
+            f"{p['a']} ~ {p['b']}",
+            _pct(p["char_agreement"]),
+            _f(p["char_kappa"]),
+            _f(p["char_ac1"]),
+            str(d["shared"]),
+            f"{_pct(d['percent'])} ({d['agree']})" if d["shared"] else "–",
+            _f(d["kappa"]),
+            _f(d["ac1"]),
+        )
+    parts: list[Any] = [
+        "\n".join(lines),
+        "",
+        t,
+        "",
+        "Agreement on character labels and on accept/reject decisions: raw, Cohen's κ, Gwet's AC1",
+        chance,
+    ]
     labels: list[str] = []
     for p in rep["pairs"]:
         for lab in p["exact"]["labels"]:
@@ -209,8 +236,9 @@ def agreement_text(rep: dict) -> str:
     parts += [
         "",
         "P/R take the first annotator as reference. 1:1 overlap: same label and a shared character,\n"
-        "each span matched at most once (one-to-one). κ chars: Cohen's kappa over character labels\n"
-        "(O outside spans). κ decisions: Cohen's kappa of accept (or edit) vs reject on proposals both decided.",
+        "each span matched at most once (one-to-one). Characters: every character's label (O outside\n"
+        "spans). Decisions: accept (or edit) vs reject on the proposals both decided. κ falls towards 0\n"
+        "when one category dominates (nearly all accepted) even with high raw agreement; AC1 does not.",
     ]
     return render(*parts)
 
