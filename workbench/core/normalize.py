@@ -2,8 +2,9 @@
 
 The steps follow ``ANNOTATION_GUIDE.md`` ("Text the offsets refer to"):
 
-1. decode: UTF-8, UTF-8 with BOM, UTF-16 with BOM, or GB18030 (detected and
-   reported in ``Normalized.encoding``; anything else is a :class:`DecodeError`);
+1. decode: UTF-8, UTF-8 with BOM, UTF-16 with BOM, UTF-32 (with or without BOM), or
+   GB18030 (detected and reported in ``Normalized.encoding``; anything else, and any
+   text holding a NUL character, is a :class:`DecodeError`);
 2. newlines to ``\\n``;
 3. inline pinyin glosses after a CJK character are deleted (``統(tǒng)`` -> ``統``);
 4. OpenCC ``t2s``.
@@ -25,9 +26,12 @@ from array import array
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from .visible import BIDI, SEPARATORS
+
 __all__ = [
     "DecodeError",
     "Normalized",
+    "control_flags",
     "decode_bytes",
     "normalize_bytes",
     "normalize_text",
@@ -46,7 +50,10 @@ class DecodeError(ValueError):
 
 # --------------------------------------------------------------------------- decode
 
+# UTF-32 first: the UTF-32-LE BOM (FF FE 00 00) starts with the UTF-16-LE one (FF FE)
 _BOMS = [
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF8, "utf-8-sig"),
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
@@ -57,22 +64,51 @@ def _line_of(data: bytes, pos: int) -> int:
     return data.count(b"\n", 0, pos) + 1
 
 
+def _utf32_without_bom(data: bytes) -> str | None:
+    """``utf-32-le`` / ``utf-32-be`` when every 4-byte unit of ``data`` has the zero high
+    bytes of a code point (``XX XX 0? 00`` / ``00 0? XX XX``), else None.
+
+    UTF-16 text never looks like this (its units are 2 bytes: ASCII gives ``XX 00 XX 00``),
+    nor does UTF-8 or GB18030 (no NUL bytes at all).
+    """
+    if len(data) < 4 or len(data) % 4:
+        return None
+    units = len(data) // 4
+    if data[3::4].count(0) == units and max(data[2::4]) <= 0x10:
+        return "utf-32-le"
+    if data[0::4].count(0) == units and max(data[1::4]) <= 0x10:
+        return "utf-32-be"
+    return None
+
+
+def _decode_as(data: bytes, enc: str, skip: int = 0) -> str:
+    try:
+        return data.decode(enc)
+    except UnicodeDecodeError as e:
+        raise DecodeError(f"invalid {enc} at byte {e.start + skip}", _line_of(data, e.start)) from None
+
+
 def decode_bytes(data: bytes) -> tuple[str, str]:
     """Return ``(text, encoding)``; raise :class:`DecodeError` naming the line on failure.
 
-    The BOM is not part of the returned text. ``encoding`` is one of
-    ``utf-8``, ``utf-8-sig``, ``utf-16``, ``gb18030``.
+    The BOM is not part of the returned text. ``encoding`` is one of ``utf-8``,
+    ``utf-8-sig``, ``utf-16`` (BOM), ``utf-32`` (BOM), ``utf-32-le`` / ``utf-32-be``
+    (no BOM, detected by the zero bytes of every unit), ``gb18030``. A NUL character in
+    the decoded text, in any encoding, is refused (``text contains a NUL character``,
+    with its line).
     """
     if not data:
         raise DecodeError("empty file")
     for bom, enc in _BOMS:
         if data.startswith(bom):
-            try:
-                text = data.decode(enc)
-            except UnicodeDecodeError as e:
-                raise DecodeError(f"invalid {enc} at byte {e.start}", _line_of(data, e.start)) from None
+            text = _decode_as(data, enc)
             _check_text(text, data, enc)
             return text, enc
+    enc32 = _utf32_without_bom(data)
+    if enc32 is not None:
+        text = _decode_as(data, enc32)
+        _check_text(text, data, enc32)
+        return text, enc32
     nul = data.find(b"\x00")
     if nul != -1:
         raise DecodeError("binary file (NUL byte)", _line_of(data, nul))
@@ -99,13 +135,16 @@ _BAD_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def _check_text(text: str, data: bytes, enc: str) -> None:
     if not text.strip():
         raise DecodeError("empty file (only whitespace)")
+    nul = text.find("\x00")
+    if nul != -1:
+        raise DecodeError("text contains a NUL character", text.count("\n", 0, nul) + 1)
     bad = _BAD_CONTROL.findall(text)
     # a few stray control characters occur in real pages; a text full of them is binary
     if len(bad) > max(8, len(text) // 100):
         m = _BAD_CONTROL.search(text)
         line = text.count("\n", 0, m.start()) + 1 if m else None
         raise DecodeError(f"binary file ({len(bad)} control characters, decoded as {enc})", line)
-    if enc in ("gb18030", "utf-16"):
+    if enc in ("gb18030", "utf-16") or enc.startswith("utf-32"):
         # GB18030 maps almost any byte string to *something*; reject results that
         # are mostly private-use / unassigned code points: that is binary, not a report.
         odd = sum(1 for ch in text if unicodedata.category(ch) in ("Co", "Cn"))
@@ -285,6 +324,37 @@ def quality_flags(text: str) -> dict:
     }
 
 
+# the characters :func:`workbench.core.visible.visible` draws as placeholders, but for the
+# line feed and the tab, which a report may hold (a lone \r is a \n after step 2)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + BIDI + SEPARATORS + "]")
+_MAX_CODES = 20
+
+
+def control_flags(text: str) -> dict | None:
+    """The ``flags["control_chars"]`` entry of a normalized text, or None when it has none.
+
+    Counted: C0 controls but ``\n`` and ``\t``, ESC among them; DEL; C1 controls
+    (U+0080-U+009F); bidi embeddings, overrides, isolates and marks; U+2028 / U+2029: the
+    characters the TUI draws as one-cell placeholders (``core.visible``). The text is kept
+    exact (nothing is stripped, no offset moves); the flag tells the annotator they are
+    there. Shape::
+
+        {"count": 3,                      # how many such characters the text holds
+         "first": 120,                    # offset of the first, in the normalized text
+         "codes": ["U+001B", "U+202E"]}   # the distinct code points, sorted (at most 20)
+
+    Documents ingested before this flag existed have no entry even if they hold such
+    characters; clean documents have none either (``flags.get("control_chars")``).
+    """
+    found = _CONTROL.findall(text)
+    if not found:
+        return None
+    m = _CONTROL.search(text)
+    assert m is not None
+    codes = sorted({ord(c) for c in found})[:_MAX_CODES]
+    return {"count": len(found), "first": m.start(), "codes": [f"U+{c:04X}" for c in codes]}
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -336,6 +406,9 @@ def normalize_text(raw_text: str, encoding: str = "utf-8") -> Normalized:
     flags = quality_flags(text)
     flags["encoding"] = encoding
     flags["pinyin_removed"] = sum(1 for s, e in deletions if raw_text[s] in "(（")
+    controls = control_flags(text)
+    if controls is not None:
+        flags["control_chars"] = controls
     return Normalized(text=text, raw_text=raw_text, offset_map=omap, encoding=encoding, flags=flags)
 
 
@@ -349,8 +422,8 @@ def raw_byte_offsets(raw_text: str, encoding: str) -> array:
 
     Includes the BOM length for ``utf-8-sig`` / ``utf-16``.
     """
-    codec = {"utf-8-sig": "utf-8", "utf-16": "utf-16-le"}.get(encoding, encoding)
-    pos = {"utf-8-sig": 3, "utf-16": 2}.get(encoding, 0)
+    codec = {"utf-8-sig": "utf-8", "utf-16": "utf-16-le", "utf-32": "utf-32-le"}.get(encoding, encoding)
+    pos = {"utf-8-sig": 3, "utf-16": 2, "utf-32": 4}.get(encoding, 0)
     out = array("Q")
     for ch in raw_text:
         out.append(pos)
