@@ -37,6 +37,16 @@ class StoreError(Exception):
     """A problem with the database the user should see (never a traceback)."""
 
 
+class StoreBusy(StoreError):
+    """Another connection holds the write lock and :attr:`Store.write_timeout` ran out
+    (raised only when it is set: nothing was written, the write can be tried again)."""
+
+
+class StaleProposal(StoreError):
+    """A decision names a proposal that no longer exists (another process replaced the
+    document's proposals since the caller read them). Nothing was written."""
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -66,6 +76,11 @@ def unpack_ints(blob: bytes | None) -> array | None:
     return a
 
 
+def _attrs_key(attrs_json: str | None) -> str | None:
+    """Stored attrs JSON in one canonical spelling (key order aside), to compare runs."""
+    return None if attrs_json is None else json.dumps(json.loads(attrs_json), sort_keys=True, ensure_ascii=False)
+
+
 def resolve_db_path(path: str | os.PathLike | None) -> str:
     if path is None:
         path = os.environ.get("WORKBENCH_DB") or DEFAULT_DB
@@ -77,6 +92,11 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries):
 
     The SQL of each area lives in a mixin module beside this one (``review``, ``exchange``,
     ``ops``); this class holds the connection, transactions and the annotation tables."""
+
+    write_timeout: float | None = None
+    """Seconds a :meth:`write` waits for the write lock before raising :class:`StoreBusy`
+    (one try, no retries): for a screen that must not freeze, which tries again itself.
+    None (the default): wait with retries, for minutes if need be."""
 
     def __init__(self, path: str | os.PathLike | None = None, *, migrate: bool = True):
         self.path = resolve_db_path(path)
@@ -171,7 +191,10 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries):
         if c.in_transaction:
             yield c
             return
-        self._retry(lambda: c.execute("BEGIN IMMEDIATE"))
+        if self.write_timeout is None:
+            self._retry(lambda: c.execute("BEGIN IMMEDIATE"))
+        else:
+            self._begin_within(self.write_timeout)
         try:
             yield c
         except BaseException:
@@ -179,6 +202,19 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries):
             raise
         else:
             self._retry(lambda: c.execute("COMMIT"))
+
+    def _begin_within(self, seconds: float) -> None:
+        """``BEGIN IMMEDIATE``, waiting at most ``seconds`` for the lock, else StoreBusy."""
+        c = self.conn
+        c.execute(f"PRAGMA busy_timeout = {max(0, int(seconds * 1000))}")
+        try:
+            c.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            if self._is_busy(e):
+                raise StoreBusy(f"{self.path} is locked by another program") from None
+            raise
+        finally:
+            c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     def query(self, sql: str, params=()) -> list[dict]:
         cur = self.conn.execute(sql, params)
@@ -283,45 +319,69 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries):
     def replace_proposals(
         self, doc_id: str, source: str, version: str, spans: list[dict], *, words: Iterable[int] | None = None
     ) -> int:
-        """Store one proposer run's spans for a document.
+        """Store one proposer run's spans for a document. Returns ``len(spans)``.
 
         Earlier runs of the same ``source`` are marked inactive (kept, so decisions
-        that answer them stay valid); re-running the same version replaces its
-        undecided proposals. Returns the number of proposals inserted.
+        that answer them stay valid). Re-running the same version keeps the row (and
+        id) of every span it proposes again unchanged (start, end, label, text, attrs;
+        the score is updated), deletes its other rows nobody decided on, and adds the
+        new spans: an annotator who holds a proposal id while ``propose`` runs again
+        still holds a valid one (deleting and re-inserting everything made their next
+        decision fail with "FOREIGN KEY constraint failed").
         """
         ts = now_iso()
         with self.write() as c:
+            # (+source, +version: search by the document's index; without the
+            # unary plus SQLite picks idx_proposals_source and scans every
+            # proposal of this source for each document: quadratic at scale)
+            same: dict[tuple, list[int]] = {}
+            for pid, s, e, label, text, attrs in c.execute(
+                'SELECT id, start, "end", label, text, attrs FROM proposals'
+                " WHERE doc_id = ? AND +source = ? AND +version = ? ORDER BY id",
+                (doc_id, source, version),
+            ):
+                same.setdefault((s, e, label, text, _attrs_key(attrs)), []).append(pid)
+            keep: list[tuple] = []
+            new: list[tuple] = []
+            for sp in spans:
+                attrs = None if sp.get("attrs") is None else json.dumps(sp["attrs"], ensure_ascii=False)
+                ids = same.get((sp["start"], sp["end"], sp["label"], sp["text"], _attrs_key(attrs)))
+                if ids:
+                    keep.append((sp.get("score"), ids.pop(0)))
+                else:
+                    new.append(
+                        (
+                            doc_id,
+                            sp["start"],
+                            sp["end"],
+                            sp["label"],
+                            sp["text"],
+                            attrs,
+                            source,
+                            version,
+                            sp.get("score"),
+                            ts,
+                        )
+                    )
             c.execute(
                 "UPDATE proposals SET active = 0 WHERE doc_id = ? AND source = ? AND active = 1",
                 (doc_id, source),
             )
-            # same version again: drop its proposals nobody decided on.
-            # (+source, +version: search by the document's index; without the
-            # unary plus SQLite picks idx_proposals_source and scans every
-            # proposal of this source for each document: quadratic at scale)
-            c.execute(
-                "DELETE FROM proposals WHERE doc_id = ? AND +source = ? AND +version = ? AND id NOT IN "
-                "(SELECT proposal_id FROM decisions WHERE doc_id = ? AND proposal_id IS NOT NULL)",
-                (doc_id, source, version, doc_id),
-            )
+            c.executemany("UPDATE proposals SET active = 1, score = ? WHERE id = ?", keep)
+            # the same version's rows not proposed again: dropped unless someone decided on them
+            gone = [pid for ids in same.values() for pid in ids]
+            if gone:
+                decided = {
+                    r[0]
+                    for r in c.execute(
+                        "SELECT proposal_id FROM decisions WHERE doc_id = ? AND proposal_id IS NOT NULL", (doc_id,)
+                    )
+                }
+                c.executemany("DELETE FROM proposals WHERE id = ?", [(p,) for p in gone if p not in decided])
             c.executemany(
                 'INSERT INTO proposals (doc_id, start, "end", label, text, attrs, source, version,'
                 " score, active, created_at) VALUES (?,?,?,?,?,?,?,?,?,1,?)",
-                [
-                    (
-                        doc_id,
-                        s["start"],
-                        s["end"],
-                        s["label"],
-                        s["text"],
-                        None if s.get("attrs") is None else json.dumps(s["attrs"], ensure_ascii=False),
-                        source,
-                        version,
-                        s.get("score"),
-                        ts,
-                    )
-                    for s in spans
-                ],
+                new,
             )
             if words is not None:
                 c.execute("UPDATE documents SET words = ? WHERE id = ?", (pack_ints(words), doc_id))
@@ -366,28 +426,37 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries):
         attrs: dict | None = None,
         origin: str = "tui",
     ) -> int:
-        """Append one decision and commit it before returning its id."""
+        """Append one decision and commit it before returning its id. Raises
+        :class:`StaleProposal` if ``proposal_id`` names a proposal that is gone."""
         with self.write() as c:
-            cur = c.execute(
-                'INSERT INTO decisions (doc_id, annotator, ts, action, proposal_id, ref_id, start, "end",'
-                " label, text, attrs, origin) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    doc_id,
-                    annotator,
-                    now_iso(),
-                    action,
-                    proposal_id,
-                    ref_id,
-                    start,
-                    end,
-                    label,
-                    text,
-                    None if attrs is None else json.dumps(attrs, ensure_ascii=False),
-                    origin,
-                ),
-            )
+            try:
+                cur = c.execute(
+                    'INSERT INTO decisions (doc_id, annotator, ts, action, proposal_id, ref_id, start, "end",'
+                    " label, text, attrs, origin) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        doc_id,
+                        annotator,
+                        now_iso(),
+                        action,
+                        proposal_id,
+                        ref_id,
+                        start,
+                        end,
+                        label,
+                        text,
+                        None if attrs is None else json.dumps(attrs, ensure_ascii=False),
+                        origin,
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                if proposal_id is not None and not self._proposal_exists(proposal_id):
+                    raise StaleProposal(f"proposal {proposal_id} of {doc_id} was replaced") from None
+                raise
             assert cur.lastrowid is not None
             return cur.lastrowid
+
+    def _proposal_exists(self, proposal_id: int) -> bool:
+        return self.conn.execute("SELECT 1 FROM proposals WHERE id = ?", (proposal_id,)).fetchone() is not None
 
     def decisions(self, doc_id: str, annotator: str | None = None) -> list[dict]:
         sql = (
