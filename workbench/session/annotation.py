@@ -26,18 +26,64 @@ Rules this class enforces (and the help screen states):
 * ``accept_all`` writes all its accepts in one transaction and tags them with
   one batch origin, so a single ``undo`` takes the whole batch back.
 * Annotators work blind: only this annotator's decisions are ever read.
+* ``workbench propose`` may run again meanwhile: a decision on a proposal it replaced
+  reloads the document and is recorded against the new proposal of the same span
+  (start, end, label); if there is none, nothing is applied and the annotator is told.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import uuid
 
 from ..core.labels import LABELS, validate_attrs
+from ..store.db import StaleProposal
 from .change import Change, SessionError
 from .view import FINAL, SessionView, _sort_key
 
 BATCH_ORIGIN = "tui-batch:"
+RELOADED = "the proposals changed: reloaded"
+
+
+def _on_replaced_proposals(method):
+    """Run a decision; if it named a proposal that ``propose`` has replaced meanwhile, reload
+    the document and run it once more on the proposal of the same span (start, end, label),
+    or, if there is none, apply nothing and say so. The returned change names the reload
+    (``reordered``: the view takes the new list)."""
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except StaleProposal:
+            pass
+        it = self.current
+        span = (it["start"], it["end"], it["label"]) if it is not None else None
+        self._reload()
+        match = None
+        if span is not None and method.__name__ != "accept_all":  # a batch confirmed on other proposals: not redone
+            same = [
+                i
+                for i, x in enumerate(self.items)
+                if x["proposal_id"] is not None and (x["start"], x["end"], x["label"]) == span
+            ]
+            match = next((i for i in same if self.items[i]["status"] == "pending"), same[0] if same else None)
+        if match is None:
+            self.cursor = max(0, min(self.cursor, len(self.items) - 1)) if self.items else 0
+            return Change(reordered=True, message=RELOADED + " (nothing saved; look again)")
+        self.cursor = match
+        try:
+            ch = method(self, *args, **kwargs)
+        except StaleProposal:  # replaced again in between: give up on this key
+            self._reload()
+            self.cursor = max(0, min(self.cursor, len(self.items) - 1)) if self.items else 0
+            return Change(reordered=True, message=RELOADED + " (nothing saved; look again)")
+        ch.reordered = True
+        ch.message = f"{RELOADED}; {ch.message}" if ch.message else RELOADED
+        return ch
+
+    return run
 
 
 class AnnotationSession(SessionView):
@@ -139,6 +185,7 @@ class AnnotationSession(SessionView):
         return True
 
     # ------------------------------------------------------------------ decisions
+    @_on_replaced_proposals
     def accept(self) -> Change:
         it = self._require()
         ch = Change(keys={it["key"]}, spans=[(it["start"], it["end"])])
@@ -160,6 +207,7 @@ class AnnotationSession(SessionView):
         ch.spans += self._cursor_change(old).spans
         return ch
 
+    @_on_replaced_proposals
     def reject(self) -> Change:
         it = self._require()
         if it["status"] == "added":
@@ -194,6 +242,7 @@ class AnnotationSession(SessionView):
             message=f"{verb}: {label} 「{it['text']}」",
         )
 
+    @_on_replaced_proposals
     def relabel(self, label: str) -> Change:
         it = self._require()
         if label not in LABELS:
@@ -205,6 +254,7 @@ class AnnotationSession(SessionView):
         attrs = it["attrs"] if label == "QUANTITY" and it["label"] == "QUANTITY" else None
         return self._edit(it, it["start"], it["end"], label, attrs, "relabelled")
 
+    @_on_replaced_proposals
     def move_start(self, delta: int) -> Change:
         it = self._require()
         start = max(0, min(it["end"] - 1, it["start"] + delta))
@@ -212,6 +262,7 @@ class AnnotationSession(SessionView):
             raise SessionError("the start cannot move further" if delta < 0 else "a span cannot be empty")
         return self._edit(it, start, it["end"], it["label"], it["attrs"], "start moved")
 
+    @_on_replaced_proposals
     def move_end(self, delta: int) -> Change:
         it = self._require()
         end = max(it["start"] + 1, min(len(self.text), it["end"] + delta))
@@ -219,6 +270,7 @@ class AnnotationSession(SessionView):
             raise SessionError("the end cannot move further" if delta > 0 else "a span cannot be empty")
         return self._edit(it, it["start"], end, it["label"], it["attrs"], "end moved")
 
+    @_on_replaced_proposals
     def set_attrs(self, attrs: dict | None) -> Change:
         it = self._require()
         if it["label"] != "QUANTITY":
@@ -227,6 +279,7 @@ class AnnotationSession(SessionView):
             return Change(message="attributes unchanged")
         return self._edit(it, it["start"], it["end"], it["label"], attrs, "attributes set")
 
+    @_on_replaced_proposals
     def add_span(self, start: int, end: int, label: str, attrs: dict | None = None) -> Change:
         """A span no proposal had. If a proposal has exactly this range it is
         accepted (same label) or relabelled instead, so nothing is doubled."""
@@ -298,6 +351,7 @@ class AnnotationSession(SessionView):
             ch.spans.append((c["start"], c["end"]))
         return ch
 
+    @_on_replaced_proposals
     def accept_all(self) -> Change:
         """Accept every pending proposal in one transaction. Those that would overlap
         one of the annotator's spans (or one accepted earlier in the batch) are left
