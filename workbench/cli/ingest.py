@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -13,20 +14,31 @@ from .context import AppContext, echo_err, pass_app, progress_bar
 
 
 def run_ingest(store: Store, paths, *, quiet: bool = False) -> int:
-    """Ingest ``paths``; print a summary and errors; return the number of failed files."""
-    from workbench.ingest import collect_inputs, ingest_file
+    """Ingest ``paths``; print a summary, errors and warnings; return the number of failed files."""
+    from workbench.ingest import MAX_FLAGGED_IDS, collect_inputs, ingest_file
 
     files = collect_inputs(paths)
-    added = unchanged = 0
+    _warn_unfinished(store, files)
+    added = unchanged = flagged = 0
+    flagged_ids: list[str] = []
     failed = []
     with progress_bar(files, "ingest") as bar:
         for path in bar:
             res = ingest_file(store, path)
             added += res.added
             unchanged += res.unchanged
+            flagged += res.flagged
+            flagged_ids.extend(res.flagged_ids[: MAX_FLAGGED_IDS - len(flagged_ids)])
             if res.error:
                 failed.append(res.error)
                 echo_err(f"error: {res.error}")
+    if flagged:
+        # echo_err shows each control character of an id as its placeholder
+        more = f" … and {flagged - len(flagged_ids)} more" if flagged > len(flagged_ids) else ""
+        echo_err(
+            f"warning: {flagged} document{'s hold' if flagged != 1 else ' holds'} control characters"
+            f" (shown as placeholders): {', '.join(flagged_ids)}{more}"
+        )
     if not quiet:
         click.echo(
             f"ingested {added} new document{'s' if added != 1 else ''}"
@@ -34,6 +46,32 @@ def run_ingest(store: Store, paths, *, quiet: bool = False) -> int:
             f" into {store.path}"
         )
     return len(failed)
+
+
+def _warn_unfinished(store: Store, files) -> None:
+    """Earlier ingests that did not finish (killed mid-way) and are not being run again now."""
+    now = {os.path.abspath(p) for p in files}
+    for note in store.unfinished_bulk_runs("ingest"):
+        if note["path"] in now:
+            continue
+        pid = note.get("pid")
+        if isinstance(pid, int) and pid != os.getpid() and _alive(pid):
+            echo_err(f"note: an ingest of {note['path']} is under way (process {pid})")
+            continue
+        echo_err(
+            f"warning: an ingest of {note['path']} was interrupted (started {note.get('started', '?')}):"
+            " some of its documents are in the database; run it again to finish it"
+        )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 @click.command()
@@ -47,9 +85,12 @@ def ingest(app: AppContext, paths: tuple[Path, ...]) -> None:
     normalized as the annotation guide says, keeping an offset map to the raw
     text. Re-ingesting the same content adds nothing. A bad file is reported
     with its line and nothing of it is written; the others go on; the exit
-    status is 1 if any file failed.
+    status is 1 if any file failed. Control characters (ESC, bidi overrides…)
+    are kept exactly and the documents holding them are flagged and listed.
+    Large files are written in short batches, so annotators are not locked
+    out; a killed ingest is finished by running the same ingest again.
     """
-    failed = run_ingest(app.store, paths)
+    failed = run_ingest(app.open_store(create=True), paths)  # the command that creates a database
     if failed:
         raise click.exceptions.Exit(1)
 

@@ -14,16 +14,19 @@ import json
 import os
 import random
 import sqlite3
+import tempfile
 import time
 import zlib
 from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 from ..core.spans import derive_items, final_spans, is_finished
 from ..core.types import Item, Span
 from . import schema
+from .bulk import BulkWrites
 from .exchange import ExchangeQueries
 from .ops import OpsQueries
 from .review import ReviewQueries
@@ -37,6 +40,10 @@ class StoreError(Exception):
     """A problem with the database the user should see (never a traceback)."""
 
 
+class NoSuchDatabase(StoreError):
+    """The database file does not exist (or is an empty file) and this store may not create it."""
+
+
 class StoreBusy(StoreError):
     """Another connection holds the write lock and :attr:`Store.write_timeout` ran out
     (raised only when it is set: nothing was written, the write can be tried again)."""
@@ -45,6 +52,68 @@ class StoreBusy(StoreError):
 class StaleProposal(StoreError):
     """A decision names a proposal that no longer exists (another process replaced the
     document's proposals since the caller read them). Nothing was written."""
+
+
+def _tables_note(tables: list[str], limit: int = 8) -> str:
+    shown = ", ".join(tables[:limit]) + (f", … ({len(tables)} in all)" if len(tables) > limit else "")
+    return shown or "none"
+
+
+def _folder_writable(folder: str) -> bool:
+    """Whether a file can be created in ``folder`` (tried, not guessed from the mode bits:
+    root passes every ``os.access`` check, and an immutable folder denies root too)."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def _cannot_open(path: str, e: sqlite3.Error) -> str:
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return f"{path} is a folder, not a database file"
+    if not os.path.exists(path):
+        if not os.path.isdir(folder):
+            return f"cannot create {path}: no folder {folder}"
+        if not _folder_writable(folder):
+            return f"permission denied: cannot create {path} (the folder {folder} is not writable)"
+        return f"cannot open {path} ({e})"
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as oe:
+        return f"permission denied: cannot read {path} ({oe.strerror})"
+    if not _folder_writable(folder):
+        return (
+            f"permission denied: cannot write the folder {folder} of {path} (SQLite keeps the database's "
+            f"-wal and -shm files beside it; make the folder writable)"
+        )
+    return f"cannot open {path} ({e})"
+
+
+def describe_error(e: sqlite3.Error, path: str) -> str:
+    """One line saying what is wrong with the database at ``path``, from an SQLite error:
+    "permission denied", "disk full", "is damaged"… (the message every command shows)."""
+    code = getattr(e, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary == sqlite3.SQLITE_FULL:
+        return f"disk full: cannot write {path} ({e})"
+    if primary in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM):
+        return f"permission denied: cannot write {path} ({e})"
+    if primary == sqlite3.SQLITE_CANTOPEN:
+        return _cannot_open(path, e)
+    if primary == sqlite3.SQLITE_CORRUPT:
+        return f"{path} is damaged ({e}); restore from a backup (workbench backup)"
+    if primary == sqlite3.SQLITE_NOTADB:
+        return f"{path} is not a workbench database ({e})"
+    if primary == sqlite3.SQLITE_IOERR:
+        return f"I/O error on {path} ({e}); check the disk, then the database (workbench check)"
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return f"{path} is busy: another process holds its lock ({e}); try again"
+    if primary == sqlite3.SQLITE_NOMEM:
+        return f"out of memory working on {path} ({e})"
+    return f"{path}: {e}"
 
 
 def now_iso() -> str:
@@ -81,13 +150,20 @@ def _attrs_key(attrs_json: str | None) -> str | None:
     return None if attrs_json is None else json.dumps(json.loads(attrs_json), sort_keys=True, ensure_ascii=False)
 
 
+def _empty_file(path: str) -> bool:
+    try:
+        return os.path.isfile(path) and os.path.getsize(path) == 0
+    except OSError:
+        return False
+
+
 def resolve_db_path(path: str | os.PathLike | None) -> str:
     if path is None:
         path = os.environ.get("WORKBENCH_DB") or DEFAULT_DB
     return os.fspath(path)
 
 
-class Store(ReviewQueries, ExchangeQueries, OpsQueries):
+class Store(ReviewQueries, ExchangeQueries, OpsQueries, BulkWrites):
     """Access to one workbench database. One instance per thread.
 
     The SQL of each area lives in a mixin module beside this one (``review``, ``exchange``,
@@ -98,21 +174,73 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries):
     (one try, no retries): for a screen that must not freeze, which tries again itself.
     None (the default): wait with retries, for minutes if need be."""
 
-    def __init__(self, path: str | os.PathLike | None = None, *, migrate: bool = True):
+    def __init__(
+        self,
+        path: str | os.PathLike | None = None,
+        *,
+        migrate: bool = True,
+        create: bool = True,
+        readonly: bool = False,
+    ):
+        """Open the workbench database at ``path``.
+
+        ``create``: a missing (or empty, 0-byte) file becomes a new workbench database
+        (``self.created`` tells); without it such a path is :class:`NoSuchDatabase`.
+        ``readonly``: opened read-only (SQLite ``mode=ro``): no migration, no journal-mode
+        switch, nothing written (``workbench check``). Any SQLite file that is not a
+        workbench database is refused (:func:`schema.identify`), never converted. Every
+        failure is a :class:`StoreError` saying what is wrong (:func:`describe_error`)."""
         self.path = resolve_db_path(path)
+        self.readonly = readonly
+        self.created = False
+        memory = self.path == ":memory:"
+        existed = memory or os.path.exists(self.path)
+        new = not memory and (not existed or _empty_file(self.path))
+        if new and (readonly or not create):
+            raise NoSuchDatabase(f"{self.path}: no such database" + (" (the file is empty)" if existed else ""))
         try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            if memory:
+                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            else:
+                mode = "ro" if readonly else ("rwc" if new else "rw")
+                uri = f"{Path(self.path).absolute().as_uri()}?mode={mode}"
+                conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         except sqlite3.Error as e:
-            raise StoreError(f"cannot open database {self.path}: {e}") from None
+            raise StoreError(describe_error(e, self.path)) from None
         self.conn = conn
         self._db = None
         try:
-            self._pragmas()
-            if migrate:
-                self.migrate()
-        except sqlite3.DatabaseError as e:
+            self._open(create=create, migrate=migrate)
+        except BaseException as e:
             conn.close()
-            raise StoreError(f"{self.path} is not a workbench database: {e}") from None
+            if not existed:  # leave nothing behind of a database that never came to be
+                for sfx in ("", "-wal", "-shm", "-journal"):
+                    try:
+                        os.unlink(self.path + sfx)
+                    except OSError:
+                        pass
+            if isinstance(e, schema.ForeignDatabase):
+                raise StoreError(
+                    f"{self.path} is an SQLite database but not a workbench database "
+                    f"(tables: {_tables_note(e.tables)}); use another --db"
+                ) from None
+            if isinstance(e, sqlite3.Error):
+                raise StoreError(describe_error(e, self.path)) from None
+            raise
+
+    def _open(self, *, create: bool, migrate: bool) -> None:
+        c = self.conn
+        c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        kind = self._retry(lambda: schema.identify(c))
+        if kind == "empty" and self.path != ":memory:" and (self.readonly or not create):
+            raise NoSuchDatabase(f"{self.path}: no such database (the file holds no tables)")
+        if self.readonly:
+            c.execute("PRAGMA foreign_keys = ON")
+            return
+        self._pragmas()
+        if migrate or kind == "empty":
+            self.migrate()
+        self.created = kind == "empty" and self.path != ":memory:"
 
     # ------------------------------------------------------------------ plumbing
     @property
@@ -132,6 +260,8 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries):
         if self.path != ":memory:":
             mode = self._retry(lambda: c.execute("PRAGMA journal_mode = WAL").fetchone()[0])
             if str(mode).lower() != "wal":
+                if not os.access(self.path, os.W_OK):
+                    raise StoreError(f"permission denied: cannot write {self.path} (to switch it to WAL mode)")
                 raise StoreError(f"could not switch {self.path} to WAL mode (got {mode})")
         c.execute("PRAGMA synchronous = NORMAL")
 
@@ -161,6 +291,8 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries):
                 # another process may have migrated while we waited for the lock
                 if self.user_version > version:
                     continue
+                if version == 0:  # a new database: mark it as the workbench's (schema.identify)
+                    self.conn.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
                 schema.MIGRATIONS[version](self.db)
                 self.conn.execute(f"PRAGMA user_version = {version + 1}")
 
@@ -197,11 +329,17 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries):
             self._begin_within(self.write_timeout)
         try:
             yield c
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-        else:
             self._retry(lambda: c.execute("COMMIT"))
+        except BaseException:
+            # SQLite itself may have rolled the transaction back already (SQLITE_FULL, an I/O
+            # error…): a ROLLBACK then fails with "no transaction is active" and would hide the
+            # error that matters, the one raised here
+            if c.in_transaction:
+                try:
+                    c.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            raise
 
     def _begin_within(self, seconds: float) -> None:
         """``BEGIN IMMEDIATE``, waiting at most ``seconds`` for the lock, else StoreBusy."""
