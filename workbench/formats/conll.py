@@ -34,19 +34,36 @@ def conll_token(ch: str) -> str:
     return ch
 
 
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8}))")
+
+
+class ConllError(ValueError):
+    """A malformed line of a CoNLL file: ``args`` are ``(lineno, reason)``."""
+
+    def __init__(self, lineno: int, reason: str):
+        super().__init__(lineno, reason)
+        self.lineno = lineno
+        self.reason = reason
+
+
 def conll_char(token: str) -> str:
-    """Inverse of :func:`conll_token`; raises ValueError on a bad token."""
+    """Inverse of :func:`conll_token`; raises ValueError on a bad token: not one character,
+    an unknown escape, hex digits that are not exactly 4 (``\\u``) or 8 (``\\U``), a code
+    point past U+10FFFF, or a lone surrogate (no character of UTF-8 text)."""
     if len(token) == 1 and token != "\\":
         return token
     c = _CONLL_UNESC.get(token)
     if c is not None:
         return c
-    if (token.startswith("\\u") and len(token) == 6) or (token.startswith("\\U") and len(token) == 10):
-        try:
-            return chr(int(token[2:], 16))
-        except ValueError:
-            pass
-    raise ValueError(f"not one character or a known escape: {token!r}")
+    m = _ESCAPE.fullmatch(token)
+    if m is None:
+        raise ValueError(f"not one character or a known escape: {token!r}")
+    cp = int(m.group(1) or m.group(2), 16)
+    if cp > 0x10FFFF:
+        raise ValueError(f"bad escape {token!r}: beyond U+10FFFF, the last code point")
+    if 0xD800 <= cp <= 0xDFFF:
+        raise ValueError(f"bad escape {token!r}: a lone surrogate is not a character")
+    return chr(cp)
 
 
 def sentence_ends(text: str, spans: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -126,7 +143,8 @@ def read_conll(lines: Iterable[str]) -> Iterator[tuple[int, dict]]:
     a CoNLL-2003 ``-DOCSTART-`` line, which gives a record with ``id`` None).
 
     Yields ``(line of the record's first line, {"id", "text", "spans", ...})``;
-    raises ``ValueError`` with ``(lineno, reason)`` args on a malformed line.
+    raises :class:`ConllError` (a ``ValueError`` with ``(lineno, reason)`` args) on a
+    malformed line.
     """
     rec: dict | None = None
     chars: list[str] = []
@@ -178,29 +196,43 @@ def read_conll(lines: Iterable[str]) -> Iterator[tuple[int, dict]]:
             first = lineno
         parts = line.split("\t") if "\t" in line else line.rsplit(" ", 1)
         if len(parts) < 2:
-            raise ValueError(lineno, f"expected CHAR<TAB>TAG, got {line!r}")
+            raise ConllError(lineno, f"expected CHAR<TAB>TAG, got {_cut(line)!r}")
         token, tag = parts[0], parts[-1].strip()
         try:
             ch = conll_char(token)
         except ValueError as e:
-            raise ValueError(lineno, str(e)) from None
+            raise ConllError(lineno, str(e)) from None
         if tag != "O" and not (len(tag) > 2 and tag[0] in "BI" and tag[1] == "-"):
-            raise ValueError(lineno, f"bad BIO tag {tag!r} (expected O, B-LABEL or I-LABEL)")
+            raise ConllError(lineno, f"bad BIO tag {_cut(tag)!r} (expected O, B-LABEL or I-LABEL)")
         chars.append(ch)
         tags.append((tag, lineno))
     if rec is not None or chars:
         yield finish()
 
 
+def _cut(s: str, limit: int = 60) -> str:
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def _utf8_lines(fh: Iterable[bytes]) -> Iterator[str]:
+    """The lines of a binary file as text (a BOM on the first is dropped); a line that is not
+    UTF-8 raises :class:`ConllError` naming it."""
+    for lineno, raw in enumerate(fh, 1):
+        if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ConllError(lineno, f"not UTF-8 (byte {e.start} of the line)") from None
+
+
 def read_conll_file(path: str, errs: ErrorSink) -> Iterator[tuple[int, dict]]:
     """:func:`read_conll` of a UTF-8 file (a BOM is allowed), each record marked
     ``"_format": "conll"``; a malformed line or bad encoding is reported (and ends the file)."""
     try:
-        with open(path, encoding="utf-8-sig") as fh:
-            yield from ((ln, dict(rec, _format="conll")) for ln, rec in read_conll(fh))
-    except ValueError as e:
-        if isinstance(e, UnicodeDecodeError):
-            errs.add(None, f"not UTF-8 ({e.reason} at byte {e.start})")
-        else:
-            lineno, reason = e.args
-            errs.add(lineno, reason)
+        with open(path, "rb") as fh:
+            yield from ((ln, dict(rec, _format="conll")) for ln, rec in read_conll(_utf8_lines(fh)))
+    except ConllError as e:
+        errs.add(e.lineno, e.reason)
+    except OSError as e:
+        errs.add(None, f"cannot read: {e.strerror or e}")

@@ -7,12 +7,12 @@ We write ``label`` (and, when any span has attributes, our ``"attrs": [[start, e
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from . import ErrorSink, span_attrs
 from .jsonl import JsonlWriter, dumps
+from .validate import is_int, shown
 
 
 def doccano_record(rec: Mapping[str, Any]) -> dict[str, Any]:
@@ -40,8 +40,12 @@ class DoccanoWriter(JsonlWriter):
 
 def doccano_spans(obj: dict, lineno: int, errs: ErrorSink) -> list[dict] | None:
     """The spans of a doccano line (``entities`` and/or ``label``, with our ``attrs``) as
-    ``{"start", "end", "label", "attrs"?}``, unchecked; None (and the problem reported)
-    if the line's shape is wrong."""
+    ``{"start", "end", "label", "attrs"?}``, offsets and labels unchecked (:func:`.validate_span`
+    checks them); None (and the problem reported) if the line's shape is wrong.
+
+    ``attrs`` is checked here: each entry ``[start, end, {...}]`` with integer offsets (not
+    bools: ``true`` would give span ``[1, …)`` its attributes) that name one of the line's
+    spans, at most one entry per span."""
     out: list[dict] = []
     if "entities" in obj:
         ents = obj["entities"]
@@ -62,21 +66,46 @@ def doccano_spans(obj: dict, lineno: int, errs: ErrorSink) -> list[dict] | None:
             if not isinstance(e, list) or len(e) != 3:
                 errs.add(
                     lineno,
-                    f'label {i + 1}: expected [start, end, "LABEL"], got {json.dumps(e, ensure_ascii=False)}'
+                    f'label {i + 1}: expected [start, end, "LABEL"], got {shown(e)}'
                     + (" (a document classification label, not a span)" if isinstance(e, str) else ""),
                 )
                 return None
             out.append({"start": e[0], "end": e[1], "label": e[2]})
     attrs = obj.get("attrs")
     if attrs is not None:
-        if not isinstance(attrs, list) or not all(isinstance(a, list) and len(a) == 3 for a in attrs):
-            errs.add(lineno, '"attrs" must be a list of [start, end, {...}]')
+        by_pos = _attrs_by_position(attrs, lineno, errs)
+        if by_pos is None:
             return None
-        by_pos: dict[tuple, object] = {}
-        for s, e, a in attrs:
-            by_pos.setdefault((s, e), a)
+        matched = set()
         for sp in out:
-            a = by_pos.get((sp["start"], sp["end"]))
-            if a is not None:
-                sp["attrs"] = a
+            key = (sp["start"], sp["end"])
+            if is_int(key[0]) and is_int(key[1]) and key in by_pos:
+                sp["attrs"] = by_pos[key][0]  # spans at the same offsets share them
+                matched.add(key)
+        for (s, e), (_, i) in by_pos.items():
+            if (s, e) not in matched:
+                errs.add(lineno, f"attrs {i} [{s}, {e}): no span of the line has these offsets")
+                return None
     return out
+
+
+def _attrs_by_position(attrs: object, lineno: int, errs: ErrorSink) -> dict[tuple[int, int], tuple[dict, int]] | None:
+    """Our ``"attrs": [[start, end, {...}], ...]`` as ``{(start, end): (attrs, entry number)}``;
+    None (and the problem reported) if an entry is malformed or repeats offsets."""
+    if not isinstance(attrs, list):
+        errs.add(lineno, f'"attrs" must be a list of [start, end, {{...}}], got {shown(attrs)}')
+        return None
+    by_pos: dict[tuple[int, int], tuple[dict, int]] = {}
+    for i, a in enumerate(attrs, 1):
+        if not (isinstance(a, list) and len(a) == 3 and is_int(a[0]) and is_int(a[1])):
+            errs.add(lineno, f"attrs {i}: expected [start, end, {{...}}] with integer offsets, got {shown(a)}")
+            return None
+        s, e, value = a
+        if not isinstance(value, dict):
+            errs.add(lineno, f"attrs {i} [{s}, {e}): the attributes must be an object, got {shown(value)}")
+            return None
+        if (s, e) in by_pos:
+            errs.add(lineno, f"attrs {i} [{s}, {e}): a second entry for these offsets (first: attrs {by_pos[s, e][1]})")
+            return None
+        by_pos[s, e] = (value, i)
+    return by_pos

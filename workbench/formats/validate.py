@@ -18,14 +18,22 @@ def is_int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def shown(v: object, limit: int = 80) -> str:
+    """A value read from a file as a message quotes it: as JSON (a string in quotes, its
+    newlines and control characters escaped, so a message stays one line), cut to ``limit``
+    characters."""
+    s = json.dumps(v, ensure_ascii=False)
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
 def label_error(label: object) -> str:
     if not isinstance(label, str):
-        return f"label must be a string, got {json.dumps(label, ensure_ascii=False)}"
+        return f"label must be a string, got {shown(label)}"
     hint = ""
     up = label.strip().upper()
     if up in LABELS:
         hint = f' (did you mean "{up}"?)'
-    return f'unknown label "{label}"{hint}; labels are {", ".join(LABELS)}'
+    return f"unknown label {shown(label)}{hint}; labels are {', '.join(LABELS)}"
 
 
 def validate_span(sp: dict, i: int, text: str, lineno: int, errs: ErrorSink) -> dict | None:
@@ -36,7 +44,7 @@ def validate_span(sp: dict, i: int, text: str, lineno: int, errs: ErrorSink) -> 
     lab = sp.get("label")
     where = f"span {i + 1}"
     if not is_int(s) or not is_int(e):
-        errs.add(lineno, f"{where}: start and end must be integers, got {json.dumps(s)} and {json.dumps(e)}")
+        errs.add(lineno, f"{where}: start and end must be integers, got {shown(s, 40)} and {shown(e, 40)}")
         return None
     where = f"span {i + 1} [{s}, {e})"
     if e <= s:
@@ -52,8 +60,7 @@ def validate_span(sp: dict, i: int, text: str, lineno: int, errs: ErrorSink) -> 
     if stext is not None and stext != text[s:e]:
         errs.add(
             lineno,
-            f"{where} {lab}: span text {json.dumps(stext, ensure_ascii=False)} does not match the "
-            f"document text there {json.dumps(text[s:e], ensure_ascii=False)}",
+            f"{where} {lab}: span text {shown(stext)} does not match the document text there {shown(text[s:e])}",
         )
         return None
     attrs = sp.get("attrs")
@@ -65,6 +72,6 @@ def validate_span(sp: dict, i: int, text: str, lineno: int, errs: ErrorSink) -> 
         return None
     score = sp.get("score")
     if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
-        errs.add(lineno, f"{where}: score must be a number, got {json.dumps(score, ensure_ascii=False)}")
+        errs.add(lineno, f"{where}: score must be a number, got {shown(score)}")
         return None
     return {"start": s, "end": e, "label": lab, "text": text[s:e], "attrs": attrs, "score": score, "line": lineno}
