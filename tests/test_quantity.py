@@ -80,3 +80,33 @@ def test_one_formatter():
 def test_absurd_magnitudes_are_refused_not_computed():
     with pytest.raises(SessionError, match="below 10"):
         attrs_from_fields("1e999999", "个", "")
+
+
+@pytest.mark.parametrize(
+    "text, attrs",
+    [
+        ("45场", {"value": 45, "unit": "场", "approx": None}),
+        ("干部1200余人", {"value": 1200, "unit": "人", "approx": "more"}),
+        ("1200余人次", {"value": 1200, "unit": "人次", "approx": "more"}),
+        ("1500余万斤", {"value": 15000000, "unit": "斤", "approx": "more"}),
+        ("2至3个", {"value": 2, "unit": "个", "approx": None}),
+        ("45", {"value": 45, "unit": "", "approx": None}),
+        ("一千五百", {"value": 1500, "unit": "", "approx": None}),
+        ("苍岭", None),
+        ("一批", None),
+    ],
+)
+def test_derived_attrs_are_the_proposers(text, attrs):
+    from workbench.core.quantity import derive_attrs
+
+    assert derive_attrs(text) == attrs
+
+
+def test_attrs_disagree_with_the_text_by_value():
+    from workbench.core.quantity import attrs_disagree
+
+    stale = {"value": 1200, "unit": "人次", "approx": "more"}
+    assert attrs_disagree(stale, "干部1200余人")  # bounds moved off 次: the unit no longer matches
+    assert not attrs_disagree({"value": 1200.0, "unit": "人", "approx": "more"}, "干部1200余人")
+    assert not attrs_disagree({"value": 7, "unit": "x", "approx": None}, "苍岭")  # nothing to compare
+    assert attrs_disagree(None, "45场")  # a QUANTITY without attrs where the text has a figure

@@ -418,6 +418,33 @@ def parse_value(s: str) -> int | float | None:
     return to_number(v)
 
 
+def derive_attrs(text: str) -> dict | None:
+    """QUANTITY attrs of a span's text, by the proposer's grammar (:func:`find_quantities`):
+    the longest figure the text holds (「干部1200余人」 → 1200 人 more; 「2至3个」 → 2 个);
+    else a bare number typed as a span (「45」, 「一千五百」) with unit ``""``; None when the
+    text holds no figure (「苍岭」, 「一批」).
+
+    Whenever a span is or becomes QUANTITY (relabel, add, bound move, review edit, import
+    without attrs) its attrs come from here, unless a person typed them."""
+    found = find_quantities(text)
+    if found:
+        best = max(found, key=lambda q: (q["end"] - q["start"], -q["start"]))
+        return dict(best["attrs"])
+    try:
+        v = parse_value(text)
+    except ValueError:
+        return None
+    return None if v is None else {"value": v, "unit": "", "approx": None}
+
+
+def attrs_disagree(attrs: dict | None, text: str) -> bool:
+    """Whether QUANTITY attrs say something else than the span's text does (a value typed
+    by hand for other bounds, stale attrs after a bound move). A text the grammar cannot
+    read does not disagree: there is nothing to compare with."""
+    derived = derive_attrs(text)
+    return derived is not None and not same_attrs(attrs, derived)
+
+
 def canonical_value(v):
     """``15000000.0`` → ``15000000``; other values (and non-numbers) unchanged."""
     if isinstance(v, float) and v.is_integer() and abs(v) < 2**63:
