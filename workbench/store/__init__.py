@@ -12,14 +12,27 @@ measured ``Table.insert_all`` at 2.4x the time of ``executemany`` for 200,000 pr
 one transaction (1.06 s vs 2.51 s), and those are the propose/ingest/import hot paths.
 """
 
-from .db import DEFAULT_DB, Store, StoreError, input_hash, now_iso, pack_ints, task_hash, unpack_ints
+from .db import (
+    DEFAULT_DB,
+    NoSuchDatabase,
+    Store,
+    StoreError,
+    describe_error,
+    input_hash,
+    now_iso,
+    pack_ints,
+    task_hash,
+    unpack_ints,
+)
 from .schema import SCHEMA_VERSION
 
 __all__ = [
     "DEFAULT_DB",
     "SCHEMA_VERSION",
+    "NoSuchDatabase",
     "Store",
     "StoreError",
+    "describe_error",
     "input_hash",
     "now_iso",
     "pack_ints",

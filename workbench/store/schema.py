@@ -3,14 +3,52 @@
 Each migration is a function taking a ``sqlite_utils.Database``; it runs inside
 one transaction together with the ``user_version`` bump. Never edit a released
 migration: append a new one.
+
+Identity: a database this workbench creates carries :data:`APPLICATION_ID` in its header
+(``PRAGMA application_id``, set in the transaction of the first migration). Databases made
+before that have application id 0 and are recognised by their tables (:func:`identify`).
+Any other SQLite file is refused, never migrated into a workbench database.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # imported lazily by Store.db: it costs ~0.1 s of every command's start-up
+    import sqlite3
+
     import sqlite_utils
+
+# "RWB1" (report-workbench, 1): PRAGMA application_id of every database the workbench creates
+APPLICATION_ID = 0x52574231
+# the tables that make a database made before APPLICATION_ID existed a workbench database
+WORKBENCH_TABLES = frozenset({"documents", "proposals", "decisions", "gold", "reviews", "assignments"})
+
+
+class ForeignDatabase(Exception):
+    """An SQLite database that is not a workbench database (its tables, for the message)."""
+
+    def __init__(self, tables: list[str], application_id: int):
+        super().__init__(", ".join(tables) or "none")
+        self.tables = tables
+        self.application_id = application_id
+
+
+def identify(conn: sqlite3.Connection) -> Literal["empty", "workbench"]:
+    """What the database on ``conn`` is, reading only its header and schema (no write):
+    ``"empty"`` (no table, nothing set: a new file, which may be initialised) or
+    ``"workbench"``; :class:`ForeignDatabase` for anything else."""
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    objects = [(t, n) for t, n in conn.execute("SELECT type, name FROM sqlite_master") if not n.startswith("sqlite_")]
+    tables = sorted(n for t, n in objects if t == "table")
+    if app_id == APPLICATION_ID:
+        return "workbench"
+    if app_id == 0 and version == 0 and not objects:
+        return "empty"
+    if app_id == 0 and version >= 1 and set(tables) >= WORKBENCH_TABLES:
+        return "workbench"  # made before the application id
+    raise ForeignDatabase(tables, app_id)
 
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
