@@ -79,7 +79,7 @@ def test_backup_refuses_what_it_should(db, tmp_path):
     r = run(db, "backup", str(tmp_path / "nope" / "b.db"))
     assert r.exit_code == 1 and "does not exist" in r.output
     r = run(tmp_path / "missing.db", "backup", str(tmp_path / "c.db"))
-    assert r.exit_code == 1 and "no database" in r.output
+    assert r.exit_code == 1 and "no such database" in r.output
     assert not (tmp_path / "missing.db").exists()
     s = Store(db)
     s.record_decision(s.document_ids()[1], "bob", "finish")

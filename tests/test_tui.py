@@ -487,6 +487,7 @@ def test_annotate_command_prepares_an_empty_database(db_path, monkeypatch):
     mod = types.ModuleType("workbench.propose.run")
     mod.propose_store = fake_propose_store
     monkeypatch.setitem(sys.modules, "workbench.propose.run", mod)
+    Store(db_path).close()  # an empty workbench database (a --db naming none is an error)
     r = CliRunner().invoke(cli, ["--db", db_path, "annotate", "--annotator", "alice", "--doc", "nope"])
     assert r.exit_code == 1 and "no document 'nope'" in r.output
     assert len(calls) == 1 and len(calls[0]) == 5

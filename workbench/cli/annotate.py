@@ -7,7 +7,7 @@ import os
 
 import click
 
-from .context import BUNDLED_CORPUS, AppContext, echo_err, pass_app
+from .context import BUNDLED_CORPUS, AppContext, default_name, echo_err, name_callback, pass_app
 from .ingest import run_ingest
 
 
@@ -53,6 +53,7 @@ def prepare_store(store, *, quiet: bool = False) -> None:
     "-a",
     default=None,
     metavar="NAME",
+    callback=name_callback,
     help="Your name in the decision log (default: $WORKBENCH_ANNOTATOR or the login name).",
 )
 @click.option("--doc", "doc_id", default=None, metavar="ID", help="Open this document first.")
@@ -86,9 +87,11 @@ def annotate(app: AppContext, annotator: str | None, doc_id: str | None, keymap:
 
     from workbench.session import AnnotationSession, SessionError
 
-    store = app.store
+    name = annotator or default_name(default_annotator(), "$WORKBENCH_ANNOTATOR or the login name", "--annotator")
+    # a new ./workbench.db (no --db, no $WORKBENCH_DB) is created and filled with the bundled
+    # corpus; a --db that names no database is an error (a typo would open the sample corpus)
+    store = app.open_store(create=not app.explicit)
     prepare_store(store)
-    name = annotator or default_annotator()
     try:
         session = AnnotationSession(store, name, doc_id=doc_id)
     except SessionError as e:

@@ -1,5 +1,5 @@
 """What every command module shares: the invocation's :class:`AppContext`, ``pass_app``,
-``echo_err``, the one progress helper, the bundled corpus.
+``echo_err``, the one progress helper, the bundled corpus, the name option callbacks.
 
 A leaf module: it imports no command module and no group, so command modules import it
 and :mod:`workbench.cli` registers them without an import cycle.
@@ -7,6 +7,7 @@ and :mod:`workbench.cli` registers them without an import cycle.
 
 from __future__ import annotations
 
+import errno
 import importlib.resources
 import sys
 from collections.abc import Iterable, Iterator, Sized
@@ -15,33 +16,105 @@ from typing import Any
 
 import click
 
+from workbench.core.names import clean_name
 from workbench.core.visible import visible
-from workbench.store import Store, StoreError
+from workbench.store import NoSuchDatabase, Store, StoreError
 
 # The sample reports ship inside the package (package data), so a wheel install has them too.
 BUNDLED_CORPUS = Path(str(importlib.resources.files("workbench") / "data" / "corpus"))
 
 
 class AppContext:
-    """Shared state of one CLI invocation: the database path and a lazily opened store."""
+    """Shared state of one CLI invocation: the database path and a lazily opened store.
 
-    def __init__(self, db_path: str):
+    Only commands that add data create a database (``open_store(create=True)``: ingest, and
+    annotate on the default ``./workbench.db``); :attr:`store` opens an existing one, and a
+    path with no database is "no such database" (a mistyped ``--db`` creates nothing and
+    touches no output file). ``explicit``: the path came from ``--db`` or ``$WORKBENCH_DB``."""
+
+    def __init__(self, db_path: str, *, explicit: bool = True):
         self.db_path = db_path
+        self.explicit = explicit
         self._store: Store | None = None
 
     @property
     def store(self) -> Store:
+        """The existing database (never created here)."""
+        return self.open_store()
+
+    def open_store(self, *, create: bool = False, readonly: bool = False) -> Store:
+        """The store, opened on first use. ``create``: a missing database is created (and
+        that is said on stderr); ``readonly``: opened read-only, not migrated (``check``)."""
         if self._store is None:
             try:
-                self._store = Store(self.db_path)
+                store = Store(self.db_path, create=create, readonly=readonly)
+            except NoSuchDatabase as e:
+                raise click.ClickException(
+                    f"{e}; create one with: workbench --db {self.db_path} ingest FILE_OR_FOLDER…"
+                ) from None
             except StoreError as e:
                 raise click.ClickException(str(e)) from None
+            if store.created:
+                echo_err(f"created new database {store.path}")
+            self._store = store
         return self._store
 
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+def describe_os_error(e: OSError) -> str:
+    """One line for a failed file operation: what is wrong first ("disk full", "permission
+    denied"), then the file."""
+    where = e.filename if e.filename is not None else ""
+    reason = e.strerror or str(e)
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"disk full: cannot write {where} ({reason})" if where else f"disk full ({reason})"
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"permission denied: {where} ({reason})" if where else f"permission denied ({reason})"
+    return f"{where}: {reason}" if where else reason
+
+
+def _clean(value: str, what: str) -> str:
+    try:
+        return clean_name(value, what=what)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _what(param: click.Parameter | None) -> str:
+    name = (param.name or "name") if param is not None else "name"
+    name = name.rstrip("_").replace("_", " ")
+    if name.endswith("annotators"):
+        name = name[:-1]
+    return f"{name} name"
+
+
+def name_callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """click callback of every option that takes an annotator or reviewer name: stripped and
+    checked (:func:`workbench.core.names.clean_name`); None stays None. A comma-separated list
+    (``--annotators A,B``) has each name checked and comes back joined by commas."""
+    if value is None:
+        return None
+    what = _what(param)
+    if isinstance(value, tuple):
+        return tuple(_clean(v, what) for v in value)
+    if param is not None and (param.name or "").startswith("annotators"):
+        names = [_clean(v, what) for v in value.split(",") if v.strip()]
+        if not names:
+            raise click.BadParameter(f"no {what} given")
+        return ",".join(names)
+    return _clean(value, what)
+
+
+def default_name(value: str, source: str, option: str) -> str:
+    """A name taken from the environment or the login (no option given), checked like one."""
+    try:
+        return clean_name(value, what=f"the name from {source}")
+    except ValueError as e:
+        raise click.ClickException(f"{e}; pass {option} NAME") from None
 
 
 pass_app = click.make_pass_decorator(AppContext)

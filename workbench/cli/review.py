@@ -8,7 +8,7 @@ import os
 
 import click
 
-from .context import AppContext, echo_err, pass_app
+from .context import AppContext, default_name, echo_err, name_callback, pass_app
 
 
 def _names(value: str) -> list[str]:
@@ -50,7 +50,14 @@ def plan_assignments(
 
 
 @click.command()
-@click.option("--annotators", "-a", "annotators_", metavar="A,B,C", help="Comma-separated annotator names.")
+@click.option(
+    "--annotators",
+    "-a",
+    "annotators_",
+    metavar="A,B,C",
+    callback=name_callback,
+    help="Comma-separated annotator names.",
+)
 @click.option(
     "--per-doc", "-k", type=click.IntRange(min=1), default=2, show_default=True, help="Annotators per document."
 )
@@ -201,6 +208,7 @@ def agreement(app: AppContext, as_json: bool, label: str | None) -> None:
     "-r",
     metavar="NAME",
     default=None,
+    callback=name_callback,
     help="Your name in the review log (default: $WORKBENCH_REVIEWER, $WORKBENCH_ANNOTATOR or login).",
 )
 @click.option(
@@ -241,7 +249,9 @@ def review(app: AppContext, reviewer: str | None, policy: str, docs: str | None,
     from workbench.review import ReviewError, ReviewSession, waiting_docs
 
     store = app.store
-    name = reviewer or default_reviewer()
+    name = reviewer or default_name(
+        default_reviewer(), "$WORKBENCH_REVIEWER, $WORKBENCH_ANNOTATOR or the login name", "--reviewer"
+    )
     doc_ids = _names(docs) if docs else None
     if doc_ids:
         known = set(store.document_ids())
@@ -321,7 +331,7 @@ def _print_summary(echo, store, s, policy: str) -> None:
 @click.command()
 @click.argument("doc_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {id, decisions, reviews}.")
-@click.option("--annotator", "-a", metavar="NAME", help="Only this annotator's decisions.")
+@click.option("--annotator", "-a", metavar="NAME", callback=name_callback, help="Only this annotator's decisions.")
 @pass_app
 def history(app: AppContext, doc_id: str, as_json: bool, annotator: str | None) -> None:
     """The decision log of a document, oldest first, then its review log.
