@@ -220,7 +220,7 @@ class EditDrafts(_Session):
             else:
                 ch = self._settle(it, "edit", spans, [], d.base)
                 it.status, it.chosen = "edited", f"edited from {d.base + 1}"
-        except ReviewError:
+        except Exception:  # refused, or not written (a locked database): the draft stays
             self.draft = d
             raise
         self._advance()
@@ -357,6 +357,6 @@ class AddDrafts(_Session):
         self.add_draft = None
         try:
             return self.add_span(d.doc_id, a, b, d.label, d.attrs)
-        except ReviewError:
+        except Exception:  # refused, or not written (a locked database): the draft stays
             self.add_draft = d
             raise

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workbench.core.labels import LABELS, validate_attrs
-from workbench.session import Change
+from workbench.session import Change, control_warning
 from workbench.store.db import now_iso
 from workbench.store.review import NewGold, ReviewLog, ReviewRow
 
@@ -104,6 +104,7 @@ class ReviewSession(EditDrafts, AddDrafts):
         self.docs: list[str] = []  # documents under review, ingest order
         self._texts: dict[str, str] = {}
         self._words: dict[str, object] = {}
+        self._warnings: dict[str, str | None] = {}
         self._ranges: dict[str, list[tuple[int, int, str]]] = {}  # doc -> all cluster ranges (+key)
         self._clusters: dict[str, list[Cluster]] = {}
         self._annotators: dict[str, list[str]] = {}
@@ -162,6 +163,13 @@ class ReviewSession(EditDrafts, AddDrafts):
             doc = self.store.get_document(doc_id)
             self._words[doc_id] = doc.get("words") if doc else None
         return self._words[doc_id]
+
+    def control_warning(self, doc_id: str) -> str | None:
+        """The document's control-character warning (from its ingest flags), or None."""
+        if doc_id not in self._warnings:
+            doc = self.store.get_document(doc_id)
+            self._warnings[doc_id] = control_warning(doc.get("flags")) if doc else None
+        return self._warnings[doc_id]
 
     def gold(self, doc_id: str) -> list[dict]:
         """The document's gold rows now (every origin), by start."""

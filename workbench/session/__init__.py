@@ -5,7 +5,7 @@ rules it enforces). ``view`` holds the queue, document and cursor; ``annotation`
 from .annotation import BATCH_ORIGIN, AnnotationSession
 from .attrs import attrs_from_fields, parse_value
 from .change import Change, SessionError
-from .view import FINAL, STATUSES, Queue, SessionView
+from .view import FINAL, STATUSES, Queue, SessionView, control_warning
 
 __all__ = [
     "BATCH_ORIGIN",
@@ -17,5 +17,6 @@ __all__ = [
     "SessionError",
     "SessionView",
     "attrs_from_fields",
+    "control_warning",
     "parse_value",
 ]

@@ -13,6 +13,19 @@ FINAL = ("accepted", "edited", "added")
 STATUSES = ("pending", "accepted", "rejected", "edited", "added")
 
 
+def control_warning(flags: dict | None) -> str | None:
+    """The warning for a document whose ingest flagged control characters (``flags
+    ["control_chars"]``: ``{"count", "first", "codes"}``), or None. The text panels draw them
+    as one-cell placeholders (``core.visible``); the annotator should know they are there."""
+    flag = (flags or {}).get("control_chars")
+    if not flag:
+        return None
+    n = flag.get("count") if isinstance(flag, dict) else flag
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        return "this report holds control characters, shown as ␛-style placeholders"
+    return f"this report holds {n} control character{'s' if n != 1 else ''}, shown as ␛-style placeholders"
+
+
 def _live_decisions(decisions: list[dict]) -> list[dict]:
     undone = undone_ids(decisions)
     return [d for d in decisions if d["action"] != "undo" and d["id"] not in undone]
@@ -82,6 +95,11 @@ class SessionView:
     @property
     def text(self) -> str:
         return self.doc["text"]
+
+    @property
+    def control_warning(self) -> str | None:
+        """The open document's control-character warning (see :func:`control_warning`), or None."""
+        return control_warning(self.doc.get("flags"))
 
     @property
     def words(self):

@@ -140,6 +140,10 @@ class AnnotateApp(WorkbenchApp):
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(f" doc {s.doc_index + 1}/{s.n_docs} ", style=st("chip-title"))
         t.append(f" {s.doc_id} ", style="bold")
+        warning = s.control_warning
+        if warning:
+            t.append(f" ⚠ {warning} ", style=st("chip-warn"))
+            t.append(" ")
         if s.finished:
             t.append(" FINISHED ", style=st("chip-ok"))
         t.append(f" {s.annotator} ", style=st("chip-user"))
@@ -156,6 +160,9 @@ class AnnotateApp(WorkbenchApp):
         self.query_one("#header", Line).set(t)
 
     def update_status(self) -> None:
+        if self.waiting:
+            self.status_line.set(self.waiting_text())
+            return
         s, st = self.session, self.st
         t = Text(no_wrap=True, overflow="ellipsis")
         if self.mode == SPAN:
@@ -203,9 +210,29 @@ class AnnotateApp(WorkbenchApp):
         self.call_after_refresh(run)
 
     def _do(self, fn, *args) -> None:
-        ok, ch = self.attempt(fn, *args)
-        if ok:
-            self._apply(ch)
+        self.act(fn, *args, then=self._apply)
+
+    def describe_action(self, fn, args: tuple) -> str:
+        s = self.session
+        name = getattr(fn, "__name__", "")
+        where = f" in {s.doc_id}"
+        if name == "add_span":
+            a, b, label = args[:3]
+            return f"add {label} 「{_clip(s.text[a:b], 24)}」{where}"
+        if name == "accept_all":
+            return f"accept all {s.pending_count} pending proposals{where}"
+        if name in ("finish", "_finish_forced", "reopen", "undo"):
+            return f"{name.strip('_').replace('_forced', '')}{where}"
+        verb = {
+            "relabel": f"relabel to {args[0]}" if args else "relabel",
+            "move_start": "move the start of",
+            "move_end": "move the end of",
+            "set_attrs": "set the attributes of",
+        }.get(name, name.replace("_", " "))
+        it = s.current
+        if it is None:
+            return f"{verb}{where}"
+        return f"{verb} {it['label']} 「{_clip(it['text'], 24)}」{where}"
 
     # ------------------------------------------------------------------ actions: moving
     def action_next_item(self) -> None:
@@ -243,15 +270,14 @@ class AnnotateApp(WorkbenchApp):
         label = LABELS[int(n) - 1]
         if self.mode == SPAN:
             a, b = self._selection()
-            try:
-                ch = self.session.add_span(a, b, label)
-            except SessionError as e:
-                self.error(str(e))
-                return
-            self._anchor = None
-            self.doc_view.set_selection(None, None)
-            self.mode = NORMAL
-            self._apply(ch)
+
+            def added(ch: Change) -> None:
+                self._anchor = None
+                self.doc_view.set_selection(None, None)
+                self.mode = NORMAL
+                self._apply(ch)
+
+            self.act(self.session.add_span, a, b, label, then=added)
             return
         self._do(self.session.relabel, label)
 
@@ -345,10 +371,11 @@ class AnnotateApp(WorkbenchApp):
         self.mode = ATTRS
 
     def on_attrs_form_submitted(self, event: AttrsForm.Submitted) -> None:
-        ok, ch = self.attempt(self.session.set_attrs, event.attrs)
-        if ok:
+        def done(ch: Change) -> None:
             self.mode = NORMAL
             self._apply(ch)
+
+        self.act(self.session.set_attrs, event.attrs, then=done)
 
     def on_attrs_form_invalid(self, event: AttrsForm.Invalid) -> None:
         self.error(event.error)

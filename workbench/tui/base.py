@@ -12,7 +12,9 @@ implements ``ready`` (called once mounted, after the keymap is applied) and
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
@@ -22,8 +24,10 @@ from textual import events
 from textual.app import App
 from textual.command import DiscoveryHit, Hit, Provider
 from textual.reactive import reactive
+from textual.timer import Timer
 
 from workbench.store import StoreError
+from workbench.store.db import StoreBusy
 
 from ..core.visible import visible
 from ..session import SessionError
@@ -35,6 +39,27 @@ from .scroll import Line, LineView
 from .styles import Styled
 
 BASE_CSS = str(Path(__file__).with_name("base.tcss"))
+
+# Another program holding the database's write lock must never freeze the screen: a decision
+# waits FIRST_WAIT for the lock (ordinary contention between annotators is shorter), then the
+# screen says it is waiting and tries again every RETRY_EVERY, waiting RETRY_WAIT each time
+# (the screen stays live in between: q quits, other keys are dropped with a word).
+FIRST_WAIT = 0.25
+RETRY_WAIT = 0.05
+RETRY_EVERY = 0.2
+QUIT_KEYS = ("ctrl+c", "ctrl+q")  # quit while waiting, besides the keys bound to quit
+
+
+@dataclass
+class PendingWrite:
+    """A decision the database has not taken yet (its write lock is held elsewhere)."""
+
+    fn: Callable
+    args: tuple
+    then: Callable
+    what: str  # "accept PERSON 「黄军」 in doc-3": what is not saved yet
+    since: float
+    dropped: int = 0  # keys dropped meanwhile
 
 
 class ActionsProvider(Provider):
@@ -89,9 +114,13 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
         self._keymap_path = keymap_path
         self._use_user_keymap = use_user_keymap
         self._message: Text | None = None
+        self._pending: PendingWrite | None = None
+        self._pending_timer: Timer | None = None
+        self.unsaved: list[str] = []  # decisions given up on quitting while the database was locked
 
     # ------------------------------------------------------------------ mounting
     def on_mount(self) -> None:
+        self.writes_store().write_timeout = FIRST_WAIT
         keymap = dict(self._keymap_arg or {})
         if self._use_user_keymap:
             path = self._keymap_path or default_keymap_path()
@@ -130,6 +159,10 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
 
     def update_header(self) -> None:
         """Rebuild the header bar (if the app has one)."""
+
+    def writes_store(self):
+        """The store the app's session writes to (its writes get a short lock wait)."""
+        return self.session.store
 
     def ready(self) -> None:
         """The app is mounted and its keymap applied."""
@@ -229,7 +262,11 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
 
     def attempt(self, fn, *args):
         """``(True, fn(*args))``, or ``(False, None)`` with the error in the status bar: a
-        refusal of the session, or a failed write (nothing changed on screen either)."""
+        refusal of the session, or a failed write (nothing changed on screen either). For
+        steps that do not write (a decision goes through :meth:`act`)."""
+        if self._pending is not None:
+            self.key_dropped()
+            return False, None
         try:
             return True, fn(*args)
         except self.USER_ERRORS as e:
@@ -237,6 +274,95 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
         except (StoreError, sqlite3.Error) as e:
             self.error(f"not saved: {e}")
         return False, None
+
+    # ------------------------------------------------------------------ decisions while the database is locked
+    def describe_action(self, fn, args: tuple) -> str:
+        """What a session action would save, for "not saved: …" (apps say more)."""
+        return getattr(fn, "__name__", "the last action").replace("_", " ").strip()
+
+    def act(self, fn, *args, then: Callable) -> None:
+        """Run a session action that writes, then ``then(result)`` to show it. If another
+        program holds the write lock, the screen says so and tries again (never frozen);
+        ``then`` runs once the decision is written, so the screen never shows more than the
+        database holds. Keys meanwhile are dropped (:meth:`on_event`), never applied later."""
+        if self._pending is not None:
+            self.key_dropped()
+            return
+        what = self.describe_action(fn, args)
+        state, result = self._try_write(fn, args, FIRST_WAIT)
+        if state == "busy":
+            self._pending = PendingWrite(fn, args, then, what, time.monotonic())
+            self._pending_timer = self.set_interval(RETRY_EVERY, self._retry_pending)
+            self.update_status()
+        elif state == "ok":
+            then(result)
+
+    def _try_write(self, fn, args: tuple, wait: float):
+        store = self.writes_store()
+        store.write_timeout = wait
+        try:
+            return "ok", fn(*args)
+        except StoreBusy:
+            return "busy", None
+        except self.USER_ERRORS as e:
+            self.error(str(e))
+        except (StoreError, sqlite3.Error) as e:
+            self.error(f"not saved: {e}")
+        finally:
+            store.write_timeout = FIRST_WAIT
+        return "error", None
+
+    def _retry_pending(self) -> None:
+        p = self._pending
+        if p is None:
+            return
+        state, result = self._try_write(p.fn, p.args, RETRY_WAIT)
+        if state == "busy":
+            self.update_status()
+            return
+        self._end_pending()
+        if state == "ok":
+            p.then(result)
+        else:
+            self.update_status()
+
+    def _end_pending(self) -> None:
+        self._pending = None
+        if self._pending_timer is not None:
+            self._pending_timer.stop()
+            self._pending_timer = None
+
+    @property
+    def waiting(self) -> bool:
+        """A decision waits for the database (keys are dropped meanwhile)."""
+        return self._pending is not None
+
+    def waiting_text(self) -> Text:
+        """The status line while a decision waits for the database."""
+        p = self._pending
+        assert p is not None
+        st = self.st
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(" WAITING ", style=st("chip-warn"))
+        t.append(f" waiting for the database… {int(time.monotonic() - p.since)} s ", style="bold")
+        if p.dropped:
+            t.append(f"│ busy: key ignored (×{p.dropped}) ", style=st("error-b"))
+        t.append(f"│ not saved yet: {visible(p.what)} ", style=st("warn"))
+        t.append(f"│ {self.keys_for('quit') or 'q'} quits without it (another program holds the lock)", style=st("dim"))
+        return t
+
+    def key_dropped(self) -> None:
+        """A key (or click) came while a decision waits: it does nothing, and says so."""
+        if self._pending is not None:
+            self._pending.dropped += 1
+        self.update_status()
+        self.bell()
+
+    def _is_quit_key(self, event: events.Key) -> bool:
+        if event.key in QUIT_KEYS:
+            return True
+        active = self.active_bindings.get(event.key)
+        return active is not None and active.binding.action in ("quit", "app.quit")
 
     def error(self, msg: str) -> None:
         self._message = Text(visible(msg), style=self.st("error-b"))
@@ -265,6 +391,14 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
             await self.release_keys()
 
     async def on_event(self, event) -> None:
+        if self._pending is not None and isinstance(event, events.Key):
+            event.stop()
+            event.prevent_default()
+            if self._is_quit_key(event):
+                await self.action_quit()
+            else:
+                self.key_dropped()
+            return
         if self._held is not None and isinstance(event, events.Key):
             self._held.append(event)
             return
@@ -274,5 +408,17 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self))
 
+    def on_unmount(self) -> None:
+        self.writes_store().write_timeout = None  # the store waits as it did before the screen
+
     async def action_quit(self) -> None:
-        self.exit()
+        p = self._pending
+        if p is None:
+            self.exit()
+            return
+        self._end_pending()
+        self.unsaved.append(p.what)
+        self.exit(
+            return_code=1,
+            message=Text(visible(f"not saved: {p.what} (the database was locked by another program)")),
+        )

@@ -152,6 +152,9 @@ class ReviewApp(WorkbenchApp):
         self.query_one("#header", Line).set(t)
 
     def update_status(self) -> None:
+        if self.waiting:
+            self.status_line.set(self.waiting_text())
+            return
         s, st = self.session, self.st
         t = Text(no_wrap=True, overflow="ellipsis")
         if self.mode in (ADD, ATTRS, FIND) and s.add_draft is not None:
@@ -172,16 +175,40 @@ class ReviewApp(WorkbenchApp):
             it = s.current
             t.append(f" {it.doc_id} {it.cluster.start}–{it.cluster.end} ", style="bold")
             t.append("added by a reviewer " if it.added else f"{len(it.versions)} versions ", style=st("dim"))
+            warning = s.control_warning(it.doc_id)
+            if warning:
+                t.append(f" ⚠ {warning} ", style=st("chip-warn"))
         self.status_tail(t)
         self.status_line.set(t)
 
     def _do(self, fn, *args) -> None:
         """Run a session action (a Change, or None for a cursor move) and repaint what it changed."""
         old = self.session.cursor
-        ok, ch = self.attempt(fn, *args)
-        if ok:
+
+        def done(ch: Change | None) -> None:
             self.say(ch.message if ch is not None else None, "ok")
             self._apply(ch, old)
+
+        self.act(fn, *args, then=done)
+
+    def describe_action(self, fn, args: tuple) -> str:
+        s = self.session
+        name = getattr(fn, "__name__", "")
+        it = s.current
+        where = f" at {it.doc_id} {it.cluster.start}–{it.cluster.end}" if it is not None else ""
+        if name == "pick" and args:
+            return f"pick version {args[0]}{where}"
+        if name == "reject":
+            return f"reject all versions{where}"
+        if name == "save_edit":
+            return f"the edit{where}"
+        if name == "save_add" and s.add_draft is not None:
+            a, b = s.add_selection()
+            d = s.add_draft
+            return f"add {d.label} 「{clip_cells(s.text(d.doc_id)[a:b], 24)}」 at {d.doc_id} {a}–{b}"
+        if name == "undo":
+            return "undo your last review action"
+        return f"{name.replace('_', ' ')}{where}"
 
     def _edit(self, fn, *args) -> None:
         """A draft / new-span step: only the detail and the status change."""
@@ -255,11 +282,13 @@ class ReviewApp(WorkbenchApp):
     def _save(self, save) -> None:
         """Save the edit / the new span; back to normal mode."""
         old = self.session.cursor
-        ok, ch = self.attempt(save)
-        if ok:
+
+        def done(ch: Change) -> None:
             self.mode = NORMAL
             self.say(ch.message, "ok")
             self._apply(ch, old)
+
+        self.act(save, then=done)
 
     # edit mode
     def action_edit(self) -> None:
