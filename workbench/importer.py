@@ -2,7 +2,8 @@
 
 Every line of the file is parsed and validated against the database first;
 any problem is reported as ``FILE:LINE: reason`` (all of them, up to a limit)
-and nothing is written. Only a fully valid file is written, in one transaction.
+and nothing is written. Only a fully valid file is written, in short transactions
+(:mod:`workbench.store.bulk`): a later failure takes back what was written.
 
 Accepted shapes, detected per line (or forced with ``fmt``):
 
@@ -29,8 +30,9 @@ import hashlib
 import json
 import os
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from .core.types import ACCEPT_STATUSES, Item
 from .formats import detect_kind
@@ -38,6 +40,9 @@ from .formats.conll import read_conll_file
 from .formats.doccano import doccano_spans
 from .formats.jsonl import jsonl_spans, read_json_lines
 from .formats.validate import is_int, validate_span
+from .store.bulk import BulkLimits
+
+T = TypeVar("T")
 
 INPUT_FORMATS = ("auto", "jsonl", "doccano", "prodigy", "conll")
 MAX_ERRORS = 20
@@ -325,7 +330,16 @@ def _same_proposals(store, doc_id: str, source: str, version: str, spans: list[d
 
 
 def import_proposals(
-    store, path, *, source: str, version: str | None = None, fmt: str = "auto", dry_run: bool = False, progress=None
+    store,
+    path,
+    *,
+    source: str,
+    version: str | None = None,
+    fmt: str = "auto",
+    dry_run: bool = False,
+    progress=None,
+    limits: BulkLimits | None = None,
+    between: Callable[[], None] | None = None,
 ) -> ImportResult:
     """Validate ``path`` completely, then store its spans as proposals of
     ``source`` (``version`` defaults to the file's sha256[:12]) in one
@@ -347,12 +361,42 @@ def import_proposals(
         res.documents = len(todo)
         res.spans = sum(len(d.spans) for d in todo)
         return res
-    with store.write():
-        for d in progress(todo) if progress else todo:
-            spans = [{k: s[k] for k in ("start", "end", "label", "text", "attrs", "score")} for s in d.spans]
-            res.spans += store.replace_proposals(d.doc_id, source, version, spans)
-            res.documents += 1
+    _write_proposals(store, path, todo, source, version, res, progress, limits, between)
     return res
+
+
+def _batches(items: Iterable[T], rows: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for x in items:
+        batch.append(x)
+        if len(batch) >= rows:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _write_proposals(
+    store, path, todo: list[DocIn], source: str, version: str, res: ImportResult, progress, limits, between
+) -> None:
+    """The write part of :func:`import_proposals`: short transactions (one document's
+    proposals never split), the earlier state restored if a later one fails
+    (:mod:`workbench.store.bulk`); a killed import is finished by importing the file again."""
+    run = store.bulk_run("import-proposals", os.path.abspath(path), limits=limits, between=between)
+
+    def write_one(d: DocIn) -> None:
+        spans = [{k: s[k] for k in ("start", "end", "label", "text", "attrs", "score")} for s in d.spans]
+        res.spans += run.replace_proposals(d.doc_id, source, version, spans)
+        res.documents += 1
+
+    try:
+        for batch in _batches(progress(todo) if progress else todo, run.limits.rows):
+            run.write(batch, write_one)
+        run.finish()
+    except BaseException:
+        run.undo()
+        res.spans = res.documents = 0
+        raise
 
 
 # ---------------------------------------------------------------------------- annotations
@@ -444,9 +488,12 @@ def import_annotations(
     from_annotator: str | None = None,
     dry_run: bool = False,
     progress=None,
+    limits: BulkLimits | None = None,
+    between: Callable[[], None] | None = None,
 ) -> ImportResult:
     """Validate ``path`` completely, then record its spans as ``annotator``'s
-    finished decisions (origin ``import``), in one transaction.
+    finished decisions (origin ``import``), in short transactions, all or nothing
+    (:func:`_write_annotations`).
 
     Re-importing: a document where the annotator is already in exactly the
     file's state is left alone (no new rows). A document where the annotator
@@ -454,11 +501,13 @@ def import_annotations(
     appends the decisions that bring the annotator to the file's state (the
     log keeps the old ones, as always).
     """
+    from workbench.core.names import clean_name
     from workbench.core.spans import derive_items, is_finished
 
     path_s = os.fspath(path)
     if not annotator or not annotator.strip():
         raise ImportFailed([f"{path_s}: --annotator must name who the annotations are from"])
+    annotator = clean_name(annotator, what="annotator name")  # ValueError: not a name
     pf = parse_file(store, path, fmt=fmt, flat=True, from_annotator=from_annotator)
     res = ImportResult(skipped_lines=pf.skipped, filtered_lines=pf.filtered, dry_run=dry_run)
     errs = _Errors(path_s)
@@ -488,17 +537,52 @@ def import_annotations(
             res.spans = sum(len(d.spans) for d, _ in plans)
             res.decisions = sum(len(a) for _, a in plans)
             return
-        for d, actions in progress(plans) if progress else plans:
-            for a in actions:
-                a = dict(a)
-                store.record_decision(d.doc_id, annotator, a.pop("action"), origin="import", **a)
-                res.decisions += 1
-            res.documents += 1
-            res.spans += len(d.spans)
+        _write_annotations(store, path_s, [d for d, _ in plans], annotator, replace, res, progress, limits, between)
 
-    if dry_run:
-        run()
-    else:
-        with store.write():  # plan and write under one lock: all or nothing
-            run()
+    run()
     return res
+
+
+def _write_annotations(
+    store, path: str, docs: list[DocIn], annotator: str, replace: bool, res: ImportResult, progress, limits, between
+) -> None:
+    """The write part of :func:`import_annotations`. Each document is planned again inside
+    the transaction that writes it (the annotator may have acted since the check), and its
+    decisions are never split over two transactions; a document the annotator started
+    meanwhile is refused (unless ``replace``) and the whole import taken back, as is any
+    later failure (:mod:`workbench.store.bulk`). A killed import is finished by importing
+    the same file again (documents already in the file's state are skipped)."""
+    from workbench.core.spans import derive_items, is_finished
+
+    run = store.bulk_run("import-annotations", os.path.abspath(path), limits=limits, between=between)
+
+    def write_one(d: DocIn) -> None:
+        decs = store.decisions(d.doc_id, annotator)
+        items = derive_items(store.proposals(d.doc_id, active_only=False), decs)
+        finished = is_finished(decs)
+        actions = plan_decisions(items, finished, d.spans)
+        if not actions:
+            res.unchanged += 1
+            return
+        if not replace and (finished or any(i["status"] != "pending" for i in items)):
+            raise ImportFailed(
+                [
+                    f'{path}:{d.line}: annotator "{annotator}" started document "{d.doc_id}" during the import; '
+                    "pass --replace to overwrite"
+                ]
+            )
+        for a in actions:
+            a = dict(a)
+            run.record_decision(d.doc_id, annotator, a.pop("action"), origin="import", **a)
+            res.decisions += 1
+        res.documents += 1
+        res.spans += len(d.spans)
+
+    try:
+        for batch in _batches(progress(docs) if progress else docs, run.limits.rows):
+            run.write(batch, write_one)
+        run.finish()
+    except BaseException:
+        run.undo()
+        res.decisions = res.documents = res.spans = 0
+        raise

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .core.jsonline import JSONLineError, loads
 from .core.normalize import DecodeError, control_flags, normalize_bytes, normalize_text
-from .store import StoreError
+from .store import StoreError, describe_error
 from .store.bulk import BulkLimits, SeenIds
 
 MAX_FLAGGED_IDS = 10  # ids of documents with control characters kept per file, for the warning
@@ -106,17 +106,6 @@ def read_txt(path: Path) -> list[dict]:
         return [_doc_from_bytes(path.stem, data, os.fspath(path))]
     except DecodeError as e:
         raise IngestError(path, str(e), e.line) from None
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    """Parse and validate every line; the first problem raises with its line number.
-
-    Keeps every document in memory: for small files and tests. :func:`ingest_file` streams.
-    """
-    docs = [_normalized(rec) for rec in _checked_records(path)]
-    if not docs:
-        raise IngestError(path, "empty file (no JSON lines)")
-    return docs
 
 
 def _jsonl_records(path: Path) -> Iterator[dict]:
@@ -213,14 +202,6 @@ def _normalized(rec: dict) -> dict:
     }
 
 
-def read_file(path: Path) -> list[dict]:
-    if not path.exists():
-        raise IngestError(path, "no such file or folder")
-    if path.suffix.lower() == ".jsonl":
-        return read_jsonl(path)
-    return read_txt(path)
-
-
 def _conflict(path, doc: dict) -> IngestError:
     return IngestError(
         path,
@@ -255,11 +236,14 @@ def ingest_file(
     """
     path = Path(path)
     res = FileResult(os.fspath(path))
-    if path.exists() and path.suffix.lower() == ".jsonl":
+    if not path.exists():
+        res.error = IngestError(path, "no such file or folder")
+        return res
+    if path.suffix.lower() == ".jsonl":
         _ingest_jsonl(store, path, res, limits or BulkLimits.from_env(), between)
         return res
     try:
-        docs = read_file(path)
+        docs = read_txt(path)
     except IngestError as e:
         res.error = e
         return res
@@ -334,7 +318,9 @@ def _ingest_jsonl(store, path: Path, res: FileResult, limits: BulkLimits, betwee
         res.added = res.unchanged = 0
         res.flagged, res.flagged_ids = 0, []
         if reason is None:
-            reason = IngestError(path, f"cannot write: {e}")
+            reason = IngestError(
+                path, describe_error(e, store.path) if isinstance(e, sqlite3.Error) else f"cannot write: {e}"
+            )
         tail = (
             "nothing of the file was written"
             if undone

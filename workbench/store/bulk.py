@@ -11,7 +11,7 @@ most 50 ms after it ends; the 60 ms pause lets it in. The work between transacti
 reading and normalizing the next batch, usually takes longer than that anyway.)
 
 **All or nothing, by undo.** The run remembers what it wrote (rowid ranges of documents
-and decisions; per document, the proposals it replaced), and :meth:`BulkRun.undo` takes it
+and decisions; per document, the proposal rows it changed, deleted or added), and :meth:`BulkRun.undo` takes it
 back, again in short transactions, when a later batch fails (a conflicting id, disk full,
 Ctrl-C). In the meantime other connections may see the first batches: a documented
 trade-off for not blocking them. (Staging into a temporary table and moving in chunks has
@@ -125,34 +125,38 @@ class BulkRun:
         # a rolled-back transaction may be reused by another writer before the undo)
         self._docs: list[tuple[int, int]] = []
         self._decisions: list[tuple[int, int]] = []
-        self._proposals: list[tuple[str, list[int], list[dict], list[int]]] = []
+        self._proposals: list[tuple[str, list[dict], list[int]]] = []
         self._pending_docs = array("q")
         self._pending_decisions = array("q")
-        self._pending_proposals: list[tuple[str, list[int], list[dict], list[int]]] = []
+        self._pending_proposals: list[tuple[str, list[dict], list[int]]] = []
 
     # ------------------------------------------------------------------ writing
     def write(self, items: Sequence[T], fn: Callable[[T], object]) -> None:
         """Call ``fn(item)`` for each item, in as many short transactions as it takes.
         An item is never split over two transactions."""
+        try:
+            self._in_transactions(items, fn, self._committed, note=True)
+        except BaseException:
+            self._drop_pending()
+            raise
+
+    def _in_transactions(self, items: Sequence[T], fn: Callable[[T], object], committed, *, note=False) -> None:
         i, n = 0, len(items)
         while i < n:
             gap = time.monotonic() - self._last_commit
-            if self.transactions and gap < self.limits.pause:
+            if gap < self.limits.pause:
                 time.sleep(self.limits.pause - gap)
-            try:
-                with self.store.write():
-                    if not self._noted:
-                        self._put_note()
-                    t0 = time.monotonic()
-                    while i < n:
-                        fn(items[i])
-                        i += 1
-                        if time.monotonic() - t0 >= self.limits.seconds:
-                            break
-            except BaseException:
-                self._drop_pending()
-                raise
-            self._committed()
+            with self.store.write():
+                if note and not self._noted:
+                    self._put_note()
+                t0 = time.monotonic()
+                while i < n:
+                    fn(items[i])
+                    i += 1
+                    if time.monotonic() - t0 >= self.limits.seconds:
+                        break
+            self._last_commit = time.monotonic()
+            committed()
 
     def _committed(self) -> None:
         self._noted = True
@@ -160,7 +164,6 @@ class BulkRun:
         self._decisions.extend(_ranges(self._pending_decisions))
         self._proposals.extend(self._pending_proposals)
         self._drop_pending()
-        self._last_commit = time.monotonic()
         self.transactions += 1
         if self.between is not None:
             self.between()
@@ -194,18 +197,15 @@ class BulkRun:
         return did
 
     def replace_proposals(self, doc_id: str, source: str, version: str, spans: list[dict]) -> int:
-        """:meth:`Store.replace_proposals`, remembering what it deactivated and deleted."""
-        c = self.store.conn
-        active_sql = "SELECT id FROM proposals WHERE doc_id = ? AND source = ? AND active = 1"
-        before = [r[0] for r in c.execute(active_sql, (doc_id, source))]
-        deleted = self.store.query(
-            "SELECT * FROM proposals WHERE doc_id = ? AND +source = ? AND +version = ? AND id NOT IN "
-            "(SELECT proposal_id FROM decisions WHERE doc_id = ? AND proposal_id IS NOT NULL)",
-            (doc_id, source, version, doc_id),
-        )
+        """:meth:`Store.replace_proposals`, remembering the document's rows of ``source``
+        it changed, deleted or added (compared before and after: whatever it does)."""
+        sql = "SELECT * FROM proposals WHERE doc_id = ? AND source = ? ORDER BY id"
+        before = {r["id"]: r for r in self.store.query(sql, (doc_id, source))}
         n = self.store.replace_proposals(doc_id, source, version, spans)
-        new = [r[0] for r in c.execute(active_sql, (doc_id, source))]
-        self._pending_proposals.append((doc_id, before, deleted, new))
+        after = {r["id"]: r for r in self.store.query(sql, (doc_id, source))}
+        changed = [row for pid, row in before.items() if after.get(pid) != row]
+        added = [pid for pid in after if pid not in before]
+        self._pending_proposals.append((doc_id, changed, added))
         return n
 
     # ------------------------------------------------------------------ ending
@@ -218,9 +218,7 @@ class BulkRun:
         False when something could not be taken back (the note then stays, and running the
         same file again finishes it)."""
         try:
-            for doc_id, before, deleted, new in reversed(self._proposals):
-                with self.store.write():
-                    self._restore_proposals(doc_id, before, deleted, new)
+            self._in_transactions(list(reversed(self._proposals)), lambda e: self._restore_proposals(*e), _nothing)
             self._proposals = []
             self._delete_ranges("decisions", "id", self._decisions)
             self._decisions = []
@@ -232,36 +230,46 @@ class BulkRun:
         return True
 
     def _delete_ranges(self, table: str, col: str, ranges: list[tuple[int, int]]) -> None:
-        sql = f"DELETE FROM {table} WHERE {col} BETWEEN ? AND ?"
+        chunks = []
         for first, last in reversed(ranges):
             hi = last
             while hi >= first:
                 lo = max(first, hi - _UNDO_CHUNK + 1)
-                with self.store.write() as c:
-                    c.execute(sql, (lo, hi))
+                chunks.append((lo, hi))
                 hi = lo - 1
+        sql = f"DELETE FROM {table} WHERE {col} BETWEEN ? AND ?"
+        self._in_transactions(chunks, lambda r: self.store.conn.execute(sql, r), _nothing)
 
-    def _restore_proposals(self, doc_id: str, before: list[int], deleted: list[dict], new: list[int]) -> None:
+    def _restore_proposals(self, doc_id: str, changed: list[dict], added: list[int]) -> None:
         c = self.store.conn
-        for pid in new:
+        for pid in added:
             try:
                 c.execute("DELETE FROM proposals WHERE id = ?", (pid,))
             except sqlite3.IntegrityError:  # someone decided on it meanwhile: keep it, superseded
                 c.execute("UPDATE proposals SET active = 0 WHERE id = ?", (pid,))
-        c.executemany("UPDATE proposals SET active = 1 WHERE id = ?", [(pid,) for pid in before])
-        for row in deleted:  # undecided proposals of the same version: nothing refers to them
-            cols = list(row)
-            try:
+        for row in changed:
+            cols = [k for k in row if k != "id"]
+            cur = c.execute(
+                f"UPDATE proposals SET {', '.join(f'{_quote(k)} = ?' for k in cols)}"
+                " WHERE id = ? AND doc_id = ? AND source = ?",
+                [*(row[k] for k in cols), row["id"], row["doc_id"], row["source"]],
+            )
+            if cur.rowcount:
+                continue
+            try:  # deleted (an undecided row): back with its id
                 c.execute(
-                    f"INSERT INTO proposals ({', '.join(map(_quote, cols))}) VALUES ({', '.join('?' * len(cols))})",
+                    f"INSERT INTO proposals ({', '.join(map(_quote, row))}) VALUES ({', '.join('?' * len(row))})",
                     list(row.values()),
                 )
-            except sqlite3.IntegrityError:  # its id was taken meanwhile: a new one
-                rest = [k for k in cols if k != "id"]
+            except sqlite3.IntegrityError:  # its id was taken meanwhile: nothing refers to it, a new one
                 c.execute(
-                    f"INSERT INTO proposals ({', '.join(map(_quote, rest))}) VALUES ({', '.join('?' * len(rest))})",
-                    [row[k] for k in rest],
+                    f"INSERT INTO proposals ({', '.join(map(_quote, cols))}) VALUES ({', '.join('?' * len(cols))})",
+                    [row[k] for k in cols],
                 )
+
+
+def _nothing() -> None:
+    pass
 
 
 def _quote(col: str) -> str:
