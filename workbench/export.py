@@ -38,10 +38,11 @@ from .core.quantity import canonical_attrs
 from .core.types import ACCEPT_STATUSES, ExportSpan, Item
 from .formats import ExportError, check_flat
 from .formats.conll import ConllWriter
-from .formats.docbin import SpacyWriter
+from .formats.docbin import SpacyWriter, is_shard
 from .formats.doccano import DoccanoWriter
 from .formats.jsonl import JsonlWriter, dumps, open_output
 from .formats.spacy import load_spacy
+from .outputs import clean_up_beside, open_shard_folder
 
 __all__ = [
     "FORMATS",
@@ -378,29 +379,35 @@ def is_shard_dir(output: str) -> bool:
 
 @contextmanager
 def open_writer(output: str, fmt: str, *, name: str = "docs") -> Iterator[Any]:
-    """A writer for ``fmt`` on ``output`` (``-`` = stdout), written atomically.
+    """A writer for ``fmt`` on ``output`` (``-`` = stdout), written atomically
+    (:mod:`workbench.outputs`: devices and FIFOs written through, symlinks followed, the
+    mode of an existing file kept; a failure is an :class:`~workbench.outputs.OutputError`).
 
     ``writer.write(record)`` takes a document record ``{"id", "text", "spans",
     ...}`` (or, for jsonl, any JSON object); ``writer.records`` / ``.spans``
     count what was written. For ``spacy``, an ``output`` that is a folder (or
-    ends with ``/``) gets shards ``{name}-NNNNN.spacy`` (memory flat).
+    ends with ``/``) gets shards ``{name}-NNNNN.spacy`` (memory flat), built in a new folder
+    beside it that replaces it at the end (its other files are kept).
     """
     if fmt not in WRITERS:
         raise ExportError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+    clean_up_beside(output)  # first: a shard folder a killed export moved away is put back
     if fmt == "spacy":
         load_spacy()  # fail before creating the file
         if is_shard_dir(output):
-            os.makedirs(output, exist_ok=True)
-            w = SpacyWriter(None, shard_dir=output, name=name)
-            try:
-                yield w
-            except BaseException:
-                w.abort()
-                raise
-            w.close()
+            # built beside the folder and swapped in: complete old shards or complete new ones
+            with open_shard_folder(output, drop=lambda f: is_shard(name, f)) as build:
+                w = SpacyWriter(None, shard_dir=build, name=name)
+                try:
+                    yield w
+                except BaseException:
+                    w.abort()
+                    raise
+                w.close()
+            w.shards = [os.path.join(output, os.path.basename(p)) for p in w.shards]
             return
     elif is_shard_dir(output):
-        raise ExportError(f"{output} is a folder; folders of shards are for --format spacy only")
+        raise ExportError(f"{output}: is a folder (folders of shards are for --format spacy only)")
     with open_output(output, binary=fmt in BINARY_FORMATS) as fh:
         w = WRITERS[fmt](fh)
         try:

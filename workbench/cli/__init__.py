@@ -17,6 +17,7 @@ import sys
 
 import click
 
+from workbench.outputs import OutputError
 from workbench.store import StoreError
 
 from .. import __version__
@@ -88,6 +89,9 @@ def main() -> None:
         sys.exit(1)
     except StoreError as e:  # pragma: no cover - surfaced by commands normally
         echo_err(f"error: {e}")
+        sys.exit(1)
+    except OutputError as e:  # an -o the command did not catch itself (export documents, propose)
+        echo_err(f"Error: {e}")
         sys.exit(1)
     sys.exit(rv if isinstance(rv, int) else 0)
 

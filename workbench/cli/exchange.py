@@ -13,7 +13,14 @@ _IN_FORMAT = click.Choice(["auto", "jsonl", "doccano", "prodigy", "conll"])
 
 
 def _out_option(f):
-    return click.option("-o", "--output", required=True, help="Output file, or - for stdout.")(f)
+    return click.option(
+        "-o",
+        "--output",
+        required=True,
+        help="Output file, or - for stdout. Written under a temporary name and renamed into place "
+        "(a symlink's target is replaced, an existing file keeps its mode); devices and FIFOs "
+        "(/dev/null, /dev/stdout, a mkfifo) are written through.",
+    )(f)
 
 
 def _format_option(f):
@@ -51,12 +58,13 @@ def _resolve_format(output: str, fmt: str | None, raw_offsets: bool) -> str:
 def _run_export(store, output: str, fmt: str, records_fn, total: int, what: str) -> None:
     """Stream ``records_fn(writer, bar)`` into ``output`` inside one read snapshot."""
     from workbench.export import ExportError, open_writer
+    from workbench.outputs import OutputError
 
     bar = progress_bar(range(total), f"export {what}", length=total, threshold=200)
     try:
         with store.read_snapshot(), open_writer(output, fmt, name=what) as w, bar:
             records_fn(w, bar)
-    except ExportError as e:
+    except (ExportError, OutputError) as e:
         raise click.ClickException(str(e)) from None
     if output != "-":
         unit = "lines" if fmt in ("jsonl", "doccano") else "documents"

@@ -42,7 +42,12 @@ def backup(app: AppContext, dest: Path, force: bool, no_verify: bool) -> None:
 
     To restore: stop every annotator, then copy the backup over the database
     file and delete the old -wal and -shm files beside it.
+
+    A symlink DEST is followed (its target is replaced); a device or FIFO is refused. The
+    temporary file is .NAME.workbench-tmp-<pid>-<random>; the next backup into the same folder
+    removes those a killed backup left.
     """
+    from workbench.core.tempfiles import os_reason
     from workbench.store.ops import BackupError
 
     if not os.path.exists(app.db_path):
@@ -51,7 +56,9 @@ def backup(app: AppContext, dest: Path, force: bool, no_verify: bool) -> None:
         res = app.store.backup(dest, verify=not no_verify, overwrite=force)
     except BackupError as e:
         raise click.ClickException(str(e)) from None
-    except (OSError, sqlite3.Error) as e:
+    except OSError as e:
+        raise click.ClickException(f"backup to {dest} failed: {os_reason(e)}") from None
+    except sqlite3.Error as e:
         raise click.ClickException(f"backup to {dest} failed: {e}") from None
     check = "" if no_verify else ", integrity ok"
     click.echo(

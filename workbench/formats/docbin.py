@@ -398,13 +398,10 @@ class SpacyWriter:
             self._write_shard()
         else:
             self.docbin.abort()
-        # shards left from an earlier, longer export of the same name would be read too
-        keep = {os.path.basename(p) for p in self.shards}
-        for f in os.listdir(self.shard_dir):
-            if (
-                f.startswith(f"{self.name}-")
-                and f.endswith(".spacy")
-                and f not in keep
-                and f[len(self.name) + 1 : -6].isdigit()
-            ):
-                os.unlink(os.path.join(self.shard_dir, f))
+
+
+def is_shard(name: str, filename: str) -> bool:
+    """Whether ``filename`` is a shard ``{name}-NNNNN.spacy`` of :class:`SpacyWriter`: the
+    files a new export of ``name`` into a folder replaces (an earlier, longer export's extra
+    shards would be read too); other files of the folder stay."""
+    return filename.startswith(f"{name}-") and filename.endswith(".spacy") and filename[len(name) + 1 : -6].isdigit()

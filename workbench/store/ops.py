@@ -10,18 +10,21 @@ read transaction. In WAL mode a reader never blocks writers, so annotators keep 
 while the backup runs; their decisions committed after the snapshot began are simply in
 the next backup. The copy is written under a temporary name, checked with ``PRAGMA
 integrity_check``, synced and only then renamed into place: a backup file that exists is
-complete.
+complete. The temporary name is ``.NAME.workbench-tmp-<pid>-<random>``; a killed backup's
+stale ones are removed by the next backup into the same folder
+(:func:`workbench.core.tempfiles.clean_stale`).
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
+
+from ..core.tempfiles import clean_stale, make_temp_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -149,19 +152,25 @@ class OpsQueries:
         atomically: the target only ever holds a complete, checked copy."""
         target = backup_target(self.path, dest)
         real = os.path.realpath(target)
+        if os.path.islink(target):
+            target = Path(real)  # a link to the backup file stays a link: its target is replaced
         if real == os.path.realpath(self.path):
             raise BackupError(f"{target} is the database itself; back up to another file")
         # replacing the live -wal loses committed decisions (and check would not notice)
         own = {os.path.realpath(self.path + sfx): sfx for sfx in ("-wal", "-shm", "-journal")}
         if real in own:
             raise BackupError(f"{target} is the database's own {own[real]} file; back up to another file")
+        if target.exists() and not target.is_file():
+            # replacing a device (as root: /dev/null itself) or a FIFO with a database file
+            raise BackupError(f"{target} is not a regular file; back up to a file or a folder")
         if target.exists() and not overwrite:
             raise BackupError(f"{target} exists (pass --force to overwrite it)")
         folder = target.parent if str(target.parent) else Path(".")
         if not folder.is_dir():
             raise BackupError(f"folder {folder} does not exist")
         t0 = time.perf_counter()
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        clean_stale(str(folder))  # what a killed backup left: .NAME.workbench-tmp-<pid>-…
+        fd, tmp = make_temp_file(str(folder), target.name)
         os.close(fd)
         try:
             documents, decisions = self._backup_into(tmp, verify=verify, retries=retries)
