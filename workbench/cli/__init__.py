@@ -13,21 +13,40 @@ is no import cycle and nothing registers itself on import.
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 
 import click
+from click.core import ParameterSource
 
 from workbench.outputs import OutputError
-from workbench.store import StoreError
+from workbench.store import StoreError, describe_error
 
 from .. import __version__
 from ..core.visible import visible
 from . import annotate, exchange, ingest, ops, propose, review
-from .context import BUNDLED_CORPUS, AppContext, echo_err, iter_progress, pass_app, progress_bar
+from .context import BUNDLED_CORPUS, AppContext, describe_os_error, echo_err, iter_progress, pass_app, progress_bar
 from .ingest import run_ingest
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class WorkbenchGroup(click.Group):
+    """The top group: whatever the environment does to a command (a read-only database or
+    folder, a full disk, a damaged file…) ends as one line saying what is wrong, exit 1,
+    never a traceback. The transaction that failed was rolled back (``Store.write``)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except StoreError as e:
+            raise click.ClickException(str(e)) from None
+        except sqlite3.Error as e:
+            app = ctx.obj if isinstance(ctx.obj, AppContext) else None
+            raise click.ClickException(describe_error(e, app.db_path if app else "the database")) from None
+        except OSError as e:
+            raise click.ClickException(describe_os_error(e)) from None
+
+
+@click.group(cls=WorkbenchGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--db",
     envvar="WORKBENCH_DB",
@@ -48,7 +67,8 @@ def cli(ctx: click.Context, db: str) -> None:
       workbench annotate                # confirm / edit / reject in the TUI
       workbench export gold -o gold.jsonl
     """
-    ctx.obj = AppContext(db)
+    explicit = ctx.get_parameter_source("db") not in (ParameterSource.DEFAULT, None)
+    ctx.obj = AppContext(db, explicit=explicit)
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -87,8 +107,16 @@ def main() -> None:
     except click.exceptions.Abort:
         echo_err("Aborted!")
         sys.exit(1)
+    # the last net (the group turns these into one line already; this catches what happens
+    # outside a command, e.g. closing the database)
     except StoreError as e:  # pragma: no cover - surfaced by commands normally
-        echo_err(f"error: {e}")
+        echo_err(f"Error: {e}")
+        sys.exit(1)
+    except sqlite3.Error as e:  # pragma: no cover
+        echo_err(f"Error: {describe_error(e, 'the database')}")
+        sys.exit(1)
+    except OSError as e:  # pragma: no cover
+        echo_err(f"Error: {describe_os_error(e)}")
         sys.exit(1)
     except OutputError as e:  # an -o the command did not catch itself (export documents, propose)
         echo_err(f"Error: {e}")

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .context import AppContext, echo_err, iter_progress, pass_app, progress_bar
+from .context import AppContext, echo_err, iter_progress, name_callback, pass_app, progress_bar
 
 _FORMAT = click.Choice(["jsonl", "doccano", "conll", "spacy"])
 _IN_FORMAT = click.Choice(["auto", "jsonl", "doccano", "prodigy", "conll"])
@@ -106,7 +106,9 @@ def export_gold(app: AppContext, output: str, fmt: str | None, raw_offsets: bool
 
 @click.command("annotations")
 @_out_option
-@click.option("--annotator", default=None, help="Only this annotator's decisions (default: everyone's).")
+@click.option(
+    "--annotator", default=None, callback=name_callback, help="Only this annotator's decisions (default: everyone's)."
+)
 @_format_option
 @_raw_option
 @click.option(
@@ -230,7 +232,9 @@ def import_proposals_cmd(app: AppContext, file: str, source: str, version: str |
 
 @click.command("annotations")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--annotator", required=True, help="Record the spans as this annotator's decisions.")
+@click.option(
+    "--annotator", required=True, callback=name_callback, help="Record the spans as this annotator's decisions."
+)
 @click.option(
     "--format",
     "fmt",
@@ -242,6 +246,7 @@ def import_proposals_cmd(app: AppContext, file: str, source: str, version: str |
 @click.option(
     "--from-annotator",
     default=None,
+    callback=name_callback,
     help='Only lines with this "_annotator_id" (for exports that hold several annotators).',
 )
 @click.option(

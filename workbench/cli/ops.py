@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from workbench.store import SCHEMA_VERSION
+
 from .context import AppContext, echo_err, pass_app
 
 
@@ -50,8 +52,6 @@ def backup(app: AppContext, dest: Path, force: bool, no_verify: bool) -> None:
     from workbench.core.tempfiles import os_reason
     from workbench.store.ops import BackupError
 
-    if not os.path.exists(app.db_path):
-        raise click.ClickException(f"no database at {app.db_path}")
     try:
         res = app.store.backup(dest, verify=not no_verify, overwrite=force)
     except BackupError as e:
@@ -74,23 +74,20 @@ def backup(app: AppContext, dest: Path, force: bool, no_verify: bool) -> None:
 def check(app: AppContext, quick: bool, no_spans: bool) -> None:
     """Check the database: SQLite's integrity_check and foreign keys, the schema
     version, and that every stored span (proposals, decisions, gold) still
-    matches its document text. Exit status 1 if anything is wrong."""
-    from workbench.store import Store, StoreError
+    matches its document text. Exit status 1 if anything is wrong, also when
+    the schema is newer than this workbench or needs migrating.
 
-    if not os.path.exists(app.db_path):
-        raise click.ClickException(f"no database at {app.db_path}")
-    try:
-        store = Store(app.db_path, migrate=False)  # look, do not upgrade
-    except StoreError as e:
-        raise click.ClickException(str(e)) from None
+    The database is opened read-only: check changes nothing (no migration,
+    no journal-mode switch).
+    """
+    from workbench.store import describe_error
+
+    store = app.open_store(readonly=True)  # look, do not upgrade
     try:
         ok = _check(store, quick, no_spans)
     except sqlite3.DatabaseError as e:
-        echo_err(f"error: {app.db_path} is damaged: {e}")
-        echo_err("restore the latest backup (see workbench backup --help)")
+        echo_err(f"error: {describe_error(e, app.db_path)}")
         ok = False
-    finally:
-        store.close()
     if not ok:
         raise click.exceptions.Exit(1)
 
@@ -107,10 +104,21 @@ def _check(store, quick: bool, no_spans: bool) -> bool:
             echo_err(f"  {p}")
     else:
         click.echo(f"{name}: ok")
-    click.echo(
-        f"schema version {store.user_version}, journal mode {store.journal_mode()}, "
-        f"{_human(os.path.getsize(store.path))}"
-    )
+    version = store.user_version
+    click.echo(f"schema version {version}, journal mode {store.journal_mode()}, {_human(os.path.getsize(store.path))}")
+    if version > SCHEMA_VERSION:
+        echo_err(
+            f"error: {store.path} has schema version {version}, newer than this workbench "
+            f"({SCHEMA_VERSION}); upgrade the workbench (spans not checked)"
+        )
+        return False
+    if version < SCHEMA_VERSION:
+        ok = False
+        echo_err(
+            f"error: {store.path} needs migrating (schema version {version}; this workbench uses "
+            f"{SCHEMA_VERSION}): any other workbench command on it migrates it, e.g. "
+            f"workbench --db {store.path} stats"
+        )
     if not no_spans:
         bad, total = store.span_problems()
         if total:
