@@ -2,7 +2,9 @@
 
 Pure functions over plain documents ``{"id", "spans": [{"start", "end",
 "label", "attrs"?}]}``; no store, no Textual. ``workbench evaluate`` feeds
-them the database's proposals (or gold) and a gold JSONL file.
+them the database's proposals (or gold) and a gold JSONL file, read and checked
+by :func:`read_gold` and :func:`match_gold` (a bad file is a :class:`GoldFileError`
+listing ``FILE:LINE: reason`` lines, never a traceback).
 
 * exact match: same start, end and label;
 * any-overlap match, many-to-many (the ``overlap`` figures): a predicted span
@@ -19,10 +21,16 @@ them the database's proposals (or gold) and a gold JSONL file.
 from __future__ import annotations
 
 import math
+import os
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
-from .core.labels import LABELS
+from .core.labels import LABELS, validate_attrs
+from .formats.jsonl import read_json_lines
+from .formats.validate import is_int, shown
+
+MAX_ERRORS = 20
 
 # what each set of figures means, also in the JSON result (``"matching"``)
 MATCHING = {
@@ -184,3 +192,188 @@ def _overlaps_any(x: tuple[int, int], others: list[tuple[int, int]]) -> bool:
         if e > a:
             return True
     return False
+
+
+# ---------------------------------------------------------------------------- the gold file
+
+
+class GoldFileError(ValueError):
+    """The gold file cannot be evaluated against; ``errors`` are ``FILE:LINE: reason``
+    (or ``FILE: reason``) lines, the first :data:`MAX_ERRORS` of ``total``."""
+
+    def __init__(self, errors: list[str], total: int | None = None):
+        self.errors = errors
+        self.total = total if total is not None else len(errors)
+        more = self.total - len(errors)
+        super().__init__(
+            "\n".join(errors) + (f"\n... and {more} more error{'s' if more != 1 else ''}" if more > 0 else "")
+        )
+
+
+class _Problems:
+    """Collects a file's problems (the ``ErrorSink`` of the line reader)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.items: list[str] = []
+        self.total = 0
+
+    def add(self, line: int | None, reason: str) -> None:
+        self.total += 1
+        if len(self.items) < MAX_ERRORS:
+            self.items.append(f"{self.path}:{line}: {reason}" if line else f"{self.path}: {reason}")
+
+    def raise_if_any(self) -> None:
+        if self.total:
+            raise GoldFileError(self.items, self.total)
+
+
+@dataclass
+class GoldFile:
+    """A read gold file: ``docs`` are ``{"id", "text"?, "spans", "line"}`` with checked spans
+    ``{"start", "end", "label", "attrs", "text"?}``."""
+
+    path: str
+    docs: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class GoldMatch:
+    """The gold documents to score (``{"id", "spans"}``) and the ids skipped: not in the
+    database, or with another text there."""
+
+    docs: list[dict] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    text_differs: list[str] = field(default_factory=list)
+
+
+def _gold_span(sp: object, i: int, text: str | None) -> tuple[dict | None, str | None]:
+    """Span ``i`` (0-based) of a gold line checked (against ``text`` when the line has one):
+    ``(span, None)`` or ``(None, reason)``."""
+    where = f"span {i + 1}"
+    if not isinstance(sp, dict):
+        return None, f"{where}: expected an object, got {shown(sp)}"
+    missing = [k for k in ("start", "end", "label") if k not in sp]
+    if missing:
+        return None, f"{where}: missing {', '.join(repr(m) for m in missing)}"
+    s, e, lab = sp["start"], sp["end"], sp["label"]
+    if not is_int(s) or not is_int(e):
+        return None, f"{where}: start and end must be integers, got {shown(s, 40)} and {shown(e, 40)}"
+    where = f"span {i + 1} [{s}, {e})"
+    if e <= s:
+        return None, f"{where}: end must be greater than start"
+    if s < 0 or (text is not None and e > len(text)):
+        n = f"the document has {len(text)} characters" if text is not None else "offsets start at 0"
+        return None, f"{where}: offsets out of range ({n})"
+    if not isinstance(lab, str) or not lab.strip():
+        return None, f"{where}: label must be a non-empty string, got {shown(lab)}"
+    out = {"start": s, "end": e, "label": lab, "attrs": sp.get("attrs")}
+    stext = sp.get("text")
+    if stext is not None:
+        if not isinstance(stext, str):
+            return None, f"{where}: span text must be a string, got {shown(stext)}"
+        out["text"] = stext
+    reason = _span_text_error(out, text)
+    if reason:
+        return None, f"{where}: {reason}"
+    attrs = out["attrs"]
+    if attrs is not None and not isinstance(attrs, dict):
+        return None, f"{where} {lab}: attrs must be an object, got {shown(attrs)}"
+    err = validate_attrs(lab, attrs) if lab in LABELS else None
+    if err:
+        return None, f"{where} {lab}: {err}"
+    return out, None
+
+
+def _span_text_error(sp: dict, text: str | None) -> str | None:
+    stext = sp.get("text")
+    if text is None or stext is None or stext == text[sp["start"] : sp["end"]]:
+        return None
+    return f"span text {shown(stext)} does not match the document text there {shown(text[sp['start'] : sp['end']])}"
+
+
+def read_gold(path: str | os.PathLike) -> GoldFile:
+    """Read a gold JSONL file, ``{"id", "text"?, "spans": [{"start", "end", "label",
+    "text"?, "attrs"?}]}`` per line, strictly (:func:`workbench.core.jsonline.loads`) and
+    completely; raise :class:`GoldFileError` listing its problems. Offsets are checked
+    against the line's ``text`` if it has one (else by :func:`match_gold`); labels are any
+    non-empty strings (a label outside ours is scored as its own); ids are unique."""
+    path = os.fspath(path)
+    errs = _Problems(path)
+    gold = GoldFile(path)
+    first: dict[str, int] = {}
+    try:
+        for lineno, obj in read_json_lines(path, errs):
+            if errs.total >= MAX_ERRORS * 5:
+                break
+            reason = _gold_record(obj, lineno, first, gold)
+            if reason:
+                errs.add(lineno, reason)
+    except OSError as e:
+        raise GoldFileError([f"{path}: cannot read: {e.strerror or e}"]) from None
+    if not errs.total and not gold.docs:
+        errs.add(None, "empty file (no JSON lines)")
+    errs.raise_if_any()
+    return gold
+
+
+def _gold_record(obj: object, lineno: int, first: dict[str, int], gold: GoldFile) -> str | None:
+    if not isinstance(obj, dict):
+        return f'expected a JSON object {{"id", "spans"}}, got {shown(obj, 40)}'
+    if "id" not in obj:
+        return 'missing "id"'
+    doc_id = obj["id"]
+    if not isinstance(doc_id, str) or not doc_id:
+        return f'"id" must be a non-empty string, got {shown(doc_id)}'
+    if "spans" not in obj:
+        return 'missing "spans" (a list of {"start", "end", "label"})'
+    if not isinstance(obj["spans"], list):
+        return f'"spans" must be a list, got {shown(obj["spans"])}'
+    text = obj.get("text")
+    if text is not None and not isinstance(text, str):
+        return f'"text" must be a string, got {shown(text)}'
+    if doc_id in first:
+        return f"duplicate document {shown(doc_id)} (first on line {first[doc_id]})"
+    spans = []
+    for i, sp in enumerate(obj["spans"]):
+        checked, reason = _gold_span(sp, i, text)
+        if reason:
+            return reason
+        spans.append(checked)
+    first[doc_id] = lineno
+    doc = {"id": doc_id, "spans": spans, "line": lineno}
+    if text is not None:
+        doc["text"] = text
+    gold.docs.append(doc)
+    return None
+
+
+def match_gold(gold: GoldFile, text_of: Callable[[str], str | None]) -> GoldMatch:
+    """The gold documents that can be scored: ``text_of(id)`` is the database's text of a
+    document (None: not there, skipped). A line with a ``text`` other than the database's is
+    skipped; a line without one has its offsets (and span texts) checked against the
+    database's text, and a span that does not fit is a :class:`GoldFileError`."""
+    errs = _Problems(gold.path)
+    out = GoldMatch()
+    for d in gold.docs:
+        text = text_of(d["id"])
+        if text is None:
+            out.missing.append(d["id"])
+            continue
+        if "text" in d:
+            if d["text"] != text:
+                out.text_differs.append(d["id"])
+                continue
+        else:
+            for i, sp in enumerate(d["spans"]):
+                where = f"span {i + 1} [{sp['start']}, {sp['end']})"
+                if sp["end"] > len(text):
+                    errs.add(d["line"], f"{where}: offsets out of range (the document has {len(text)} characters)")
+                    break
+                reason = _span_text_error(sp, text)
+                if reason:
+                    errs.add(d["line"], f"{where}: {reason}")
+                    break
+        out.docs.append({"id": d["id"], "spans": d["spans"]})
+    errs.raise_if_any()
+    return out

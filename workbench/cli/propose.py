@@ -92,32 +92,6 @@ def propose(app: AppContext, proposer: str | None, jobs: int, doc_ids: tuple[str
 # ---------------------------------------------------------------------------- evaluate
 
 
-def read_gold_file(path: str) -> list[dict]:
-    """Gold JSONL ``{"id", "text"?, "spans"}``; a bad line is a ClickException naming file:line."""
-    docs = []
-    try:
-        fh = open(path, encoding="utf-8-sig")
-    except OSError as e:
-        raise click.ClickException(f"cannot read {path}: {e.strerror}") from None
-    with fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                d = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise click.ClickException(f"{path}:{n}: not JSON ({e.msg})") from None
-            if not isinstance(d, dict) or not isinstance(d.get("id"), str) or not isinstance(d.get("spans"), list):
-                raise click.ClickException(f'{path}:{n}: expected {{"id": str, "spans": [...]}}')
-            for k, s in enumerate(d["spans"]):
-                if not isinstance(s, dict) or not all(x in s for x in ("start", "end", "label")):
-                    raise click.ClickException(f"{path}:{n}: span {k} needs start, end and label")
-                if not isinstance(s["start"], int) or not isinstance(s["end"], int) or s["end"] <= s["start"]:
-                    raise click.ClickException(f"{path}:{n}: span {k} has bad offsets {s['start']!r}..{s['end']!r}")
-            docs.append(d)
-    return docs
-
-
 def _db_spans(store, doc_id: str, source: str, proposer: str | None) -> list[dict]:
     if source == "gold":
         return store.gold_rows(doc_id)
@@ -176,24 +150,28 @@ def evaluate(app: AppContext, gold_path: str, source: str, proposer: str | None,
     QUANTITY attribute accuracy (value, unit and approx all equal, over
     exactly matched QUANTITY spans).
     """
+    from workbench.evaluate import GoldFileError, match_gold, read_gold
     from workbench.evaluate import evaluate as run_eval
 
     from .tables import evaluation_text
 
-    gold = read_gold_file(gold_path)
+    try:
+        gold = read_gold(gold_path)  # the file first: its problems before the database's
+    except GoldFileError as e:
+        raise click.ClickException(str(e)) from None
     store = app.store
     src = _pick_source(store, proposer) if source == "proposals" else None
-    kept, pred, skipped_missing, skipped_text = [], [], [], []
-    for d in gold:
-        doc = store.get_document(d["id"])
-        if doc is None:
-            skipped_missing.append(d["id"])
-            continue
-        if "text" in d and d["text"] != doc["text"]:
-            skipped_text.append(d["id"])
-            continue
-        kept.append(d)
-        pred.append({"id": d["id"], "spans": _db_spans(store, d["id"], source, src)})
+
+    def text_of(doc_id: str) -> str | None:
+        doc = store.get_document(doc_id)
+        return doc["text"] if doc is not None else None
+
+    try:
+        matched = match_gold(gold, text_of)
+    except GoldFileError as e:
+        raise click.ClickException(str(e)) from None
+    kept, skipped_missing, skipped_text = matched.docs, matched.missing, matched.text_differs
+    pred = [{"id": d["id"], "spans": _db_spans(store, d["id"], source, src)} for d in kept]
     if skipped_missing:
         echo_err(
             f"warning: {len(skipped_missing)} gold documents are not in the database (skipped): "

@@ -61,8 +61,9 @@ def _parse_float(s: str) -> float:
     return v
 
 
-def nesting_depth(line: str) -> int:
-    """The deepest bracket nesting of a JSON text, brackets inside strings not counted."""
+def nesting_depth(line: str, stop: int | None = None) -> int:
+    """The deepest bracket nesting of a JSON text, brackets inside strings not counted;
+    the scan ends as soon as the depth reaches ``stop`` (then ``stop`` is returned)."""
     depth = deepest = 0
     if "[" not in line and "{" not in line:
         return 0
@@ -72,6 +73,8 @@ def nesting_depth(line: str) -> int:
             depth += 1
             if depth > deepest:
                 deepest = depth
+                if deepest == stop:
+                    break
         elif tok in "]}":
             depth -= 1
     return deepest
@@ -101,7 +104,7 @@ def loads(line: str, *, max_depth: int = MAX_DEPTH) -> object:
     """Parse one JSON text strictly (see the module docstring); raise :class:`JSONLineError`."""
     # The depth scan runs only when the line could be deep: a regex pass over every
     # line would cost more than the parse. Brackets are a cheap upper bound.
-    if line.count("[") + line.count("{") > max_depth and nesting_depth(line) > max_depth:
+    if line.count("[") + line.count("{") > max_depth and nesting_depth(line, max_depth + 1) > max_depth:
         raise JSONLineError(f"nested more than {max_depth} levels deep")
     try:
         obj = json.loads(line, parse_constant=_reject_constant, parse_int=_parse_int, parse_float=_parse_float)
