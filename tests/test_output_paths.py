@@ -528,22 +528,28 @@ def test_backup_refuses_a_device_or_fifo_and_follows_a_symlink(gold_db, tmp_path
 # ---------------------------------------------------------------------------- the cleanup itself
 
 
-def test_clean_stale_removes_only_dead_or_abandoned_temps(tmp_path):
+def test_clean_stale_removes_only_dead_or_abandoned_temps(tmp_path, request):
     from workbench.core.tempfiles import STALE_AFTER, clean_stale
 
     dead, me = dead_pid(), os.getpid()
+    other = subprocess.Popen(["sleep", "60"])  # a live pid that is no workbench (a reused pid)
+    live_wb = subprocess.Popen([sys.executable, "-c", "import time  # a workbench export\ntime.sleep(60)"])
+    for p in (other, live_wb):
+        request.addfinalizer(lambda p=p: (p.kill(), p.wait()))
     names = {
         f".a.jsonl.workbench-tmp-{dead}-x1": "dead",
         f".a.db.workbench-tmp-{dead}-x2-journal": "dead",
         f".a.jsonl.workbench-tmp-{me}-x3": "live",
-        f".b.jsonl.workbench-tmp-{me}-x4": "abandoned",  # live pid (reused?) but untouched for long
+        f".b.jsonl.workbench-tmp-{other.pid}-x4": "abandoned",  # a reused pid, untouched for long
+        f".c.jsonl.workbench-tmp-{live_wb.pid}-x7": "live",  # untouched for long, its workbench alive
         ".a.jsonl.tmp": "not ours",
         "a.jsonl": "not ours",
     }
     for n in names:
         (tmp_path / n).write_text(n)
     old = time.time() - STALE_AFTER - 60
-    os.utime(tmp_path / f".b.jsonl.workbench-tmp-{me}-x4", (old, old))
+    os.utime(tmp_path / f".b.jsonl.workbench-tmp-{other.pid}-x4", (old, old))
+    os.utime(tmp_path / f".c.jsonl.workbench-tmp-{live_wb.pid}-x7", (old, old))
     (tmp_path / f".d.workbench-tmp-{dead}-x5").mkdir()  # a killed shard build
     (tmp_path / f".d.workbench-tmp-{dead}-x5" / "gold-00000.spacy").write_text("new")
     (tmp_path / f".e.workbench-old-{dead}-x6").mkdir()  # a swap killed between its renames

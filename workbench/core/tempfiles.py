@@ -8,7 +8,8 @@ folder of shards is swapped is ``.NAME.workbench-old-<pid>-<random>``. SQLite ad
 ``-journal`` to a backup's temporary name while it writes it.
 
 :func:`clean_stale` removes, in one folder, the temporary files whose process is gone (or
-that nobody touched for :data:`STALE_AFTER` seconds: the pid may have been reused), and
+that nobody touched for :data:`STALE_AFTER` seconds while their pid now belongs to another
+program: pids are reused), and
 puts back a folder moved away whose replacement never arrived. A live process's files are
 never touched. Only the standard library: the store's backup and the exports (app) both use
 it, so it lives in core, its one module that touches the file system.
@@ -25,7 +26,7 @@ import time
 
 TEMP = "tmp"
 OLD = "old"
-STALE_AFTER = 12 * 3600  # seconds without a write: stale even if the pid is alive again
+STALE_AFTER = 12 * 3600  # seconds without a write after which a reused pid does not protect a file
 
 _NAME = re.compile(r"^\.(?P<name>.+)\.workbench-(?P<kind>tmp|old)-(?P<pid>\d+)-[A-Za-z0-9_]+(?P<sfx>-journal)?$")
 
@@ -62,13 +63,24 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def _is_workbench(pid: int) -> bool:
+    """Whether the live process ``pid`` may be a workbench (True when that cannot be told)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"workbench" in fh.read()
+    except OSError:
+        return True
+
+
 def _is_stale(path: str, pid: int, now: float) -> bool:
     if not pid_alive(pid):
         return True
     try:
-        return now - os.lstat(path).st_mtime > STALE_AFTER
+        untouched = now - os.lstat(path).st_mtime > STALE_AFTER
     except OSError:
         return False
+    # the pid was reused by another program (a live workbench's file is never removed)
+    return untouched and not _is_workbench(pid)
 
 
 def _remove(path: str) -> None:
