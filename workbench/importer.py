@@ -39,7 +39,7 @@ from .formats import detect_kind
 from .formats.conll import read_conll_file
 from .formats.doccano import doccano_spans
 from .formats.jsonl import jsonl_spans, read_json_lines
-from .formats.validate import is_int, validate_span
+from .formats.validate import is_int, shown, validate_span
 from .store.bulk import BulkLimits
 
 T = TypeVar("T")
@@ -212,9 +212,7 @@ def parse_file(
                 pf.skipped += 1
                 continue
             if answer != "accept":
-                errs.add(
-                    lineno, f'"answer" must be accept, reject or ignore, got {json.dumps(answer, ensure_ascii=False)}'
-                )
+                errs.add(lineno, f'"answer" must be accept, reject or ignore, got {shown(answer)}')
                 continue
         # which document?
         doc_id = obj.get("id")
@@ -239,7 +237,7 @@ def parse_file(
                 )
                 continue
         if not isinstance(doc_id, str) or not doc_id:
-            errs.add(lineno, f'"id" must be a non-empty string, got {json.dumps(doc_id, ensure_ascii=False)}')
+            errs.add(lineno, f'"id" must be a non-empty string, got {shown(doc_id)}')
             continue
         found = docs.get(doc_id)
         if found is None and line_text is not None:
@@ -248,7 +246,7 @@ def parse_file(
             if by_text is not None:
                 doc_id, found = by_text, docs.get(by_text)
         if found is None:
-            errs.add(lineno, f'unknown document id "{doc_id}" (not in the database; ingest it first)')
+            errs.add(lineno, f"unknown document id {shown(doc_id)} (not in the database; ingest it first)")
             continue
         text, raw_text = found
         if line_text is not None and line_text != text:
@@ -274,12 +272,12 @@ def parse_file(
             elif kind == "prodigy" and entry.kind == "prodigy":
                 entry.spans.extend(spans)  # binary annotation: one line per span
             else:
-                errs.add(lineno, f'duplicate document "{doc_id}" (first on line {entry.line})')
+                errs.add(lineno, f"duplicate document {shown(doc_id)} (first on line {entry.line})")
     if from_annotator is None and len(annotators_seen) > 1:
-        names = ", ".join(sorted(annotators_seen))
+        names = ", ".join(shown(a, 40) for a in sorted(annotators_seen))
         errs.add(None, f"the file mixes the decisions of several annotators ({names}); pick one with --from-annotator")
     elif from_annotator is not None and from_annotator not in annotators_seen:
-        errs.add(None, f'no line has "_annotator_id": "{from_annotator}"')
+        errs.add(None, f'no line has "_annotator_id": {shown(from_annotator)}')
     if not errs and pf.lines == 0:
         errs.add(None, "empty file (no records)")
     # per document: merge exact duplicates, check overlaps
