@@ -274,7 +274,7 @@ def parse_file(
             else:
                 errs.add(lineno, f"duplicate document {shown(doc_id)} (first on line {entry.line})")
     if from_annotator is None and len(annotators_seen) > 1:
-        names = ", ".join(shown(a, 40) for a in sorted(annotators_seen))
+        names = ", ".join(a if a.isprintable() and len(a) <= 40 else shown(a, 40) for a in sorted(annotators_seen))
         errs.add(None, f"the file mixes the decisions of several annotators ({names}); pick one with --from-annotator")
     elif from_annotator is not None and from_annotator not in annotators_seen:
         errs.add(None, f'no line has "_annotator_id": {shown(from_annotator)}')
