@@ -414,3 +414,19 @@ def test_review_warns_about_a_document_with_control_characters(sim_db):
             assert "⚠" in shown and "2 control characters" in shown
 
     run(go())
+
+
+def test_accept_all_after_a_repropose_that_dropped_one_applies_nothing(pdb, gold_docs):
+    """The batch was confirmed for proposals one of which is gone: none of it is written (one
+    transaction), the document is reloaded and the annotator told."""
+    with Store(pdb) as store:
+        s = AnnotationSession(store, "alice")
+        spans = _doc0_spans(gold_docs)[1:]  # the first proposal is not proposed again
+        with Store(pdb) as other:
+            other.replace_proposals(DOC0, "test", "1", spans)
+        ch = s.accept_all()
+        assert "the proposals changed: reloaded" in ch.message
+        assert store.decisions(DOC0) == []
+        assert len(s.items) == len(spans) and s.pending_count == len(spans)
+        s.accept_all()  # on the reloaded list it works
+        assert len(store.decisions(DOC0)) == len(spans)
