@@ -166,6 +166,27 @@ def test_import_messages_keep_values_from_the_file_on_one_line(doc, db_path, tmp
     assert len(res.output) < 500
 
 
+@pytest.mark.parametrize(
+    ("name", "data", "word"),
+    [
+        ("random.jsonl", bytes(range(256)) * 40, "binary"),
+        ("corpus.spacy", b"\x00\x01\x02" * 100, "spaCy"),
+        ("utf16.jsonl", '{"id": "x", "spans": []}\n'.encode("utf-16"), "UTF-16"),
+    ],
+)
+def test_binary_files_are_one_problem(doc, db_path, tmp_path, name, data, word):
+    """Not text at all: one line saying so, not twenty "not UTF-8" lines."""
+    path = str(tmp_path / name)
+    with open(path, "wb") as fh:
+        fh.write(data)
+    res = run(db_path, "import", "proposals", path, "--source", "m")
+    assert_refused(res, path, None, word)
+    assert len(res.output.splitlines()) == 2, res.output
+    res = run(db_path, "evaluate", "--source", "gold", "--gold", path)
+    assert_refused(res, path, None, word)
+    assert len(res.output.splitlines()) == 1, res.output
+
+
 # ---------------------------------------------------------------------------- evaluate --gold
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .core.labels import LABELS, validate_attrs
+from .formats import not_text_reason
 from .formats.jsonl import read_json_lines
 from .formats.validate import is_int, shown
 
@@ -303,6 +304,10 @@ def read_gold(path: str | os.PathLike) -> GoldFile:
     gold = GoldFile(path)
     first: dict[str, int] = {}
     try:
+        with open(path, "rb") as fh:
+            not_text = not_text_reason(fh.read(4096), path)
+        if not_text:
+            raise GoldFileError([f"{path}: {not_text}"])
         for lineno, obj in read_json_lines(path, errs):
             if errs.total >= MAX_ERRORS * 5:
                 break

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from .core.types import ACCEPT_STATUSES, Item
-from .formats import detect_kind
+from .formats import detect_kind, not_text_reason
 from .formats.conll import read_conll_file
 from .formats.doccano import doccano_spans
 from .formats.jsonl import jsonl_spans, read_json_lines
@@ -175,12 +175,17 @@ def parse_file(
     if not os.path.isfile(path):
         raise ImportFailed([f"{path}: no such file"])
     h = hashlib.sha256()
+    head = b""
     try:
         with open(path, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
+                head = head or chunk[:4096]
                 h.update(chunk)
     except OSError as e:
         raise ImportFailed([f"{path}: cannot read: {e.strerror or e}"]) from None
+    not_text = not_text_reason(head, path)
+    if not_text:
+        raise ImportFailed([f"{path}: {not_text}"])
     pf = ParsedFile(path=path, docs={}, sha256=h.hexdigest())
     if fmt == "conll" or (fmt == "auto" and path.lower().endswith((".conll", ".bio"))):
         records: Iterator[tuple[int, object]] = read_conll_file(path, errs)

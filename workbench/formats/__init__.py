@@ -71,6 +71,18 @@ def check_flat(doc_id: str, spans: Iterable[Mapping[str, Any]], what: str) -> No
         prev = s
 
 
+def not_text_reason(head: bytes, path: str) -> str | None:
+    """Why a file whose first bytes are ``head`` is no text to read line by line (one
+    problem, said once, rather than a "not UTF-8" per line), or None."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16 text (a byte order mark): save the file as UTF-8"
+    if b"\x00" not in head:
+        return None
+    if path.lower().endswith(".spacy"):
+        return "a spaCy DocBin (binary) cannot be read here: export it as jsonl, doccano or conll"
+    return "binary data, not text (NUL bytes): expected UTF-8 JSON lines or CoNLL"
+
+
 def detect_kind(obj: Mapping[str, Any]) -> str | None:
     """The shape of one read record: ``conll``, ``doccano``, ``prodigy`` (a ``spans`` line with
     Prodigy's task keys), ``jsonl``, or None (no spans at all)."""
