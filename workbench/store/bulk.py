@@ -199,7 +199,8 @@ class BulkRun:
     def replace_proposals(self, doc_id: str, source: str, version: str, spans: list[dict]) -> int:
         """:meth:`Store.replace_proposals`, remembering the document's rows of ``source``
         it changed, deleted or added (compared before and after: whatever it does)."""
-        sql = "SELECT * FROM proposals WHERE doc_id = ? AND source = ? ORDER BY id"
+        # +source: by the document's index (idx_proposals_source would scan the whole source)
+        sql = "SELECT * FROM proposals WHERE doc_id = ? AND +source = ? ORDER BY id"
         before = {r["id"]: r for r in self.store.query(sql, (doc_id, source))}
         n = self.store.replace_proposals(doc_id, source, version, spans)
         after = {r["id"]: r for r in self.store.query(sql, (doc_id, source))}
