@@ -4,18 +4,21 @@ A bulk writer used to hold ``BEGIN IMMEDIATE`` for the whole file: ingesting 1,0
 small documents locked every annotator out for 29 s, importing 232k spans for 2.7 s. Now a
 run (:class:`BulkRun`) writes the rows it is given in transactions that commit once they
 held the lock for :attr:`BulkLimits.seconds` (0.2 s), and leaves at least
-:attr:`BulkLimits.pause` between two of them, so a writer waiting in SQLite's busy handler
-gets in. (That handler re-tries after 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50 ms, then every
-100 ms: a writer that starts waiting during a transaction of at most 0.2 s tries again at
-most 50 ms after it ends; the 60 ms pause lets it in. The work between transactions,
-reading and normalizing the next batch, usually takes longer than that anyway.)
+:attr:`BulkLimits.pause` (0.12 s) between two of them, so a writer waiting in SQLite's busy
+handler gets in. (That handler tries again after 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50 ms,
+then every 100 ms: a writer that starts waiting during a transaction of at most 0.2 s tries
+again at most 50 ms after it ends, and one that has waited longer, or woke late on a busy
+machine, still finds a gap longer than its period. A 60 ms pause measured a 0.63 s wait
+during an import on a loaded 2-core machine.) The work between transactions, reading and
+normalizing the next batch, often takes longer than the pause anyway.
 
 **All or nothing, by undo.** The run remembers what it wrote (rowid ranges of documents
-and decisions; per document, the proposal rows it changed, deleted or added), and :meth:`BulkRun.undo` takes it
-back, again in short transactions, when a later batch fails (a conflicting id, disk full,
-Ctrl-C). In the meantime other connections may see the first batches: a documented
-trade-off for not blocking them. (Staging into a temporary table and moving in chunks has
-the same window when the move is chunked, and writes every row twice.)
+and decisions; per document, the proposal rows it changed, deleted or added), and
+:meth:`BulkRun.undo` takes it back, again in short transactions, when a later batch fails
+(a conflicting id, disk full, Ctrl-C). In the meantime other connections may see the first
+batches: a documented trade-off for not blocking them (an annotator's decisions on such a
+document go with it). Staging into a temporary table and moving in chunks has the same
+window when the move is chunked, and writes every row twice.
 
 **A killed run** (SIGKILL, power cut) cannot undo: the database holds the batches committed
 so far, each complete (a document's row, or all the decisions of one document, are in one
@@ -52,7 +55,7 @@ class BulkLimits:
 
     rows: int = 2000
     seconds: float = 0.2
-    pause: float = 0.06
+    pause: float = 0.12
 
     @classmethod
     def from_env(cls) -> BulkLimits:
