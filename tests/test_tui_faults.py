@@ -256,6 +256,7 @@ def test_annotate_in_a_pty_quits_while_locked_and_names_the_unsaved_decision(pdb
     out = bytes(term.raw).decode("utf-8", "replace")
     assert "not saved: accept" in out and want["text"] in out, out[-600:]
     assert decisions(pdb) == []
+    assert term.proc.returncode == 1  # a script running annotate sees that something was lost
 
 
 # ---------------------------------------------------------------------------- propose again while annotating

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 
 import click
 
@@ -106,6 +107,8 @@ def annotate(app: AppContext, annotator: str | None, doc_id: str | None, keymap:
 
     gc.freeze()
     tui.run()
+    if tui.return_code:  # quit with a decision not saved (the app printed which)
+        sys.exit(tui.return_code)
 
 
 COMMANDS = (annotate,)

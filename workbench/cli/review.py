@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import sys
 
 import click
 
@@ -290,12 +291,15 @@ def review(app: AppContext, reviewer: str | None, policy: str, docs: str | None,
         echo_err("nothing to adjudicate; the review screen opens to add spans no annotator made (n), q quits")
     from workbench.tui.review_app import ReviewApp
 
-    ReviewApp(session).run()
+    tui = ReviewApp(session)
+    tui.run()
     g, gd = store.gold_totals()
     echo_err(
         f"{session.n_actions} review actions; {session.open_count} items still unsettled; "
         f"gold: {g} spans in {gd} documents"
     )
+    if tui.return_code:  # quit with a review action not saved (the app printed which)
+        sys.exit(tui.return_code)
 
 
 def _print_summary(echo, store, s, policy: str) -> None:
