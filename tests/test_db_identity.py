@@ -462,3 +462,25 @@ def test_the_importer_validates_its_annotator(db, tmp_path):
     (tmp_path / "in.jsonl").write_text('{"id": "000_d84f443ac205a69d", "spans": []}\n')
     with Store(db, create=False) as s, pytest.raises(ValueError, match="name"):
         import_annotations(s, str(tmp_path / "in.jsonl"), annotator="a\x1b[2Jb")
+
+
+def test_library_entry_points_check_names_too(db):
+    """The CLI is one way in; a script using the library must not write ``"alice\\x1b]0;x\\x07"``
+    or ``" alice"`` (a second annotator that looks like the first) either."""
+    from workbench.review import ReviewError, ReviewSession
+    from workbench.session import AnnotationSession, SessionError
+
+    before = content(db)
+    with Store(db) as s:
+        for bad in ("", "  ", "alice\x1b]0;x\x07", "a\u202eb", "x" * 65):
+            with pytest.raises(SessionError):
+                AnnotationSession(s, bad)
+            with pytest.raises(ReviewError):
+                ReviewSession(s, bad)
+            doc = s.document_ids()[0]
+            with pytest.raises(ValueError):
+                s.assign([(doc, "bob"), (doc, bad)])
+            with pytest.raises(ValueError):
+                s.reassign([doc], [(doc, bad)])
+        assert AnnotationSession(s, "  alice ").annotator == "alice"
+    assert content(db) == before  # nothing written, not even the good pair before the bad one

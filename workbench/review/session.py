@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workbench.core.labels import LABELS, validate_attrs
+from workbench.core.names import clean_name
 from workbench.session import Change, control_warning
 from workbench.store.db import now_iso
 from workbench.store.review import NewGold, ReviewLog, ReviewRow
@@ -89,8 +90,10 @@ class ReviewSession(EditDrafts, AddDrafts):
     method per reviewer action. Every action commits before returning."""
 
     def __init__(self, store, reviewer: str, *, policy: str = "unanimous", doc_ids: list[str] | None = None):
-        if not reviewer or not reviewer.strip():
-            raise ReviewError("reviewer name is empty")
+        try:
+            reviewer = clean_name(reviewer, what="reviewer name")
+        except ValueError as e:
+            raise ReviewError(str(e)) from None
         if policy not in POLICIES:
             raise ReviewError(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}")
         self.store = store

@@ -7,6 +7,7 @@ from __future__ import annotations
 from workbench.core.spans import undone_ids
 
 from ..core.motions import next_word, prev_word, word_at
+from ..core.names import clean_name
 from .change import Change, SessionError
 
 FINAL = ("accepted", "edited", "added")
@@ -64,10 +65,11 @@ class SessionView:
     """The queue, the open document, its items and a cursor."""
 
     def __init__(self, store, annotator: str, *, doc_id: str | None = None):
-        if not annotator or not annotator.strip():
-            raise SessionError("annotator name is empty")
+        try:
+            self.annotator = clean_name(annotator, what="annotator name")
+        except ValueError as e:
+            raise SessionError(str(e)) from None
         self.store = store
-        self.annotator = annotator.strip()
         self.queue = Queue(store.queue(self.annotator))
         if not self.queue:
             raise SessionError("no documents to annotate (ingest and propose first)")

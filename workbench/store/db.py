@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..core.names import clean_name
 from ..core.spans import derive_items, final_spans, is_finished
 from ..core.types import Item, Span
 from . import schema
@@ -689,7 +690,9 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries, BulkWrites):
         return todo + [{"id": i, "finished": True} for i in ids if i in done]
 
     def assign(self, pairs: Iterable[tuple[str, str]]) -> int:
-        """Add (doc_id, annotator) assignments; existing ones are kept. Returns how many are new."""
+        """Add (doc_id, annotator) assignments; existing ones are kept. Returns how many are new.
+        Names are checked (:func:`workbench.core.names.clean_name`: ValueError) before anything is written."""
+        pairs = [(d, clean_name(a, what="annotator name")) for d, a in pairs]
         ts = now_iso()
         with self.write() as c:
             before = c.total_changes
