@@ -193,3 +193,77 @@ def test_cli_tables_show_hostile_ids_and_span_texts_visibly(hostile_db, tmp_path
     out = r.stdout.decode()
     assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out
     assert "hostile␛]0;ID-TITLE␇doc" in out and "␛[6n" in out
+
+
+# ---------------------------------------------------------------------------- characters Rich would drop
+
+# Rich's Text drops BEL, BS, VT, FF and CR from what it is given (``strip_control_codes``):
+# an id "a\x07b" was drawn as "ab", a character gone with no placeholder, and everything
+# after it one cell off. Every one must be drawn as its placeholder.
+DROPPED = "\x07\x08\x0b\x0c\r"
+PICTURES = "␇␈␋␌␍"
+IN_TEXT = DROPPED[:-1]  # ingest makes a CR in the text a line break; in an id it stays
+
+
+@pytest.fixture
+def dropped_db(tmp_path):
+    text = f"县委统战部{IN_TEXT}帮助34家民营企业融资493万元。\n"
+    src = tmp_path / "dropped.jsonl"
+    src.write_text(json.dumps({"id": f"id{DROPPED}x", "text": text}) + "\n", encoding="utf-8")
+    db = tmp_path / "wb.db"
+    with Store(db) as store:
+        rep = ingest_paths(store, [src])
+        assert not rep.errors, rep.errors
+        (doc_id,) = store.document_ids()
+        stored = store.get_document(doc_id)["text"]
+        i = stored.index(IN_TEXT)
+        span = {"start": i - 2, "end": i + len(IN_TEXT) + 2, "label": "ORG", "text": stored[i - 2 : i + 6]}
+        store.replace_proposals(doc_id, "fixture", "1", [span])
+        for ann in ("a1", "a2"):  # a disagreement for the review screen
+            s = dict(span, end=span["end"] + (ann == "a2"))
+            s["text"] = stored[s["start"] : s["end"]]
+            store.record_decision(doc_id, ann, "add", start=s["start"], end=s["end"], label="ORG", text=s["text"])
+            store.record_decision(doc_id, ann, "finish")
+    return str(db)
+
+
+def _screen_text(app) -> str:
+    import html
+
+    return html.unescape(app.export_screenshot()).replace("\u00a0", " ")
+
+
+def test_annotate_draws_every_control_character_rich_would_drop(dropped_db):
+    from pilot_helpers import run
+
+    from workbench.tui.app import AnnotateApp
+
+    async def go():
+        app = AnnotateApp(Store(dropped_db), "viewer", use_user_keymap=False)
+        async with app.run_test(size=(160, 40)) as pilot:
+            await pilot.pause()
+            shown = _screen_text(app)
+            assert f"id{PICTURES}x" in shown  # header
+            assert f"部{PICTURES[:-1]}帮" in shown  # text panel, list, status line
+            assert shown.count(PICTURES[:-1]) >= 3, shown
+
+    run(go())
+
+
+def test_review_draws_every_control_character_rich_would_drop(dropped_db):
+    from pilot_helpers import run
+
+    from workbench.review import ReviewSession
+    from workbench.tui.review_app import ReviewApp
+
+    async def go():
+        session = ReviewSession(Store(dropped_db), "rita")
+        assert session.items
+        app = ReviewApp(session)
+        async with app.run_test(size=(160, 40)) as pilot:
+            await pilot.pause()
+            shown = _screen_text(app)
+            assert f"id{PICTURES}x" in shown
+            assert shown.count(PICTURES[:-1]) >= 2, shown
+
+    run(go())

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 
@@ -24,6 +23,7 @@ from .docview import DocView
 from .forms import AttrsForm, ConfirmBar, SearchBar
 from .items import ItemsTable, header_text
 from .keys import Key, action_modes, bindings
+from .safe import SafeText
 from .scroll import Line
 
 
@@ -137,7 +137,7 @@ class AnnotateApp(WorkbenchApp):
     def update_header(self) -> None:
         s, st = self.session, self.st
         c = s.counts()
-        t = Text(no_wrap=True, overflow="ellipsis")
+        t = SafeText(no_wrap=True, overflow="ellipsis")
         t.append(f" doc {s.doc_index + 1}/{s.n_docs} ", style=st("chip-title"))
         t.append(f" {s.doc_id} ", style="bold")
         warning = s.control_warning
@@ -164,7 +164,7 @@ class AnnotateApp(WorkbenchApp):
             self.status_line.set(self.waiting_text())
             return
         s, st = self.session, self.st
-        t = Text(no_wrap=True, overflow="ellipsis")
+        t = SafeText(no_wrap=True, overflow="ellipsis")
         if self.mode == SPAN:
             a, b = self._selection()
             t.append(" NEW SPAN ", style=st("chip-span"))
@@ -364,7 +364,7 @@ class AnnotateApp(WorkbenchApp):
         if it["label"] != "QUANTITY":
             self.error(f"{it['label']} has no attributes (only QUANTITY: value / unit / approx)")
             return
-        title = Text.assemble(
+        title = SafeText.assemble(
             (" QUANTITY ", self.status_line.label_st("QUANTITY", chip=True)), f" 「{_clip(it['text'], 16)}」"
         )
         self.attrs_form.open_for(title, it["attrs"])

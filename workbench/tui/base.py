@@ -35,6 +35,7 @@ from .help import HelpScreen, key_label
 from .idle_gc import IdleGCApp
 from .keymap import KeymapError, ModalActions, default_keymap_path, load_keymap
 from .keys import Key, KeybarEntry
+from .safe import SafeText
 from .scroll import Line, LineView
 from .styles import Styled
 
@@ -188,13 +189,13 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
                 k = "".join(keys)
             else:
                 k = entry.sep.join(keys)
-            t = Text()
+            t = SafeText()
             if k:
                 t.append(k, style=self.st("key"))
                 t.append(" ")
             t.append(f"{entry.description}  ", style=self.st("text"))
             parts.append(t)
-        tail = Text("^p", style=self.st("key"))
+        tail = SafeText("^p", style=self.st("key"))
         tail.append(" palette", style=self.st("text"))
         parts.append(tail)
         width = self.size.width or 200
@@ -202,7 +203,7 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
         keep = list(range(len(parts)))
         while sum(parts[i].cell_len for i in keep) > width and order:
             keep.remove(order.pop(0))
-        t = Text(" ", no_wrap=True, overflow="ellipsis")
+        t = SafeText(" ", no_wrap=True, overflow="ellipsis")
         for i in keep:
             t.append_text(parts[i])
         return t
@@ -256,7 +257,7 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
 
     def say(self, msg: str | None, style: str | None = None) -> None:
         """Set the status message (shown on the next ``update_status``)."""
-        self._message = None if msg is None else Text(visible(msg), style=self.st(style) if style else "")
+        self._message = None if msg is None else SafeText(visible(msg), style=self.st(style) if style else "")
 
     USER_ERRORS: ClassVar[tuple[type[Exception], ...]] = (SessionError,)
 
@@ -342,7 +343,7 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
         p = self._pending
         assert p is not None
         st = self.st
-        t = Text(no_wrap=True, overflow="ellipsis")
+        t = SafeText(no_wrap=True, overflow="ellipsis")
         t.append(" WAITING ", style=st("chip-warn"))
         t.append(f" waiting for the database… {int(time.monotonic() - p.since)} s ", style="bold")
         if p.dropped:
@@ -365,7 +366,7 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
         return active is not None and active.binding.action in ("quit", "app.quit")
 
     def error(self, msg: str) -> None:
-        self._message = Text(visible(msg), style=self.st("error-b"))
+        self._message = SafeText(visible(msg), style=self.st("error-b"))
         self.update_status()
         self.bell()
 
@@ -420,5 +421,5 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
         self.unsaved.append(p.what)
         self.exit(
             return_code=1,
-            message=Text(visible(f"not saved: {p.what} (the database was locked by another program)")),
+            message=SafeText(visible(f"not saved: {p.what} (the database was locked by another program)")),
         )

@@ -17,6 +17,7 @@ from textual.widgets import Input, Label, Static
 
 from ..core.quantity import format_value
 from ..session import SessionError, attrs_from_fields
+from .safe import SafeText
 from .styles import STYLE_CLASSES, Styled
 
 
@@ -79,7 +80,7 @@ class SearchBar(Form):
         self.query_one("#search-count", Label).update(text)
 
     def no_match(self, query: str) -> None:
-        self.set_count(Text("no match" if query else "", style=self.st("error")))
+        self.set_count(SafeText("no match" if query else "", style=self.st("error")))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -178,7 +179,7 @@ class ConfirmBar(Styled, Static):
 
     def ask(self, question: str, callback, yes_keys: str, no_keys: str) -> None:
         self._callback = callback
-        t = Text(" ? ", style=self.st("chip-warn"))
+        t = SafeText(" ? ", style=self.st("chip-warn"))
         t.append(f" {question}  ")
         t.append(yes_keys, style="bold")
         t.append(" yes   ")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from rich.table import Table
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from .safe import SafeText
 from .styles import STYLE_CLASSES, Styled
 
 KEY_NAMES = {
@@ -61,11 +61,11 @@ class HelpScreen(Styled, ModalScreen):
         for k in sorted(keys, key=lambda k: groups.index(k.group)):
             if k.group != group:
                 group = k.group
-                table.add_row(Text(group, style=self.st("group")), "", "")
+                table.add_row(SafeText(group, style=self.st("group")), "", "")
             where = "" if k.modes == ("normal",) else f"  [{'/'.join(app.MODE_NAMES.get(m, m) for m in k.modes)}]"
             for shown, desc in app.HELP_ROWS.get(k.id, [(app.keys_for(k.id), k.description + where)]):
-                table.add_row(Text(shown), Text(desc), k.id)  # Text: "[span]" is not markup
-        table.add_row(Text("General", style=self.st("group")), "", "")
+                table.add_row(SafeText(shown), SafeText(desc), k.id)  # Text: "[span]" is not markup
+        table.add_row(SafeText("General", style=self.st("group")), "", "")
         table.add_row("ctrl+p", "command palette (every action)", "")
 
     def compose(self) -> ComposeResult:
@@ -75,10 +75,10 @@ class HelpScreen(Styled, ModalScreen):
         table.add_column("binding id", style=self.st("faint"), no_wrap=True)
         self.fill(table)
         with VerticalScroll():
-            yield Static(Text(self._main.HELP_TITLE, style="bold"))
+            yield Static(SafeText(self._main.HELP_TITLE, style="bold"))
             yield Static(table)
-            yield Static(Text("\n" + self._main.HELP_RULES, style=self.st("text")))
-            yield Static(Text("\nesc / q / ? closes this help", style=self.st("faint")))
+            yield Static(SafeText("\n" + self._main.HELP_RULES, style=self.st("text")))
+            yield Static(SafeText("\nesc / q / ? closes this help", style=self.st("faint")))
 
     def action_close_help(self) -> None:
         self.app.pop_screen()

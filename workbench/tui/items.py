@@ -11,6 +11,7 @@ from textual.strip import Strip
 from ..core.labels import COLORS
 from ..core.quantity import format_attrs
 from ..core.visible import visible
+from .safe import SafeText
 from .scroll import LineView, set_virtual_size
 from .wrap import cell_width
 
@@ -45,8 +46,8 @@ def attrs_cell(attrs: dict | None) -> str:
 
 def row_cells(it: dict, st, text_cells: int = TEXT_CELLS, attrs_cells: int = ATTRS_CELLS) -> tuple:
     """The cells of an item's row; ``st`` gives a style by name (``Styled.st``)."""
-    label = Text(it["label"], style=Style(color=COLORS.get(it["label"]) or st("dim").color, bold=True))
-    text = Text(clip_cells(visible(it["text"]), text_cells))
+    label = SafeText(it["label"], style=Style(color=COLORS.get(it["label"]) or st("dim").color, bold=True))
+    text = SafeText(clip_cells(visible(it["text"]), text_cells))
     status, sstyle = STATUS_CELL[it["status"]]
     if it["status"] == "rejected":
         text.stylize(st("muted-strike"))
@@ -54,8 +55,8 @@ def row_cells(it: dict, st, text_cells: int = TEXT_CELLS, attrs_cells: int = ATT
     return (
         label,
         text,
-        Text(clip_cells(attrs_cell(it["attrs"]), attrs_cells), style=st("attrs")),
-        Text(status, style=st(sstyle)),
+        SafeText(clip_cells(attrs_cell(it["attrs"]), attrs_cells), style=st("attrs")),
+        SafeText(status, style=st(sstyle)),
     )
 
 
@@ -78,9 +79,9 @@ def columns_for(width: int) -> tuple[tuple[str, int], ...]:
 
 
 def header_text(width: int = 60) -> Text:
-    t = Text(" ", style="bold")
+    t = SafeText(" ", style="bold")
     for name, w in columns_for(width):
-        t.append_text(pad_cells(Text(name, style="bold"), w))
+        t.append_text(pad_cells(SafeText(name, style="bold"), w))
         t.append(" ")
     return t
 
@@ -88,7 +89,7 @@ def header_text(width: int = 60) -> Text:
 def row_text(it: dict, st, *, current: bool = False, width: int = 60) -> Text:
     cols = columns_for(width)
     cells = row_cells(it, st, cols[1][1], cols[2][1])
-    t = Text("▶" if current else " ", style=st("cursor-mark") if current else "")
+    t = SafeText("▶" if current else " ", style=st("cursor-mark") if current else "")
     for (_name, w), cell in zip(cols, cells):
         t.append_text(pad_cells(cell, w))
         t.append(" ")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 
@@ -31,6 +30,7 @@ from .keys import action_modes, bindings
 from .review_detail import Detail
 from .review_keys import ADD, ATTRS, EDIT, FIND, HELP_RULES, KEYBAR, KEYS, NORMAL
 from .review_list import ItemList
+from .safe import SafeText
 from .scroll import Line
 from .wrap import cell_width
 
@@ -103,7 +103,7 @@ class ReviewApp(WorkbenchApp):
 
     def _list_header(self) -> None:
         self.query_one("#list-header", Line).set(
-            Text(
+            SafeText(
                 " " + "#".ljust(len(str(len(self.session.items))) + 1) + "✓ kind doc       text",
                 style="bold",
                 no_wrap=True,
@@ -136,7 +136,7 @@ class ReviewApp(WorkbenchApp):
 
     def update_header(self) -> None:
         s, st = self.session, self.st
-        t = Text(no_wrap=True, overflow="ellipsis")
+        t = SafeText(no_wrap=True, overflow="ellipsis")
         t.append(" review ", style=st("chip-title"))
         t.append(f" {s.reviewer} ", style=st("chip-user"))
         t.append(f" policy {s.policy} ", style="bold")
@@ -156,7 +156,7 @@ class ReviewApp(WorkbenchApp):
             self.status_line.set(self.waiting_text())
             return
         s, st = self.session, self.st
-        t = Text(no_wrap=True, overflow="ellipsis")
+        t = SafeText(no_wrap=True, overflow="ellipsis")
         if self.mode in (ADD, ATTRS, FIND) and s.add_draft is not None:
             d = s.add_draft
             a, b = s.add_selection()

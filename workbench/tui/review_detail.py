@@ -11,7 +11,7 @@ from textual.widgets import Static
 from ..core.labels import LABELS
 from ..core.quantity import format_attrs
 from .review_list import STATE
-from .safe import safe_text
+from .safe import SafeText, safe_text
 from .styles import STYLE_CLASSES, Styled
 from .wrap import cell_width, wrap
 
@@ -42,7 +42,7 @@ def window(text: str, a: int, b: int, cells: int) -> tuple[int, int]:
 def span_line(styled: Styled, text: str, lo: int, hi: int, spans: list[dict], *, current: int | None = None) -> Text:
     """``text[lo:hi]`` on one line, the spans painted in their label colours."""
     st, label_st = styled.st, styled.label_st
-    t = Text(no_wrap=True, overflow="crop")
+    t = SafeText(no_wrap=True, overflow="crop")
     pos = lo
     for _i, s in enumerate(sorted(spans, key=lambda s: s["start"])):
         a, b = max(s["start"], lo), min(s["end"], hi)
@@ -82,7 +82,7 @@ class Detail(Styled, Static):
         if s.add_draft is not None:
             return self.build_add(width)
         it = s.current
-        out = Text()
+        out = SafeText()
         if it is None:
             out.append("nothing left to adjudicate", style="bold")
             if s.docs:
@@ -134,7 +134,7 @@ class Detail(Styled, Static):
         n = len(c.annotators)
         if it.added:
             x = c.versions[0].spans[0]
-            head = Text()
+            head = SafeText()
             head.append("+ ", style=st("info-b"))
             head.append(f"{x['label']}", style=label_st(x["label"]))
             head.append(f"「{x['text']}」{x['start']}–{x['end']}")
@@ -147,7 +147,7 @@ class Detail(Styled, Static):
             return out
         for i, v in enumerate(c.versions):
             hl = i == app.version and draft is None
-            head = Text()
+            head = SafeText()
             head.append("▶ " if hl else ("✓ " if it.version == i else "  "), style=st("warn-b") if hl else st("ok-b"))
             head.append(f"{i + 1} ", style=st("chip-warn") if hl else st("warn-b"))
             head.append(f" {', '.join(v.annotators)} ", style="bold")
@@ -168,7 +168,7 @@ class Detail(Styled, Static):
             out.append("\n")
         if draft:
             out.append("\n")
-            head = Text()
+            head = SafeText()
             head.append(" ✎ draft ", style=st("chip-warn"))
             head.append(f" from version {draft.base + 1}  ", style=st("dim"))
             for j, x in enumerate(draft.spans):
@@ -202,7 +202,7 @@ class Detail(Styled, Static):
         text = s.text(d.doc_id)
         n = len(text)
         a, b = s.add_selection()
-        out = Text()
+        out = SafeText()
         out.append(" + new span ", style=st("chip-info"))
         out.append(f"  {d.doc_id}", style="bold")
         if d.doc_id in s.docs:
@@ -221,7 +221,7 @@ class Detail(Styled, Static):
         r_last = max((i for i, (x, _y) in enumerate(rows) if x < last), default=r_first)
         rows = rows[max(0, r_first - CONTEXT_ROWS) : r_last + CONTEXT_ROWS + 1]
         lo, hi = rows[0][0], rows[-1][1]
-        para = Text(text[lo:hi], style=st("text"))
+        para = SafeText(text[lo:hi], style=st("text"))
         for g in s.gold(d.doc_id):
             if g["end"] > lo and g["start"] < hi:
                 para.stylize(
@@ -241,7 +241,7 @@ class Detail(Styled, Static):
             out.append_text(para[x - lo : y - lo])
         out.append("\n\n")
         # the pending span and whether enter would take it
-        head = Text("  + ", style=st("info-b"))
+        head = SafeText("  + ", style=st("info-b"))
         if d.label:
             head.append(d.label, style=label_st(d.label))
         else:

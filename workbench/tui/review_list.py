@@ -11,6 +11,7 @@ from textual.strip import Strip
 from ..core.labels import COLORS
 from ..core.visible import visible
 from .items import clip_cells, pad_cells
+from .safe import SafeText
 from .scroll import LineView
 
 # item status -> (mark, style name in base.tcss)
@@ -72,13 +73,13 @@ class ItemList(LineView):
         width = self.size.width or 40
         cur = idx == self.cursor
         mark, mstyle = STATE[it.status]
-        t = Text("▶" if cur else " ", style="bold")
-        t.append(pad_cells(Text(f"{idx + 1}", style=st("faint")), len(str(len(s.items))) + 1))
-        t.append(pad_cells(Text(mark, style=st(mstyle)), 2))
+        t = SafeText("▶" if cur else " ", style="bold")
+        t.append(pad_cells(SafeText(f"{idx + 1}", style=st("faint")), len(str(len(s.items))) + 1))
+        t.append(pad_cells(SafeText(mark, style=st(mstyle)), 2))
         kinds = "+" if c.added else "".join(k[0].upper() for k in c.kinds)  # M B L A, + added
-        t.append(pad_cells(Text(kinds, style=st("kind")), 5))
+        t.append(pad_cells(SafeText(kinds, style=st("kind")), 5))
         if width >= 40:
-            t.append(pad_cells(Text(clip_cells(visible(c.doc_id), 9), style=st("faint")), 10))
+            t.append(pad_cells(SafeText(clip_cells(visible(c.doc_id), 9), style=st("faint")), 10))
         rest = max(6, width - t.cell_len - 1)
         snippet = visible(s.text(c.doc_id)[c.start : c.end])
         label = (

@@ -18,6 +18,25 @@ from textual.strip import Strip
 from ..core.visible import is_visible, visible
 
 
+class SafeText(Text):
+    """A rich ``Text`` that draws control characters as placeholders instead of dropping them.
+
+    Rich's ``Text`` removes BEL, BS, VT, FF and CR from what it is given
+    (``rich.control.strip_control_codes``): a document id ``"a\\x07b"`` was drawn ``"ab"``, one
+    character gone with nothing to show it, and the rest of the line one cell off (the net
+    below cannot bring back what is gone). The TUI builds its texts with this class: what is
+    given to it is made visible first (newlines kept: multi-line texts are laid out by line)."""
+
+    def __init__(self, text: str = "", *args, **kwargs) -> None:
+        super().__init__(visible(text, keep_newlines=True), *args, **kwargs)
+
+    def append(self, text, style=None) -> SafeText:
+        if isinstance(text, str):
+            text = visible(text, keep_newlines=True)
+        super().append(text, style)
+        return self
+
+
 def safe_text(t: Text) -> Text:
     """``t`` with its characters made visible (same length, so its spans still fit)."""
     plain = t.plain

@@ -22,7 +22,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.widget import Widget
 
-from .safe import safe_text
+from .safe import SafeText, safe_text
 from .styles import STYLE_CLASSES, Styled
 
 
@@ -97,7 +97,7 @@ class Line(Styled, Widget):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._text: Text = Text()
+        self._text: Text = SafeText()
 
     def set(self, text: Text) -> None:
         text = safe_text(text)
