@@ -330,6 +330,43 @@ def test_quantity_attrs_in_edit(sim3, gold_docs):
     assert row["attrs"] == {"value": 7.0, "unit": "个", "approx": "more"}
 
 
+def test_quantity_attrs_follow_the_bounds_in_a_review_edit(sim3):
+    """Issue 13: the grammar's attrs follow a bound move; attrs the reviewer typed to say
+    otherwise stay; a span relabelled QUANTITY with no version to copy gets the grammar's."""
+    from workbench.core.quantity import derive_attrs
+
+    s = ReviewSession(sim3, "rita")
+    it = next(
+        x
+        for x in s.items
+        if any(sp_["label"] == "QUANTITY" and derive_attrs(sp_["text"]) for v in x.versions for sp_ in v.spans)
+    )
+    s.set_cursor(s.items.index(it))
+    base = next(
+        n
+        for n, v in enumerate(it.versions)
+        if any(x["label"] == "QUANTITY" and derive_attrs(x["text"]) for x in v.spans)
+    )
+    s.begin_edit(base)
+    while not (
+        s.draft.spans[s.draft.current]["label"] == "QUANTITY" and derive_attrs(s.draft.spans[s.draft.current]["text"])
+    ):
+        s.draft_select(1)
+    sp = s.draft.spans[s.draft.current]
+    s.draft_set_attrs(derive_attrs(sp["text"]))
+    s.draft_move("end", -1)
+    assert sp["attrs"] == derive_attrs(sp["text"])
+    typed = {"value": 99999, "unit": "x", "approx": None}
+    s.draft_set_attrs(typed)
+    s.draft_move("end", 1)
+    assert sp["attrs"] == typed
+    s.draft_relabel("ORG")
+    assert sp["attrs"] is None
+    s.draft_move("end", -1)  # no version has these bounds as QUANTITY
+    s.draft_relabel("QUANTITY")
+    assert sp["attrs"] == derive_attrs(sp["text"])
+
+
 def test_annotator_changes_bring_items_back(sim3, gold_docs):
     sim3.assign([(d, a) for d in gold_docs for a in ("alice", "bob", "carol")])
     s = ReviewSession(sim3, "rita")

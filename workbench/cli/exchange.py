@@ -55,7 +55,20 @@ def _resolve_format(output: str, fmt: str | None, raw_offsets: bool) -> str:
     return fmt
 
 
-def _run_export(store, output: str, fmt: str, records_fn, total: int, what: str) -> None:
+class _Unvalued:
+    """Counts the exported QUANTITY spans without a value (the guide says every QUANTITY has
+    attrs: a training set with holes should say so)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def spans(self, spans) -> None:
+        for sp in spans:
+            if sp["label"] == "QUANTITY" and (not sp.get("attrs") or sp["attrs"].get("value") is None):
+                self.n += 1
+
+
+def _run_export(store, output: str, fmt: str, records_fn, total: int, what: str, unvalued: _Unvalued) -> None:
     """Stream ``records_fn(writer, bar)`` into ``output`` inside one read snapshot."""
     from workbench.export import ExportError, open_writer
     from workbench.outputs import OutputError
@@ -72,6 +85,11 @@ def _run_export(store, output: str, fmt: str, records_fn, total: int, what: str)
         if getattr(w, "shards", None):
             where = f"{len(w.shards)} shard{'s' if len(w.shards) != 1 else ''} in {output}"
         echo_err(f"wrote {w.spans:,} spans in {w.records:,} {unit} ({fmt}) to {where}")
+    if unvalued.n:
+        echo_err(
+            f"warning: {unvalued.n:,} QUANTITY span{'s' if unvalued.n != 1 else ''} without attrs (no value); "
+            "set the value in annotate (e on the span) or review (a)"
+        )
 
 
 @click.command("gold")
@@ -93,15 +111,18 @@ def export_gold(app: AppContext, output: str, fmt: str | None, raw_offsets: bool
     fmt = _resolve_format(output, fmt, raw_offsets)
     store = app.store
 
+    unvalued = _Unvalued()
+
     def records(w, bar):
         for rec in iter_gold_records(store, raw_offsets=raw_offsets):
+            unvalued.spans(rec["spans"])
             w.write(rec)
             bar.update(1)
 
     total = store.count_gold_documents()
     if total == 0:
         echo_err("note: the database has no gold yet (settle disagreements with workbench review)")
-    _run_export(store, output, fmt, records, total, "gold")
+    _run_export(store, output, fmt, records, total, "gold", unvalued)
 
 
 @click.command("annotations")
@@ -135,6 +156,7 @@ def export_annotations(
       spans the annotator asserts, and "_annotator_id".
     Ordered by document (ingest order), annotator, then span.
     """
+    from workbench.core.types import ACCEPT_STATUSES
     from workbench.export import (
         annotation_document_record,
         decision_lines,
@@ -150,6 +172,8 @@ def export_annotations(
             f'no decisions by annotator "{annotator}" (annotators: {", ".join(store.annotators()) or "none"})'
         )
 
+    unvalued = _Unvalued()
+
     def records(w, bar):
         last = None
         for doc, ann, items, finished, raw in iter_annotation_states(
@@ -159,6 +183,7 @@ def export_annotations(
                 if last is not None:
                     bar.update(1)
                 last = doc["id"]
+            unvalued.spans(it for it in items if it["status"] in ACCEPT_STATUSES)
             if fmt == "jsonl":
                 for line in decision_lines(doc, ann, items, raw):
                     w.write_line(line, 1)
@@ -167,7 +192,7 @@ def export_annotations(
         if last is not None:
             bar.update(1)
 
-    _run_export(store, output, fmt, records, store.count_annotated_documents(annotator), "annotations")
+    _run_export(store, output, fmt, records, store.count_annotated_documents(annotator), "annotations", unvalued)
 
 
 # ---------------------------------------------------------------------------- import

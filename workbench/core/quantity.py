@@ -445,6 +445,13 @@ def attrs_disagree(attrs: dict | None, text: str) -> bool:
     return derived is not None and not same_attrs(attrs, derived)
 
 
+def attrs_follow_text(attrs: dict | None, text: str) -> bool:
+    """Whether a QUANTITY's attrs are the grammar's reading of ``text`` (or missing), so a
+    bound move may read them again from the new text. Attrs a person typed to say something
+    else, or typed where the grammar reads nothing, are theirs and stay."""
+    return attrs is None or same_attrs(attrs, derive_attrs(text))
+
+
 def canonical_value(v):
     """``15000000.0`` → ``15000000``; other values (and non-numbers) unchanged."""
     if isinstance(v, float) and v.is_integer() and abs(v) < 2**63:

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from workbench.core.labels import LABELS, validate_attrs
+from workbench.core.quantity import derive_attrs
 
 from . import ErrorSink
 
@@ -38,7 +39,8 @@ def label_error(label: object) -> str:
 
 def validate_span(sp: dict, i: int, text: str, lineno: int, errs: ErrorSink) -> dict | None:
     """Span ``i`` of line ``lineno`` checked: ``{"start", "end", "label", "text", "attrs", "score",
-    "line"}`` (``text`` from the document, ``{}`` attrs None), or None with the problem reported."""
+    "line"}`` (``text`` from the document, ``{}`` attrs None, a QUANTITY's missing attrs derived
+    from its text), or None with the problem reported."""
     s: Any = sp.get("start")
     e: Any = sp.get("end")
     lab = sp.get("label")
@@ -70,6 +72,9 @@ def validate_span(sp: dict, i: int, text: str, lineno: int, errs: ErrorSink) -> 
     if err:
         errs.add(lineno, f"{where} {lab}: {err}")
         return None
+    if lab == "QUANTITY" and attrs is None:
+        # a QUANTITY always carries attrs (the guide): read by the proposer's grammar
+        attrs = derive_attrs(text[s:e])
     score = sp.get("score")
     if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
         errs.add(lineno, f"{where}: score must be a number, got {shown(score)}")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.core.labels import LABELS, validate_attrs
 from workbench.core.motions import next_word, prev_word, word_at
+from workbench.core.quantity import attrs_follow_text, derive_attrs
 from workbench.session import Change
 
 from .clustering import ReviewError, span_key
@@ -135,8 +136,12 @@ class EditDrafts(_Session):
         else:
             end += delta
         self._check(start, end, s)
+        before = s["text"]
         s["start"], s["end"] = start, end
         s["text"] = self.text(self._editing().item.doc_id)[start:end]
+        if s["label"] == "QUANTITY" and attrs_follow_text(s.get("attrs"), before):
+            # the grammar's attrs follow the bounds; attrs typed to say otherwise stay
+            s["attrs"] = derive_attrs(s["text"])
         return self._drafted(old, (start, end))
 
     def draft_relabel(self, label: str) -> Change:
@@ -155,7 +160,7 @@ class EditDrafts(_Session):
                 for x in v.spans
                 if x["label"] == "QUANTITY" and x["attrs"] and (x["start"], x["end"]) == (s["start"], s["end"])
             ]
-            s["attrs"] = dict(same[0]["attrs"]) if same else None
+            s["attrs"] = dict(same[0]["attrs"]) if same else derive_attrs(s["text"])
         return self._drafted((s["start"], s["end"]))
 
     def draft_set_attrs(self, attrs: dict | None) -> Change:
@@ -354,9 +359,12 @@ class AddDrafts(_Session):
         if d.label is None:
             raise ReviewError(f"choose a label first: {' '.join(f'{i}={x}' for i, x in enumerate(LABELS, 1))}")
         a, b = self.add_selection()
+        attrs = d.attrs
+        if d.label == "QUANTITY" and attrs is None:
+            attrs = derive_attrs(self.text(d.doc_id)[a:b])
         self.add_draft = None
         try:
-            return self.add_span(d.doc_id, a, b, d.label, d.attrs)
+            return self.add_span(d.doc_id, a, b, d.label, attrs)
         except Exception:  # refused, or not written (a locked database): the draft stays
             self.add_draft = d
             raise

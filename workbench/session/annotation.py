@@ -38,6 +38,7 @@ import functools
 import uuid
 
 from ..core.labels import LABELS, validate_attrs
+from ..core.quantity import attrs_follow_text, derive_attrs
 from ..store.db import StaleProposal
 from .change import Change, SessionError
 from .view import FINAL, SessionView, _sort_key
@@ -100,7 +101,11 @@ class AnnotationSession(SessionView):
         self.store.record_decision(self.doc_id, self.annotator, "finish")
         self._set_finished(True)
         self.n_decisions += 1
-        return Change(message=f"finished {self.doc_id}")
+        msg = f"finished {self.doc_id}"
+        q = self.quantities_without_value()
+        if q:
+            msg += f"; {q} QUANTITY span{'s' if q != 1 else ''} without a value (e sets it)"
+        return Change(message=msg)
 
     def reopen(self) -> Change:
         if not self.finished:
@@ -251,8 +256,23 @@ class AnnotationSession(SessionView):
             if it["status"] in ("pending", "rejected"):
                 return self.accept()
             return Change(message=f"already {label}")
-        attrs = it["attrs"] if label == "QUANTITY" and it["label"] == "QUANTITY" else None
+        if label != "QUANTITY":
+            attrs = None
+        elif it["label"] == "QUANTITY":
+            attrs = it["attrs"]
+        else:  # becomes QUANTITY: the attrs the proposer's grammar reads in the text
+            attrs = derive_attrs(it["text"])
         return self._edit(it, it["start"], it["end"], label, attrs, "relabelled")
+
+    def _moved_attrs(self, it: dict, start: int, end: int) -> dict | None:
+        """A QUANTITY's attrs after a bound move: read again from the new text when they were
+        the grammar's (they agreed with the old text, or there were none); attrs typed by
+        hand that said something else are the annotator's and stay (the list marks them)."""
+        if it["label"] != "QUANTITY":
+            return it["attrs"]
+        if attrs_follow_text(it["attrs"], it["text"]):
+            return derive_attrs(self.text[start:end])
+        return it["attrs"]
 
     @_on_replaced_proposals
     def move_start(self, delta: int) -> Change:
@@ -260,7 +280,7 @@ class AnnotationSession(SessionView):
         start = max(0, min(it["end"] - 1, it["start"] + delta))
         if start == it["start"]:
             raise SessionError("the start cannot move further" if delta < 0 else "a span cannot be empty")
-        return self._edit(it, start, it["end"], it["label"], it["attrs"], "start moved")
+        return self._edit(it, start, it["end"], it["label"], self._moved_attrs(it, start, it["end"]), "start moved")
 
     @_on_replaced_proposals
     def move_end(self, delta: int) -> Change:
@@ -268,7 +288,7 @@ class AnnotationSession(SessionView):
         end = max(it["start"] + 1, min(len(self.text), it["end"] + delta))
         if end == it["end"]:
             raise SessionError("the end cannot move further" if delta > 0 else "a span cannot be empty")
-        return self._edit(it, it["start"], end, it["label"], it["attrs"], "end moved")
+        return self._edit(it, it["start"], end, it["label"], self._moved_attrs(it, it["start"], end), "end moved")
 
     @_on_replaced_proposals
     def set_attrs(self, attrs: dict | None) -> Change:
@@ -298,6 +318,8 @@ class AnnotationSession(SessionView):
                 except SessionError:
                     self.cursor = old
                     raise
+        if label == "QUANTITY" and attrs is None:
+            attrs = derive_attrs(self.text[start:end])
         self._check_span(start, end, label, attrs, exclude=None)
         did = self._record("add", None, start=start, end=end, label=label, attrs=attrs)
         key = f"d{did}"

@@ -8,6 +8,7 @@ from workbench.core.spans import undone_ids
 
 from ..core.motions import next_word, prev_word, word_at
 from ..core.names import clean_name
+from ..core.quantity import attrs_disagree
 from .change import Change, SessionError
 
 FINAL = ("accepted", "edited", "added")
@@ -138,6 +139,22 @@ class SessionView:
     @property
     def pending_count(self) -> int:
         return sum(1 for it in self.items if it["status"] == "pending")
+
+    def quantities_without_value(self) -> int:
+        """The annotator's QUANTITY spans (accepted, edited, added) whose attrs hold no value."""
+        return sum(
+            1
+            for it in self.items
+            if it["label"] == "QUANTITY"
+            and it["status"] in FINAL
+            and (not it["attrs"] or it["attrs"].get("value") is None)
+        )
+
+    @staticmethod
+    def attrs_disagree(it: dict) -> bool:
+        """A QUANTITY whose attrs say something else than its text (typed by hand, or its bounds
+        moved after they were typed): shown in the list, never silently replaced."""
+        return it["label"] == "QUANTITY" and attrs_disagree(it["attrs"], it["text"])
 
     def index_of(self, key: str) -> int | None:
         return self._index.get(key)

@@ -9,7 +9,7 @@ from textual.message import Message
 from textual.strip import Strip
 
 from ..core.labels import COLORS
-from ..core.quantity import format_attrs
+from ..core.quantity import attrs_disagree, format_attrs
 from ..core.visible import visible
 from .safe import SafeText
 from .scroll import LineView, set_virtual_size
@@ -52,12 +52,19 @@ def row_cells(it: dict, st, text_cells: int = TEXT_CELLS, attrs_cells: int = ATT
     if it["status"] == "rejected":
         text.stylize(st("muted-strike"))
         label.stylize(st("muted"))
-    return (
-        label,
-        text,
-        SafeText(clip_cells(attrs_cell(it["attrs"]), attrs_cells), style=st("attrs")),
-        SafeText(status, style=st(sstyle)),
-    )
+    return (label, text, _attrs_text(it, st, attrs_cells), SafeText(status, style=st(sstyle)))
+
+
+def _attrs_text(it: dict, st, cells: int) -> Text:
+    """The attrs cell; a QUANTITY without a value reads ``? value``, attrs that say something
+    else than the span's text (typed by hand, or bounds moved since) start with ``≠``."""
+    attrs = it["attrs"]
+    if it["label"] == "QUANTITY" and it["status"] != "rejected":
+        if not attrs or attrs.get("value") is None:
+            return SafeText(clip_cells("? value", cells), style=st("warn-b"))
+        if attrs_disagree(attrs, it["text"]):
+            return SafeText(clip_cells("≠" + attrs_cell(attrs), cells), style=st("warn"))
+    return SafeText(clip_cells(attrs_cell(attrs), cells), style=st("attrs"))
 
 
 COLUMNS = (("label", 8), ("text", TEXT_CELLS), ("attrs", ATTRS_CELLS), ("status", 10))
