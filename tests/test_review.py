@@ -108,13 +108,14 @@ def test_reviewable_docs_follow_assignments(sim3, gold_docs):
     assert dict(reviewable_docs(sim3))[docs[0]] == ["alice", "bob", "carol", "dave"]
 
 
-def test_single_annotator_documents_wait(corpus_store, gold_docs):
+def test_single_annotator_documents_are_reviewable(corpus_store, gold_docs):
+    # issue 13: one annotator alone (no assignments) must reach gold; they used to wait forever
     d = next(iter(gold_docs))
     corpus_store.record_decision(
         d, "alice", "add", start=0, end=2, label="DATE", text=corpus_store.get_document(d)["text"][:2]
     )
     corpus_store.record_decision(d, "alice", "finish")
-    assert reviewable_docs(corpus_store) == []
+    assert reviewable_docs(corpus_store) == [(d, ["alice"])]
 
 
 # ---------------------------------------------------------------------------- automatic gold

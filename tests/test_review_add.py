@@ -165,8 +165,9 @@ def test_add_rules_refuse_with_a_clear_message_and_write_nothing(missed, gold_do
     with pytest.raises(ReviewError, match=r"overlaps gold QUANTITY「.*」 .* \(added by rita\)"):
         s.add_span(d, q["start"], q["end"], "QUANTITY")
     assert gold(missed, d, origin="added")[0]["attrs"] == q["attrs"]
-    # a document not under review (reopened by an annotator) cannot take spans
+    # a document not under review (reopened by one of its assigned annotators) cannot take spans
     d2 = list(gold_docs)[1]
+    missed.assign([(d2, "alice"), (d2, "bob")])
     missed.record_decision(d2, "bob", "reopen")
     s3 = ReviewSession(missed, "rita")
     m = missed_spans(gold_docs[d2])[0]

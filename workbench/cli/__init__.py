@@ -61,10 +61,19 @@ def cli(ctx: click.Context, db: str) -> None:
     """Annotate Chinese work reports from the keyboard.
 
     \b
-    Typical session:
+    Typical session, one annotator:
       workbench ingest corpus/          # load reports (txt, folders, jsonl)
       workbench propose                 # automatic proposals
-      workbench annotate                # confirm / edit / reject in the TUI
+      workbench annotate                # confirm / edit / reject in the TUI, f finishes a document
+      workbench review --summary        # finished documents into gold
+      workbench export gold -o gold.jsonl
+
+    \b
+    A team: after propose,
+      workbench assign --annotators alice,bob --per-doc 2
+      workbench annotate --annotator alice      # each annotator, on their own documents
+      workbench agreement                       # how far they agree
+      workbench review --reviewer rita          # agreed spans to gold, settle the rest
       workbench export gold -o gold.jsonl
     """
     explicit = ctx.get_parameter_source("db") not in (ParameterSource.DEFAULT, None)

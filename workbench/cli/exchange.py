@@ -120,8 +120,16 @@ def export_gold(app: AppContext, output: str, fmt: str | None, raw_offsets: bool
             bar.update(1)
 
     total = store.count_gold_documents()
-    if total == 0:
-        echo_err("note: the database has no gold yet (settle disagreements with workbench review)")
+    pending = store.finished_without_gold()
+    if pending:
+        n = len(pending)
+        echo_err(
+            f"note: {n} finished document{'s are' if n != 1 else ' is'} not in gold yet "
+            f"(e.g. {pending[0]}): run `workbench review` (one annotator's work, and what annotators "
+            "agree on, goes to gold there; disagreements are settled in its screen), then export again"
+        )
+    elif total == 0:
+        echo_err("note: the database has no gold yet (finish documents in workbench annotate, then workbench review)")
     _run_export(store, output, fmt, records, total, "gold", unvalued)
 
 

@@ -229,9 +229,10 @@ def review(app: AppContext, reviewer: str | None, policy: str, docs: str | None,
 
     \b
     A document is reviewed once all its assigned annotators finished it
-    (without assignments: once 2 annotators did). Spans all annotators agree
+    (without assignments: once anyone did). Spans all annotators agree
     on (or, with --policy majority, more than half) become gold at once
-    (origin "agreed"). The rest are listed one disagreement at a time, the
+    (origin "agreed"; "single-annotator" when one annotator finished it alone,
+    made agreed spans and disagreements when a second one finishes it). The rest are listed one disagreement at a time, the
     versions one under another over the same text, with who made them:
       1..9   take that version as gold     x      reject all (no gold span)
       space  skip (stays unsettled)        u      undo (any depth)
@@ -320,7 +321,7 @@ def _print_summary(echo, store, s, policy: str) -> None:
     )
     by_origin = store.gold_by_origin()
     if by_origin:
-        order = ("agreed", "adjudicated", "added")
+        order = ("agreed", "single-annotator", "adjudicated", "added")
         parts = [f"{by_origin[o]} {o}" for o in order if o in by_origin]
         parts += [f"{n} {o}" for o, n in sorted(by_origin.items()) if o not in order]
         echo(

@@ -3,8 +3,10 @@ reviewer's adjudication. The domain layer under ``workbench review``; no Textual
 
 Which documents are reviewed
     A document with assignments is ready once every assigned annotator has
-    finished it; a document without assignments once at least two annotators
-    have. Every annotator who finished it takes part (assigned or not).
+    finished it; a document without assignments once anyone has (one annotator
+    alone reaches gold: origin ``single-annotator``, rewritten by the sync as
+    agreed spans and disagreements once a second annotator finishes it). Every
+    annotator who finished it takes part (assigned or not).
 
 Items
     The spans of all participating annotators in a document are clustered:

@@ -153,6 +153,11 @@ def new_gold(s: dict, origin: str, reviewer: str | None, annotators: list[str], 
     }
 
 
+SINGLE = "single-annotator"
+# gold the sync writes and rewrites by itself (the reviewer's own rows are never touched)
+AUTOMATIC = ("agreed", SINGLE)
+
+
 def sync_agreed(store, doc_id: str, clusters: list[Cluster], policy: str, reviewer: str) -> tuple[int, int]:
     """Make the document's ``agreed`` gold rows equal the clusters settled by ``policy``.
 
@@ -161,6 +166,8 @@ def sync_agreed(store, doc_id: str, clusters: list[Cluster], policy: str, review
     when something changed. One transaction.
     """
     desired: dict[tuple, tuple[dict, list[str]]] = {}
+    annotators = {a for c in clusters for a in c.annotators}
+    origin = SINGLE if len(annotators) == 1 else "agreed"
     for c in clusters:
         w = c.winner(policy)
         if w is not None:
@@ -169,9 +176,11 @@ def sync_agreed(store, doc_id: str, clusters: list[Cluster], policy: str, review
     ts = now_iso()
     with store.write():  # read the gold and replace it in one transaction
         gold = store.gold_rows(doc_id)
-        agreed = {span_key(g): g for g in gold if g["origin"] == "agreed"}
-        others = [g for g in gold if g["origin"] != "agreed"]
+        # automatic rows of the other origin (one annotator then, two now) are replaced
+        agreed = {span_key(g): g for g in gold if g["origin"] == origin}
+        others = [g for g in gold if g["origin"] not in AUTOMATIC]
         removed = [g for k, g in agreed.items() if k not in desired]
+        removed += [g for g in gold if g["origin"] in AUTOMATIC and g["origin"] != origin]
         added = []
         for k, (s, _anns) in desired.items():
             if k in agreed:
@@ -197,7 +206,7 @@ def sync_agreed(store, doc_id: str, clusters: list[Cluster], policy: str, review
             store.settle(
                 doc_id,
                 remove=[g["id"] for g in removed],
-                insert=[new_gold(s, "agreed", reviewer, desired[span_key(s)][1], ts) for s in added],
+                insert=[new_gold(s, origin, reviewer, desired[span_key(s)][1], ts) for s in added],
                 log=log,
             )
     return len(added), len(removed)

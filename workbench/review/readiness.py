@@ -1,6 +1,10 @@
-"""Which documents are ready for review (every assigned annotator finished them, or two
-annotators without assignments), which still wait, and every annotator's finished work
-as an :class:`~workbench.agreement.AnnotationSet`."""
+"""Which documents are ready for review (every assigned annotator finished them; without
+assignments, anyone finished them), which still wait, and every annotator's finished work
+as an :class:`~workbench.agreement.AnnotationSet`.
+
+A document one annotator finished alone (no assignments, or only that annotator assigned)
+goes to gold through the same sync as agreed spans, with origin ``single-annotator``; when
+a second annotator finishes it later, the sync makes it agreed spans and disagreements."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from workbench.core.spans import final_spans
 class Waiting(TypedDict):
     id: str
     finished: list[str]  # annotators who finished it
-    waiting_for: list[str]  # who still has to (or "a second annotator")
+    waiting_for: list[str]  # the assigned annotators who still have to
 
 
 def load_annotation_set(store) -> AnnotationSet:
@@ -55,7 +59,7 @@ def reviewable_docs(store) -> list[tuple[str, list[str]]]:
     """``(doc_id, annotators who finished it)`` for the documents ready for review, in ingest order."""
     out = []
     for doc_id, done, assigned in _doc_progress(store):
-        ready = all(a in done for a in assigned) if assigned else len(done) >= 2
+        ready = all(a in done for a in assigned) if assigned else len(done) >= 1
         if ready and done:
             out.append((doc_id, done))
     return out
@@ -69,6 +73,4 @@ def waiting_docs(store) -> list[Waiting]:
             missing = [a for a in assigned if a not in done]
             if missing:
                 out.append({"id": doc_id, "finished": done, "waiting_for": missing})
-        elif 0 < len(done) < 2:
-            out.append({"id": doc_id, "finished": done, "waiting_for": ["a second annotator"]})
     return out

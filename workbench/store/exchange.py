@@ -104,6 +104,26 @@ class ExchangeQueries:
             (doc_id,),
         ).fetchall()
 
+    def finished_without_gold(self) -> list[str]:
+        """Documents some annotator finished (a live ``finish`` not followed by ``reopen``)
+        with spans of theirs, that have no gold row: not settled by ``workbench review`` yet."""
+        rows = self.conn.execute(
+            """
+            WITH undone AS (SELECT ref_id FROM decisions WHERE action = 'undo'),
+            live AS (
+                SELECT doc_id, annotator, id, action FROM decisions
+                WHERE action IN ('finish', 'reopen') AND id NOT IN undone
+            ),
+            last AS (SELECT doc_id, annotator, max(id) AS id FROM live GROUP BY doc_id, annotator)
+            SELECT DISTINCT l.doc_id FROM last l JOIN live v ON v.id = l.id
+            WHERE v.action = 'finish'
+              AND l.doc_id NOT IN (SELECT doc_id FROM gold)
+              AND EXISTS (SELECT 1 FROM decisions d WHERE d.doc_id = l.doc_id AND d.annotator = l.annotator
+                          AND d.action IN ('accept', 'edit', 'add') AND d.id NOT IN undone)
+            """
+        )
+        return [r[0] for r in rows]
+
     def count_gold_documents(self) -> int:
         return self.conn.execute("SELECT count(DISTINCT doc_id) FROM gold").fetchone()[0] or 0
 

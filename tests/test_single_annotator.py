@@ -1,0 +1,69 @@
+"""Issue 13: one annotator alone reaches gold. A document with no assignments, or with one
+assigned annotator, is settled into gold once that annotator finished it (origin
+``single-annotator``), through the same review sync; ``export gold`` says when finished
+documents are not in gold yet and what to run."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from workbench.cli import cli
+from workbench.session import AnnotationSession
+
+DOC0 = "000_d84f443ac205a69d"
+
+
+def run(store, *args):
+    return CliRunner().invoke(cli, ["--db", store.path, *args])
+
+
+def finish_doc(store, annotator: str, doc_id: str = DOC0, *, reject_first: bool = False) -> int:
+    s = AnnotationSession(store, annotator, doc_id=doc_id)
+    if reject_first:
+        s.reject()
+    s.accept_all()
+    s.finish(force=True)
+    return len(store.annotator_spans(doc_id, annotator))
+
+
+def test_one_annotator_without_assignments_reaches_gold(corpus_store, gold_docs, tmp_path):
+    corpus_store.replace_proposals(DOC0, "test", "1", [dict(s) for s in gold_docs[DOC0]["spans"]])
+    n = finish_doc(corpus_store, "solo")
+    assert n > 0
+    out = tmp_path / "gold.jsonl"
+    r = run(corpus_store, "export", "gold", "-o", str(out))
+    assert r.exit_code == 0, r.output
+    assert "1 finished document is not in gold yet" in r.output and "workbench review" in r.output
+    r = run(corpus_store, "review", "--summary", "--reviewer", "lead")
+    assert r.exit_code == 0, r.output
+    r = run(corpus_store, "export", "gold", "-o", str(out))
+    assert r.exit_code == 0, r.output
+    (rec,) = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert rec["id"] == DOC0 and len(rec["spans"]) == n and rec["annotators"] == ["solo"]
+    assert "not in gold yet" not in r.output
+    origins = {g["origin"] for g in corpus_store.gold_rows(DOC0)}
+    assert origins == {"single-annotator"}
+
+
+def test_one_assigned_annotator_reaches_gold_as_single_annotator(corpus_store, gold_docs):
+    corpus_store.replace_proposals(DOC0, "test", "1", [dict(s) for s in gold_docs[DOC0]["spans"]])
+    corpus_store.assign([(DOC0, "solo")])
+    finish_doc(corpus_store, "solo")
+    r = run(corpus_store, "review", "--summary", "--reviewer", "lead")
+    assert r.exit_code == 0, r.output
+    assert {g["origin"] for g in corpus_store.gold_rows(DOC0)} == {"single-annotator"}
+
+
+def test_a_second_annotator_later_turns_single_gold_into_agreed_and_disagreements(corpus_store, gold_docs):
+    corpus_store.replace_proposals(DOC0, "test", "1", [dict(s) for s in gold_docs[DOC0]["spans"]])
+    n = finish_doc(corpus_store, "solo")
+    assert run(corpus_store, "review", "--summary", "--reviewer", "lead").exit_code == 0
+    finish_doc(corpus_store, "second", reject_first=True)  # agrees on all but one span
+    r = run(corpus_store, "review", "--summary", "--reviewer", "lead")
+    assert r.exit_code == 0, r.output
+    rows = corpus_store.gold_rows(DOC0)
+    assert {g["origin"] for g in rows} == {"agreed"}
+    assert len(rows) == n - 1
+    assert "disagreements unsettled: 1" in r.output
