@@ -67,3 +67,18 @@ def test_a_second_annotator_later_turns_single_gold_into_agreed_and_disagreement
     assert {g["origin"] for g in rows} == {"agreed"}
     assert len(rows) == n - 1
     assert "disagreements unsettled: 1" in r.output
+
+
+def test_an_annotator_outside_the_assignments_is_told_the_real_reason(corpus_store):
+    import pytest
+
+    from workbench.session import SessionError
+
+    corpus_store.assign([(d, a) for d in corpus_store.document_ids() for a in ("a1", "a2")])
+    with pytest.raises(SessionError) as e:
+        AnnotationSession(corpus_store, "root")
+    msg = str(e.value)
+    assert "ingest and propose first" not in msg
+    assert '"root"' in msg and "a1, a2" in msg and "--annotator" in msg and "workbench assign" in msg
+    r = run(corpus_store, "annotate", "--annotator", "root")
+    assert r.exit_code == 1 and "a1, a2" in r.output and "Traceback" not in r.output

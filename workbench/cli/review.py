@@ -79,7 +79,7 @@ def assign(app: AppContext, annotators_: str | None, per_doc: int, docs: str | N
     With assignments in the database, ``workbench annotate`` shows each
     annotator only their documents, and review waits for every assigned
     annotator to finish a document. Without any assignment everybody sees
-    every document (review then needs 2 annotators per document).
+    every document (review takes a document once anyone finished it).
     Documents that already have assignments are left as they are (loads are
     balanced around them) unless --replace.
     """

@@ -65,6 +65,19 @@ class Queue:
 class SessionView:
     """The queue, the open document, its items and a cursor."""
 
+    def _empty_queue_reason(self) -> str:
+        """Why the queue is empty, and what to do: no documents at all, or assignments that
+        name other annotators (the default login name is not in them, say)."""
+        if not self.store.has_documents():
+            return "no documents to annotate (ingest and propose first)"
+        assigned = self.store.assigned_annotators()
+        shown = ", ".join(assigned[:8]) + (f" and {len(assigned) - 8} more" if len(assigned) > 8 else "")
+        return (
+            f'no documents are assigned to "{self.annotator}"; documents are assigned to {shown}. '
+            f"Pick one of them with --annotator NAME, or assign: workbench assign --annotators {self.annotator} "
+            "(--per-doc N, --docs ID,…)"
+        )
+
     def __init__(self, store, annotator: str, *, doc_id: str | None = None):
         try:
             self.annotator = clean_name(annotator, what="annotator name")
@@ -73,7 +86,7 @@ class SessionView:
         self.store = store
         self.queue = Queue(store.queue(self.annotator))
         if not self.queue:
-            raise SessionError("no documents to annotate (ingest and propose first)")
+            raise SessionError(self._empty_queue_reason())
         self._positions: dict[str, str] = {}  # doc id -> item key last current
         self.doc_index = 0
         if doc_id is not None:

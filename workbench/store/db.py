@@ -674,6 +674,10 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries, BulkWrites):
             )
         ]
 
+    def assigned_annotators(self) -> list[str]:
+        """The annotators named in any assignment, sorted."""
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT annotator FROM assignments ORDER BY annotator")]
+
     def has_assignments(self) -> bool:
         return self.conn.execute("SELECT 1 FROM assignments LIMIT 1").fetchone() is not None
 
