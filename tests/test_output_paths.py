@@ -424,14 +424,13 @@ def test_a_killed_shard_export_leaves_the_old_folder_complete(gold_db, tmp_path,
     folder = tmp_path / "train"
     res = run_killable(gold_db, shard_setup(1), "export", "gold", "--format", "spacy", "-o", f"{folder}/")
     assert res.returncode == 0, res.stderr
-    (folder / "notes.txt").write_text("kept")
     old = shards(folder)
-    assert len(old) == 6  # 5 shards of one document, the notes
+    assert len(old) == 5  # 5 shards of one document
     new_ref = tmp_path / "ref"
     res = run_killable(gold_db, shard_setup(2), "export", "gold", "--format", "spacy", "-o", f"{new_ref}/")
     assert res.returncode == 0, res.stderr
-    new = shards(new_ref) | {"notes.txt": b"kept"}
-    assert len(new) == 4  # 3 shards of two documents, the notes
+    new = shards(new_ref)
+    assert len(new) == 3  # 3 shards of two documents
 
     res = run_killable(gold_db, shard_setup(2, kill), "export", "gold", "--format", "spacy", "-o", f"{folder}/")
     assert res.returncode == -signal.SIGKILL, res.stderr
@@ -558,3 +557,25 @@ def test_clean_stale_removes_only_dead_or_abandoned_temps(tmp_path, request):
     left = sorted(os.listdir(tmp_path))
     assert left == sorted([n for n, why in names.items() if why in ("live", "not ours")] + ["e"])
     assert (tmp_path / "e" / "gold-00000.spacy").read_text() == "old"
+
+
+@pytest.mark.parametrize("where", ["other-files", "cwd"])
+def test_a_shard_export_never_replaces_a_folder_holding_other_things(gold_db, tmp_path, where):
+    """The swap replaces the whole folder: ``-o .`` in the database's folder rebuilt it and
+    deleted the old one (the shell's cwd was left a deleted folder; a -wal made meanwhile
+    would have gone with it). Only a folder of shards (or none) may be replaced."""
+    need("spacy")
+    folder = tmp_path / "work"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "notes.txt").write_text("mine")
+    (folder / "sub" / "x.txt").write_text("mine too")
+    ino = folder.stat().st_ino
+    target = "." if where == "cwd" else str(folder)
+    cmd = [sys.executable, "-c", "from workbench.cli import main; main()", "--db", str(gold_db)]
+    cmd += ["export", "gold", "--format", "spacy", "-o", target]
+    r = subprocess.run(cmd, cwd=folder if where == "cwd" else tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert ("current folder" if where == "cwd" else "holds other files than shards (notes.txt, sub)") in r.stderr
+    assert folder.stat().st_ino == ino  # the same folder, not a rebuilt copy
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt", "sub"]
+    assert (folder / "sub" / "x.txt").read_text() == "mine too"

@@ -176,35 +176,27 @@ def _through(target: Target, binary: bool) -> Iterator[IO]:
 # ---------------------------------------------------------------------------- folders of shards
 
 
-def _link_or_copy(src: str, dst: str) -> None:
-    try:
-        os.link(src, dst, follow_symlinks=False)
-    except OSError:
-        shutil.copy2(src, dst, follow_symlinks=False)
-
-
-def _bring_along(old: str, new: str, drop: Callable[[str], bool]) -> None:
-    """Every entry of the folder ``old`` that ``drop`` does not name, into ``new`` (hard links:
-    the old folder can then go without losing them)."""
-    for entry in os.listdir(old):
-        if drop(entry) or is_temp_name(entry) or os.path.lexists(os.path.join(new, entry)):
-            continue
-        src, dst = os.path.join(old, entry), os.path.join(new, entry)
-        if os.path.isdir(src) and not os.path.islink(src):
-            shutil.copytree(src, dst, symlinks=True, copy_function=_link_or_copy)
-        else:
-            _link_or_copy(src, dst)
-
-
 @contextmanager
 def open_shard_folder(path: str, *, drop: Callable[[str], bool]) -> Iterator[str]:
     """A new empty folder to write shards into; when the block succeeds it replaces the
-    folder ``path`` (created if missing) in two renames, keeping the old folder's mode and
-    every entry of it that ``drop`` does not name (the old shards). On failure the new
-    folder goes and ``path`` is as it was."""
+    folder ``path`` (created if missing) in two renames, keeping the old folder's mode. Only
+    a folder of shards (entries ``drop`` names) is replaced: one holding anything else, or the
+    current folder, is refused before anything is written. On failure the new folder goes
+    and ``path`` is as it was."""
     real = os.path.realpath(path.rstrip(os.sep) or os.sep)
     if os.path.exists(real) and not os.path.isdir(real):
         raise OutputError(f"{path}: is not a folder")
+    if os.path.isdir(real):
+        # The swap replaces the whole folder: only a folder of shards may be replaced. A folder
+        # with anything else (`-o .`, a home folder, the database's own folder) is refused.
+        if real == os.path.realpath(os.getcwd()):
+            raise OutputError(f"{path}: is the current folder; write the shards to a folder of their own (-o shards/)")
+        others = sorted(e for e in os.listdir(real) if not drop(e) and not is_temp_name(e))
+        if others:
+            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+            raise OutputError(
+                f"{path}: holds other files than shards ({shown}); write the shards to an empty or new folder"
+            )
     parent, name = os.path.split(real)
     try:
         os.makedirs(parent, exist_ok=True)
@@ -219,7 +211,6 @@ def open_shard_folder(path: str, *, drop: Callable[[str], bool]) -> Iterator[str
         yield build
         old_st = os.stat(real) if os.path.isdir(real) else None
         if old_st is not None:
-            _bring_along(real, build, drop)
             os.chmod(build, stat.S_IMODE(old_st.st_mode))
         else:
             os.chmod(build, 0o777 & ~_umask())
