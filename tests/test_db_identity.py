@@ -384,7 +384,7 @@ def test_a_truncated_database(db, tmp_path, args):
     with db.open("r+b") as fh:
         fh.truncate(db.stat().st_size // 2)
     r = run("--db", str(db), *args, cwd=tmp_path)
-    line = one_clear_line(r, f"{db} is damaged", "restore from a backup")
+    line = one_clear_line(r, f"{db} is damaged", "restore it from your latest backup copy")
     assert "not a workbench database" not in line
 
 
@@ -484,3 +484,29 @@ def test_library_entry_points_check_names_too(db):
                 s.reassign([doc], [(doc, bad)])
         assert AnnotationSession(s, "  alice ").annotator == "alice"
     assert content(db) == before  # nothing written, not even the good pair before the bad one
+
+
+def test_an_id_with_a_nul_is_refused_with_its_line(tmp_path):
+    f = tmp_path / "n.jsonl"
+    f.write_text(
+        json.dumps({"id": "ok", "text": "正文。"}) + "\n" + json.dumps({"id": "n\x00ul", "text": "正文。"}) + "\n"
+    )
+    r = run("--db", "wb.db", "ingest", str(f), cwd=tmp_path)
+    assert r.returncode == 1 and f'{f}:2: "id" contains a NUL character' in r.stderr, r.stderr
+    with Store(tmp_path / "wb.db") as s:
+        assert s.document_ids() == []  # the file is refused whole
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    """``workbench export documents -o - | head -c 100`` printed "Error: Broken pipe"."""
+    f = tmp_path / "many.jsonl"
+    f.write_text("".join(json.dumps({"id": f"d{i}", "text": "县委统战部召开会议。" * 20}) + "\n" for i in range(2000)))
+    assert run("--db", "wb.db", "ingest", str(f), cwd=tmp_path).returncode == 0
+    cmd = [sys.executable, "-c", "from workbench.cli import main; main()", "--db", str(tmp_path / "wb.db")]
+    p = subprocess.Popen(cmd + ["export", "documents", "-o", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout is not None and p.stderr is not None
+    p.stdout.read(100)
+    p.stdout.close()  # the reader leaves, as head does
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=60) == 1
+    assert "Broken pipe" not in err and "Traceback" not in err and "Exception ignored" not in err, err

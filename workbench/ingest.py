@@ -173,6 +173,8 @@ def _validate_record(obj, path, lineno: int) -> dict:
         json.dumps(meta, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         raise IngestError(path, '"meta" contains an unpaired UTF-16 surrogate', lineno) from None
+    if "\x00" in doc_id:  # cannot be typed back (history ID, --doc ID), and cuts C strings
+        raise IngestError(path, '"id" contains a NUL character', lineno)
     nul = text.find("\x00")
     if nul != -1:
         raise IngestError(path, '"text" contains a NUL character', lineno)

@@ -13,6 +13,7 @@ is no import cycle and nothing registers itself on import.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 
@@ -104,12 +105,25 @@ for _module in COMMAND_MODULES:
         import_.add_command(_cmd)
 
 
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush of a closed pipe stays
+    silent (the way the Python docs recommend for SIGPIPE)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def main() -> None:
     # not click's standalone mode: its error messages would reach the terminal raw, and they
     # quote ids and paths from the data; here they go through core.visible first
     try:
         rv = cli.main(prog_name="workbench", standalone_mode=False)
+    except BrokenPipeError:  # `workbench history X | head`: the reader left; nothing to say
+        _quiet_stdout()
+        sys.exit(1)
     except click.ClickException as e:
+        if isinstance(e.__context__, BrokenPipeError):
+            _quiet_stdout()
+            sys.exit(1)
         setattr(e, "message", visible(e.message, keep_newlines=True))  # noqa: B010  (Final in the stubs only)
         e.show()
         sys.exit(e.exit_code)

@@ -72,7 +72,9 @@ def describe_os_error(e: OSError) -> str:
     reason = e.strerror or str(e)
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
         return f"disk full: cannot write {where} ({reason})" if where else f"disk full ({reason})"
-    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+    if e.errno == errno.EROFS:
+        return f"read-only file system: {where} ({reason})" if where else f"read-only file system ({reason})"
+    if e.errno in (errno.EACCES, errno.EPERM):
         return f"permission denied: {where} ({reason})" if where else f"permission denied ({reason})"
     return f"{where}: {reason}" if where else reason
 

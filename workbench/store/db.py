@@ -70,8 +70,21 @@ def _folder_writable(folder: str) -> bool:
         return False
 
 
+def _read_only_fs(path: str) -> bool:
+    """Whether ``path`` (or its folder) is on a file system mounted read-only."""
+    p = os.path.abspath(path)
+    while p and not os.path.exists(p):
+        p = os.path.dirname(p)
+    try:
+        return bool(os.statvfs(p).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 def _cannot_open(path: str, e: sqlite3.Error) -> str:
     folder = os.path.dirname(os.path.abspath(path))
+    if _read_only_fs(path):
+        return f"read-only file system: cannot write {path} or beside it ({e}); copy it to a writable disk"
     if os.path.isdir(path):
         return f"{path} is a folder, not a database file"
     if not os.path.exists(path):
@@ -101,11 +114,13 @@ def describe_error(e: sqlite3.Error, path: str) -> str:
     if primary == sqlite3.SQLITE_FULL:
         return f"disk full: cannot write {path} ({e})"
     if primary in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM):
+        if _read_only_fs(path):
+            return f"read-only file system: cannot write {path} ({e})"
         return f"permission denied: cannot write {path} ({e})"
     if primary == sqlite3.SQLITE_CANTOPEN:
         return _cannot_open(path, e)
     if primary == sqlite3.SQLITE_CORRUPT:
-        return f"{path} is damaged ({e}); restore from a backup (workbench backup)"
+        return f"{path} is damaged ({e}); restore it from your latest backup copy (made by workbench backup)"
     if primary == sqlite3.SQLITE_NOTADB:
         return f"{path} is not a workbench database ({e})"
     if primary == sqlite3.SQLITE_IOERR:
