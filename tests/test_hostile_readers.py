@@ -645,7 +645,7 @@ def test_evaluate_gold_takes_any_json(texts, tmp_path, data):
     assert db_dump(store) == before
 
 
-def _ingest_takes_any_json(store, tmp_path, lines) -> None:
+def _ingest_takes_any_json(store, tmp_path, lines, *, must_refuse: bool = False) -> None:
     path = write(tmp_path, lines)
     before = db_dump(store)
     res = ingest_file(store, Path(path))
@@ -654,6 +654,10 @@ def _ingest_takes_any_json(store, tmp_path, lines) -> None:
         assert isinstance(res.error, IngestError)
         assert_shaped(path, [str(res.error)])
         assert db_dump(store) == before
+        return
+    assert not must_refuse, f"accepted a line no other tool reads: {lines[0][:80]!r}"
+    for doc in store.iter_documents():  # what was stored is valid JSON for any other reader
+        json.dumps(doc["meta"], allow_nan=False)
 
 
 @PROPS
@@ -674,5 +678,14 @@ def test_ingest_takes_hostile_json(texts, tmp_path, data):
     """NaN/Infinity, deep nesting, huge integers, bad UTF-8 (ingest parses with core.jsonline
     since the bulk-writer work; it was json.loads: RecursionError, ValueError, NaN stored)."""
     store, tx = texts
-    lines = [data.draw(st.one_of(raw_lines, json_values.map(lambda v: json.dumps(v, allow_nan=True))))]
-    _ingest_takes_any_json(store, tmp_path, lines)
+    if data.draw(st.booleans()):
+        _ingest_takes_any_json(store, tmp_path, [data.draw(raw_lines)], must_refuse=True)
+        return
+    value = data.draw(json_values)
+    try:
+        json.dumps(value, allow_nan=False)
+        hostile = False
+    except ValueError:
+        hostile = True  # NaN or Infinity somewhere in it
+    line = json.dumps({"id": "h", "text": "正文。", "meta": {"v": value}}, allow_nan=True)
+    _ingest_takes_any_json(store, tmp_path, [line], must_refuse=hostile)
