@@ -405,3 +405,14 @@ def test_import_proposals_failure_restores_kept_deleted_and_rescored_rows_of_the
         import_proposals(seeded, q, source="m", version="v1", limits=BulkLimits(rows=10, pause=0))
     monkeypatch.setattr(Store, "replace_proposals", real)
     assert dump(db_path) == before
+
+
+def test_check_reports_an_interrupted_bulk_run(db_path, tmp_path):
+    """A killed ingest or import was only reported by the next ingest; `check` said ok."""
+    Store(db_path).close()
+    gone = str(tmp_path / "preds.jsonl")
+    code = f"from workbench.store import Store; Store({db_path!r}).note_bulk_run('import-proposals', {gone!r})"
+    subprocess.run([sys.executable, "-c", code], check=True)  # its process is gone now
+    r = run(db_path, "check")
+    assert r.exit_code == 1
+    assert f"import-proposals of {gone} was interrupted" in r.output and "run the same command again" in r.output

@@ -92,6 +92,16 @@ def check(app: AppContext, quick: bool, no_spans: bool) -> None:
         raise click.exceptions.Exit(1)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 def _check(store, quick: bool, no_spans: bool) -> bool:
     t0 = time.perf_counter()
     ok = True
@@ -119,6 +129,17 @@ def _check(store, quick: bool, no_spans: bool) -> bool:
             f"{SCHEMA_VERSION}): any other workbench command on it migrates it, e.g. "
             f"workbench --db {store.path} stats"
         )
+    if version == SCHEMA_VERSION:
+        for note in store.unfinished_bulk_runs():
+            pid = note.get("pid")
+            if isinstance(pid, int) and _alive(pid):
+                echo_err(f"note: {note.get('kind', 'a bulk write')} of {note['path']} is under way (process {pid})")
+                continue
+            ok = False
+            echo_err(
+                f"error: {note.get('kind', 'a bulk write')} of {note['path']} was interrupted (started "
+                f"{note.get('started', '?')}): part of it is in the database; run the same command again to finish it"
+            )
     if not no_spans:
         bad, total = store.span_problems()
         if total:
