@@ -258,9 +258,11 @@ def test_evaluate_still_scores_a_good_gold_file(doc, db_path, tmp_path):
     store, doc_id, text = doc
     span = {"start": 0, "end": 2, "label": "ORG", "text": text[:2]}
     path = write(tmp_path, ["\ufeff" + json.dumps({"id": doc_id, "text": text, "spans": [span]}), ""])
-    res = run(db_path, "evaluate", "--source", "gold", "--gold", path, "--json")
+    store.replace_proposals(doc_id, "rules", "1", [span])
+    res = run(db_path, "evaluate", "--source", "proposals", "--gold", path, "--json")
     assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["exact"]["micro"]["gold"] == 1
+    res = json.loads(res.output)["exact"]["micro"]
+    assert res["gold"] == 1 and res["f1"] == 1.0
 
 
 # ---------------------------------------------------------------------------- CoNLL escapes

@@ -146,8 +146,8 @@ def test_cli_evaluate_gold_source_and_errors(run, tmp_path):
     res = run("evaluate", "--gold", str(GOLD), ok=False)
     assert res.exit_code == 1 and "run 'workbench propose'" in res.output
     run("propose", "-p", "numbers")
-    res = run("evaluate", "--gold", str(GOLD), "--source", "gold", "--json")
-    assert json.loads(res.output)["exact"]["micro"]["pred"] == 0  # no gold in the database yet
+    res = run("evaluate", "--gold", str(GOLD), "--source", "gold", "--json", ok=False)
+    assert res.exit_code == 1 and "has gold for none of the file's documents" in res.output  # no gold yet
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "a", "spans": []}\n{"id": 3\n', encoding="utf-8")
     res = run("evaluate", "--gold", str(bad), ok=False)

@@ -82,3 +82,19 @@ def test_an_annotator_outside_the_assignments_is_told_the_real_reason(corpus_sto
     assert '"root"' in msg and "a1, a2" in msg and "--annotator" in msg and "workbench assign" in msg
     r = run(corpus_store, "annotate", "--annotator", "root")
     assert r.exit_code == 1 and "a1, a2" in r.output and "Traceback" not in r.output
+
+
+def test_evaluate_gold_scores_only_documents_with_gold(corpus_store, gold_docs, tmp_path):
+    """`evaluate --source gold` scored every document of the file, the ones with no gold in the
+    database as all missed (F1 0.18 for a perfect single document)."""
+    corpus_store.replace_proposals(DOC0, "test", "1", [dict(s) for s in gold_docs[DOC0]["spans"]])
+    finish_doc(corpus_store, "solo")
+    assert run(corpus_store, "review", "--summary", "--reviewer", "lead").exit_code == 0
+    f = tmp_path / "gold.jsonl"
+    f.write_text("".join(json.dumps(g, ensure_ascii=False) + "\n" for g in gold_docs.values()), encoding="utf-8")
+    r = run(corpus_store, "evaluate", "--source", "gold", "--gold", str(f), "--json")
+    assert r.exit_code == 0, r.output
+    assert f"note: {len(gold_docs) - 1} of the file's documents have no gold in the database yet" in r.output
+    res = json.loads(r.output[r.output.index("{") :])
+    assert res["skipped_documents"]["no_gold"] == [d for d in gold_docs if d != DOC0]
+    assert res["exact"]["micro"]["f1"] == 1.0

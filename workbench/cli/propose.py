@@ -171,6 +171,18 @@ def evaluate(app: AppContext, gold_path: str, source: str, proposer: str | None,
     except GoldFileError as e:
         raise click.ClickException(str(e)) from None
     kept, skipped_missing, skipped_text = matched.docs, matched.missing, matched.text_differs
+    no_gold: list[str] = []
+    if source == "gold":
+        # only documents the database has gold for: the others would count as all missed
+        have = store.gold_document_ids()
+        no_gold = [d["id"] for d in kept if d["id"] not in have]
+        kept = [d for d in kept if d["id"] in have]
+        if no_gold:
+            echo_err(
+                f"note: {len(no_gold)} of the file's documents have no gold in the database yet (left out): "
+                + ", ".join(no_gold[:5])
+                + (" …" if len(no_gold) > 5 else "")
+            )
     pred = [{"id": d["id"], "spans": _db_spans(store, d["id"], source, src)} for d in kept]
     if skipped_missing:
         echo_err(
@@ -185,11 +197,13 @@ def evaluate(app: AppContext, gold_path: str, source: str, proposer: str | None,
             + (" …" if len(skipped_text) > 5 else "")
         )
     if not kept:
+        if no_gold:
+            raise click.ClickException("the database has gold for none of the file's documents; nothing to evaluate")
         raise click.ClickException("no gold document matches a database document; nothing to evaluate")
     res = run_eval(kept, pred)
     res["source"] = source if source == "gold" else f"proposals:{src}"
     res["gold_file"] = gold_path
-    res["skipped_documents"] = {"missing": skipped_missing, "text_differs": skipped_text}
+    res["skipped_documents"] = {"missing": skipped_missing, "text_differs": skipped_text, "no_gold": no_gold}
     if as_json:
         click.echo(json.dumps(res, ensure_ascii=False, indent=2))
     else:

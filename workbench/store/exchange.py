@@ -124,6 +124,10 @@ class ExchangeQueries:
         )
         return [r[0] for r in rows]
 
+    def gold_document_ids(self) -> set[str]:
+        """The documents that have at least one gold row."""
+        return {r[0] for r in self.conn.execute("SELECT DISTINCT doc_id FROM gold")}
+
     def count_gold_documents(self) -> int:
         return self.conn.execute("SELECT count(DISTINCT doc_id) FROM gold").fetchone()[0] or 0
 
