@@ -98,3 +98,30 @@ def test_evaluate_gold_scores_only_documents_with_gold(corpus_store, gold_docs, 
     res = json.loads(r.output[r.output.index("{") :])
     assert res["skipped_documents"]["no_gold"] == [d for d in gold_docs if d != DOC0]
     assert res["exact"]["micro"]["f1"] == 1.0
+
+
+def test_annotations_of_an_unassigned_annotator_never_reopen_settled_work(corpus_store, gold_docs, tmp_path):
+    """Importing annotations for someone not assigned to a document re-opened its settled
+    review items (their spans made new disagreements). Review uses the assigned annotators;
+    the others are counted as extra."""
+    from workbench.review import ReviewSession
+
+    spans = [dict(s) for s in gold_docs[DOC0]["spans"]]
+    corpus_store.replace_proposals(DOC0, "test", "1", spans)
+    corpus_store.assign([(DOC0, "a1"), (DOC0, "a2")])
+    finish_doc(corpus_store, "a1")
+    finish_doc(corpus_store, "a2", reject_first=True)
+    s = ReviewSession(corpus_store, "lead")
+    assert len(s.items) == 1
+    s.pick(1)
+    gold_before = corpus_store.gold_rows(DOC0)
+    f = tmp_path / "x.jsonl"
+    f.write_text(json.dumps({"id": DOC0, "spans": spans[1:3]}, ensure_ascii=False) + "\n", encoding="utf-8")
+    r = run(corpus_store, "import", "annotations", str(f), "--annotator", "outsider")
+    assert r.exit_code == 0, r.output
+    s2 = ReviewSession(corpus_store, "lead")
+    assert s2.items == [] and s2.summary.already_settled == 1
+    assert corpus_store.gold_rows(DOC0) == gold_before
+    assert s2.summary.extra == {DOC0: ["outsider"]}
+    r = run(corpus_store, "review", "--summary", "--reviewer", "lead")
+    assert "not assigned" in r.output and "outsider" in r.output

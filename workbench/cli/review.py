@@ -319,6 +319,12 @@ def _print_summary(echo, store, s, policy: str) -> None:
     echo(
         f"disagreements unsettled: {s.items}" + (f" ({s.already_settled} settled earlier)" if s.already_settled else "")
     )
+    if s.extra:
+        names = sorted({a for anns in s.extra.values() for a in anns})
+        echo(
+            f"left out: {len(s.extra)} document{'s' if len(s.extra) != 1 else ''} also finished by annotators not "
+            f"assigned to them ({', '.join(names[:5])}{' …' if len(names) > 5 else ''}); assign them to count"
+        )
     by_origin = store.gold_by_origin()
     if by_origin:
         order = ("agreed", "single-annotator", "adjudicated", "added")

@@ -5,8 +5,9 @@ Which documents are reviewed
     A document with assignments is ready once every assigned annotator has
     finished it; a document without assignments once anyone has (one annotator
     alone reaches gold: origin ``single-annotator``, rewritten by the sync as
-    agreed spans and disagreements once a second annotator finishes it). Every
-    annotator who finished it takes part (assigned or not).
+    agreed spans and disagreements once a second annotator finishes it). With
+    assignments, the assigned annotators take part; others who finished it are
+    counted as extra (``Summary.extra``) and never reopen settled work.
 
 Items
     The spans of all participating annotators in a document are clustered:

@@ -61,7 +61,20 @@ def reviewable_docs(store) -> list[tuple[str, list[str]]]:
     for doc_id, done, assigned in _doc_progress(store):
         ready = all(a in done for a in assigned) if assigned else len(done) >= 1
         if ready and done:
-            out.append((doc_id, done))
+            # with assignments, only the assigned annotators take part: annotations of anyone
+            # else (imported, or a stray login name) never reopen settled work
+            out.append((doc_id, [a for a in done if a in assigned] if assigned else done))
+    return out
+
+
+def extra_annotators(store) -> dict[str, list[str]]:
+    """doc id → annotators who finished it without being assigned to it (left out of review)."""
+    out: dict[str, list[str]] = {}
+    for doc_id, done, assigned in _doc_progress(store):
+        if assigned:
+            extra = [a for a in done if a not in assigned]
+            if extra:
+                out[doc_id] = extra
     return out
 
 

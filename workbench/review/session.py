@@ -37,7 +37,7 @@ from .history import (
     undone_review_ids,
     where,
 )
-from .readiness import reviewable_docs, waiting_docs
+from .readiness import extra_annotators, reviewable_docs, waiting_docs
 
 _REPLACED_KEYS = ("start", "end", "label", "text", "attrs", "origin", "reviewer", "annotators", "ts")
 
@@ -83,6 +83,7 @@ class Summary:
     items: int = 0
     already_settled: int = 0
     by_doc: dict[str, int] = field(default_factory=dict)
+    extra: dict[str, list[str]] = field(default_factory=dict)  # doc → finished but not assigned
 
 
 class ReviewSession(EditDrafts, AddDrafts):
@@ -125,6 +126,7 @@ class ReviewSession(EditDrafts, AddDrafts):
             wanted = set(self.doc_ids)
             docs = [d for d in docs if d[0] in wanted]
         s.waiting = len(waiting_docs(self.store))
+        s.extra = {d: a for d, a in extra_annotators(self.store).items() if d in {x for x, _ in docs}}
         self.docs = [d for d, _ in docs]
         for doc_id, anns in docs:
             by_ann = {a: self.store.annotator_spans(doc_id, a) for a in anns}
