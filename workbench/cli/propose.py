@@ -211,6 +211,36 @@ def evaluate(app: AppContext, gold_path: str, source: str, proposer: str | None,
         click.echo(evaluation_text(res))
 
 
+# ---------------------------------------------------------------------------- proposer runs
+
+
+@click.command()
+@click.option(
+    "--deactivate", "deactivate", default=None, metavar="SOURCE", help="Hide SOURCE's proposals from annotators."
+)
+@click.option("--activate", "activate", default=None, metavar="SOURCE", help="Show SOURCE's latest run again.")
+@pass_app
+def runs(app: AppContext, deactivate: str | None, activate: str | None) -> None:
+    """The proposer runs in the database (source, version, proposals, how many active and
+    decided); --deactivate / --activate choose which sources annotators see.
+
+    Decisions are kept: a deactivated proposal an annotator already decided stays in their
+    view (and in agreement, review and exports); the pending ones disappear."""
+    store = app.store
+    if deactivate and activate:
+        raise click.UsageError("--deactivate and --activate: one at a time")
+    name = deactivate or activate
+    if name is not None:
+        if name not in {r["source"] for r in store.proposal_runs()}:
+            known = ", ".join(sorted({r["source"] for r in store.proposal_runs()})) or "none"
+            raise click.ClickException(f'no proposals from "{name}" (sources: {known})')
+        n = store.set_source_active(name, activate is not None)
+        echo_err(f"{'activated' if activate else 'deactivated'} {name}: {n:,} proposals")
+    from .tables import runs_text
+
+    click.echo(runs_text(store.proposal_runs()))
+
+
 # ---------------------------------------------------------------------------- export proposals
 
 
@@ -263,5 +293,5 @@ def export_proposals(app: AppContext, output: str, proposer: str | None) -> None
         echo_err(f"wrote {spans:,} proposals in {n:,} documents to {output}")
 
 
-COMMANDS = (propose, evaluate)
+COMMANDS = (propose, evaluate, runs)
 EXPORT_COMMANDS = (export_proposals,)

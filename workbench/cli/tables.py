@@ -317,3 +317,24 @@ def load_text(rows: Sequence[tuple[str, int, int]]) -> str:
     for name, n, done in rows:
         t.add_row(name, str(n), str(done))
     return render(t)
+
+
+# ---------------------------------------------------------------------------- runs
+
+
+def runs_text(rows: list[dict]) -> str:
+    """``workbench runs``: one row per proposer run."""
+    if not rows:
+        return "no proposals (run workbench propose or workbench import proposals)"
+    R = "right"
+    t = new_table("source", "version", ("proposals", R), ("active", R), ("decided", R), "created")
+    for r in rows:
+        t.add_row(
+            r["source"],
+            r["version"],
+            f"{r['proposals']:,}",
+            f"{r['active'] or 0:,}",
+            f"{r['decided'] or 0:,}",
+            (r["created"] or "")[:19].replace("T", " "),
+        )
+    return render(t)

@@ -43,8 +43,9 @@ def derive_items(proposals: list[dict], decisions: list[dict]) -> list[Item]:
     accepted, rejected, edited, added), ``source``, ``score``, ``decision_id``
     (the decision that set the current state, or None), and ``proposal`` (the
     original proposal span for proposal items).
-    Proposals from superseded runs appear only if this annotator decided on them,
-    so re-proposing never hides or loses earlier decisions.
+    Proposals from superseded (or deactivated) runs appear only if this annotator decided
+    on them, so re-proposing never hides or loses earlier decisions. An identical span and
+    label proposed by several sources is one pending item (the best-scored proposal).
     """
     undone = undone_ids(decisions)
     items: dict[str, dict] = {}
@@ -95,11 +96,25 @@ def derive_items(proposals: list[dict], decisions: list[dict]) -> list[Item]:
     # After a re-run of a proposer, an identical span may be proposed again while the
     # annotator already decided it on the old run: show the decision, not a duplicate.
     decided = {(i["start"], i["end"], i["label"]) for i in items.values() if i["status"] != "pending"}
+    # The same span and label proposed by several sources (rules, an imported model) is one
+    # item: the best-scored proposal (then the first) stands for all of them.
+    pending: dict[tuple, dict] = {}
+    for i in items.values():
+        k = (i["start"], i["end"], i["label"])
+        if i["status"] != "pending" or k in decided:
+            continue
+        best = pending.get(k)
+        if best is None or _rank(i) < _rank(best):
+            pending[k] = i
     out = sorted(
-        (i for i in items.values() if i["status"] != "pending" or (i["start"], i["end"], i["label"]) not in decided),
+        [i for i in items.values() if i["status"] != "pending"] + list(pending.values()),
         key=lambda i: (i["start"], i["end"], i["label"]),
     )
     return cast(list[Item], out)
+
+
+def _rank(i: dict) -> tuple:
+    return (-(i["score"] if i["score"] is not None else -1.0), i["proposal_id"] or 0)
 
 
 def _proposal_item(p: dict) -> dict:

@@ -558,6 +558,30 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries, BulkWrites):
         """Whether any proposal (active or superseded) is stored."""
         return self.conn.execute("SELECT 1 FROM proposals LIMIT 1").fetchone() is not None
 
+    def proposal_runs(self) -> list[dict]:
+        """Every proposer run: ``{"source", "version", "proposals", "active", "decided", "created"}``,
+        newest first within a source."""
+        return self.query(
+            "SELECT source, version, count(*) AS proposals, sum(active) AS active,"
+            " sum(id IN (SELECT proposal_id FROM decisions WHERE proposal_id IS NOT NULL)) AS decided,"
+            " min(created_at) AS created FROM proposals GROUP BY source, version ORDER BY source, created DESC"
+        )
+
+    def set_source_active(self, source: str, active: bool) -> int:
+        """Deactivate every run of ``source`` (annotators stop seeing its proposals; those they
+        decided stay in their view), or reactivate its latest run. Returns the rows changed."""
+        with self.write() as c:
+            if not active:
+                return c.execute("UPDATE proposals SET active = 0 WHERE source = ? AND active = 1", (source,)).rowcount
+            row = c.execute(
+                "SELECT version FROM proposals WHERE source = ? ORDER BY id DESC LIMIT 1", (source,)
+            ).fetchone()
+            if row is None:
+                return 0
+            return c.execute(
+                "UPDATE proposals SET active = 1 WHERE source = ? AND version = ? AND active = 0", (source, row[0])
+            ).rowcount
+
     def proposal_sources(self) -> list[str]:
         """Names of the proposers with active proposals, sorted."""
         return [

@@ -181,6 +181,10 @@ class AnnotateApp(WorkbenchApp):
                 t.append(it["status"], style=st(_STATUS_STYLE[it["status"]]))
                 if it["attrs"]:
                     t.append("  " + format_attrs(it["attrs"]), style=st("warn"))
+                if it["proposal_id"] is not None and it["source"]:
+                    # which proposer made it (several sources may propose in one document)
+                    score = f" {it['score']:.2f}" if isinstance(it["score"], (int, float)) else ""
+                    t.append(f"  {it['source']}{score}", style=st("dim"))
                 if it["status"] == "rejected":
                     t.append("  (1-7 or a to take it back, u undo)", style=st("faint"))
         self.status_tail(t)
