@@ -27,11 +27,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .core.labels import LABELS, validate_attrs
-from .formats import not_text_reason
+from .formats import Problems, not_text_reason
 from .formats.jsonl import read_json_lines
 from .formats.validate import is_int, shown
-
-MAX_ERRORS = 20
 
 # what each set of figures means, also in the JSON result (``"matching"``)
 MATCHING = {
@@ -211,18 +209,8 @@ class GoldFileError(ValueError):
         )
 
 
-class _Problems:
-    """Collects a file's problems (the ``ErrorSink`` of the line reader)."""
-
-    def __init__(self, path: str):
-        self.path = path
-        self.items: list[str] = []
-        self.total = 0
-
-    def add(self, line: int | None, reason: str) -> None:
-        self.total += 1
-        if len(self.items) < MAX_ERRORS:
-            self.items.append(f"{self.path}:{line}: {reason}" if line else f"{self.path}: {reason}")
+class _Problems(Problems):
+    """Collects a gold file's problems (the ``ErrorSink`` of the line reader)."""
 
     def raise_if_any(self) -> None:
         if self.total:
@@ -309,7 +297,7 @@ def read_gold(path: str | os.PathLike) -> GoldFile:
         if not_text:
             raise GoldFileError([f"{path}: {not_text}"])
         for lineno, obj in read_json_lines(path, errs):
-            if errs.total >= MAX_ERRORS * 5:
+            if errs.full:
                 break
             reason = _gold_record(obj, lineno, first, gold)
             if reason:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from .core.types import ACCEPT_STATUSES, Item
-from .formats import detect_kind, not_text_reason
+from .formats import Problems, detect_kind, not_text_reason
 from .formats.conll import read_conll_file
 from .formats.doccano import doccano_spans
 from .formats.jsonl import jsonl_spans, read_json_lines
@@ -45,7 +45,6 @@ from .store.bulk import BulkLimits
 T = TypeVar("T")
 
 INPUT_FORMATS = ("auto", "jsonl", "doccano", "prodigy", "conll")
-MAX_ERRORS = 20
 
 
 class ImportFailed(Exception):
@@ -62,24 +61,7 @@ class ImportFailed(Exception):
         super().__init__(msg)
 
 
-class _Errors:
-    def __init__(self, path: str):
-        self.path = path
-        self.items: list[str] = []
-        self.total = 0
-
-    def add(self, line: int | None, reason: str) -> None:
-        self.total += 1
-        if len(self.items) < MAX_ERRORS:
-            self.items.append(f"{self.path}:{line}: {reason}" if line else f"{self.path}: {reason}")
-
-    def __bool__(self) -> bool:
-        return self.total > 0
-
-    @property
-    def full(self) -> bool:
-        return self.total >= MAX_ERRORS * 5
-
+class _Errors(Problems):
     def raise_if_any(self) -> None:
         if self.total:
             raise ImportFailed(self.items, self.total)

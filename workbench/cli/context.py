@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import importlib.resources
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sized
 from pathlib import Path
@@ -63,6 +64,17 @@ class AppContext:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (a bulk run's note names the process that wrote it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by someone else
+        return True
+    return True
 
 
 def describe_os_error(e: OSError) -> str:

@@ -10,7 +10,7 @@ import click
 
 from workbench.store import Store
 
-from .context import AppContext, echo_err, pass_app, progress_bar
+from .context import AppContext, echo_err, pass_app, process_alive, progress_bar
 
 
 def run_ingest(store: Store, paths, *, quiet: bool = False) -> int:
@@ -55,23 +55,13 @@ def _warn_unfinished(store: Store, files) -> None:
         if note["path"] in now:
             continue
         pid = note.get("pid")
-        if isinstance(pid, int) and pid != os.getpid() and _alive(pid):
+        if isinstance(pid, int) and pid != os.getpid() and process_alive(pid):
             echo_err(f"note: an ingest of {note['path']} is under way (process {pid})")
             continue
         echo_err(
             f"warning: an ingest of {note['path']} was interrupted (started {note.get('started', '?')}):"
             " some of its documents are in the database; run it again to finish it"
         )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 @click.command()

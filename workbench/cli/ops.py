@@ -15,7 +15,7 @@ import click
 
 from workbench.store import SCHEMA_VERSION
 
-from .context import AppContext, echo_err, pass_app
+from .context import AppContext, echo_err, pass_app, process_alive
 
 
 def _human(n: float) -> str:
@@ -92,16 +92,6 @@ def check(app: AppContext, quick: bool, no_spans: bool) -> None:
         raise click.exceptions.Exit(1)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
-
-
 def _check(store, quick: bool, no_spans: bool) -> bool:
     t0 = time.perf_counter()
     ok = True
@@ -132,7 +122,7 @@ def _check(store, quick: bool, no_spans: bool) -> bool:
     if version == SCHEMA_VERSION:
         for note in store.unfinished_bulk_runs():
             pid = note.get("pid")
-            if isinstance(pid, int) and _alive(pid):
+            if isinstance(pid, int) and process_alive(pid):
                 echo_err(f"note: {note.get('kind', 'a bulk write')} of {note['path']} is under way (process {pid})")
                 continue
             ok = False

@@ -53,6 +53,32 @@ class ErrorSink(Protocol):
     def add(self, line: int | None, reason: str) -> None: ...
 
 
+MAX_ERRORS = 20  # problems listed per file (the rest are counted)
+
+
+class Problems:
+    """An :class:`ErrorSink` that keeps a file's problems as ``FILE:LINE: reason`` lines (the
+    first :data:`MAX_ERRORS`) and counts them all; ``full`` once there are so many that
+    reading on is pointless."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.items: list[str] = []
+        self.total = 0
+
+    def add(self, line: int | None, reason: str) -> None:
+        self.total += 1
+        if len(self.items) < MAX_ERRORS:
+            self.items.append(f"{self.path}:{line}: {reason}" if line else f"{self.path}: {reason}")
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    @property
+    def full(self) -> bool:
+        return self.total >= MAX_ERRORS * 5
+
+
 def span_attrs(spans: Iterable[Mapping[str, Any]]) -> list[list]:
     """``[[start, end, {...}], ...]`` of the spans that have attributes: how formats without
     a place for them in a span (doccano, spaCy ``user_data``) carry them."""
