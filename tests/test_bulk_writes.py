@@ -254,19 +254,20 @@ def test_import_annotations_failure_in_a_late_batch_leaves_the_database_as_it_wa
     p = _import_fixture(seeded, tmp_path)
     import_proposals(seeded, p, source="m")
     before = dump(db_path)
-    real = Store.record_decision
+    real = Store.record_decisions
     calls = {"n": 0}
 
-    def failing(self, *a, **kw):
+    def failing(self, *a, **kw):  # one call per document
         calls["n"] += 1
-        if calls["n"] == 700:
+        if calls["n"] == 25:  # in the third transaction (10 documents each)
             raise OSError(28, "No space left on device")
         return real(self, *a, **kw)
 
-    monkeypatch.setattr(Store, "record_decision", failing)
+    monkeypatch.setattr(Store, "record_decisions", failing)
     with pytest.raises(OSError):
         import_annotations(seeded, p, annotator="alice", limits=BulkLimits(rows=10, pause=0))
-    monkeypatch.setattr(Store, "record_decision", real)
+    monkeypatch.setattr(Store, "record_decisions", real)
+    assert calls["n"] == 25
     assert dump(db_path) == before
 
 
@@ -416,3 +417,30 @@ def test_check_reports_an_interrupted_bulk_run(db_path, tmp_path):
     r = run(db_path, "check")
     assert r.exit_code == 1
     assert f"import-proposals of {gone} was interrupted" in r.output and "run the same command again" in r.output
+
+
+def test_import_annotations_plans_again_when_the_annotator_acted_meanwhile(seeded, db_path, tmp_path, monkeypatch):
+    """The plan is made before the write (planning inside held the lock over a second for a
+    20,000-span document); a document the annotator touched in between is planned again
+    inside the write, and refused (no --replace): the whole import is taken back."""
+    from workbench.importer import ImportFailed, import_annotations, import_proposals
+
+    p = _import_fixture(seeded, tmp_path, n_docs=30)
+    import_proposals(seeded, p, source="m")
+    real = Store.document_stamp
+    seen: dict[str, int] = {}
+
+    def stamp(self, doc_id, annotator):
+        seen[doc_id] = seen.get(doc_id, 0) + 1
+        got = real(self, doc_id, annotator)
+        if doc_id == "d21" and seen[doc_id] == 1:  # d20 is planned: alice acts there before the write
+            with Store(db_path) as other:
+                other.record_decision("d20", "alice", "finish")
+        return got
+
+    monkeypatch.setattr(Store, "document_stamp", stamp)
+    with pytest.raises(ImportFailed, match='annotator "alice" started document "d20" during the import'):
+        import_annotations(seeded, p, annotator="alice")
+    with Store(db_path) as s:
+        rows = s.query("SELECT doc_id, action FROM decisions WHERE annotator = 'alice'")
+    assert rows == [{"doc_id": "d20", "action": "finish"}]  # only what alice did herself

@@ -496,10 +496,12 @@ def import_annotations(
     pf = parse_file(store, path, fmt=fmt, flat=True, from_annotator=from_annotator)
     res = ImportResult(skipped_lines=pf.skipped, filtered_lines=pf.filtered, dry_run=dry_run)
     errs = _Errors(path_s)
+    planned: dict[str, tuple[tuple, list[dict]]] = {}
 
     def run() -> None:
         plans = []
         for d in pf.docs.values():
+            stamp = store.document_stamp(d.doc_id, annotator)
             decs = store.decisions(d.doc_id, annotator)
             items = derive_items(store.proposals(d.doc_id, active_only=False), decs)
             finished = is_finished(decs)
@@ -515,6 +517,7 @@ def import_annotations(
                     "differ from this file; pass --replace to overwrite them",
                 )
                 continue
+            planned[d.doc_id] = (stamp, actions)
             plans.append((d, actions))
         errs.raise_if_any()
         if dry_run:
@@ -522,14 +525,25 @@ def import_annotations(
             res.spans = sum(len(d.spans) for d, _ in plans)
             res.decisions = sum(len(a) for _, a in plans)
             return
-        _write_annotations(store, path_s, [d for d, _ in plans], annotator, replace, res, progress, limits, between)
+        _write_annotations(
+            store, path_s, [d for d, _ in plans], annotator, replace, res, progress, limits, between, planned
+        )
 
     run()
     return res
 
 
 def _write_annotations(
-    store, path: str, docs: list[DocIn], annotator: str, replace: bool, res: ImportResult, progress, limits, between
+    store,
+    path: str,
+    docs: list[DocIn],
+    annotator: str,
+    replace: bool,
+    res: ImportResult,
+    progress,
+    limits,
+    between,
+    planned: dict[str, tuple[tuple, list[dict]]],
 ) -> None:
     """The write part of :func:`import_annotations`. Each document is planned again inside
     the transaction that writes it (the annotator may have acted since the check), and its
@@ -542,6 +556,14 @@ def _write_annotations(
     run = store.bulk_run("import-annotations", os.path.abspath(path), limits=limits, between=between)
 
     def write_one(d: DocIn) -> None:
+        stamp, actions = planned.get(d.doc_id, ((), []))
+        if store.document_stamp(d.doc_id, annotator) == stamp:
+            # nothing changed since the plan: write it (planning a 20,000-span document again
+            # here held the write lock for over a second)
+            res.decisions += run.record_decisions(d.doc_id, annotator, actions, origin="import")
+            res.documents += 1
+            res.spans += len(d.spans)
+            return
         decs = store.decisions(d.doc_id, annotator)
         items = derive_items(store.proposals(d.doc_id, active_only=False), decs)
         finished = is_finished(decs)
@@ -556,10 +578,7 @@ def _write_annotations(
                     "pass --replace to overwrite"
                 ]
             )
-        for a in actions:
-            a = dict(a)
-            run.record_decision(d.doc_id, annotator, a.pop("action"), origin="import", **a)
-            res.decisions += 1
+        res.decisions += run.record_decisions(d.doc_id, annotator, actions, origin="import")
         res.documents += 1
         res.spans += len(d.spans)
 

@@ -199,6 +199,11 @@ class BulkRun:
         self._pending_decisions.append(did)
         return did
 
+    def record_decisions(self, doc_id: str, annotator: str, actions: list[dict], *, origin: str) -> int:
+        ids = self.store.record_decisions(doc_id, annotator, actions, origin=origin)
+        self._pending_decisions.extend(ids)
+        return len(ids)
+
     def replace_proposals(self, doc_id: str, source: str, version: str, spans: list[dict]) -> int:
         """:meth:`Store.replace_proposals`, remembering the document's rows of ``source``
         it changed, deleted or added (compared before and after: whatever it does)."""
@@ -289,6 +294,18 @@ class BulkWrites:
         from contextlib import AbstractContextManager
 
         def write(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+    def document_stamp(self, doc_id: str, annotator: str) -> tuple:
+        """What an import's plan for (document, annotator) depends on, cheaply: the annotator's
+        decisions there and the document's proposals (count, last id, active count). The same
+        stamp inside the write as at planning time means the plan still holds."""
+        d = self.conn.execute(
+            "SELECT count(*), max(id) FROM decisions WHERE doc_id = ? AND annotator = ?", (doc_id, annotator)
+        ).fetchone()
+        p = self.conn.execute(
+            "SELECT count(*), max(id), sum(active) FROM proposals WHERE doc_id = ?", (doc_id,)
+        ).fetchone()
+        return (*d, *p)
 
     def bulk_run(
         self,
