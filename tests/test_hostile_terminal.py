@@ -233,6 +233,17 @@ def _screen_text(app) -> str:
     return html.unescape(app.export_screenshot()).replace("\u00a0", " ")
 
 
+async def _painted(app, pilot, needle: str) -> str:
+    """The screen once ``needle`` is on it (a loaded machine paints later), or as it is."""
+    shown = ""
+    for _ in range(100):
+        shown = _screen_text(app)
+        if needle in shown:
+            break
+        await pilot.pause(0.05)
+    return shown
+
+
 def test_annotate_draws_every_control_character_rich_would_drop(dropped_db):
     from pilot_helpers import run
 
@@ -242,7 +253,7 @@ def test_annotate_draws_every_control_character_rich_would_drop(dropped_db):
         app = AnnotateApp(Store(dropped_db), "viewer", use_user_keymap=False)
         async with app.run_test(size=(160, 40)) as pilot:
             await pilot.pause()
-            shown = _screen_text(app)
+            shown = await _painted(app, pilot, f"id{PICTURES}x")
             assert f"id{PICTURES}x" in shown  # header
             assert f"部{PICTURES[:-1]}帮" in shown  # text panel, list, status line
             assert shown.count(PICTURES[:-1]) >= 3, shown
@@ -262,7 +273,7 @@ def test_review_draws_every_control_character_rich_would_drop(dropped_db):
         app = ReviewApp(session)
         async with app.run_test(size=(160, 40)) as pilot:
             await pilot.pause()
-            shown = _screen_text(app)
+            shown = await _painted(app, pilot, f"id{PICTURES}x")
             assert f"id{PICTURES}x" in shown
             assert shown.count(PICTURES[:-1]) >= 2, shown
 

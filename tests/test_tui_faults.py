@@ -389,6 +389,10 @@ def test_annotate_warns_about_a_document_with_control_characters(pdb):
         app = AnnotateApp(Store(pdb), "alice", use_user_keymap=False)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
+            for _ in range(100):  # on a loaded machine the first paint may come later
+                if header(app) and status(app):
+                    break
+                await pilot.pause(0.05)
             assert app.session.doc_id == DOC0
             shown = header(app) + status(app)
             assert "⚠" in shown and "3 control characters" in shown and "␛" in shown
@@ -411,6 +415,10 @@ def test_review_warns_about_a_document_with_control_characters(sim_db):
         app = ReviewApp(session, use_user_keymap=False)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
+            for _ in range(100):  # on a loaded machine the first paint may come later
+                if "control characters" in header(app) + status(app):
+                    break
+                await pilot.pause(0.05)
             shown = header(app) + status(app)
             assert "⚠" in shown and "2 control characters" in shown
 
