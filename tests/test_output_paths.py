@@ -535,6 +535,12 @@ def test_clean_stale_removes_only_dead_or_abandoned_temps(tmp_path, request):
     live_wb = subprocess.Popen([sys.executable, "-c", "import time  # a workbench export\ntime.sleep(60)"])
     for p in (other, live_wb):
         request.addfinalizer(lambda p=p: (p.kill(), p.wait()))
+    # until the child has exec'd, /proc shows the parent's command line (pytest's: no workbench)
+    cmdline = Path(f"/proc/{live_wb.pid}/cmdline")
+    for _ in range(500):
+        if cmdline.exists() and b"workbench" in cmdline.read_bytes():
+            break
+        time.sleep(0.01)
     names = {
         f".a.jsonl.workbench-tmp-{dead}-x1": "dead",
         f".a.db.workbench-tmp-{dead}-x2-journal": "dead",
