@@ -487,7 +487,6 @@ def import_annotations(
     log keeps the old ones, as always).
     """
     from workbench.core.names import clean_name
-    from workbench.core.spans import derive_items, is_finished
 
     path_s = os.fspath(path)
     if not annotator or not annotator.strip():
@@ -502,14 +501,10 @@ def import_annotations(
         plans = []
         for d in pf.docs.values():
             stamp = store.document_stamp(d.doc_id, annotator)
-            decs = store.decisions(d.doc_id, annotator)
-            items = derive_items(store.proposals(d.doc_id, active_only=False), decs)
-            finished = is_finished(decs)
-            actions = plan_decisions(items, finished, d.spans)
+            actions, has_work = _plan(store, d, annotator)
             if not actions:
                 res.unchanged += 1
                 continue
-            has_work = finished or any(i["status"] != "pending" for i in items)
             if has_work and not replace:
                 errs.add(
                     d.line,
@@ -533,6 +528,18 @@ def import_annotations(
     return res
 
 
+def _plan(store, d: DocIn, annotator: str) -> tuple[list[dict], bool]:
+    """The decisions that make the annotator's state of ``d`` the file's, and whether the
+    annotator has work of their own there (decisions, or the document finished)."""
+    from workbench.core.spans import derive_items, is_finished
+
+    decs = store.decisions(d.doc_id, annotator)
+    items = derive_items(store.proposals(d.doc_id, active_only=False), decs)
+    finished = is_finished(decs)
+    has_work = finished or any(i["status"] != "pending" for i in items)
+    return plan_decisions(items, finished, d.spans), has_work
+
+
 def _write_annotations(
     store,
     path: str,
@@ -551,33 +558,25 @@ def _write_annotations(
     meanwhile is refused (unless ``replace``) and the whole import taken back, as is any
     later failure (:mod:`workbench.store.bulk`). A killed import is finished by importing
     the same file again (documents already in the file's state are skipped)."""
-    from workbench.core.spans import derive_items, is_finished
 
     run = store.bulk_run("import-annotations", os.path.abspath(path), limits=limits, between=between)
 
     def write_one(d: DocIn) -> None:
         stamp, actions = planned.get(d.doc_id, ((), []))
-        if store.document_stamp(d.doc_id, annotator) == stamp:
-            # nothing changed since the plan: write it (planning a 20,000-span document again
-            # here held the write lock for over a second)
-            res.decisions += run.record_decisions(d.doc_id, annotator, actions, origin="import")
-            res.documents += 1
-            res.spans += len(d.spans)
-            return
-        decs = store.decisions(d.doc_id, annotator)
-        items = derive_items(store.proposals(d.doc_id, active_only=False), decs)
-        finished = is_finished(decs)
-        actions = plan_decisions(items, finished, d.spans)
-        if not actions:
-            res.unchanged += 1
-            return
-        if not replace and (finished or any(i["status"] != "pending" for i in items)):
-            raise ImportFailed(
-                [
-                    f'{path}:{d.line}: annotator "{annotator}" started document "{d.doc_id}" during the import; '
-                    "pass --replace to overwrite"
-                ]
-            )
+        # the plan holds while nothing changed since (planning a 20,000-span document again
+        # here held the write lock for over a second); otherwise plan again, inside the write
+        if store.document_stamp(d.doc_id, annotator) != stamp:
+            actions, has_work = _plan(store, d, annotator)
+            if not actions:
+                res.unchanged += 1
+                return
+            if has_work and not replace:
+                raise ImportFailed(
+                    [
+                        f'{path}:{d.line}: annotator "{annotator}" started document "{d.doc_id}" during the import; '
+                        "pass --replace to overwrite"
+                    ]
+                )
         res.decisions += run.record_decisions(d.doc_id, annotator, actions, origin="import")
         res.documents += 1
         res.spans += len(d.spans)

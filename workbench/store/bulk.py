@@ -194,11 +194,6 @@ class BulkRun:
         self._pending_docs.append(self.store.conn.execute("SELECT last_insert_rowid()").fetchone()[0])
         return "added"
 
-    def record_decision(self, doc_id: str, annotator: str, action: str, **kw) -> int:
-        did = self.store.record_decision(doc_id, annotator, action, **kw)
-        self._pending_decisions.append(did)
-        return did
-
     def record_decisions(self, doc_id: str, annotator: str, actions: list[dict], *, origin: str) -> int:
         ids = self.store.record_decisions(doc_id, annotator, actions, origin=origin)
         self._pending_decisions.extend(ids)
