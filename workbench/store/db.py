@@ -758,6 +758,17 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries, BulkWrites):
         """The annotators named in any assignment, sorted."""
         return [r[0] for r in self.conn.execute("SELECT DISTINCT annotator FROM assignments ORDER BY annotator")]
 
+    # ------------------------------------------------------------------ settings (small JSON notes)
+    def get_setting(self, key: str):
+        """The JSON value stored under ``key`` in ``settings``, or None."""
+        row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_setting(self, key: str, value) -> None:
+        """Store ``value`` (JSON) under ``key`` in ``settings``."""
+        with self.write() as c:
+            c.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+
     def has_assignments(self) -> bool:
         return self.conn.execute("SELECT 1 FROM assignments LIMIT 1").fetchone() is not None
 
