@@ -219,6 +219,20 @@ def _converter():
     return OpenCC("t2s")
 
 
+def _line_converter():
+    """The converter of one line: :mod:`workbench.core.t2s` (the package's
+    dictionaries and rule, applied fast; ``bench/t2s.py`` swaps in the
+    package's own ``convert`` as its baseline)."""
+    return _t2s_fast().convert
+
+
+@lru_cache(maxsize=1)
+def _t2s_fast():
+    from .t2s import T2S
+
+    return T2S(_converter())
+
+
 _NEEDS_T2S = None
 
 
@@ -255,14 +269,14 @@ def _t2s(text: str) -> tuple[str, list[int] | None]:
         need = None
     if need is not None and need.isdisjoint(text):
         return text, None
-    cc = _converter()
+    convert = _line_converter()
     # convert line by line: OpenCC segments on punctuation anyway, and it keeps
-    # the length-changing case (rare) local.
+    # the length-changing case (none in today's dictionaries) local.
     out_parts: list[str] = []
     mapping: list[int] | None = None
     pos = 0
     for line in text.splitlines(keepends=True):
-        conv = cc.convert(line)
+        conv = convert(line)
         if len(conv) != len(line) and mapping is None:
             mapping = list(range(pos))
         if mapping is not None:
