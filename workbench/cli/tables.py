@@ -254,19 +254,9 @@ def _span_cell(r: dict) -> str:
 
 
 def _review_outcome(r: dict) -> str:
-    p = r["payload"] or {}
-    if r["action"] == "undo":
-        return f"undoes review {p.get('undo')} ({p.get('action')})"
-    if r["action"] == "agree":
-        return f"{len(p.get('added', []))} agreed spans added, {len(p.get('removed', []))} removed ({p.get('policy')})"
-    if r["action"] == "skip":
-        return "skipped"
-    out = ", ".join(f"{s['label']} {s['start']}-{s['end']} 「{s['text']}」" for s in p.get("spans", [])) or "no span"
-    if p.get("chosen"):
-        out += f"  (version of {', '.join(p['chosen'])})"
-    if r["action"] == "add":
-        out += "  (added by the reviewer: no annotator had it)"
-    return out
+    from workbench.review.history import review_outcome
+
+    return review_outcome(r)
 
 
 def history_text(doc_id: str, decisions: Sequence[dict], reviews: Sequence[dict]) -> str:
