@@ -17,7 +17,7 @@ from workbench.core.quantity import attrs_follow_text, derive_attrs
 from workbench.session import Change
 
 from .clustering import ReviewError, span_key
-from .history import describe_spans
+from .history import describe_spans, span_changes
 
 if TYPE_CHECKING:
     from .session import Item
@@ -66,7 +66,15 @@ class _Session:
         def _require(self) -> Item: ...
         def _advance(self) -> None: ...
         def _add_doc(self, doc_id: str) -> None: ...
-        def _settle(self, it: Item, action: str, spans: list[dict], chosen: list[str], base: int | None) -> Change: ...
+        def _settle(
+            self,
+            it: Item,
+            action: str,
+            spans: list[dict],
+            chosen: list[str],
+            base: int | None,
+            extra: dict | None = None,
+        ) -> Change: ...
         def add_problem(self, doc_id: str, start: int, end: int) -> str | None: ...
         def add_span(self, doc_id: str, start: int, end: int, label: str, attrs: dict | None = None) -> Change: ...
 
@@ -209,22 +217,30 @@ class EditDrafts(_Session):
                 err = validate_attrs("QUANTITY", s.get("attrs"))
                 if err:
                     raise ReviewError(err)
-        same = [v for v in it.versions if [span_key(s) for s in v.spans] == [span_key(s) for s in spans]]
+        keys = [span_key(s) for s in spans]
+        from_spans = it.versions[d.base].spans
+        same = next((i for i, v in enumerate(it.versions) if [span_key(s) for s in v.spans] == keys), None)
         self.draft = None
         try:
-            if same:
-                v = same[0]
-                action = "pick" if spans else "reject"
-                ch = self._settle(it, action, spans, v.annotators, it.versions.index(v))
+            if keys == [span_key(s) for s in from_spans]:  # nothing changed: the version itself
+                v = it.versions[d.base]
+                ch = self._settle(it, "pick" if spans else "reject", spans, v.annotators, d.base)
                 it.status = "picked" if spans else "rejected"
-                it.version = it.versions.index(v)
-                it.chosen = f"{it.versions.index(v) + 1}: {', '.join(v.annotators)}"
-            elif not spans:
-                ch = self._settle(it, "reject", [], [], d.base)
-                it.status, it.chosen = "rejected", "rejected all"
+                it.version = d.base
+                it.chosen = f"{d.base + 1}: {', '.join(v.annotators)}"
             else:
-                ch = self._settle(it, "edit", spans, [], d.base)
-                it.status, it.chosen = "edited", f"edited from {d.base + 1}"
+                # an edit, logged as one with what changed, even when it comes to equal another version
+                extra = {"from": from_spans, "changes": span_changes(from_spans, spans), "equals_version": same}
+                if not spans:
+                    ch = self._settle(it, "reject", [], [], d.base, extra)
+                    it.status, it.chosen = "rejected", "rejected all"
+                else:
+                    chosen = it.versions[same].annotators if same is not None else []
+                    ch = self._settle(it, "edit", spans, chosen, d.base, extra)
+                    it.status, it.chosen = "edited", f"edited from {d.base + 1}"
+                    it.version = same
+                    if same is not None:
+                        it.chosen += f" (= {same + 1}: {', '.join(chosen)})"
         except Exception:  # refused, or not written (a locked database): the draft stays
             self.draft = d
             raise

@@ -27,7 +27,7 @@ from .clustering import (
 )
 from .drafts import AddDraft, AddDrafts, Draft, EditDrafts
 from .history import (
-    SETTLE_ACTIONS,
+    GOLD_ACTIONS,
     UNDOABLE_ACTIONS,
     describe_attrs,
     describe_spans,
@@ -233,7 +233,15 @@ class ReviewSession(EditDrafts, AddDrafts):
         }
 
     # ------------------------------------------------------------------ settling
-    def _settle(self, it: Item, action: str, spans: list[dict], chosen: list[str], base: int | None) -> Change:
+    def _settle(
+        self,
+        it: Item,
+        action: str,
+        spans: list[dict],
+        chosen: list[str],
+        base: int | None,
+        extra: dict | None = None,
+    ) -> Change:
         """Write the item's gold (replacing the gold of its range) and its review row, one
         transaction. Returns the change: the item, the ranges of gold written and replaced."""
         if it.added:
@@ -265,6 +273,7 @@ class ReviewSession(EditDrafts, AddDrafts):
                 "base_version": base,
                 "spans": clean,
                 "replaced": [{k: g[k] for k in _REPLACED_KEYS} for g in replaced],
+                **(extra or {}),
             }
             log = self._log(action, it.key, clean, payload, ts)
             done = self.store.settle(
@@ -327,7 +336,7 @@ class ReviewSession(EditDrafts, AddDrafts):
         if ext is None or row["action"] == "skip":
             return None
         for r in live_reviews(self.store, row["doc_id"]):
-            if r["id"] <= row["id"] or r["id"] in undone or r["action"] not in SETTLE_ACTIONS + ("add",):
+            if r["id"] <= row["id"] or r["id"] in undone or r["action"] not in GOLD_ACTIONS:
                 continue
             e = review_extent(r)
             if e is not None and e[0] < ext[1] and ext[0] < e[1]:
