@@ -29,6 +29,7 @@ from ..core.types import Item, Span
 from . import schema
 from .bulk import BulkWrites
 from .exchange import ExchangeQueries
+from .models import ModelQueries
 from .ops import OpsQueries
 from .review import ReviewQueries
 
@@ -179,7 +180,7 @@ def resolve_db_path(path: str | os.PathLike | None) -> str:
     return os.fspath(path)
 
 
-class Store(ReviewQueries, ExchangeQueries, OpsQueries, BulkWrites):
+class Store(ReviewQueries, ExchangeQueries, OpsQueries, BulkWrites, ModelQueries):
     """Access to one workbench database. One instance per thread.
 
     The SQL of each area lives in a mixin module beside this one (``review``, ``exchange``,

@@ -182,5 +182,28 @@ def _m2_decisions_proposal_index(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_decisions_proposal ON decisions(proposal_id)")
 
 
-MIGRATIONS = [_m1_initial, _m2_decisions_proposal_index]
+def _m3_models(db: sqlite_utils.Database) -> None:
+    """Trained models (``workbench train``), kept in the database so the one file stays the
+    whole project: one row per (name, version), version = a hash of the model's bytes
+    (SQL in ``store/models.py``)."""
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS models (
+            id          INTEGER PRIMARY KEY,
+            name        TEXT NOT NULL,     -- e.g. 'crf'
+            version     TEXT NOT NULL,     -- sha256 of data, 12 hex digits
+            labels      TEXT NOT NULL,     -- JSON list: the label set it was trained on
+            documents   TEXT NOT NULL,     -- JSON list of the training document ids
+            created_at  TEXT NOT NULL,
+            figures     TEXT NOT NULL DEFAULT '{}',  -- JSON: training and cross-validation figures
+            params      TEXT NOT NULL DEFAULT '{}',  -- JSON: features and training parameters
+            size        INTEGER NOT NULL,  -- bytes of data
+            data        BLOB NOT NULL,     -- the model file
+            UNIQUE (name, version)
+        )
+        """
+    )
+
+
+MIGRATIONS = [_m1_initial, _m2_decisions_proposal_index, _m3_models]
 SCHEMA_VERSION = len(MIGRATIONS)
