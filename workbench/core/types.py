@@ -56,15 +56,28 @@ class Item(TypedDict):
 ACCEPT_STATUSES: tuple[Status, ...] = ("accepted", "edited", "added")
 
 
+class ProposalRef(TypedDict):
+    """Which proposal an exported annotation span answers (accepted, edited or rejected):
+    the proposal's own bounds, label and source, so an import into another database with the
+    same proposals finds it again (an edit stays an edit of that proposal)."""
+
+    start: int
+    end: int
+    label: str
+    source: str | None
+
+
 class ExportSpan(TypedDict):
     """A span as exports write it (``workbench.export``): ``attrs`` canonical (or None);
-    ``raw_*`` only with ``--raw-offsets`` (``raw_byte_*`` for documents read from a file)."""
+    ``proposal`` on annotation spans that answer a proposal; ``raw_*`` only with
+    ``--raw-offsets`` (``raw_byte_*`` for documents read from a file)."""
 
     start: int
     end: int
     label: str
     text: str
     attrs: dict | None
+    proposal: NotRequired[ProposalRef]
     raw_start: NotRequired[int]
     raw_end: NotRequired[int]
     raw_byte_start: NotRequired[int]
