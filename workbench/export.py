@@ -287,6 +287,9 @@ def _span_of(doc_id: str, text: str, it: Item, raw: RawOffsets | None) -> Export
         "text": it["text"],
         "attrs": _attrs(it["attrs"]),
     }
+    p = it["proposal"]
+    if p is not None:  # which proposal the span answers: an import finds it again by this
+        span["proposal"] = {"start": p["start"], "end": p["end"], "label": p["label"], "source": it.get("source")}
     if raw is not None:
         raw.add(span, it["start"], it["end"])
     return span

@@ -32,8 +32,9 @@ import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, cast
 
+from .core.quantity import same_attrs
 from .core.types import ACCEPT_STATUSES, Item
 from .formats import Problems, detect_kind, not_text_reason
 from .formats.conll import read_conll_file
@@ -279,6 +280,22 @@ def parse_file(
             seen.add(k)
             merged.append(s)
         if flat:
+            named: dict[tuple, dict] = {}
+            for s in sorted(merged, key=lambda s: s["line"]):  # the later line is the one reported
+                ref = s.get("proposal")
+                if ref is None:
+                    continue
+                first = named.setdefault((ref["start"], ref["end"], ref["label"], ref["source"]), s)
+                if first is not s:
+                    errs.add(
+                        s["line"],
+                        f'document "{d.doc_id}": span [{s["start"]}, {s["end"]}) {s["label"]} names the proposal '
+                        f"[{ref['start']}, {ref['end']}) {ref['label']} that span [{first['start']}, {first['end']}) "
+                        f"{first['label']}"
+                        + (f" (line {first['line']})" if first["line"] != s["line"] else "")
+                        + " answers already; a proposal is answered once",
+                    )
+                    break
             prev = None
             for s in merged:
                 if prev is not None and s["start"] < prev["end"]:
@@ -391,22 +408,28 @@ def _attrs_key(a) -> str:
     return json.dumps(a or None, sort_keys=True, ensure_ascii=False)
 
 
+def _same_attrs(a: object, b: object) -> bool:
+    """Attrs equal by value (``15000000.0 == 15000000``), whatever their static type."""
+    return same_attrs(cast(dict | None, a), cast(dict | None, b))
+
+
 def plan_decisions(items: Sequence[Item], finished: bool, target: list[dict]) -> list[dict]:
     """Decisions that turn an annotator's current ``items`` (``derive_items``)
     into exactly the ``target`` spans, then finish the document.
 
-    A target span equal (start, end, label) to a proposal accepts it (``edit``
-    if its attrs differ); proposals no target span matches are rejected; target
-    spans no proposal has are added; spans the annotator added earlier that the
-    target lacks are removed. Items already in the wanted state get no
-    decision, so an annotator already in the target state gets ``[]``.
+    A target span that names the proposal it answers (``proposal``: the proposal's start,
+    end, label and source, as annotation exports write it) is a decision on that proposal:
+    ``accept`` if it equals the proposal (attrs compared by value), else ``edit`` (bounds
+    moved, label or attrs changed). If the items hold no such proposal, or the span names
+    none (files of other tools), a span equal (start, end, label) to a proposal accepts it
+    (``edit`` if its attrs differ); proposals no target span matches are rejected; target
+    spans no proposal has are added; spans the annotator added earlier that the target
+    lacks are removed. Items already in the wanted state get no decision, so an annotator
+    already in the target state gets ``[]``.
     Each returned dict holds ``record_decision`` arguments (``action`` first).
     """
-    want: dict[tuple, dict] = {}
-    for s in target:
-        want.setdefault((s["start"], s["end"], s["label"]), s)
-    consumed: set[tuple] = set()
-    kept: set[str] = set()
+    consumed: set[int] = set()  # target spans placed (by index)
+    kept: set[str] = set()  # items that answer a target span
     actions: list[dict] = []
 
     def span_args(s: dict) -> dict:
@@ -415,26 +438,59 @@ def plan_decisions(items: Sequence[Item], finished: bool, target: list[dict]) ->
     def ref(it):
         return {"proposal_id": it["proposal_id"]} if it["proposal_id"] is not None else {"ref_id": int(it["key"][1:])}
 
+    def bounds(x) -> tuple:
+        return (x["start"], x["end"], x["label"])
+
+    # 0. target spans that name their proposal: a decision on that proposal
+    by_proposal: dict[tuple, list] = {}
+    for it in items:
+        if it["proposal_id"] is not None and it["proposal"] is not None:
+            by_proposal.setdefault(bounds(it["proposal"]), []).append(it)
+    for i, w in enumerate(target):
+        r = w.get("proposal")
+        if r is None:
+            continue
+        cands = [it for it in by_proposal.get(bounds(r), ()) if it["key"] not in kept]
+        if not cands:
+            continue  # not a proposal here: matched by its span below
+        it = next((c for c in cands if c["source"] == r.get("source")), cands[0])
+        consumed.add(i)
+        kept.add(it["key"])
+        p = it["proposal"]
+        assert p is not None
+        if it["status"] in ACCEPT_STATUSES and bounds(it) == bounds(w) and _same_attrs(it["attrs"], w.get("attrs")):
+            continue  # already so
+        same = bounds(p) == bounds(w) and _same_attrs(p.get("attrs"), w.get("attrs"))
+        act = "accept" if same else "edit"
+        actions.append({"action": act, "proposal_id": it["proposal_id"], **span_args(w)})
+    want: dict[tuple, int] = {}
+    for i, s in enumerate(target):
+        if i not in consumed:
+            want.setdefault(bounds(s), i)
+    for i, s in enumerate(target):
+        if i not in consumed and want[bounds(s)] != i:
+            consumed.add(i)  # the same span twice: once is enough
     # 1. spans the annotator already asserts and the target keeps
     for it in items:
-        k = (it["start"], it["end"], it["label"])
-        if it["status"] in ACCEPT_STATUSES and k in want and k not in consumed:
-            consumed.add(k)
-            kept.add(it["key"])
-            w = want[k]
-            if _attrs_key(it["attrs"]) != _attrs_key(w.get("attrs")):
-                actions.append({"action": "edit", **ref(it), **span_args(w)})
+        k = bounds(it)
+        if it["key"] in kept or it["status"] not in ACCEPT_STATUSES or k not in want or want[k] in consumed:
+            continue
+        consumed.add(want[k])
+        kept.add(it["key"])
+        w = target[want[k]]
+        if not _same_attrs(it["attrs"], w.get("attrs")):
+            actions.append({"action": "edit", **ref(it), **span_args(w)})
     # 2. proposals: accept the ones the target has, reject the rest
     for it in items:
         if it["proposal_id"] is None or it["key"] in kept:
             continue
         p = it["proposal"]
         assert p is not None  # the item of a proposal carries its bounds
-        k = (p["start"], p["end"], p["label"])
-        if k in want and k not in consumed:
-            consumed.add(k)
-            w = want[k]
-            act = "accept" if _attrs_key(p.get("attrs")) == _attrs_key(w.get("attrs")) else "edit"
+        k = bounds(p)
+        if k in want and want[k] not in consumed:
+            consumed.add(want[k])
+            w = target[want[k]]
+            act = "accept" if _same_attrs(p.get("attrs"), w.get("attrs")) else "edit"
             actions.append({"action": act, "proposal_id": it["proposal_id"], **span_args(w)})
         elif it["status"] != "rejected":
             actions.append(
@@ -453,9 +509,9 @@ def plan_decisions(items: Sequence[Item], finished: bool, target: list[dict]) ->
         if it["proposal_id"] is None and it["key"] not in kept:
             actions.append({"action": "remove", "ref_id": int(it["key"][1:])})
     # 4. target spans nobody proposed
-    for k, w in want.items():
-        if k not in consumed:
-            actions.append({"action": "add", **span_args(w)})
+    for i in want.values():
+        if i not in consumed:
+            actions.append({"action": "add", **span_args(target[i])})
     if actions and finished:
         actions.insert(0, {"action": "reopen"})
     if actions or not finished:

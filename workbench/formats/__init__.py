@@ -8,7 +8,9 @@ writer keeps what its format can carry.
 ``jsonl``    one JSON object per line (:mod:`.jsonl`; also the atomic output files).
 ``doccano``  ``{"id", "text", "label": [[start, end, "LABEL"], ...]}`` plus, when
              any span has attributes, ``"attrs": [[start, end, {...}], ...]``
-             (doccano keeps unknown keys as metadata) (:mod:`.doccano`).
+             (doccano keeps unknown keys as metadata), and in annotation exports
+             ``"proposals": [[start, end, {"start", "end", "label", "source"}], ...]``:
+             the proposal each span answers (:mod:`.doccano`).
 ``conll``    character-level BIO: a ``# id = DOC`` comment line per document
              (and ``# key = value`` lines for extra string fields), then one line
              per character ``CHAR<TAB>TAG``, a blank line after every sentence.
@@ -83,6 +85,12 @@ def span_attrs(spans: Iterable[Mapping[str, Any]]) -> list[list]:
     """``[[start, end, {...}], ...]`` of the spans that have attributes: how formats without
     a place for them in a span (doccano, spaCy ``user_data``) carry them."""
     return [[s["start"], s["end"], s["attrs"]] for s in spans if s.get("attrs")]
+
+
+def span_proposals(spans: Iterable[Mapping[str, Any]]) -> list[list]:
+    """``[[start, end, {"start", "end", "label", "source"}], ...]`` of the spans that answer a
+    proposal (annotation exports): how doccano records say which proposal a span came from."""
+    return [[s["start"], s["end"], s["proposal"]] for s in spans if s.get("proposal")]
 
 
 def check_flat(doc_id: str, spans: Iterable[Mapping[str, Any]], what: str) -> None:

@@ -1,7 +1,9 @@
 """doccano's sequence-labelling JSONL: ``{"id", "text", "label": [[start, end, "LABEL"], ...]}``.
 
 We write ``label`` (and, when any span has attributes, our ``"attrs": [[start, end,
-{...}], ...]``, which doccano keeps as metadata) and read both ``label`` and the newer
+{...}], ...]``; in annotation exports, when any span answers a proposal, our ``"proposals":
+[[start, end, {"start", "end", "label", "source"}], ...]``: the proposal's own bounds; doccano
+keeps both as metadata) and read both ``label`` and the newer
 ``"entities": [{"start_offset", "end_offset", "label"}]``.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import ErrorSink, span_attrs
+from . import ErrorSink, span_attrs, span_proposals
 from .jsonl import JsonlWriter, dumps
 from .validate import is_int, shown
 
@@ -24,6 +26,9 @@ def doccano_record(rec: Mapping[str, Any]) -> dict[str, Any]:
     attrs = span_attrs(rec["spans"])
     if attrs:
         out["attrs"] = attrs
+    proposals = span_proposals(rec["spans"])
+    if proposals:
+        out["proposals"] = proposals
     for k, v in rec.items():
         if k not in ("id", "text", "spans") and k not in out:
             out[k] = v
@@ -71,41 +76,46 @@ def doccano_spans(obj: dict, lineno: int, errs: ErrorSink) -> list[dict] | None:
                 )
                 return None
             out.append({"start": e[0], "end": e[1], "label": e[2]})
-    attrs = obj.get("attrs")
-    if attrs is not None:
-        by_pos = _attrs_by_position(attrs, lineno, errs)
+    for key, what, noun in (("attrs", "attrs", "the attributes"), ("proposals", "proposal", "the proposal")):
+        entries = obj.get(key)
+        if entries is None:
+            continue
+        by_pos = _by_position(entries, key, noun, lineno, errs)
         if by_pos is None:
             return None
         matched = set()
         for sp in out:
-            key = (sp["start"], sp["end"])
-            if is_int(key[0]) and is_int(key[1]) and key in by_pos:
-                sp["attrs"] = by_pos[key][0]  # spans at the same offsets share them
-                matched.add(key)
+            pos = (sp["start"], sp["end"])
+            if is_int(pos[0]) and is_int(pos[1]) and pos in by_pos:
+                sp[what] = by_pos[pos][0]  # spans at the same offsets share them
+                matched.add(pos)
         for (s, e), (_, i) in by_pos.items():
             if (s, e) not in matched:
-                errs.add(lineno, f"attrs {i} [{s}, {e}): no span of the line has these offsets")
+                errs.add(lineno, f"{key} {i} [{s}, {e}): no span of the line has these offsets")
                 return None
     return out
 
 
-def _attrs_by_position(attrs: object, lineno: int, errs: ErrorSink) -> dict[tuple[int, int], tuple[dict, int]] | None:
-    """Our ``"attrs": [[start, end, {...}], ...]`` as ``{(start, end): (attrs, entry number)}``;
-    None (and the problem reported) if an entry is malformed or repeats offsets."""
-    if not isinstance(attrs, list):
-        errs.add(lineno, f'"attrs" must be a list of [start, end, {{...}}], got {shown(attrs)}')
+def _by_position(
+    entries: object, key: str, noun: str, lineno: int, errs: ErrorSink
+) -> dict[tuple[int, int], tuple[dict, int]] | None:
+    """Our ``"attrs"`` (or ``"proposals"``): ``[[start, end, {...}], ...]`` as ``{(start, end):
+    (object, entry number)}``; None (and the problem reported) if an entry is malformed or
+    repeats offsets."""
+    if not isinstance(entries, list):
+        errs.add(lineno, f'"{key}" must be a list of [start, end, {{...}}], got {shown(entries)}')
         return None
     by_pos: dict[tuple[int, int], tuple[dict, int]] = {}
-    for i, a in enumerate(attrs, 1):
+    for i, a in enumerate(entries, 1):
         if not (isinstance(a, list) and len(a) == 3 and is_int(a[0]) and is_int(a[1])):
-            errs.add(lineno, f"attrs {i}: expected [start, end, {{...}}] with integer offsets, got {shown(a)}")
+            errs.add(lineno, f"{key} {i}: expected [start, end, {{...}}] with integer offsets, got {shown(a)}")
             return None
         s, e, value = a
         if not isinstance(value, dict):
-            errs.add(lineno, f"attrs {i} [{s}, {e}): the attributes must be an object, got {shown(value)}")
+            errs.add(lineno, f"{key} {i} [{s}, {e}): {noun} must be an object, got {shown(value)}")
             return None
         if (s, e) in by_pos:
-            errs.add(lineno, f"attrs {i} [{s}, {e}): a second entry for these offsets (first: attrs {by_pos[s, e][1]})")
+            errs.add(lineno, f"{key} {i} [{s}, {e}): a second entry for these offsets (first: {key} {by_pos[s, e][1]})")
             return None
         by_pos[s, e] = (value, i)
     return by_pos

@@ -39,8 +39,9 @@ def label_error(label: object) -> str:
 
 def validate_span(sp: dict, i: int, text: str, lineno: int, errs: ErrorSink) -> dict | None:
     """Span ``i`` of line ``lineno`` checked: ``{"start", "end", "label", "text", "attrs", "score",
-    "line"}`` (``text`` from the document, ``{}`` attrs None, a QUANTITY's missing attrs derived
-    from its text), or None with the problem reported."""
+    "line", "proposal"?}`` (``text`` from the document, ``{}`` attrs None, a QUANTITY's missing
+    attrs derived from its text, ``proposal`` (:func:`proposal_ref`) when the span names the
+    proposal it answers), or None with the problem reported."""
     s: Any = sp.get("start")
     e: Any = sp.get("end")
     lab = sp.get("label")
@@ -79,4 +80,35 @@ def validate_span(sp: dict, i: int, text: str, lineno: int, errs: ErrorSink) -> 
     if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
         errs.add(lineno, f"{where}: score must be a number, got {shown(score)}")
         return None
-    return {"start": s, "end": e, "label": lab, "text": text[s:e], "attrs": attrs, "score": score, "line": lineno}
+    out = {"start": s, "end": e, "label": lab, "text": text[s:e], "attrs": attrs, "score": score, "line": lineno}
+    if sp.get("proposal") is not None:
+        ref = proposal_ref(sp["proposal"], len(text))
+        if isinstance(ref, str):
+            errs.add(lineno, f"{where} {lab}: {ref}")
+            return None
+        out["proposal"] = ref
+    return out
+
+
+PROPOSAL_SHAPE = '{"start", "end", "label", "source"?}'
+
+
+def proposal_ref(v: object, n: int) -> dict | str:
+    """A span's ``proposal`` (which proposal it answers, as annotation exports write it)
+    checked: ``{"start", "end", "label", "source"}`` (``source`` None when not given; other
+    keys ignored), or the reason it is wrong."""
+    if not isinstance(v, dict):
+        return f'"proposal" must be an object {PROPOSAL_SHAPE}, got {shown(v, 40)}'
+    missing = [k for k in ("start", "end", "label") if k not in v]
+    if missing:
+        return f'"proposal" misses {", ".join(repr(m) for m in missing)} (expected {PROPOSAL_SHAPE})'
+    s, e, lab, src = v["start"], v["end"], v["label"], v.get("source")
+    if not is_int(s) or not is_int(e):
+        return f'"proposal": start and end must be integers, got {shown(s, 40)} and {shown(e, 40)}'
+    if e <= s or s < 0 or e > n:
+        return f'"proposal" [{s}, {e}): not a span of the text (the document has {n} characters)'
+    if lab not in LABELS:
+        return f'"proposal": {label_error(lab)}'
+    if src is not None and not isinstance(src, str):
+        return f'"proposal": source must be a string, got {shown(src, 40)}'
+    return {"start": s, "end": e, "label": lab, "source": src}
