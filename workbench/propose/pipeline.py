@@ -120,13 +120,19 @@ class RulesProposer(BaseProposer):
     version = "1.0"
     labels = ("PERSON", "ORG", "LOC", "DATE", "DOC", "PROGRAM", "QUANTITY")
 
-    def propose(self, text: str) -> list[dict]:
-        return self._run(text)
+    def analyze(self, text: str) -> tuple[list[dict], list[int]]:
+        from .segment import cuts
 
-    def _run(self, text: str) -> list[dict]:
+        starts, toks = cuts(text)  # both segmentations from one pass
+        return self._run(text, toks), starts
+
+    def propose(self, text: str) -> list[dict]:
         from .segment import tokens
 
-        doc = ent.Doc(text, tokens(text))
+        return self._run(text, tokens(text))
+
+    def _run(self, text: str, toks) -> list[dict]:
+        doc = ent.Doc(text, toks)
         cands: list[dict] = []
         cands += pt.find_dates(text)
         cands += pt.find_docs(text)
@@ -212,11 +218,9 @@ class JiebaProposer(BaseProposer):
     labels = ("PERSON", "ORG", "LOC")
 
     def propose(self, text: str) -> list[dict]:
-        import jieba.posseg as pseg
+        from .segment import pos_tokenizer
 
-        from .segment import _init
-
-        pt_ = pseg.POSTokenizer(_init()["tk"])
+        pt_ = pos_tokenizer()
         out = []
         pos = 0
         for pair in pt_.cut(text):
