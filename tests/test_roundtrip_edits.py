@@ -362,3 +362,27 @@ def test_a_proposal_this_database_lacks_is_matched_by_the_span(annotated, tmp_pa
     )
     import_annotations(store, f, annotator="h2", replace=True)
     assert kinds(store, "h2")[DOC0]["added", s, e - 1, "ORG"][0] == "added"
+
+
+def test_spacy_user_data_names_the_proposals(annotated, tmp_path, monkeypatch):
+    """A DocBin of annotations keeps the proposals its spans answer in ``doc.user_data``
+    (``"proposals"``, as doccano's), the fast writer and spaCy's own alike."""
+    spacy = pytest.importorskip("spacy")
+    from spacy.tokens import DocBin
+
+    from workbench.formats import docbin
+
+    db, store = annotated
+    fast, ref = tmp_path / "fast.spacy", tmp_path / "ref.spacy"
+    run(db, "export", "annotations", "--format", "spacy", "-o", str(fast))
+    monkeypatch.setattr(docbin, "_CODEC", [None])
+    run(db, "export", "annotations", "--format", "spacy", "-o", str(ref))
+    docs = list(DocBin().from_bytes(fast.read_bytes()).get_docs(spacy.blank("zh").vocab))
+    refs = list(DocBin().from_bytes(ref.read_bytes()).get_docs(spacy.blank("zh").vocab))
+    assert [dict(d.user_data) for d in docs] == [dict(r.user_data) for r in refs]
+    doc0 = next(d for d in docs if d.user_data["id"] == DOC0)
+    text = store.get_document(DOC0)["text"]
+    moved, orig = at(text, "县委统战工作领导小组"), at(text, "统战工作领导小组")
+    got = {(s, e): p for s, e, p in doc0.user_data["proposals"]}
+    assert got[moved] == {"start": orig[0], "end": orig[1], "label": "ORG", "source": "rules"}
+    assert at(text, "黄军") not in got  # added: no proposal

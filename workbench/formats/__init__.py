@@ -24,8 +24,9 @@ writer keeps what its format can carry.
 ``spacy``    a spaCy ``DocBin`` (``.spacy``), one ``Doc`` per record, tokenised
              one character per token by ``spacy.blank("zh")`` with the ``char``
              segmenter; every span is an entity (``doc.ents``). The record's id,
-             ``_input_hash``, extra fields and span attributes are kept in
-             ``doc.user_data``. spaCy is an optional extra and is imported lazily.
+             ``_input_hash``, extra fields, span attributes (``"attrs"``) and, in
+             annotation exports, the proposals the spans answer (``"proposals"``, as
+             doccano's) are kept in ``doc.user_data``. spaCy is an optional extra and is imported lazily.
              The DocBin is written without making Docs (:mod:`.docbin`: the same
              msgpack ``DocBin.to_bytes`` makes of them, compressed by a second
              thread as records come); if the installed spaCy lays DocBin out

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from . import ExportError, span_attrs
+from . import ExportError, span_attrs, span_proposals
 
 
 def load_spacy():
@@ -114,11 +114,15 @@ def docbin_add(docbin, doc, labels: Iterable[str]) -> None:
 
 
 def spacy_user_data(rec: Mapping[str, Any]) -> dict[str, Any]:
-    """``doc.user_data`` of the record's Doc: its id, span attributes, extra fields."""
+    """``doc.user_data`` of the record's Doc: its id, span attributes, the proposals the spans
+    answer (annotation exports), extra fields."""
     data: dict[str, Any] = {"id": rec["id"]}
     attrs = span_attrs(rec["spans"])
     if attrs:
         data["attrs"] = attrs
+    proposals = span_proposals(rec["spans"])
+    if proposals:
+        data["proposals"] = proposals
     for k, v in rec.items():
         if k not in ("id", "text", "spans"):
             data[k] = v
