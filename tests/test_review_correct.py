@@ -87,3 +87,312 @@ def test_an_edit_logs_what_changed_and_history_prints_it(sim3, db_path):
     line = next(ln for ln in out.splitlines() if f" {row['id']} " in f" {ln} " and "rita" in ln)
     assert " edit " in line
     assert f"edited version {base + 1}" in line and f"label {old['label']} → {new_label}" in line
+
+
+# ---------------------------------------------------------------------------- correcting gold
+
+HUANG = 428  # 「黄军」 in DOC: only alice has it (one disagreement)
+
+
+def add(store, who, start, end, label, attrs=None):
+    text = store.get_document(DOC)["text"]
+    store.record_decision(DOC, who, "add", start=start, end=end, label=label, text=text[start:end], attrs=attrs)
+
+
+@pytest.fixture
+def pair(corpus_store):
+    """alice and bob both took LOC 「苍岭」 inside PROGRAM 「苍岭干部大讲堂」 and QUANTITY 「2期」
+    (agreed gold); alice alone has PERSON 「黄军」 (a disagreement). Both finished DOC."""
+    s = CANGLING
+    for who in ("alice", "bob"):
+        add(corpus_store, who, s, s + 2, "LOC")
+        add(corpus_store, who, s + 7, s + 9, "QUANTITY", {"value": 2, "unit": "期", "approx": None})
+    add(corpus_store, "alice", HUANG, HUANG + 2, "PERSON")
+    for who in ("alice", "bob"):
+        corpus_store.record_decision(DOC, who, "finish")
+    return corpus_store
+
+
+def spans(store, doc_id=DOC):
+    return [(g["start"], g["end"], g["label"], g["origin"]) for g in store.gold_rows(doc_id)]
+
+
+def select(s, start):
+    w = s.begin_gold(DOC)
+    s.gold_goto(next(i for i, g in enumerate(w.rows) if g["start"] == start))
+    return s.current_gold
+
+
+def test_relabel_agreed_gold_is_one_correct_action(pair):
+    s = ReviewSession(pair, "rita")
+    assert spans(pair) == [
+        (CANGLING, CANGLING + 2, "LOC", "agreed"),
+        (CANGLING + 7, CANGLING + 9, "QUANTITY", "agreed"),
+    ]
+    g = select(s, CANGLING)
+    s.correct_relabel("ORG")
+    assert spans(pair)[0][2] == "LOC"  # a correction being built writes nothing
+    ch = s.save_correct()
+    assert "corrected gold LOC「苍岭」" in ch.message and ch.doc_id == DOC
+    row = pair.gold_rows(DOC)[0]
+    assert (row["label"], row["origin"], row["reviewer"], row["annotators"]) == (
+        "ORG",
+        "corrected",
+        "rita",
+        g["annotators"],
+    )
+    assert g["annotators"] == ["alice", "bob"]
+    rv = live_reviews(pair, DOC)[-1]
+    assert rv["action"] == "correct" and rv["reviewer"] == "rita"
+    p = rv["payload"]
+    assert [(x["label"], x["origin"], x["id"]) for x in p["before"]] == [("LOC", "agreed", g["id"])]
+    assert [(x["label"], x["start"], x["end"]) for x in p["after"]] == [("ORG", CANGLING, CANGLING + 2)]
+    assert p["changes"] == ["label LOC → ORG"] and p["gold_ids"] == [row["id"]]
+    # the walk shows the corrected row, selected
+    assert s.current_gold["id"] == row["id"] and not s.walk.pending
+
+
+def test_removed_agreed_gold_stays_removed_across_sessions_until_undone(pair):
+    s = ReviewSession(pair, "rita")
+    select(s, CANGLING)
+    s.correct_remove()
+    s.save_correct()
+    assert spans(pair) == [(CANGLING + 7, CANGLING + 9, "QUANTITY", "agreed")]
+    # quit, start review again: the sync must not bring the agreed span back
+    s2 = ReviewSession(pair, "rita")
+    assert spans(pair) == [(CANGLING + 7, CANGLING + 9, "QUANTITY", "agreed")]
+    assert s2.summary.agreed_added == 0 and s2.summary.agreed_spans == 1
+    # another reviewer starting review does not either
+    ReviewSession(pair, "sam")
+    assert len(spans(pair)) == 1
+    # undo (from the new session, reading the log): the agreed span is back, once
+    ch = s2.undo()
+    assert "undid correct" in ch.message
+    assert spans(pair) == [
+        (CANGLING, CANGLING + 2, "LOC", "agreed"),
+        (CANGLING + 7, CANGLING + 9, "QUANTITY", "agreed"),
+    ]
+    ReviewSession(pair, "rita")
+    assert len(spans(pair)) == 2
+
+
+def test_moved_bounds_stand_across_sessions_and_quantity_attrs_follow(pair):
+    s = ReviewSession(pair, "rita")
+    select(s, CANGLING + 7)
+    s.correct_move("end", -1)  # 「2」: a bare number, value 2 and no unit
+    assert s.walk.span["attrs"] == {"value": 2, "unit": "", "approx": None}
+    s.correct_move("end", 1)
+    s.correct_move("start", -1)  # 「堂2期」 still reads 2 期
+    assert s.walk.span["text"] == "堂2期" and s.walk.span["attrs"]["unit"] == "期"
+    s.correct_set_attrs({"value": 3, "unit": "期", "approx": None})  # typed: stays over a move
+    s.correct_move("start", 1)
+    assert s.walk.span["attrs"]["value"] == 3
+    s.save_correct()
+    ReviewSession(pair, "rita")
+    rows = [g for g in pair.gold_rows(DOC) if g["label"] == "QUANTITY"]
+    assert [(g["start"], g["end"], g["origin"], g["attrs"]["value"]) for g in rows] == [
+        (CANGLING + 7, CANGLING + 9, "corrected", 3)
+    ]
+    assert live_reviews(pair, DOC)[-1]["payload"]["changes"] == ["attrs 2期 → 3期"]
+
+
+def test_relabel_to_quantity_derives_attrs(pair):
+    s = ReviewSession(pair, "rita")
+    select(s, CANGLING + 7)
+    s.correct_relabel("DATE")
+    assert s.walk.span["attrs"] is None
+    s.correct_relabel("QUANTITY")
+    assert s.walk.span["attrs"] == {"value": 2, "unit": "期", "approx": None}
+    with pytest.raises(ReviewError, match="nothing changed"):
+        s.save_correct()
+
+
+def test_replace_agreed_gold_with_an_overlapping_span(pair):
+    # LOC 「苍岭」 inside PROGRAM 「苍岭干部大讲堂」: adding the right span was refused as overlapping
+    s = ReviewSession(pair, "rita")
+    select(s, CANGLING)
+    d = s.begin_add()  # from the walk: the selection starts as the gold span
+    assert (d.doc_id, s.add_selection(), d.label) == (DOC, (CANGLING, CANGLING + 2), "LOC")
+    s.add_move(5)
+    s.add_label("PROGRAM")
+    assert s.add_selection() == (CANGLING, CANGLING + 7)
+    assert "overlaps gold LOC「苍岭」" in s.add_check() and s.add_check(replace=True) is None
+    assert [g["text"] for g in s.add_overlaps()] == ["苍岭"]
+    with pytest.raises(ReviewError, match="overlaps gold"):
+        s.save_add()  # not without replace
+    assert s.add_draft is not None
+    ch = s.save_add(replace=True)
+    assert "PROGRAM「苍岭干部大讲堂」" in ch.message
+    assert spans(pair) == [
+        (CANGLING, CANGLING + 7, "PROGRAM", "corrected"),
+        (CANGLING + 7, CANGLING + 9, "QUANTITY", "agreed"),
+    ]
+    assert pair.gold_rows(DOC)[0]["annotators"] == ["alice", "bob"]
+    rv = live_reviews(pair, DOC)[-1]
+    assert rv["action"] == "correct" and [x["text"] for x in rv["payload"]["before"]] == ["苍岭"]
+    ReviewSession(pair, "rita")  # the sync adds nothing over the corrected span
+    assert len(spans(pair)) == 2
+    s.undo()
+    assert spans(pair)[0] == (CANGLING, CANGLING + 2, "LOC", "agreed")
+
+
+def test_a_replacement_over_two_gold_spans_replaces_both(pair):
+    s = ReviewSession(pair, "rita")
+    select(s, CANGLING)
+    s.begin_add()
+    s.add_move(7)  # the caret on 「期」: anchor..caret inclusive
+    s.add_label("PROGRAM")
+    s.save_add(replace=True)
+    assert spans(pair) == [(CANGLING, CANGLING + 9, "PROGRAM", "corrected")]
+    assert len(live_reviews(pair, DOC)[-1]["payload"]["replaced"]) == 2
+    s.undo()
+    assert [x[3] for x in spans(pair)] == ["agreed", "agreed"]
+
+
+def test_corrections_refused(pair):
+    s = ReviewSession(pair, "rita")
+    select(s, CANGLING)
+    with pytest.raises(ReviewError, match="empty"):
+        for _ in range(3):
+            s.correct_move("end", -1)
+    s.cancel_correct()
+    for _ in range(5):
+        s.correct_move("end", 1)
+    with pytest.raises(ReviewError, match="would overlap gold QUANTITY「2期」"):
+        s.correct_move("end", 1)
+    s.cancel_correct()
+    # over an unsettled disagreement (alice's 「黄军」): settle it there
+    pair.record_decision(DOC, "alice", "reopen")
+    pair.record_decision(DOC, "alice", "finish")
+    with pytest.raises(ReviewError, match="finish the correction"):
+        s.correct_relabel("ORG")
+        s.gold_move(1)
+    s.cancel_correct()
+    s.end_gold()
+    # the same selection with a pending correction blocks other actions
+    select(s, CANGLING)
+    s.correct_remove()
+    with pytest.raises(ReviewError, match="finish the correction"):
+        s.pick(1)
+    with pytest.raises(ReviewError, match="finish the correction"):
+        s.begin_add()
+    s.correct_remove()  # again: keep it
+    with pytest.raises(ReviewError, match="nothing changed"):
+        s.save_correct()
+
+
+def test_correction_refused_when_the_gold_changed_meanwhile(pair):
+    s = ReviewSession(pair, "rita")
+    t = ReviewSession(pair, "sam")
+    select(s, CANGLING)
+    select(t, CANGLING)
+    t.correct_relabel("ORG")
+    t.save_correct()
+    s.correct_relabel("PERSON")
+    with pytest.raises(ReviewError, match="changed meanwhile"):
+        s.save_correct()
+    assert [x[2] for x in spans(pair)] == ["ORG", "QUANTITY"]
+
+
+def test_undo_of_a_correction_refused_after_another_reviewers_action_there(pair):
+    s = ReviewSession(pair, "rita")
+    select(s, CANGLING)
+    s.correct_relabel("ORG")
+    s.save_correct()
+    t = ReviewSession(pair, "sam")
+    select(t, CANGLING)
+    t.correct_relabel("PROGRAM")
+    t.save_correct()
+    with pytest.raises(ReviewError, match="sam has since"):
+        s.undo()
+    t.undo()
+    s.undo()
+    assert spans(pair)[0] == (CANGLING, CANGLING + 2, "LOC", "agreed")
+
+
+def test_any_origin_can_be_corrected(pair):
+    s = ReviewSession(pair, "rita")
+    it = s.current
+    assert (it.cluster.start, it.cluster.end) == (HUANG, HUANG + 2)
+    s.pick(1)  # adjudicated PERSON 「黄军」
+    s.begin_add(DOC)
+    s.add_find("苍岭镇党委")
+    s.add_label("ORG")
+    s.save_add()  # added
+    for start, origin in ((HUANG, "adjudicated"), (s.text(DOC).find("苍岭镇党委"), "added")):
+        g = select(s, start)
+        assert g["origin"] == origin
+        s.correct_relabel("LOC")
+        s.save_correct()
+        assert s.current_gold["origin"] == "corrected" and s.current_gold["label"] == "LOC"
+        g = s.current_gold
+        s.correct_relabel("ORG")  # a corrected span again
+        s.save_correct()
+        assert live_reviews(pair, DOC)[-1]["payload"]["before"][0]["origin"] == "corrected"
+        s.end_gold()
+    # undo walks back through all of it, newest first
+    for _ in range(6):
+        s.undo()
+    assert spans(pair)[0] == (CANGLING, CANGLING + 2, "LOC", "agreed")
+    assert not [g for g in pair.gold_rows(DOC) if g["origin"] in ("adjudicated", "added", "corrected")]
+
+
+def test_single_annotator_gold_can_be_corrected(corpus_store):
+    add(corpus_store, "alice", CANGLING, CANGLING + 2, "LOC")
+    corpus_store.record_decision(DOC, "alice", "finish")
+    s = ReviewSession(corpus_store, "rita")
+    assert spans(corpus_store) == [(CANGLING, CANGLING + 2, "LOC", "single-annotator")]
+    select(s, CANGLING)
+    s.correct_remove()
+    s.save_correct()
+    ReviewSession(corpus_store, "rita")
+    assert spans(corpus_store) == []
+
+
+def test_annotator_changes_after_a_correction_follow_the_usual_rules(pair):
+    s = ReviewSession(pair, "rita")
+    select(s, CANGLING)
+    s.correct_remove()
+    s.save_correct()
+    # bob reopens DOC and makes 「苍岭」 an ORG: the cluster is a disagreement now, listed
+    bob_loc = next(i for i in pair.annotator_items(DOC, "bob") if i["label"] == "LOC")
+    pair.record_decision(DOC, "bob", "reopen")
+    pair.record_decision(
+        DOC, "bob", "edit", ref_id=bob_loc["decision_id"], start=CANGLING, end=CANGLING + 2, label="ORG", text="苍岭"
+    )
+    pair.record_decision(DOC, "bob", "finish")
+    s2 = ReviewSession(pair, "rita")
+    assert [(i.cluster.start, i.cluster.end) for i in s2.items] == [(HUANG, HUANG + 2), (CANGLING, CANGLING + 2)]
+    assert [x[:3] for x in spans(pair)] == [(CANGLING + 7, CANGLING + 9, "QUANTITY")]
+
+
+def test_undo_after_undo_of_a_correction_removes_the_restored_row(pair):
+    # the undo of a correction restores the rows it replaced; the undo of the pick that wrote
+    # one of them must still find it (restored rows kept a new id: the pick's gold stayed)
+    s = ReviewSession(pair, "rita")
+    s.pick(1)  # PERSON 「黄军」, adjudicated
+    select(s, HUANG)
+    s.correct_relabel("ORG")
+    s.save_correct()
+    s.undo()
+    assert [x for x in spans(pair) if x[0] == HUANG] == [(HUANG, HUANG + 2, "PERSON", "adjudicated")]
+    s.undo()
+    assert [x for x in spans(pair) if x[0] == HUANG] == []
+    assert s.items[0].status == "open"
+
+
+def test_undo_never_deletes_another_reviewers_row_that_took_a_freed_id(pair):
+    s = ReviewSession(pair, "rita")
+    s.pick(1)  # PERSON 「黄军」: the newest gold row
+    select(s, HUANG)
+    s.correct_remove()
+    s.save_correct()  # its id is free now
+    t = ReviewSession(pair, "sam")
+    t.begin_add(DOC)
+    t.add_find("苍岭镇党委")
+    t.add_label("ORG")
+    t.save_add()  # sam's row may take that id
+    s.undo()  # the removal: PERSON back (under a new id if sam's row holds the old one)
+    assert [x[2:] for x in spans(pair) if x[0] == HUANG] == [("PERSON", "adjudicated")]
+    s.undo()  # the pick: its PERSON row goes, sam's ORG stays
+    assert [x[2:] for x in spans(pair) if x[0] < CANGLING] == [("ORG", "added")]

@@ -38,17 +38,26 @@ Spans nobody made
     ``added``, the reviewer, no annotators) with an ``add`` review row, in one
     transaction.
 
+Correcting gold
+    Any gold span of a document under review can be corrected, whatever its origin
+    (:mod:`.correct`): relabelled, moved, its attrs set, removed, or replaced together with
+    the gold it overlaps by a new span (the add mode over gold, confirmed). One ``correct``
+    review row (payload ``before``/``after``/``changes``) and gold rows of origin
+    ``corrected`` (the reviewer, the replaced rows' annotators), one transaction, undone like
+    the others. The sync never writes again an automatic span a live correction replaced.
+    ``all_docs`` (``workbench review --all``) also takes documents with gold that are not ready.
+
 Undo
     Undo reads the persisted review log, so it reaches across sessions: it
     takes the reviewer's own latest live (not undone) action in the documents
-    under review (pick, edit, reject, skip, add; never an ``agree`` sync and
+    under review (pick, edit, reject, skip, add, correct; never an ``agree`` sync and
     never another reviewer's action). It is refused when another reviewer has
     since acted on an overlapping range (that action would be left dangling).
 
 Modules
     :mod:`.clustering` (clusters, versions, automatic gold), :mod:`.readiness` (which
     documents are ready), :mod:`.session` (the reviewer's actions, each returning a
-    :class:`workbench.session.Change`), :mod:`.drafts` (edit and add modes),
+    :class:`workbench.session.Change`), :mod:`.drafts` (edit and add modes), :mod:`.correct` (walking and correcting gold),
     :mod:`.history` (the review log read back). The SQL is in
     :mod:`workbench.store.review`.
 """
@@ -56,6 +65,7 @@ Modules
 from __future__ import annotations
 
 from .clustering import POLICIES, Cluster, ReviewError, Version, added_key, cluster_doc, span_key, sync_agreed
+from .correct import CORRECTED, GoldWalk
 from .drafts import AddDraft, Draft
 from .history import (
     SETTLE_ACTIONS,
@@ -66,6 +76,7 @@ from .history import (
     live_reviews,
     review_extent,
     settled_items,
+    span_changes,
     undone_review_ids,
 )
 from .readiness import load_annotation_set, reviewable_docs, waiting_docs
@@ -75,7 +86,9 @@ __all__ = [
     "POLICIES",
     "SETTLE_ACTIONS",
     "UNDOABLE_ACTIONS",
+    "CORRECTED",
     "AddDraft",
+    "GoldWalk",
     "Cluster",
     "Draft",
     "Item",
@@ -87,6 +100,7 @@ __all__ = [
     "cluster_doc",
     "describe_attrs",
     "describe_spans",
+    "span_changes",
     "history",
     "live_reviews",
     "load_annotation_set",

@@ -12,6 +12,8 @@ from workbench.store.db import now_iso
 from workbench.store.review import NewGold, ReviewLog
 from workbench.store.review import attrs_json as _attrs_json  # compares attrs by value (canonical_attrs)
 
+from .history import live_reviews
+
 POLICIES = ("unanimous", "majority")
 
 
@@ -158,11 +160,24 @@ SINGLE = "single-annotator"
 AUTOMATIC = ("agreed", SINGLE)
 
 
+def corrected_away(store, doc_id: str) -> set[tuple]:
+    """Span keys of automatic gold that a live ``correct`` review row replaced (relabelled,
+    moved, removed): the sync does not write them again."""
+    return {
+        span_key(g)
+        for r in live_reviews(store, doc_id)
+        if r["action"] == "correct"
+        for g in r["payload"].get("before", [])
+        if g.get("origin") in AUTOMATIC
+    }
+
+
 def sync_agreed(store, doc_id: str, clusters: list[Cluster], policy: str, reviewer: str) -> tuple[int, int]:
     """Make the document's ``agreed`` gold rows equal the clusters settled by ``policy``.
 
     Agreed spans that overlap a reviewer's gold row are left to the reviewer's
-    decision. Returns (rows added, rows removed); logs an ``agree`` review row
+    decision, and agreed spans a live correction replaced are not written again
+    (:func:`corrected_away`). Returns (rows added, rows removed); logs an ``agree`` review row
     when something changed. One transaction.
     """
     desired: dict[tuple, tuple[dict, list[str]]] = {}
@@ -175,6 +190,7 @@ def sync_agreed(store, doc_id: str, clusters: list[Cluster], policy: str, review
                 desired[span_key(s)] = (s, w.annotators)
     ts = now_iso()
     with store.write():  # read the gold and replace it in one transaction
+        corrected = corrected_away(store, doc_id)
         gold = store.gold_rows(doc_id)
         # automatic rows of the other origin (one annotator then, two now) are replaced
         agreed = {span_key(g): g for g in gold if g["origin"] == origin}
@@ -183,7 +199,7 @@ def sync_agreed(store, doc_id: str, clusters: list[Cluster], policy: str, review
         removed += [g for g in gold if g["origin"] in AUTOMATIC and g["origin"] != origin]
         added = []
         for k, (s, _anns) in desired.items():
-            if k in agreed:
+            if k in agreed or k in corrected:  # a reviewer's correction replaced it: it stays away
                 continue
             if any(o["start"] < s["end"] and s["start"] < o["end"] for o in others):
                 continue

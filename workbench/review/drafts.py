@@ -75,8 +75,9 @@ class _Session:
             base: int | None,
             extra: dict | None = None,
         ) -> Change: ...
-        def add_problem(self, doc_id: str, start: int, end: int) -> str | None: ...
+        def add_problem(self, doc_id: str, start: int, end: int, replace: bool = False) -> str | None: ...
         def add_span(self, doc_id: str, start: int, end: int, label: str, attrs: dict | None = None) -> Change: ...
+        def replace_gold(self, doc_id: str, start: int, end: int, label: str, attrs: dict | None) -> Change: ...
 
 
 class EditDrafts(_Session):
@@ -257,6 +258,16 @@ class AddDrafts(_Session):
         document), the caret just after the current item (or at the text start)."""
         self._not_busy()
         it = self.current
+        walk = getattr(self, "walk", None)
+        g = walk.current if walk is not None else None
+        if walk is not None and doc_id in (None, walk.doc_id):
+            # from the gold walk: the selection starts as the selected gold span (to replace it)
+            self._add_doc(walk.doc_id)
+            if g is None:
+                self.add_draft = AddDraft(walk.doc_id, 0)
+            else:
+                self.add_draft = AddDraft(walk.doc_id, g["end"] - 1, g["start"], g["label"], g.get("attrs"))
+            return self.add_draft
         if doc_id is None:
             if it is not None:
                 doc_id = it.doc_id
@@ -361,16 +372,25 @@ class AddDrafts(_Session):
             raise ReviewError(err)
         d.attrs = attrs
 
-    def add_check(self) -> str | None:
-        """What would stop saving the selection now (for the screen), or None."""
+    def add_check(self, replace: bool = False) -> str | None:
+        """What would stop saving the selection now (for the screen), or None; with
+        ``replace``, overlapping gold is no obstacle (it would be replaced)."""
         d = self._adding()
         a, b = self.add_selection()
-        return self.add_problem(d.doc_id, a, b)
+        return self.add_problem(d.doc_id, a, b, replace=replace)
+
+    def add_overlaps(self) -> list[dict]:
+        """The gold spans the selection overlaps (saving it with ``replace`` replaces them)."""
+        d = self._adding()
+        a, b = self.add_selection()
+        return self.store.gold_rows(d.doc_id, overlapping=(a, b))
 
     def cancel_add(self) -> None:
         self.add_draft = None
 
-    def save_add(self) -> Change:
+    def save_add(self, replace: bool = False) -> Change:
+        """Save the selection as gold (origin ``added``); with ``replace``, a selection over
+        gold replaces the gold spans it overlaps (one ``correct`` action, origin ``corrected``)."""
         d = self._adding()
         if d.label is None:
             raise ReviewError(f"choose a label first: {' '.join(f'{i}={x}' for i, x in enumerate(LABELS, 1))}")
@@ -378,8 +398,15 @@ class AddDrafts(_Session):
         attrs = d.attrs
         if d.label == "QUANTITY" and attrs is None:
             attrs = derive_attrs(self.text(d.doc_id)[a:b])
+        if d.label != "QUANTITY":
+            attrs = None
         self.add_draft = None
         try:
+            if replace and self.store.gold_rows(d.doc_id, overlapping=(a, b)):
+                problem = self.add_problem(d.doc_id, a, b, replace=True)
+                if problem:
+                    raise ReviewError(problem)
+                return self.replace_gold(d.doc_id, a, b, d.label, attrs)
             return self.add_span(d.doc_id, a, b, d.label, attrs)
         except Exception:  # refused, or not written (a locked database): the draft stays
             self.add_draft = d

@@ -14,6 +14,7 @@ from workbench.store.db import now_iso
 from workbench.store.review import NewGold, ReviewLog, ReviewRow
 
 from .clustering import (
+    AUTOMATIC,
     POLICIES,
     Cluster,
     ReviewError,
@@ -25,6 +26,7 @@ from .clustering import (
     span_key,
     sync_agreed,
 )
+from .correct import GoldCorrections, GoldWalk
 from .drafts import AddDraft, AddDrafts, Draft, EditDrafts
 from .history import (
     GOLD_ACTIONS,
@@ -39,7 +41,24 @@ from .history import (
 )
 from .readiness import extra_annotators, reviewable_docs, waiting_docs
 
-_REPLACED_KEYS = ("start", "end", "label", "text", "attrs", "origin", "reviewer", "annotators", "ts")
+_REPLACED_KEYS = ("id", "start", "end", "label", "text", "attrs", "origin", "reviewer", "annotators", "ts")
+
+
+def _renames(rows: list[ReviewRow]) -> dict[int, int]:
+    """Gold ids an undo restored under a new id: old → new (from the undo rows' payloads)."""
+    out: dict[int, int] = {}
+    for r in rows:
+        if r["action"] == "undo":
+            out.update({int(k): int(v) for k, v in (r["payload"].get("renamed") or {}).items()})
+    return out
+
+
+def _follow(renamed: dict[int, int], gid: int) -> int:
+    seen = set()
+    while gid in renamed and gid not in seen:
+        seen.add(gid)
+        gid = renamed[gid]
+    return gid
 
 
 @dataclass
@@ -83,14 +102,27 @@ class Summary:
     items: int = 0
     already_settled: int = 0
     by_doc: dict[str, int] = field(default_factory=dict)
+    gold_only: int = 0  # --all: documents with gold that are not ready (walked, not synced)
     extra: dict[str, list[str]] = field(default_factory=dict)  # doc → finished but not assigned
 
 
-class ReviewSession(EditDrafts, AddDrafts):
+class ReviewSession(EditDrafts, AddDrafts, GoldCorrections):
     """The unsettled disagreements of the reviewable documents, a cursor, and one
-    method per reviewer action. Every action commits before returning."""
+    method per reviewer action. Every action commits before returning.
 
-    def __init__(self, store, reviewer: str, *, policy: str = "unanimous", doc_ids: list[str] | None = None):
+    With ``all_docs`` the documents under review are also those that have gold but are
+    not ready (an annotator reopened one): their gold can be walked and corrected; the
+    automatic sync leaves them alone (it runs on ready documents only)."""
+
+    def __init__(
+        self,
+        store,
+        reviewer: str,
+        *,
+        policy: str = "unanimous",
+        doc_ids: list[str] | None = None,
+        all_docs: bool = False,
+    ):
         try:
             reviewer = clean_name(reviewer, what="reviewer name")
         except ValueError as e:
@@ -105,6 +137,8 @@ class ReviewSession(EditDrafts, AddDrafts):
         self.cursor = 0
         self.draft: Draft | None = None
         self.add_draft: AddDraft | None = None
+        self.walk: GoldWalk | None = None
+        self.all_docs = all_docs
         self.docs: list[str] = []  # documents under review, ingest order
         self._texts: dict[str, str] = {}
         self._words: dict[str, object] = {}
@@ -134,15 +168,14 @@ class ReviewSession(EditDrafts, AddDrafts):
             add, rem = sync_agreed(self.store, doc_id, clusters, self.policy, self.reviewer)
             s.agreed_added += add
             s.agreed_removed += rem
+            s.agreed_spans += sum(1 for g in self.store.gold_rows(doc_id) if g["origin"] in AUTOMATIC)
             settled = settled_items(self.store, doc_id)
             self._clusters[doc_id] = clusters
             self._annotators[doc_id] = list(anns)
             self._ranges[doc_id] = [(c.start, c.end, c.key) for c in clusters]
             n_open = 0
             for c in clusters:
-                w = c.winner(self.policy)
-                if w is not None:
-                    s.agreed_spans += len(w.spans)
+                if c.winner(self.policy) is not None:
                     continue
                 if c.key in settled:
                     s.already_settled += 1
@@ -152,6 +185,15 @@ class ReviewSession(EditDrafts, AddDrafts):
             s.documents += 1
             if n_open:
                 s.by_doc[doc_id] = n_open
+        if self.all_docs:
+            ready = set(self.docs)
+            wanted_ids = None if self.doc_ids is None else set(self.doc_ids)
+            more = [
+                d for d in self.store.docs_with_gold() if d not in ready and (wanted_ids is None or d in wanted_ids)
+            ]
+            s.gold_only = len(more)
+            order = {d: i for i, d in enumerate(self.store.document_ids())}
+            self.docs = sorted(self.docs + more, key=lambda d: order.get(d, len(order)))
         s.items = len(self.items)
         self.cursor = 0
         return s
@@ -190,6 +232,8 @@ class ReviewSession(EditDrafts, AddDrafts):
         return sum(1 for it in self.items if not it.settled)
 
     def _not_busy(self) -> None:
+        if self.walk is not None and self.walk.pending:
+            raise ReviewError("finish the correction first (enter saves, esc cancels)")
         if self.draft is not None:
             raise ReviewError("finish the edit first (enter saves, esc cancels)")
         if self.add_draft is not None:
@@ -354,14 +398,15 @@ class ReviewSession(EditDrafts, AddDrafts):
             row = self.undo_target()
             if row is None:
                 raise ReviewError(f"nothing to undo: no action of {self.reviewer}'s left in these documents")
-            doc_id, action, payload = row["doc_id"], row["action"], row["payload"]
+            doc_id, action, payload, row_id = row["doc_id"], row["action"], row["payload"], row["id"]
             other = self._later_conflict(row, undone_review_ids(self.store))
             if other is not None:
                 raise ReviewError(
                     f"cannot undo your {action} at {doc_id} {where(row)}: {other['reviewer']} has since "
                     f"{other['action']}ed an overlapping range (review {other['id']}); they can undo theirs first"
                 )
-            written = set(payload.get("gold_ids", []))
+            renamed = _renames(self.store.review_rows(doc_id))
+            written = {_follow(renamed, i) for i in payload.get("gold_ids", [])}
             kept = [g for g in self.store.gold_rows(doc_id) if g["id"] not in written]
             restore: list[NewGold] = []
             skipped = 0
@@ -369,9 +414,16 @@ class ReviewSession(EditDrafts, AddDrafts):
                 if any(k["start"] < g["end"] and g["start"] < k["end"] for k in kept):
                     skipped += 1  # the range is taken by newer gold: do not make gold overlap
                     continue
-                restore.append(new_gold(g, g["origin"], g["reviewer"], g["annotators"], g["ts"]))
-            log = self._log("undo", row["item_key"], [], {"undo": row["id"], "action": action}, ts)
-            self.store.settle(doc_id, remove=sorted(written), insert=restore, log=log)
+                back = new_gold(g, g["origin"], g["reviewer"], g["annotators"], g["ts"])
+                if g.get("id") is not None:
+                    back["id"] = g["id"]  # under its id: earlier actions' gold_ids name it
+                restore.append(back)
+            done = self.store.settle(doc_id, remove=sorted(written), insert=restore)
+            undo_payload: dict = {"undo": row_id, "action": action}
+            moved = {str(r.get("id")): new for r, new in zip(restore, done.gold_ids) if r.get("id") not in (None, new)}
+            if moved:
+                undo_payload["renamed"] = moved  # restored under a new id (its old one was taken)
+            self.store.settle(doc_id, log=self._log("undo", row["item_key"], [], undo_payload, ts))
             if action != "skip" and doc_id in self._clusters:
                 # a range freed may hold spans now agreed automatically (e.g. under another policy)
                 sync_agreed(self.store, doc_id, self._clusters[doc_id], self.policy, self.reviewer)
@@ -389,12 +441,19 @@ class ReviewSession(EditDrafts, AddDrafts):
         ch = self._reopen(row)
         ch.message, ch.doc_id = msg, doc_id
         ch.spans = [ext] if ext else []
+        if self.walk is not None:
+            if self.walk.doc_id != doc_id:  # show the gold the undo changed
+                self.walk = GoldWalk(doc_id)
+                ch.document = True
+            self._reread(select=ext)
         return ch
 
     def _reopen(self, row: ReviewRow) -> Change:
         """Bring the in-memory list in line with an undone review row; what changed in it."""
         doc_id, key, action = row["doc_id"], row["item_key"] or "", row["action"]
         idx = next((i for i, it in enumerate(self.items) if it.key == key and it.doc_id == doc_id), None)
+        if action == "correct":
+            return Change()  # gold only: no item changes
         if action == "add":
             if idx is not None:
                 self.items.pop(idx)
@@ -430,11 +489,12 @@ class ReviewSession(EditDrafts, AddDrafts):
 
     # ------------------------------------------------------------------ adding a span nobody made
     def _add_doc(self, doc_id: str) -> None:
-        if doc_id not in self._clusters:
+        if doc_id not in self._clusters and doc_id not in self.docs:
             raise ReviewError(f"{doc_id} is not under review in this session")
 
-    def add_problem(self, doc_id: str, start: int, end: int) -> str | None:
-        """Why a span ``[start, end)`` cannot be added to ``doc_id``, or None."""
+    def add_problem(self, doc_id: str, start: int, end: int, replace: bool = False) -> str | None:
+        """Why a span ``[start, end)`` cannot be added to ``doc_id``, or None (with ``replace``
+        overlapping gold is no obstacle: it would be replaced)."""
         self._add_doc(doc_id)
         text = self.text(doc_id)
         if not 0 <= start < end <= len(text):
@@ -449,7 +509,7 @@ class ReviewSession(EditDrafts, AddDrafts):
                         f"overlaps an unsettled disagreement {c.start}–{c.end} 「{text[c.start : c.end]}」: "
                         "settle it there (a version, or e to edit one)"
                     )
-        for g in self.store.gold_rows(doc_id, overlapping=(start, end)):
+        for g in [] if replace else self.store.gold_rows(doc_id, overlapping=(start, end)):
             who = f" by {g['reviewer']}" if g["origin"] in ("added", "adjudicated") and g["reviewer"] else ""
             return f"overlaps gold {g['label']}「{g['text']}」 {g['start']}–{g['end']} ({g['origin']}{who})"
         return None

@@ -15,7 +15,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, NamedTuple, TypedDict, cast
+from typing import TYPE_CHECKING, NamedTuple, NotRequired, TypedDict, cast
 
 from ..core.quantity import canonical_attrs
 from ..core.types import QuantityAttrs, Span
@@ -42,19 +42,22 @@ class GoldRow(TypedDict):
     label: str
     text: str
     attrs: dict | None
-    origin: str  # agreed, adjudicated, added
+    origin: str  # agreed, single-annotator, adjudicated, added, corrected
     reviewer: str | None
     annotators: list[str]
     ts: str
 
 
 class NewGold(Span):
-    """A gold row to write: a span with its provenance."""
+    """A gold row to write: a span with its provenance; ``id`` for a row written back (an
+    undo restores a replaced row under its id, so earlier actions' ``gold_ids`` still name it;
+    a new id when another row holds it meanwhile)."""
 
     origin: str
     reviewer: str | None
     annotators: list[str]
     ts: str
+    id: NotRequired[int]
 
 
 class ReviewRow(TypedDict):
@@ -64,7 +67,7 @@ class ReviewRow(TypedDict):
     doc_id: str
     reviewer: str
     ts: str
-    action: str  # agree, pick, edit, reject, skip, add, undo
+    action: str  # agree, pick, edit, reject, skip, add, correct, undo
     item_key: str | None
     start: int | None
     end: int | None
@@ -144,6 +147,13 @@ class ReviewQueries:
             params += (overlapping[1], overlapping[0])
         return [_gold(r) for r in self.query(sql + " ORDER BY start, id", params)]
 
+    def docs_with_gold(self) -> list[str]:
+        """Ids of the documents that have gold, in ingest order."""
+        rows = self.conn.execute(
+            "SELECT d.id FROM documents d WHERE EXISTS (SELECT 1 FROM gold g WHERE g.doc_id = d.id) ORDER BY d.rowid"
+        )
+        return [r[0] for r in rows]
+
     def gold_totals(self) -> tuple[int, int]:
         """(gold spans, documents with gold)."""
         row = self.conn.execute("SELECT count(*), count(DISTINCT doc_id) FROM gold").fetchone()
@@ -212,10 +222,14 @@ class ReviewQueries:
 
 
 def _insert_gold(c: sqlite3.Connection, doc_id: str, g: NewGold) -> int:
+    gid = g.get("id")
+    if gid is not None and c.execute("SELECT 1 FROM gold WHERE id = ?", (gid,)).fetchone():
+        gid = None  # taken meanwhile: a new id (the caller records the rename)
     cur = c.execute(
-        'INSERT INTO gold (doc_id, start, "end", label, text, attrs, origin, reviewer, annotators, ts)'
-        " VALUES (?,?,?,?,?,?,?,?,?,?)",
+        'INSERT INTO gold (id, doc_id, start, "end", label, text, attrs, origin, reviewer, annotators, ts)'
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         (
+            gid,
             doc_id,
             g["start"],
             g["end"],
