@@ -24,7 +24,8 @@ works through the document from top to bottom, each time taking the cheapest seq
   the new-span mode selects the match); the cheapest;
 * ``f`` (and ``y`` when proposals are left pending) finishes the document and opens the next.
 
-The cost of a sequence is its key presses plus ``TYPED_CHAR_COST`` per typed character; typed
+The cost of a sequence is its key presses plus ``TYPED_CHAR_COST`` per typed character (``--typed-cost``:
+a Chinese character typed through an input method takes a few keys); typed
 text is counted apart from keys (``keys per gold span`` excludes it and a line of its own gives
 it). With ``--accept-all`` the oracle may also start a document with ``A`` ``y`` (accept every
 pending proposal at once) and then fix what is wrong, when that is cheaper: a person who
@@ -49,6 +50,7 @@ import tempfile
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -190,10 +192,11 @@ class Plan:
     keys: int = 0
     typed: int = 0
     method: str = ""
+    typed_cost: ClassVar[float] = TYPED_CHAR_COST  # set by --typed-cost
 
     @property
     def cost(self) -> float:
-        return self.keys + TYPED_CHAR_COST * self.typed
+        return self.keys + self.typed_cost * self.typed
 
     def add(self, name: str, arg: object = None) -> Plan:
         self.steps.append((name, arg))
@@ -1045,12 +1048,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, default=ROOT / "workbench" / "data" / "corpus")
     ap.add_argument("--annotator", default="oracle")
     ap.add_argument("--accept-all", action="store_true", help="let the oracle start a document with A y")
+    ap.add_argument(
+        "--typed-cost",
+        type=float,
+        default=TYPED_CHAR_COST,
+        help=f"what a typed character weighs against a key when the oracle chooses (default {TYPED_CHAR_COST:g})",
+    )
     ap.add_argument("--verbose", action="store_true", help="print the keys of every added span")
     args = ap.parse_args(argv)
 
     from workbench.store import Store
 
     gold = read_gold(args.gold)
+    Plan.typed_cost = args.typed_cost
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or str(Path(tmp) / "keys.db")
         store = Store(db)
