@@ -281,6 +281,11 @@ class DocOracle:
         self._pw = [self.s.prev_word(p) for p in range(n)]
         self._bfs: dict[int, tuple[list[int], list[tuple[int, str]]]] = {}
         self.role: dict[str, tuple[str, int | None]] = {}  # item key -> ("exact"|"fix"|"junk", gold index)
+        self.missed: list[int] = []  # gold spans to add
+        # the search bar while it is open: origin, query typed so far, the last hit
+        self._origin = 0
+        self._query = ""
+        self._pos: int | None = None
 
     # ----------------------------------------------------------------- caret distances
     def _caret_bfs(self, src: int) -> tuple[list[int], list[tuple[int, str]]]:
@@ -341,7 +346,7 @@ class DocOracle:
     def _search_hits(self, query: str, origin: int) -> list[int]:
         """Where the search lands on opening (from ``origin``) and after each next-match press,
         as the app steps it (``find`` from the last hit + 1, wrapping)."""
-        hits = []
+        hits: list[int] = []
         h = self.s.find(query, origin)
         while h is not None and len(hits) <= SEARCH_STEPS_MAX:
             hits.append(h[0])
@@ -352,7 +357,7 @@ class DocOracle:
 
     def _search_back(self, query: str, origin: int) -> list[int]:
         h = self.s.find(query, origin)
-        out = []
+        out: list[int] = []
         while h is not None and len(out) <= SEARCH_STEPS_MAX:
             out.append(h[0])
             h = self.s.find(query, h[0], backwards=True)
@@ -456,7 +461,9 @@ class DocOracle:
                 a, b = sp.selection()
                 if (a, b) != (g["start"], g["end"]):
                     raise AssertionError(f"bench: the selection is {a}-{b}, not {g['start']}-{g['end']}")
-                o.press(name, kind="add", label=arg, call=lambda a=a, b=b, lab=str(arg): self.s.add_span(a, b, lab))
+                o.press(
+                    name, kind="add", label=str(arg), call=lambda a=a, b=b, lab=str(arg): self.s.add_span(a, b, lab)
+                )
             else:
                 raise AssertionError(name)
         self.o.tally.adds.append((o.tally.total_keys - keys0, o.tally.total_typed - typed0, plan.method))
@@ -688,12 +695,13 @@ class DocOracle:
             elif name == "end.left":
                 o.press(name, call=lambda: s.move_end(-1))
             elif name == "relabel":
-                o.press(name, label=arg, call=lambda a=arg: s.relabel(a))
+                o.press(name, label=str(arg), call=lambda a=str(arg): s.relabel(a))
             elif name in ("attrs", "attrs.field", "attrs.clear"):
                 o.press(name)
             elif name == "type":
                 o.type_text(str(arg), "fix")
             elif name == "attrs.values":
+                assert isinstance(arg, tuple)
                 values = arg
             elif name == "attrs.save":
                 o.press(name, call=lambda v=values: s.set_attrs(attrs_from_fields(*v)))
@@ -712,7 +720,7 @@ class DocOracle:
         items = self.s.items
         by_span = {(it["start"], it["end"], it["label"]): it for it in items if it["proposal_id"] is not None}
         taken: set[str] = set()
-        self.missed: list[int] = []
+        self.missed = []
         for gi, g in enumerate(self.gold):
             it = by_span.get(_gold_key(g))
             if it is not None:
@@ -774,18 +782,23 @@ class DocOracle:
         out.sort(key=lambda t: t[0])
         return out
 
+    def _item(self, key: str) -> dict:
+        i = self.s.index_of(key)
+        assert i is not None, key
+        return self.s.items[i]
+
     def _range_of(self, what: str, ref) -> tuple[int, int, str | None]:
         if what == "add":
             g = self.gold[ref]
             return g["start"], g["end"], None
         if what == "fix":
             gi = self.role[ref][1]
-            it = self.s.items[self.s.index_of(ref)]
+            it = self._item(ref)
             if gi is not None:
                 g = self.gold[gi]
                 return min(g["start"], it["start"]), max(g["end"], it["end"]), ref
             return it["start"], it["end"], ref
-        it = self.s.items[self.s.index_of(ref)]
+        it = self._item(ref)
         return it["start"], it["end"], ref
 
     def do(self, what: str, ref, reject_pending: bool) -> None:
@@ -804,7 +817,7 @@ class DocOracle:
         elif what == "fix":
             gi = self.role[ref][1]
             assert gi is not None
-            it = self.s.items[self.s.index_of(ref)]
+            it = self._item(ref)
             plan = self.fix_plan(it, self.gold[gi])
             if plan is None:  # the bound moves would be refused here: reject it and add the span
                 self.role[ref] = ("junk", None)
@@ -827,9 +840,9 @@ class DocOracle:
             self.run_nav(best[1])
             self.run_add(g, best[2])
             # the QUANTITY attrs the add read from the text, if the gold says otherwise
-            it = self.s.current
-            if it is not None and g["label"] == "QUANTITY":
-                ap = self._attrs_plan(it["attrs"], g.get("attrs"))
+            cur = self.s.current
+            if cur is not None and g["label"] == "QUANTITY":
+                ap = self._attrs_plan(cur["attrs"], g.get("attrs"))
                 if ap is not None:
                     self.run_fix(ap)
 
