@@ -223,8 +223,15 @@ def agreement(app: AppContext, as_json: bool, label: str | None) -> None:
 @click.option(
     "--summary", is_flag=True, help="Do not open the TUI: make agreed spans gold and list what is still unsettled."
 )
+@click.option(
+    "--all",
+    "all_docs",
+    is_flag=True,
+    help="Audit all gold: every document ready for review or holding gold (not only those with "
+    "disagreements); the screen opens on the gold walk (o). With --summary: gold per document.",
+)
 @pass_app
-def review(app: AppContext, reviewer: str | None, policy: str, docs: str | None, summary: bool) -> None:
+def review(app: AppContext, reviewer: str | None, policy: str, docs: str | None, summary: bool, all_docs: bool) -> None:
     """Settle disagreements between annotators into gold.
 
     \b
@@ -242,8 +249,15 @@ def review(app: AppContext, reviewer: str | None, policy: str, docs: str | None,
              enter save (adjudicated), esc cancel
       n      add a span no annotator made: h/l w/b j/k move the caret, v anchor,
              1-7 label, a QUANTITY attrs, tab next document, enter save (origin
-             "added"), esc cancel; not over gold nor an unsettled disagreement
+             "added"), esc cancel; not over an unsettled disagreement; over gold,
+             enter asks and enter again replaces the gold it overlaps
+      o      walk the gold of the document (any origin): j/k span, tab next
+             document, 1-7 relabel, [ ] { } bounds, a attrs, d remove, n a new
+             span replacing it, enter save (origin "corrected"), esc back
       ?      help     q  quit
+    A correction of an agreed span stays when review starts again (the
+    automatic sync does not bring it back); u undoes it. --all walks every
+    document with gold, to audit what everybody agreed on.
     u undoes your own latest action, also one from an earlier session.
     Each action is committed (review log + gold rows, one transaction) before
     the screen updates. Running review again shows only what is unsettled.
@@ -261,11 +275,11 @@ def review(app: AppContext, reviewer: str | None, policy: str, docs: str | None,
         if unknown:
             raise click.ClickException(f"no such document: {', '.join(unknown)}")
     try:
-        session = ReviewSession(store, name, policy=policy, doc_ids=doc_ids)
+        session = ReviewSession(store, name, policy=policy, doc_ids=doc_ids, all_docs=all_docs)
     except ReviewError as e:
         raise click.ClickException(str(e)) from None
     s = session.summary
-    if not s.documents:
+    if not s.documents and not (all_docs and session.docs):
         waiting = waiting_docs(store)
         msg = (
             "no document is ready for review: a document needs all its assigned annotators to finish it "
@@ -277,6 +291,21 @@ def review(app: AppContext, reviewer: str | None, policy: str, docs: str | None,
         raise click.ClickException(msg)
     echo = click.echo if summary else echo_err
     _print_summary(echo, store, s, policy)
+    if all_docs and s.gold_only:
+        echo(
+            f"also {s.gold_only} document{'s' if s.gold_only != 1 else ''} with gold not ready for review "
+            "(being annotated again): their gold can be corrected, the automatic sync leaves them alone"
+        )
+    if summary and all_docs:
+        from workbench.core.visible import visible
+
+        for doc_id in session.docs:
+            rows = session.gold(doc_id)
+            by: dict[str, int] = {}
+            for g in rows:
+                by[g["origin"]] = by.get(g["origin"], 0) + 1
+            parts = ", ".join(f"{n} {o}" for o, n in sorted(by.items())) or "no gold"
+            click.echo(f"{visible(doc_id)}  gold {len(rows)} spans: {parts}  ({s.by_doc.get(doc_id, 0)} unsettled)")
     if summary:
         for it in session.items:
             c = it.cluster
@@ -288,8 +317,11 @@ def review(app: AppContext, reviewer: str | None, policy: str, docs: str | None,
             )
             click.echo(f"{c.doc_id}  {c.start}-{c.end}  「{text}」  {'+'.join(c.kinds)}  {vs}")
         return
-    if not session.items:
-        echo_err("nothing to adjudicate; the review screen opens to add spans no annotator made (n), q quits")
+    if not session.items and not all_docs:
+        echo_err(
+            "nothing to adjudicate; the review screen opens to add spans no annotator made (n) "
+            "or correct gold (o), q quits"
+        )
     from workbench.tui.review_app import ReviewApp
 
     tui = ReviewApp(session)
@@ -327,12 +359,13 @@ def _print_summary(echo, store, s, policy: str) -> None:
         )
     by_origin = store.gold_by_origin()
     if by_origin:
-        order = ("agreed", "single-annotator", "adjudicated", "added")
+        order = ("agreed", "single-annotator", "adjudicated", "added", "corrected")
         parts = [f"{by_origin[o]} {o}" for o in order if o in by_origin]
         parts += [f"{n} {o}" for o, n in sorted(by_origin.items()) if o not in order]
         echo(
             f"gold spans by origin: {', '.join(parts)}"
             + (" (added = by a reviewer, no annotator had it)" if "added" in by_origin else "")
+            + (" (corrected = gold a reviewer fixed)" if "corrected" in by_origin else "")
         )
 
 

@@ -28,8 +28,8 @@ from .help import HelpScreen
 from .items import clip_cells
 from .keys import action_modes, bindings
 from .review_detail import Detail
-from .review_keys import ADD, ATTRS, EDIT, FIND, HELP_RULES, KEYBAR, KEYS, NORMAL
-from .review_list import ItemList
+from .review_keys import ADD, ATTRS, EDIT, FIND, GOLD, HELP_RULES, KEYBAR, KEYS, NORMAL
+from .review_list import GoldList, ItemList
 from .safe import SafeText
 from .scroll import Line
 from .wrap import cell_width
@@ -52,7 +52,7 @@ class ReviewApp(WorkbenchApp):
     HELP_ROWS = {
         "digit.1": [
             ("1 … 9", "take version N as gold"),
-            ("1 … 7", "label " + " ".join(f"{i}={lab}" for i, lab in enumerate(LABELS, 1)) + "  [edit/add]"),
+            ("1 … 7", "label " + " ".join(f"{i}={lab}" for i, lab in enumerate(LABELS, 1)) + "  [edit/add/gold]"),
         ]
     }
     MODE_NAMES = {NORMAL: "list"}
@@ -71,6 +71,7 @@ class ReviewApp(WorkbenchApp):
         self._attrs_return = EDIT
         self._find_query = ""
         self._n_items = len(session.items)
+        self.confirm_replace = False  # add mode over gold: the first enter asked, the next one replaces
 
     def compose(self) -> ComposeResult:
         yield Line(id="header")
@@ -78,6 +79,7 @@ class ReviewApp(WorkbenchApp):
             with Vertical(id="side"):
                 yield Line(id="list-header")
                 yield ItemList(self.session, id="list")
+                yield GoldList(self.session, id="gold-list")
             with VerticalScroll(id="detail-box"):
                 yield Detail(self, id="detail")
         yield Line(id="status")
@@ -87,6 +89,8 @@ class ReviewApp(WorkbenchApp):
 
     def ready(self) -> None:
         self.list = self.query_one(ItemList)
+        self.gold_list = self.query_one(GoldList)
+        self.gold_list.display = False
         self.detail = self.query_one(Detail)
         self.attrs_form = self.query_one(AttrsForm)
         self.search_bar = self.query_one(SearchBar)
@@ -96,12 +100,25 @@ class ReviewApp(WorkbenchApp):
         self.update_header()
         self.update_status()
         self.update_keybar()
+        if self.session.all_docs and self.session.docs:  # review --all: audit the gold from the start
+            self.action_gold()
 
     def restyle(self) -> None:
         super().restyle()
         self.detail.show()
 
     def _list_header(self) -> None:
+        w = self.session.walk
+        if w is not None:
+            self.query_one("#list-header", Line).set(
+                SafeText(
+                    f" gold of {w.doc_id}: {len(w.rows)} spans  (= agreed ✓ adjudicated + added ✎ corrected)",
+                    style="bold",
+                    no_wrap=True,
+                    overflow="ellipsis",
+                )
+            )
+            return
         self.query_one("#list-header", Line).set(
             SafeText(
                 " " + "#".ljust(len(str(len(self.session.items))) + 1) + "✓ kind doc       text",
@@ -129,10 +146,20 @@ class ReviewApp(WorkbenchApp):
                     if it.key in ch.keys and (ch.doc_id is None or it.doc_id == ch.doc_id):
                         self.list.forget(i)
             self.list.goto(s.cursor)
+        self._gold_view()
         self.detail.show()
         self.query_one("#detail-box").scroll_home(animate=False)
         self.update_header()
         self.update_status()
+
+    def _gold_view(self) -> None:
+        """Show the gold list while walking the gold, the disagreements otherwise."""
+        walking = self.session.walk is not None
+        self.gold_list.display = walking
+        self.list.display = not walking
+        if walking:
+            self.gold_list.reload()
+        self._list_header()
 
     def update_header(self) -> None:
         s, st = self.session, self.st
@@ -149,6 +176,10 @@ class ReviewApp(WorkbenchApp):
         t.append(f"{done} settled ", style=st("ok"))
         t.append("│ ", style=st("sep"))
         t.append(f"{s.summary.documents} documents · {s.summary.agreed_spans} agreed spans in gold ", style=st("dim"))
+        if s.walk is not None:
+            t.append("│ ", style=st("sep"))
+            t.append(" gold ", style=st("chip-title"))
+            t.append(f" {s.walk.doc_id} ", style="bold")
         self.query_one("#header", Line).set(t)
 
     def update_status(self) -> None:
@@ -171,6 +202,23 @@ class ReviewApp(WorkbenchApp):
                 t.append(f" {x['label']} 「{x['text']}」 {x['start']}–{x['end']} ")
                 if x.get("attrs"):
                     t.append(format_attrs(x["attrs"]) + " ", style=st("attrs"))
+        elif self.mode == GOLD and s.walk is not None:
+            w = s.walk
+            g = w.current
+            t.append(" GOLD ", style=st("chip-title"))
+            if g is None:
+                t.append(f" {w.doc_id}: no gold span ")
+            else:
+                t.append(f" {g['label']} 「{clip_cells(g['text'], 30)}」 {g['start']}–{g['end']} {g['origin']} ")
+                if w.remove:
+                    t.append("✗ remove ", style=st("error-b"))
+                elif w.span is not None:
+                    x = w.span
+                    t.append(
+                        f"→ {x['label']} 「{clip_cells(x['text'], 30)}」 {x['start']}–{x['end']} ", style=st("warn-b")
+                    )
+                    if x.get("attrs"):
+                        t.append(format_attrs(x["attrs"]) + " ", style=st("attrs"))
         elif s.current is not None:
             it = s.current
             t.append(f" {it.doc_id} {it.cluster.start}–{it.cluster.end} ", style="bold")
@@ -202,6 +250,13 @@ class ReviewApp(WorkbenchApp):
             return f"reject all versions{where}"
         if name == "save_edit":
             return f"the edit{where}"
+        if name == "save_correct" and s.walk is not None and s.walk.current is not None:
+            g = s.walk.current
+            return f"the correction of {g['label']} 「{clip_cells(g['text'], 24)}」 at {s.walk.doc_id} {g['start']}–{g['end']}"
+        if name == "replace_add" and s.add_draft is not None:
+            a, b = s.add_selection()
+            d = s.add_draft
+            return f"replace gold by {d.label} 「{clip_cells(s.text(d.doc_id)[a:b], 24)}」 at {d.doc_id} {a}–{b}"
         if name == "save_add" and s.add_draft is not None:
             a, b = s.add_selection()
             d = s.add_draft
@@ -211,11 +266,15 @@ class ReviewApp(WorkbenchApp):
         return f"{name.replace('_', ' ')}{where}"
 
     def _edit(self, fn, *args) -> None:
-        """A draft / new-span step: only the detail and the status change."""
+        """A draft / new-span / correction step: only the detail, the status (and the gold
+        list row) change; nothing is written."""
+        self.confirm_replace = False
         ok, _ch = self.attempt(fn, *args)
         if ok:
             self._message = None
             self.detail.show()
+            if self.session.walk is not None:
+                self.gold_list.refresh()
             self.update_status()
 
     # ------------------------------------------------------------------ modes
@@ -249,6 +308,12 @@ class ReviewApp(WorkbenchApp):
 
     def action_digit(self, n: int) -> None:
         n = int(n)
+        if self.mode == GOLD:
+            if n > len(LABELS):
+                self.error(f"labels are 1-{len(LABELS)}")
+                return
+            self._edit(self.session.correct_relabel, LABELS[n - 1])
+            return
         if self.mode in (ADD, EDIT):
             if n > len(LABELS):
                 self.error(f"labels are 1-{len(LABELS)}" + (" in edit mode" if self.mode == EDIT else ""))
@@ -265,8 +330,23 @@ class ReviewApp(WorkbenchApp):
     def action_enter(self) -> None:
         if self.mode == EDIT:
             self._save(self.session.save_edit)
+        elif self.mode == GOLD:
+            self._do(self.session.save_correct)
         elif self.mode == ADD:
-            self._save(self.session.save_add)
+            s = self.session
+            over = s.add_overlaps() if s.add_draft is not None and s.add_draft.label else []
+            if over and s.add_check(replace=True) is None and not self.confirm_replace:
+                self.confirm_replace = True  # ask first: replacing gold is not what n usually does
+                names = ", ".join(f"{g['label']}「{g['text']}」" for g in over)
+                self.say(f"replace {names} ({len(over)} gold span{'s' if len(over) > 1 else ''})? enter: yes · esc: no")
+                self.detail.show()
+                self.update_status()
+                return
+            if self.confirm_replace:
+                self.confirm_replace = False
+                self._save(self.replace_add)
+            else:
+                self._save(s.save_add)
         else:
             self._do(self.session.pick, self.version + 1)
 
@@ -279,12 +359,16 @@ class ReviewApp(WorkbenchApp):
     def action_undo(self) -> None:
         self._do(self.session.undo)
 
+    def replace_add(self) -> Change:
+        """Save the new span replacing the gold it overlaps (confirmed)."""
+        return self.session.save_add(replace=True)
+
     def _save(self, save) -> None:
-        """Save the edit / the new span; back to normal mode."""
+        """Save the edit / the new span; back to normal mode (the gold, when walking it)."""
         old = self.session.cursor
 
         def done(ch: Change) -> None:
-            self.mode = NORMAL
+            self.mode = GOLD if self.session.walk is not None else NORMAL
             self.say(ch.message, "ok")
             self._apply(ch, old)
 
@@ -299,12 +383,18 @@ class ReviewApp(WorkbenchApp):
             self.detail.show()
 
     def action_bound(self, which: str, d: int) -> None:
+        if self.mode == GOLD:
+            self._edit(self.session.correct_move, which, int(d))
+            return
         self._edit(self.session.draft_move, which, int(d))
 
     def action_draft_select(self, d: int) -> None:
         self._edit(self.session.draft_select, int(d))
 
     def action_draft_drop(self) -> None:
+        if self.mode == GOLD:
+            self._edit(self.session.correct_remove)
+            return
         self._edit(self.session.draft_drop)
 
     def action_base(self) -> None:
@@ -316,7 +406,12 @@ class ReviewApp(WorkbenchApp):
     # ------------------------------------------------------------------ the attrs form
     def action_attrs(self) -> None:
         s = self.session
-        if self.mode == ADD and s.add_draft is not None:
+        if self.mode == GOLD:
+            shown = s.walk.shown() if s.walk is not None else None
+            if shown is None:
+                return
+            label, attrs = shown["label"], shown.get("attrs")
+        elif self.mode == ADD and s.add_draft is not None:
             label, attrs = s.add_draft.label, s.add_draft.attrs
         elif s.draft is None or not s.draft.spans:
             return
@@ -335,10 +430,13 @@ class ReviewApp(WorkbenchApp):
             self._late_enter()
             return
         s = self.session
-        ok, _ch = self.attempt(s.add_set_attrs if self._attrs_return == ADD else s.draft_set_attrs, event.attrs)
+        setter = {ADD: s.add_set_attrs, GOLD: s.correct_set_attrs}.get(self._attrs_return, s.draft_set_attrs)
+        ok, _ch = self.attempt(setter, event.attrs)
         if ok:
             self.mode = self._attrs_return
             self.detail.show()
+            if s.walk is not None:
+                self.gold_list.refresh()
 
     def on_attrs_form_invalid(self, event: AttrsForm.Invalid) -> None:
         self.error(event.error)
@@ -352,7 +450,7 @@ class ReviewApp(WorkbenchApp):
     def _late_enter(self) -> None:
         # a second enter typed in the same burst reached the form before the first one's
         # message was handled: it was meant for the mode the first one returned to
-        if self.mode in (EDIT, ADD):
+        if self.mode in (EDIT, ADD, GOLD):
             self.action_enter()
 
     # ------------------------------------------------------------------ the find bar
@@ -385,13 +483,31 @@ class ReviewApp(WorkbenchApp):
         elif self.mode == ATTRS:
             self.hold_keys()
             self.attrs_form.cancel()
+        elif self.mode == GOLD:
+            s = self.session
+            if s.walk is not None and s.walk.pending:
+                s.cancel_correct()
+                self.say("correction dropped (nothing written)")
+                self.detail.show()
+                self.gold_list.refresh()
+                self.update_status()
+                return
+            s.end_gold()
+            self.mode = NORMAL
+            self._apply(Change(reordered=True), s.cursor)
         elif self.mode == ADD:
             d = self.session.add_draft
+            if self.confirm_replace:
+                self.confirm_replace = False
+                self.say("not replaced")
+                self.detail.show()
+                self.update_status()
+                return
             if d is not None and d.anchor is not None:
                 self._edit(self.session.add_drop_anchor)
                 return
             self.session.cancel_add()
-            self.mode = NORMAL
+            self.mode = GOLD if self.session.walk is not None else NORMAL
             self.say("new span cancelled")
             self.detail.show()
             self.query_one("#detail-box").scroll_home(animate=False)
@@ -448,6 +564,47 @@ class ReviewApp(WorkbenchApp):
     def action_add_doc(self, d: int) -> None:
         self._edit(self.session.add_doc, int(d))
         self.query_one("#detail-box").scroll_home(animate=False)
+
+    # gold mode
+    def action_gold(self) -> None:
+        ok, _walk = self.attempt(self.session.begin_gold)
+        if ok:
+            self._message = None
+            self.mode = GOLD
+            self._gold_view()
+            self.detail.show()
+            self.query_one("#detail-box").scroll_home(animate=False)
+            self.update_header()
+            self.update_status()
+
+    def _gold_step(self, fn, *args) -> None:
+        ok, ch = self.attempt(fn, *args)
+        if ok:
+            self._message = None
+            if ch is not None and ch.message:
+                self.say(ch.message)
+            self._gold_view()
+            self.detail.show()
+            self.query_one("#detail-box").scroll_home(animate=False)
+            self.update_header()
+            self.update_status()
+
+    def action_gold_move(self, d: int) -> None:
+        self._gold_step(self.session.gold_move, int(d))
+
+    def action_gold_first(self) -> None:
+        self._gold_step(self.session.gold_goto, 0)
+
+    def action_gold_last(self) -> None:
+        w = self.session.walk
+        self._gold_step(self.session.gold_goto, len(w.rows) - 1 if w is not None else 0)
+
+    def action_gold_doc(self, d: int) -> None:
+        self._gold_step(self.session.gold_doc, int(d))
+
+    def on_gold_list_clicked(self, event: GoldList.Clicked) -> None:
+        if self.mode == GOLD:
+            self._gold_step(self.session.gold_goto, event.index)
 
     def on_item_list_clicked(self, event: ItemList.Clicked) -> None:
         if self.mode == NORMAL:

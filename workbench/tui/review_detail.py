@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from ..core.labels import LABELS
 from ..core.quantity import format_attrs
-from .review_list import STATE
+from .review_list import ORIGIN, STATE
 from .safe import SafeText, safe_text
 from .styles import STYLE_CLASSES, Styled
 from .wrap import cell_width, wrap
@@ -81,13 +81,16 @@ class Detail(Styled, Static):
         st, label_st = self.st, self.label_st
         if s.add_draft is not None:
             return self.build_add(width)
+        if s.walk is not None:
+            return self.build_gold(width)
         it = s.current
         out = SafeText()
         if it is None:
             out.append("nothing left to adjudicate", style="bold")
             if s.docs:
                 out.append(
-                    "\n\nn adds a span no annotator made (tab / shift+tab: other documents under review)",
+                    "\n\nn adds a span no annotator made (tab / shift+tab: other documents under review)"
+                    "\no walks the gold of the documents under review, to correct any span of it",
                     style=st("dim"),
                 )
             return out
@@ -253,9 +256,18 @@ class Detail(Styled, Static):
             head.append("  a: value unit approx", style=st("faint"))
         out.append_text(head)
         out.append("\n  ")
-        problem = s.add_check()
+        problem = s.add_check(replace=True)
+        over = [] if problem else s.add_overlaps()
         if problem:
             out.append(f"✗ {problem}", style=st("error-b"))
+        elif over and d.label:
+            names = ", ".join(f"{g['label']}「{g['text']}」{g['start']}–{g['end']} ({g['origin']})" for g in over)
+            if self._app.confirm_replace:
+                out.append(f"⚠ enter again replaces {names} · esc keeps it", style=st("warn-b"))
+            else:
+                out.append(f"overlaps gold {names}: enter asks to replace it", style=st("warn-b"))
+        elif over:
+            out.append("over gold: choose a label, then enter asks to replace it", style=st("dim"))
         elif d.label:
             out.append("✓ enter puts it into gold", style=st("ok"))
         else:
@@ -266,5 +278,85 @@ class Detail(Styled, Static):
         out.append("\n\n")
         out.append("gold spans in their label colours · ", style=st("faint"))
         out.append("unsettled disagreements", style=st("blocked"))
-        out.append(" take no new span (settle them in the list)", style=st("faint"))
+        out.append(
+            " take no new span (settle them in the list); over gold, enter asks to replace it", style=st("faint")
+        )
+        return out
+
+    def build_gold(self, width: int) -> Text:
+        """Gold mode: the text around the selected gold span with every gold span in its
+        colour, the selected one reversed, the correction being built, its provenance."""
+        s = self._app.session
+        st, label_st = self.st, self.label_st
+        w = s.walk
+        assert w is not None
+        text = s.text(w.doc_id)
+        out = SafeText()
+        out.append(" gold ", style=st("chip-title"))
+        out.append(f"  {w.doc_id}", style="bold")
+        if w.doc_id in s.docs:
+            out.append(f"  document {s.docs.index(w.doc_id) + 1}/{len(s.docs)}", style=st("dim"))
+        g = w.current
+        if g is None:
+            out.append("\n\nno gold span in this document", style="bold")
+            out.append("\n\ntab / shift+tab: other documents · n adds a span · esc: back", style=st("dim"))
+            return out
+        out.append(f"  span {w.index + 1}/{len(w.rows)}", style=st("dim"))
+        out.append("\n\n")
+        new = w.shown()
+        a = min(g["start"], new["start"]) if new else g["start"]
+        b = max(g["end"], new["end"]) if new else g["end"]
+        n = len(text)
+        lo = text.rfind("\n", 0, max(0, a - 600)) + 1 if a > 600 else 0
+        hi = text.find("\n", min(n, b + 600))
+        hi = n if hi < 0 else hi
+        rows = [(lo + x, lo + y) for x, y in wrap(text[lo:hi], max(10, width - 2))]
+        r_first = max((i for i, (x, _y) in enumerate(rows) if x <= a), default=0)
+        r_last = max((i for i, (x, _y) in enumerate(rows) if x < b), default=r_first)
+        rows = rows[max(0, r_first - CONTEXT_ROWS) : r_last + CONTEXT_ROWS + 1]
+        lo, hi = rows[0][0], rows[-1][1]
+        para = SafeText(text[lo:hi], style=st("text"))
+        for x in w.rows:
+            if x["end"] > lo and x["start"] < hi:
+                para.stylize(label_st(x["label"]) or st("dim"), max(0, x["start"] - lo), x["end"] - lo)
+        if new is None:
+            para.stylize(Style(strike=True, reverse=True), g["start"] - lo, g["end"] - lo)
+        else:
+            para.stylize(label_st(new["label"], True) + Style(reverse=True), new["start"] - lo, new["end"] - lo)
+        for k, (x, y) in enumerate(rows):
+            if k:
+                out.append("\n")
+            out.append_text(para[x - lo : y - lo])
+        out.append("\n\n")
+        head = SafeText("  ")
+        head.append(g["label"], style=label_st(g["label"]))
+        head.append(f"「{g['text']}」{g['start']}–{g['end']}".replace("\n", "⏎"))
+        if g.get("attrs"):
+            head.append(f" {format_attrs(g['attrs'])}", style=st("attrs"))
+        mark, mstyle = ORIGIN.get(g["origin"], ("?", "dim"))
+        head.append(f"   {mark} {g['origin']}", style=st(mstyle))
+        if g["reviewer"] and g["origin"] not in ("agreed", "single-annotator"):
+            head.append(f" by {g['reviewer']}", style=st("dim"))
+        anns = ", ".join(g["annotators"]) or "no annotator"
+        head.append(f" · {anns}", style=st("dim"))
+        out.append_text(head)
+        out.append("\n  ")
+        if w.remove:
+            out.append(
+                "✗ to be removed from gold: enter removes it (d again keeps it, esc drops the change)",
+                style=st("error-b"),
+            )
+        elif w.span is not None:
+            x = w.span
+            out.append("→ ", style=st("warn-b"))
+            out.append(x["label"], style=label_st(x["label"]))
+            out.append(f"「{x['text']}」{x['start']}–{x['end']}".replace("\n", "⏎"))
+            if x.get("attrs"):
+                out.append(f" {format_attrs(x['attrs'])}", style=st("attrs"))
+            out.append("   enter saves (origin corrected) · esc drops it", style=st("ok"))
+        else:
+            out.append(
+                "1-7 relabel · [ ] { } move start / end · a attrs · d remove · n a new span replacing it",
+                style=st("faint"),
+            )
         return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..core.labels import LABELS
 from .keys import Key, KeybarEntry
 
-NORMAL, EDIT, ATTRS, ADD, FIND = "normal", "edit", "attrs", "add", "find"
+NORMAL, EDIT, ATTRS, ADD, FIND, GOLD = "normal", "edit", "attrs", "add", "find", "gold"
 
 
 def _k(bid: str, keys: str, action: str, desc: str, modes: tuple[str, ...], group: str) -> Key:
@@ -24,13 +24,20 @@ KEYS: list[Key] = [
             f"digit.{i}",
             str(i),
             f"digit({i})",
-            f"take version {i}" + (f" · edit/add: label {LABELS[i - 1]}" if i <= len(LABELS) else ""),
-            (NORMAL, EDIT, ADD),
+            f"take version {i}" + (f" · edit/add/gold: label {LABELS[i - 1]}" if i <= len(LABELS) else ""),
+            (NORMAL, EDIT, ADD, GOLD),
             "Decide",
         )
         for i in range(1, 10)
     ],
-    _k("pick", "enter", "enter", "take the highlighted version · edit/add: save", (NORMAL, EDIT, ADD), "Decide"),
+    _k(
+        "pick",
+        "enter",
+        "enter",
+        "take the highlighted version · edit/add/gold: save",
+        (NORMAL, EDIT, ADD, GOLD),
+        "Decide",
+    ),
     _k("reject", "x", "reject", "reject all versions (no gold span here)", (NORMAL,), "Decide"),
     _k("skip", "space", "skip", "skip (stays unsettled)", (NORMAL,), "Decide"),
     _k(
@@ -38,20 +45,34 @@ KEYS: list[Key] = [
         "u,backspace",
         "undo",
         "undo your latest action (any depth, also from earlier sessions)",
-        (NORMAL,),
+        (NORMAL, GOLD),
         "Decide",
     ),
     _k("edit", "e", "edit", "edit the highlighted version", (NORMAL,), "Edit"),
-    _k("edit.start_left", "left_square_bracket", "bound('start',-1)", "start ←", (EDIT,), "Edit"),
-    _k("edit.start_right", "right_square_bracket", "bound('start',1)", "start →", (EDIT,), "Edit"),
-    _k("edit.end_left", "left_curly_bracket", "bound('end',-1)", "end ←", (EDIT,), "Edit"),
-    _k("edit.end_right", "right_curly_bracket", "bound('end',1)", "end →", (EDIT,), "Edit"),
+    _k("edit.start_left", "left_square_bracket", "bound('start',-1)", "start ←", (EDIT, GOLD), "Edit"),
+    _k("edit.start_right", "right_square_bracket", "bound('start',1)", "start →", (EDIT, GOLD), "Edit"),
+    _k("edit.end_left", "left_curly_bracket", "bound('end',-1)", "end ←", (EDIT, GOLD), "Edit"),
+    _k("edit.end_right", "right_curly_bracket", "bound('end',1)", "end →", (EDIT, GOLD), "Edit"),
     _k("edit.next_span", "tab,l,right", "draft_select(1)", "next span of the draft", (EDIT,), "Edit"),
     _k("edit.prev_span", "shift+tab,h,left", "draft_select(-1)", "previous span of the draft", (EDIT,), "Edit"),
-    _k("edit.drop", "d", "draft_drop", "drop the span from the draft", (EDIT,), "Edit"),
-    _k("edit.attrs", "a", "attrs", "QUANTITY attrs (value unit approx)", (EDIT, ADD), "Edit"),
+    _k(
+        "edit.drop",
+        "d",
+        "draft_drop",
+        "drop the span from the draft · gold: remove it (again: keep)",
+        (EDIT, GOLD),
+        "Edit",
+    ),
+    _k("edit.attrs", "a", "attrs", "QUANTITY attrs (value unit approx)", (EDIT, ADD, GOLD), "Edit"),
     _k("edit.base", "c", "base", "start over from the next version", (EDIT,), "Edit"),
-    _k("add", "n", "new_span", "add a span no annotator made: select it in the text", (NORMAL,), "Add"),
+    _k(
+        "add",
+        "n",
+        "new_span",
+        "add a span no annotator made: select it in the text · gold: a span replacing gold",
+        (NORMAL, GOLD),
+        "Add",
+    ),
     _k("add.left", "h,left", "caret(-1)", "caret ←", (ADD,), "Add"),
     _k("add.right", "l,right", "caret(1)", "caret →", (ADD,), "Add"),
     _k("add.word_next", "w", "caret_word(1)", "caret to the next word", (ADD,), "Add"),
@@ -69,16 +90,23 @@ KEYS: list[Key] = [
     _k("add.find", "slash", "find", "find text in the document and select it (enter again: next one)", (ADD,), "Add"),
     _k("add.next_doc", "tab", "add_doc(1)", "next document under review", (ADD,), "Add"),
     _k("add.prev_doc", "shift+tab", "add_doc(-1)", "previous document under review", (ADD,), "Add"),
+    _k("gold", "o", "gold", "walk the gold of this document (correct any span of it)", (NORMAL,), "Gold"),
+    _k("gold.next", "j,down", "gold_move(1)", "next gold span", (GOLD,), "Gold"),
+    _k("gold.prev", "k,up", "gold_move(-1)", "previous gold span", (GOLD,), "Gold"),
+    _k("gold.first", "g,home", "gold_first", "first gold span", (GOLD,), "Gold"),
+    _k("gold.last", "G,end", "gold_last", "last gold span", (GOLD,), "Gold"),
+    _k("gold.next_doc", "tab", "gold_doc(1)", "next document with gold", (GOLD,), "Gold"),
+    _k("gold.prev_doc", "shift+tab", "gold_doc(-1)", "previous document with gold", (GOLD,), "Gold"),
     _k(
         "cancel",
         "escape",
         "cancel",
-        "cancel the edit / new span (drops the anchor first) / close",
-        (EDIT, ATTRS, ADD, FIND),
+        "cancel the edit / new span (drops the anchor first) / correction / leave the gold",
+        (EDIT, ATTRS, ADD, FIND, GOLD),
         "General",
     ),
-    _k("help", "question_mark", "help", "help", (NORMAL, EDIT, ADD), "General"),
-    _k("quit", "q", "quit", "quit", (NORMAL,), "General"),
+    _k("help", "question_mark", "help", "help", (NORMAL, EDIT, ADD, GOLD), "General"),
+    _k("quit", "q", "quit", "quit", (NORMAL, GOLD), "General"),
 ]
 
 
@@ -93,9 +121,24 @@ KEYBAR: dict[str, list[KeybarEntry]] = {
         E(("reject",), "reject all"),
         E(("skip",), "skip"),
         E(("add",), "add span"),
+        E(("gold",), "gold"),
         E(("undo",), "undo"),
         E(("help",), "help"),
         E(("quit",), "quit"),
+    ],
+    GOLD: [
+        E(("gold.next", "gold.prev"), "span"),
+        E(("digit.1", "digit.7"), "label"),
+        E(("edit.start_left", "edit.start_right"), "start", " "),
+        E(("edit.end_left", "edit.end_right"), "end", " "),
+        E(("edit.attrs",), "attrs"),
+        E(("edit.drop",), "remove"),
+        E(("add",), "replace by new span"),
+        E(("pick",), "save"),
+        E(("undo",), "undo"),
+        E(("gold.next_doc",), "document"),
+        E(("cancel",), "back"),
+        E(("help",), "help"),
     ],
     EDIT: [
         E(("digit.1", "digit.7"), "label"),
@@ -143,6 +186,12 @@ n adds a span no annotator made: h/l (w/b, j/k) move the caret, v sets an anchor
   next document, enter saves it to gold (origin "added"). It may not overlap gold or an unsettled item.
 space skips (logged, stays unsettled); u undoes your own latest action, any depth, also one made in an
   earlier session (never the automatic gold, never another reviewer's action).
+o walks the gold of the document (any origin: agreed, single-annotator, adjudicated, added, corrected):
+  j/k the span, tab the next document with gold; 1-7 relabel, [ ] { } move start / end, a QUANTITY
+  attrs, d marks it for removal; enter saves the correction (origin "corrected", by you, undone by u),
+  esc drops it (again: back to the list). n selects a new span starting from the gold span: over gold,
+  enter asks, enter again replaces the gold it overlaps. Corrected automatic spans stay corrected
+  when review starts again (workbench review --all walks every document with gold).
 Spans all annotators agree on (or a majority, with --policy majority) are gold without review.
 Running review again lists only what is still unsettled.
 List: kind M = a span only some annotators have, B = boundaries, L = labels, A = QUANTITY attrs differ,

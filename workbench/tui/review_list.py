@@ -114,3 +114,87 @@ class ItemList(LineView):
         idx = int(self.scroll_y) + event.y
         if 0 <= idx < len(self.session.items):
             self.post_message(self.Clicked(idx))
+
+
+# gold origin -> (mark, style name in base.tcss)
+ORIGIN = {
+    "agreed": ("=", "ok"),
+    "single-annotator": ("1", "ok"),
+    "adjudicated": ("✓", "ok-b"),
+    "added": ("+", "info-b"),
+    "corrected": ("✎", "warn-b"),
+}
+
+
+class GoldList(LineView):
+    """The gold spans of the document walked (gold mode), one row each."""
+
+    class Clicked(Message):
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    def __init__(self, session, **kwargs):
+        super().__init__(**kwargs)
+        self.session = session
+
+    def _rows(self) -> list:
+        w = self.session.walk
+        return w.rows if w is not None else []
+
+    def restyle(self) -> None:
+        self.refresh()
+
+    def reload(self) -> None:
+        """The walk changed (a span selected, a correction saved, another document): repaint."""
+        w = self.session.walk
+        self.virtual_size = Size(self.size.width or 40, len(self._rows()))
+        if w is not None and w.rows:
+            h = self.size.height
+            top = int(self.scroll_y)
+            if h and not (top <= w.index < top + h):
+                self.scroll_to(y=max(0, w.index - h // 3), animate=False, immediate=True)
+        self.refresh()
+
+    def _row(self, idx: int) -> Text:
+        st = self.st
+        w = self.session.walk
+        rows = self._rows()
+        g = rows[idx]
+        width = self.size.width or 40
+        cur = w is not None and idx == w.index
+        mark, mstyle = ORIGIN.get(g["origin"], ("?", "dim"))
+        t = SafeText("▶" if cur else " ", style="bold")
+        t.append(pad_cells(SafeText(f"{idx + 1}", style=st("faint")), len(str(len(rows))) + 1))
+        t.append(pad_cells(SafeText(mark, style=st(mstyle)), 2))
+        t.append(pad_cells(SafeText(g["label"][:4], style=Style(color=COLORS.get(g["label"]))), 5))
+        if cur and w is not None and w.pending:
+            t.append("✗ " if w.remove else "→ ", style=st("warn-b"))
+        rest = max(6, width - t.cell_len - 1)
+        t.append(
+            clip_cells(visible(g["text"]), rest),
+            style=Style(color=COLORS.get(g["label"]), strike=True if cur and w is not None and w.remove else None),
+        )
+        if cur:
+            t.stylize(st("cursor"))
+        return t
+
+    def render_line(self, y: int) -> Strip:
+        idx = int(self.scroll_y) + y
+        width = self.size.width
+        rows = self._rows()
+        if idx >= len(rows):
+            return Strip.blank(width, self.base_style)
+        w = self.session.walk
+        segs = list(self._row(idx).render(self.app.console))
+        cur = w is not None and idx == w.index
+        pad = self.base_style + self.st("cursor") if cur else self.base_style
+        return Strip(segs).apply_style(pad).crop_extend(0, width, pad)
+
+    def on_resize(self, event) -> None:
+        self.reload()
+
+    def on_click(self, event) -> None:
+        idx = int(self.scroll_y) + event.y
+        if 0 <= idx < len(self._rows()):
+            self.post_message(self.Clicked(idx))
