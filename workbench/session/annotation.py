@@ -197,10 +197,12 @@ class AnnotationSession(SessionView):
         if it["status"] == "added":
             raise SessionError("a span you added is already yours (x removes it)")
         if it["status"] in ("accepted", "edited"):
+            # already the annotator's span: a confirms it and moves on, like on any other (it
+            # said "already edited", as if nothing had happened, while the cursor moved)
             old = self.cursor
             self._advance()
             ch = self._cursor_change(old)
-            ch.message = f"already {it['status']}"
+            ch.message = f"confirmed {it['status']} {it['label']} 「{it['text']}」"
             return ch
         self._check_span(it["start"], it["end"], it["label"], it["attrs"], exclude=it["key"], check_newline=False)
         did = self._record("accept", it)

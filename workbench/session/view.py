@@ -88,7 +88,11 @@ class SessionView:
         if not self.queue:
             raise SessionError(self._empty_queue_reason())
         self._positions: dict[str, str] = {}  # doc id -> item key last current
+        self._sources: dict[tuple, list[str]] = {}  # (start, end, label) -> sources proposing it
+        self.hide_accepted = False  # the list leaves accepted items out (``toggle_hide_accepted``)
         self.doc_index = 0
+        if doc_id is None:
+            doc_id = self._saved_position()
         if doc_id is not None:
             ids = self.queue.ids
             if doc_id not in ids:
@@ -142,6 +146,22 @@ class SessionView:
     @property
     def current(self) -> dict | None:
         return self.items[self.cursor] if self.items else None
+
+    def progress(self) -> tuple[int, int]:
+        """(spans done, to do) in the open document: items decided (accepted, edited, added,
+        rejected) and proposals still pending. Bound presses and undos are not counted."""
+        todo = self.pending_count
+        return len(self.items) - todo, todo
+
+    def sources_of(self, it: dict) -> list[str]:
+        """Every source that proposed this item's span and label (the item's own first): an
+        identical span from several sources is one item, its row names them all."""
+        own = it.get("source")
+        if it.get("proposal_id") is None:
+            return []
+        p = it.get("proposal") or it
+        others = self._sources.get((p["start"], p["end"], p["label"]), [])
+        return ([own] if own else []) + [s for s in others if s != own]
 
     def counts(self) -> dict[str, int]:
         c = dict.fromkeys(STATUSES, 0)
@@ -198,6 +218,12 @@ class SessionView:
     def _reload(self) -> None:
         self.items = self.store.annotator_items(self.doc_id, self.annotator)
         self._reindex()
+        sources: dict[tuple, list[str]] = {}
+        for p in self.store.proposals(self.doc_id):
+            names = sources.setdefault((p["start"], p["end"], p["label"]), [])
+            if p["source"] and p["source"] not in names:
+                names.append(p["source"])
+        self._sources = sources
         decisions = self.store.decisions(self.doc_id, self.annotator)
         self.n_decisions = len(_live_decisions(decisions))
         self._set_finished(self.store.is_finished(self.doc_id, self.annotator))
@@ -213,6 +239,35 @@ class SessionView:
         cur = self.current
         if cur is not None:
             self._positions[self.doc_id] = cur["key"]
+
+    # ------------------------------------------------------------------ where the annotator was
+    @property
+    def _position_key(self) -> str:
+        return f"annotate.position:{self.annotator}"
+
+    def _saved_position(self) -> str | None:
+        """The document the annotator was on when the last session ended (if still in the
+        queue); its item is remembered for :meth:`open`."""
+        try:
+            pos = self.store.get_setting(self._position_key)
+        except Exception:  # a convenience: an unreadable note is no position
+            return None
+        if not isinstance(pos, dict) or pos.get("doc") not in self.queue.ids:
+            return None
+        if isinstance(pos.get("item"), str):
+            self._positions[pos["doc"]] = pos["item"]
+        return pos["doc"]
+
+    def save_position(self) -> bool:
+        """Note the document and item the annotator is on, so the next session resumes there
+        (``workbench annotate`` calls it on quitting). False if it could not be written (the
+        database locked or read-only): only the resume point is lost, never a decision."""
+        cur = self.current
+        try:
+            self.store.set_setting(self._position_key, {"doc": self.doc_id, "item": cur["key"] if cur else None})
+        except Exception:
+            return False
+        return True
 
     def next_doc(self) -> Change:
         if self.doc_index >= len(self.queue) - 1:
@@ -236,12 +291,74 @@ class SessionView:
         raise SessionError(f"all {n} documents are finished")
 
     # ------------------------------------------------------------------ cursor
+    def shown(self, i: int) -> bool:
+        """Whether item ``i`` is in the list (accepted ones are left out while hidden)."""
+        return not (self.hide_accepted and self.items[i]["status"] == "accepted")
+
+    def shown_indexes(self) -> list[int]:
+        """The indexes of the items the list shows (all, or all but the accepted ones)."""
+        if not self.hide_accepted:
+            return list(range(len(self.items)))
+        return [i for i, it in enumerate(self.items) if it["status"] != "accepted"]
+
     def move(self, delta: int) -> Change:
         if not self.items:
             return Change()
         old = self.cursor
-        self.cursor = max(0, min(len(self.items) - 1, self.cursor + delta))
+        if not self.hide_accepted:
+            self.cursor = max(0, min(len(self.items) - 1, self.cursor + delta))
+            return self._cursor_change(old)
+        step = 1 if delta > 0 else -1
+        i, left = self.cursor, abs(delta)
+        while left:
+            j = i + step
+            while 0 <= j < len(self.items) and not self.shown(j):
+                j += step
+            if not 0 <= j < len(self.items):
+                break
+            i, left = j, left - 1
+        self.cursor = i
         return self._cursor_change(old)
+
+    def first_item(self) -> Change:
+        """The first item of the list (``g``)."""
+        shown = self.shown_indexes()
+        return self.set_cursor(shown[0]) if shown else Change()
+
+    def last_item(self) -> Change:
+        """The last item of the list (``G``)."""
+        shown = self.shown_indexes()
+        return self.set_cursor(shown[-1]) if shown else Change()
+
+    def toggle_hide_accepted(self) -> Change:
+        """Leave the accepted items out of the list, or show them again (the text still
+        draws them). The cursor leaves an accepted item it was on for the next one shown."""
+        self.hide_accepted = not self.hide_accepted
+        old = self.cursor
+        n = sum(1 for it in self.items if it["status"] == "accepted")
+        if self.hide_accepted and self.items and not self.shown(self.cursor):
+            shown = self.shown_indexes()
+            after = [i for i in shown if i > self.cursor]
+            before = [i for i in shown if i < self.cursor]
+            self.cursor = after[0] if after else before[-1] if before else self.cursor
+        ch = self._cursor_change(old)
+        ch.reordered = True
+        ch.message = f"{n} accepted hidden from the list" if self.hide_accepted else "accepted shown in the list"
+        return ch
+
+    def next_of_label(self, label: str, delta: int = 1) -> Change:
+        """The next (``delta`` > 0) or previous item labelled ``label`` in the list, wrapping."""
+        n = len(self.items)
+        old = self.cursor
+        for step in range(1, n + 1):
+            i = (self.cursor + (step if delta > 0 else -step)) % n
+            if self.items[i]["label"] == label and self.shown(i):
+                self.cursor = i
+                ch = self._cursor_change(old)
+                if i == old:
+                    ch.message = f"the only {label}"
+                return ch
+        raise SessionError(f"no {label} in this document" + (" list" if self.hide_accepted else ""))
 
     def set_cursor(self, index: int) -> Change:
         if not self.items:
@@ -269,16 +386,20 @@ class SessionView:
             if self.items[i]["status"] == "pending":
                 self.cursor = i
                 return
-        self.cursor = min(self.cursor + 1, len(self.items) - 1) if self.items else 0
+        if self.items:
+            self.move(1)
+        else:
+            self.cursor = 0
 
     def goto_offset(self, offset: int) -> Change:
         """Make the first item that ends after ``offset`` current (used by search)."""
         if not self.items:
             return Change()
         # items are sorted by start: the first that reaches past offset, else the last
-        best = len(self.items) - 1
-        for j, it in enumerate(self.items):
-            if it["end"] > offset:
+        shown = self.shown_indexes() or list(range(len(self.items)))
+        best = shown[-1]
+        for j in shown:
+            if self.items[j]["end"] > offset:
                 best = j
                 break
         return self.set_cursor(best)
