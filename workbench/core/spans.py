@@ -39,7 +39,8 @@ def derive_items(proposals: list[dict], decisions: list[dict]) -> list[Item]:
 
     Returns items sorted by (start, end), each a dict with ``key`` (``p<id>`` for
     a proposal, ``d<id>`` for a span the annotator added), ``proposal_id``,
-    ``start``, ``end``, ``label``, ``text``, ``attrs``, ``status`` (pending,
+    ``start``, ``end``, ``label``, ``text``, ``attrs``, ``attrs_manual`` (a person typed
+    the attrs), ``status`` (pending,
     accepted, rejected, edited, added), ``source``, ``score``, ``decision_id``
     (the decision that set the current state, or None), and ``proposal`` (the
     original proposal span for proposal items).
@@ -86,6 +87,7 @@ def derive_items(proposals: list[dict], decisions: list[dict]) -> list[Item]:
             continue
         if act != "reject":
             it.update(start=d["start"], end=d["end"], label=d["label"], text=d["text"], attrs=_attrs(d["attrs"]))
+            it["attrs_manual"] = bool(d.get("attrs_manual")) and it["attrs"] is not None
         if it["proposal_id"] is None:
             it["status"] = "added"
         elif act == "accept" and it.get("status") == "edited":
@@ -127,6 +129,7 @@ def _proposal_item(p: dict) -> dict:
         "label": p["label"],
         "text": p["text"],
         "attrs": attrs,
+        "attrs_manual": False,
         "status": "pending",
         "source": p.get("source"),
         "score": p.get("score"),

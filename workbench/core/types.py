@@ -45,6 +45,7 @@ class Item(TypedDict):
     label: str
     text: str
     attrs: QuantityAttrs | dict | None
+    attrs_manual: NotRequired[bool]  # a person typed ``attrs`` (kept through bound moves)
     status: Status
     source: str | None
     score: float | None
@@ -77,6 +78,7 @@ class ExportSpan(TypedDict):
     label: str
     text: str
     attrs: dict | None
+    attrs_manual: NotRequired[bool]  # annotation exports: true when a person typed ``attrs``
     proposal: NotRequired[ProposalRef]
     raw_start: NotRequired[int]
     raw_end: NotRequired[int]

@@ -604,14 +604,16 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries, BulkWrites, ModelQueries
         text: str | None = None,
         attrs: dict | None = None,
         origin: str = "tui",
+        attrs_manual: bool = False,
     ) -> int:
-        """Append one decision and commit it before returning its id. Raises
-        :class:`StaleProposal` if ``proposal_id`` names a proposal that is gone."""
+        """Append one decision and commit it before returning its id (``attrs_manual``: a
+        person typed ``attrs``). Raises :class:`StaleProposal` if ``proposal_id`` names a
+        proposal that is gone."""
         with self.write() as c:
             try:
                 cur = c.execute(
                     'INSERT INTO decisions (doc_id, annotator, ts, action, proposal_id, ref_id, start, "end",'
-                    " label, text, attrs, origin) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " label, text, attrs, origin, attrs_manual) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         doc_id,
                         annotator,
@@ -625,6 +627,7 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries, BulkWrites, ModelQueries
                         text,
                         None if attrs is None else json.dumps(attrs, ensure_ascii=False),
                         origin,
+                        int(bool(attrs_manual and attrs is not None)),
                     ),
                 )
             except sqlite3.IntegrityError:
@@ -638,7 +641,7 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries, BulkWrites, ModelQueries
         """Append many decisions of one annotator in one document (an import), in one
         ``executemany``: 40,000 single inserts held the lock 2 s, this a tenth of it. Each
         action: ``{"action", "proposal_id"?, "ref_id"?, "start"?, "end"?, "label"?, "text"?,
-        "attrs"?}``. Returns the ids given (consecutive: the write lock is held)."""
+        "attrs"?, "attrs_manual"?}``. Returns the ids given (consecutive: the write lock is held)."""
         ts = now_iso()
         rows = [
             (
@@ -654,6 +657,7 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries, BulkWrites, ModelQueries
                 a.get("text"),
                 None if a.get("attrs") is None else json.dumps(a["attrs"], ensure_ascii=False),
                 origin,
+                int(bool(a.get("attrs_manual") and a.get("attrs") is not None)),
             )
             for a in actions
         ]
@@ -663,7 +667,7 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries, BulkWrites, ModelQueries
             try:
                 c.executemany(
                     'INSERT INTO decisions (doc_id, annotator, ts, action, proposal_id, ref_id, start, "end",'
-                    " label, text, attrs, origin) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " label, text, attrs, origin, attrs_manual) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     rows,
                 )
             except sqlite3.IntegrityError:
@@ -681,7 +685,7 @@ class Store(ReviewQueries, ExchangeQueries, OpsQueries, BulkWrites, ModelQueries
     def decisions(self, doc_id: str, annotator: str | None = None) -> list[dict]:
         sql = (
             'SELECT id, doc_id, annotator, ts, action, proposal_id, ref_id, start, "end", label, text,'
-            " attrs, origin FROM decisions WHERE doc_id = ?"
+            " attrs, origin, attrs_manual FROM decisions WHERE doc_id = ?"
         )
         params: list = [doc_id]
         if annotator is not None:

@@ -205,5 +205,15 @@ def _m3_models(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_m1_initial, _m2_decisions_proposal_index, _m3_models]
+def _m4_decisions_attrs_manual(db: sqlite_utils.Database) -> None:
+    """``decisions.attrs_manual``: 1 when a person typed the decision's attrs (annotate ``e``,
+    an imported span marked ``attrs_manual``). Typed attrs stay through bound moves even when
+    they equal what the number grammar reads; the grammar's follow the bounds. 0 for every
+    earlier decision (there, attrs that disagree with the text are taken as typed, as before)."""
+    cols = {r[0] for r in db.execute("SELECT name FROM pragma_table_info('decisions')").fetchall()}
+    if "attrs_manual" not in cols:  # a database set back to an older user_version has it already
+        db.execute("ALTER TABLE decisions ADD COLUMN attrs_manual INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS = [_m1_initial, _m2_decisions_proposal_index, _m3_models, _m4_decisions_attrs_manual]
 SCHEMA_VERSION = len(MIGRATIONS)
