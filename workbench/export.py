@@ -287,6 +287,8 @@ def _span_of(doc_id: str, text: str, it: Item, raw: RawOffsets | None) -> Export
         "text": it["text"],
         "attrs": _attrs(it["attrs"]),
     }
+    if it.get("attrs_manual") and span["attrs"] is not None:
+        span["attrs_manual"] = True  # typed by a person (beside attrs: their schema is the guide's)
     p = it["proposal"]
     if p is not None:  # which proposal the span answers: an import finds it again by this
         span["proposal"] = {"start": p["start"], "end": p["end"], "label": p["label"], "source": it.get("source")}

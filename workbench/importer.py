@@ -420,7 +420,8 @@ def plan_decisions(items: Sequence[Item], finished: bool, target: list[dict]) ->
     A target span that names the proposal it answers (``proposal``: the proposal's start,
     end, label and source, as annotation exports write it) is a decision on that proposal:
     ``accept`` if it equals the proposal (attrs compared by value), else ``edit`` (bounds
-    moved, label or attrs changed). If the items hold no such proposal, or the span names
+    moved, label or attrs changed, or attrs marked ``attrs_manual``: typed by a person, kept
+    in the decision). If the items hold no such proposal, or the span names
     none (files of other tools), a span equal (start, end, label) to a proposal accepts it
     (``edit`` if its attrs differ); proposals no target span matches are rejected; target
     spans no proposal has are added; spans the annotator added earlier that the target
@@ -433,7 +434,15 @@ def plan_decisions(items: Sequence[Item], finished: bool, target: list[dict]) ->
     actions: list[dict] = []
 
     def span_args(s: dict) -> dict:
-        return {"start": s["start"], "end": s["end"], "label": s["label"], "text": s["text"], "attrs": s.get("attrs")}
+        args = {"start": s["start"], "end": s["end"], "label": s["label"], "text": s["text"], "attrs": s.get("attrs")}
+        if s.get("attrs_manual"):
+            args["attrs_manual"] = True
+        return args
+
+    def same_as(x, w) -> bool:  # attrs by value, and typed or not
+        return _same_attrs(x.get("attrs"), w.get("attrs")) and bool(x.get("attrs_manual")) == bool(
+            w.get("attrs_manual")
+        )
 
     def ref(it):
         return {"proposal_id": it["proposal_id"]} if it["proposal_id"] is not None else {"ref_id": int(it["key"][1:])}
@@ -458,9 +467,9 @@ def plan_decisions(items: Sequence[Item], finished: bool, target: list[dict]) ->
         kept.add(it["key"])
         p = it["proposal"]
         assert p is not None
-        if it["status"] in ACCEPT_STATUSES and bounds(it) == bounds(w) and _same_attrs(it["attrs"], w.get("attrs")):
+        if it["status"] in ACCEPT_STATUSES and bounds(it) == bounds(w) and same_as(it, w):
             continue  # already so
-        same = bounds(p) == bounds(w) and _same_attrs(p.get("attrs"), w.get("attrs"))
+        same = bounds(p) == bounds(w) and same_as(p, w)  # typed attrs are an edit, even the same
         act = "accept" if same else "edit"
         actions.append({"action": act, "proposal_id": it["proposal_id"], **span_args(w)})
     want: dict[tuple, int] = {}
@@ -478,7 +487,7 @@ def plan_decisions(items: Sequence[Item], finished: bool, target: list[dict]) ->
         consumed.add(want[k])
         kept.add(it["key"])
         w = target[want[k]]
-        if not _same_attrs(it["attrs"], w.get("attrs")):
+        if not same_as(it, w):
             actions.append({"action": "edit", **ref(it), **span_args(w)})
     # 2. proposals: accept the ones the target has, reject the rest
     for it in items:
@@ -490,7 +499,7 @@ def plan_decisions(items: Sequence[Item], finished: bool, target: list[dict]) ->
         if k in want and want[k] not in consumed:
             consumed.add(want[k])
             w = target[want[k]]
-            act = "accept" if _same_attrs(p.get("attrs"), w.get("attrs")) else "edit"
+            act = "accept" if same_as(p, w) else "edit"
             actions.append({"action": act, "proposal_id": it["proposal_id"], **span_args(w)})
         elif it["status"] != "rejected":
             actions.append(

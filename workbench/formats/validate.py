@@ -39,8 +39,9 @@ def label_error(label: object) -> str:
 
 def validate_span(sp: dict, i: int, text: str, lineno: int, errs: ErrorSink) -> dict | None:
     """Span ``i`` of line ``lineno`` checked: ``{"start", "end", "label", "text", "attrs", "score",
-    "line", "proposal"?}`` (``text`` from the document, ``{}`` attrs None, a QUANTITY's missing
-    attrs derived from its text, ``proposal`` (:func:`proposal_ref`) when the span names the
+    "line", "attrs_manual"?, "proposal"?}`` (``text`` from the document, ``{}`` attrs None, a
+    QUANTITY's missing attrs derived from its text, ``attrs_manual`` true when the file says a
+    person typed the attrs, ``proposal`` (:func:`proposal_ref`) when the span names the
     proposal it answers), or None with the problem reported."""
     s: Any = sp.get("start")
     e: Any = sp.get("end")
@@ -73,6 +74,13 @@ def validate_span(sp: dict, i: int, text: str, lineno: int, errs: ErrorSink) -> 
     if err:
         errs.add(lineno, f"{where} {lab}: {err}")
         return None
+    manual = sp.get("attrs_manual", False)
+    if not isinstance(manual, bool):
+        errs.add(lineno, f'{where} {lab}: "attrs_manual" must be true or false, got {shown(manual, 40)}')
+        return None
+    if manual and attrs is None:
+        errs.add(lineno, f'{where} {lab}: "attrs_manual" is true but the span has no attrs')
+        return None
     if lab == "QUANTITY" and attrs is None:
         # a QUANTITY always carries attrs (the guide): read by the proposer's grammar
         attrs = derive_attrs(text[s:e])
@@ -81,6 +89,8 @@ def validate_span(sp: dict, i: int, text: str, lineno: int, errs: ErrorSink) -> 
         errs.add(lineno, f"{where}: score must be a number, got {shown(score)}")
         return None
     out = {"start": s, "end": e, "label": lab, "text": text[s:e], "attrs": attrs, "score": score, "line": lineno}
+    if manual:
+        out["attrs_manual"] = True
     if sp.get("proposal") is not None:
         ref = proposal_ref(sp["proposal"], len(text))
         if isinstance(ref, str):

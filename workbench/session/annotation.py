@@ -147,7 +147,16 @@ class AnnotationSession(SessionView):
             raise SessionError(f"would overlap your {other['label']} 「{other['text']}」 (spans are flat)")
 
     def _record(
-        self, action: str, it: dict | None, *, start=None, end=None, label=None, attrs=None, origin: str = "tui"
+        self,
+        action: str,
+        it: dict | None,
+        *,
+        start=None,
+        end=None,
+        label=None,
+        attrs=None,
+        manual: bool = False,
+        origin: str = "tui",
     ) -> int:
         proposal_id = ref_id = None
         if it is not None:
@@ -157,6 +166,7 @@ class AnnotationSession(SessionView):
                 ref_id = int(it["key"][1:])  # 'd<add decision id>'
             if start is None:
                 start, end, label, attrs = it["start"], it["end"], it["label"], it["attrs"]
+                manual = bool(it.get("attrs_manual"))
         text = self.text[start:end] if start is not None else None
         did = self.store.record_decision(
             self.doc_id,
@@ -170,6 +180,7 @@ class AnnotationSession(SessionView):
             text=text,
             attrs=attrs,
             origin=origin,
+            attrs_manual=manual,
         )
         self.n_decisions += 1
         return did
@@ -232,13 +243,16 @@ class AnnotationSession(SessionView):
         ch.spans += self._cursor_change(old).spans
         return ch
 
-    def _edit(self, it: dict, start: int, end: int, label: str, attrs, verb: str) -> Change:
+    def _edit(self, it: dict, start: int, end: int, label: str, attrs, verb: str, *, manual: bool = False) -> Change:
+        """Record an edit; ``manual``: the annotator typed ``attrs`` (kept through bound moves)."""
         self._check_span(
             start, end, label, attrs, exclude=it["key"], check_newline=(start, end) != (it["start"], it["end"])
         )
         old_span = (it["start"], it["end"])
-        did = self._record("edit", it, start=start, end=end, label=label, attrs=attrs)
+        manual = manual and attrs is not None
+        did = self._record("edit", it, start=start, end=end, label=label, attrs=attrs, manual=manual)
         it.update(start=start, end=end, label=label, attrs=attrs, text=self.text[start:end], decision_id=did)
+        it["attrs_manual"] = manual
         if it["status"] != "added":
             it["status"] = "edited"
         reordered = self._place(it)
@@ -266,15 +280,17 @@ class AnnotationSession(SessionView):
             attrs = derive_attrs(it["text"])
         return self._edit(it, it["start"], it["end"], label, attrs, "relabelled")
 
-    def _moved_attrs(self, it: dict, start: int, end: int) -> dict | None:
-        """A QUANTITY's attrs after a bound move: read again from the new text when they were
-        the grammar's (they agreed with the old text, or there were none); attrs typed by
-        hand that said something else are the annotator's and stay (the list marks them)."""
-        if it["label"] != "QUANTITY":
-            return it["attrs"]
+    def _moved_attrs(self, it: dict, start: int, end: int) -> tuple[dict | None, bool]:
+        """A QUANTITY's attrs after a bound move, and whether they are typed: attrs the annotator
+        typed (``attrs_manual``, even when they equal the grammar's reading) are theirs and stay
+        (the list shows ``≠`` when they disagree with the new text); the grammar's are read again
+        from the new text. Attrs of unknown origin (a proposer's, a decision older than the mark)
+        are taken for the grammar's when they agree with the old text, else kept."""
+        if it["label"] != "QUANTITY" or it.get("attrs_manual"):
+            return it["attrs"], bool(it.get("attrs_manual"))
         if attrs_follow_text(it["attrs"], it["text"]):
-            return derive_attrs(self.text[start:end])
-        return it["attrs"]
+            return derive_attrs(self.text[start:end]), False
+        return it["attrs"], False
 
     @_on_replaced_proposals
     def move_start(self, delta: int) -> Change:
@@ -282,7 +298,8 @@ class AnnotationSession(SessionView):
         start = max(0, min(it["end"] - 1, it["start"] + delta))
         if start == it["start"]:
             raise SessionError("the start cannot move further" if delta < 0 else "a span cannot be empty")
-        return self._edit(it, start, it["end"], it["label"], self._moved_attrs(it, start, it["end"]), "start moved")
+        attrs, manual = self._moved_attrs(it, start, it["end"])
+        return self._edit(it, start, it["end"], it["label"], attrs, "start moved", manual=manual)
 
     @_on_replaced_proposals
     def move_end(self, delta: int) -> Change:
@@ -290,16 +307,17 @@ class AnnotationSession(SessionView):
         end = max(it["start"] + 1, min(len(self.text), it["end"] + delta))
         if end == it["end"]:
             raise SessionError("the end cannot move further" if delta > 0 else "a span cannot be empty")
-        return self._edit(it, it["start"], end, it["label"], self._moved_attrs(it, it["start"], end), "end moved")
+        attrs, manual = self._moved_attrs(it, it["start"], end)
+        return self._edit(it, it["start"], end, it["label"], attrs, "end moved", manual=manual)
 
     @_on_replaced_proposals
     def set_attrs(self, attrs: dict | None) -> Change:
         it = self._require()
         if it["label"] != "QUANTITY":
             raise SessionError(f"{it['label']} has no attributes (only QUANTITY: value / unit / approx)")
-        if attrs == it["attrs"] and it["status"] in ("edited", "added"):
+        if attrs == it["attrs"] and it["status"] in ("edited", "added") and it.get("attrs_manual"):
             return Change(message="attributes unchanged")
-        return self._edit(it, it["start"], it["end"], it["label"], attrs, "attributes set")
+        return self._edit(it, it["start"], it["end"], it["label"], attrs, "attributes set", manual=True)
 
     @_on_replaced_proposals
     def add_span(self, start: int, end: int, label: str, attrs: dict | None = None) -> Change:
@@ -320,10 +338,11 @@ class AnnotationSession(SessionView):
                 except SessionError:
                     self.cursor = old
                     raise
+        manual = attrs is not None  # given by the caller: typed
         if label == "QUANTITY" and attrs is None:
             attrs = derive_attrs(self.text[start:end])
         self._check_span(start, end, label, attrs, exclude=None)
-        did = self._record("add", None, start=start, end=end, label=label, attrs=attrs)
+        did = self._record("add", None, start=start, end=end, label=label, attrs=attrs, manual=manual)
         key = f"d{did}"
         it = {
             "key": key,
@@ -333,6 +352,7 @@ class AnnotationSession(SessionView):
             "label": label,
             "text": self.text[start:end],
             "attrs": attrs,
+            "attrs_manual": manual,
             "status": "added",
             "source": "annotator",
             "score": None,
