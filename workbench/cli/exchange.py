@@ -160,8 +160,13 @@ def export_annotations(
        "_timestamp", "_view_id"}
       accepted, edited and added spans are "accept"; rejected proposals are
       "reject" (negative examples); pending proposals are not exported.
+      A span that answers a proposal has "proposal": {"start", "end", "label",
+      "source"} (the proposal's own bounds: an edit differs from them); attrs a
+      person typed have "attrs_manual": true beside them. import annotations
+      reads both back, so edits stay edits.
     doccano / conll / spacy: one record per (document, annotator) with the
-      spans the annotator asserts, and "_annotator_id".
+      spans the annotator asserts, and "_annotator_id" (doccano and spacy also
+      "proposals": [[start, end, {...}], ...]).
     Ordered by document (ingest order), annotator, then span.
     """
     from workbench.core.types import ACCEPT_STATUSES
@@ -294,9 +299,11 @@ def import_annotations_cmd(
 ) -> None:
     """Load finished annotations made elsewhere as ANNOTATOR's decisions.
 
-    Each document's spans become decisions (origin "import"): a span equal to a
-    proposal accepts it, proposals without a span are rejected, other spans are
-    added; then the document is finished. Spans must be flat (no overlaps).
+    Each document's spans become decisions (origin "import"): a span that names
+    its proposal ("proposal", as export annotations writes it) accepts or edits
+    that proposal; otherwise a span equal to a proposal accepts it; proposals
+    without a span are rejected, other spans are added; then the document is
+    finished. Spans must be flat (no overlaps).
     Same shapes as import proposals (gold exports and jsonl/doccano/conll
     annotation exports read back). Re-importing the same file changes nothing;
     a document the annotator already annotated differently is refused unless
