@@ -18,6 +18,24 @@ QUANTITY values are written canonically (``15000000``, not ``15000000.0``).
 NER shape: one line per (document, annotator, span decision) with
 ``"answer": "accept" | "reject"`` and ``_input_hash``, ``_task_hash``,
 ``_annotator_id``, ``_session_id``, ``_timestamp``.
+
+Annotation spans (decision records, and the document records of ``export annotations``)
+carry two keys of their own beside the span, so ``import annotations`` rebuilds the same
+decisions (tools that don't know them keep them as extra span keys, as Prodigy and spaCy do):
+
+``"proposal": {"start", "end", "label", "source"}``
+    on a span that answers a proposal (accepted, edited, rejected): the proposal's own
+    bounds, label and source. A span whose bounds or label differ from it is an edit of
+    that proposal (bounds moved, relabelled); equal bounds and label with other attrs an
+    edit too; no key: a span the annotator added. Proposal ids are not written (they are
+    this database's); the bounds find the proposal in any database with the same proposals.
+``"attrs_manual": true``
+    the attrs were typed by a person (kept through bound moves); absent when they are the
+    number grammar's or the proposer's. Beside ``attrs``, never inside: the attrs schema
+    is the guide's (value, unit, approx).
+
+doccano records carry the first as ``"proposals": [[start, end, {...}], ...]`` (like our
+``"attrs"``), spaCy's ``doc.user_data["proposals"]`` the same list; CoNLL carries neither.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ and nothing is written. Only a fully valid file is written, in short transaction
 
 Accepted shapes, detected per line (or forced with ``fmt``):
 
-``jsonl``    ``{"id", "spans": [{"start", "end", "label", "text"?, "attrs"?, "score"?}]}``
+``jsonl``    ``{"id", "spans": [{"start", "end", "label", "text"?, "attrs"?, "score"?, "proposal"?,
+             "attrs_manual"?}]}``
              (the gold export is this shape);
 ``doccano``  ``{"id", "text", "label": [[start, end, "LABEL"], ...]}`` (and the newer
              ``"entities": [{"start_offset", "end_offset", "label"}]``), with our
@@ -18,6 +19,12 @@ Accepted shapes, detected per line (or forced with ``fmt``):
              ``token_start``/``token_end`` and other span keys are ignored;
 ``conll``    the character-level BIO of ``export --format conll`` (by file suffix
              ``.conll``/``.bio`` or ``fmt="conll"``).
+
+Annotation spans may name the proposal they answer (``"proposal": {"start", "end", "label",
+"source"?}``; doccano ``"proposals": [[start, end, {...}], ...]``) and mark typed attrs
+(``"attrs_manual": true``), as ``export annotations`` writes them (see :mod:`workbench.export`):
+such a span is an accept or edit of that proposal (:func:`plan_decisions`). Both are checked
+like every other key; files without them are matched by their spans, as always.
 
 A line names its document by ``id`` (or ``meta.id``); without one, by its
 ``text``, which must then equal a document's normalized text exactly.
