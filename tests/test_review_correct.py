@@ -11,6 +11,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from pilot_helpers import fresh, press, run
 from test_agreement import simulate
 
 from workbench.review import ReviewError, ReviewSession, live_reviews
@@ -396,3 +397,158 @@ def test_undo_never_deletes_another_reviewers_row_that_took_a_freed_id(pair):
     assert [x[2:] for x in spans(pair) if x[0] == HUANG] == [("PERSON", "adjudicated")]
     s.undo()  # the pick: its PERSON row goes, sam's ORG stays
     assert [x[2:] for x in spans(pair) if x[0] < CANGLING] == [("ORG", "added")]
+
+
+# ---------------------------------------------------------------------------- agreement, export, --all
+
+
+def test_agreement_is_about_annotators_and_export_writes_the_correction(pair, db_path, tmp_path):
+    before = run_cli(db_path, "agreement", "--json").output
+    s = ReviewSession(pair, "rita")
+    select(s, CANGLING)
+    s.begin_add()
+    s.add_move(5)
+    s.add_label("PROGRAM")
+    s.save_add(replace=True)
+    assert run_cli(db_path, "agreement", "--json").output == before
+    out = tmp_path / "gold.jsonl"
+    assert run_cli(db_path, "export", "gold", "-o", str(out)).exit_code == 0
+    rec = next(r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines()) if r["id"] == DOC)
+    got = [(x["start"], x["end"], x["label"], x["text"]) for x in rec["spans"]]
+    assert (CANGLING, CANGLING + 7, "PROGRAM", "苍岭干部大讲堂") in got
+    assert (CANGLING, CANGLING + 2, "LOC", "苍岭") not in got
+    assert rec["annotators"] == ["alice", "bob"]
+    summary = run_cli(db_path, "review", "--summary", "-r", "rita").output
+    assert "1 corrected" in summary
+
+
+def test_review_all_walks_every_document_with_gold(pair, db_path):
+    plain = run_cli(db_path, "review", "--summary", "-r", "rita")
+    assert f"{DOC}  gold " not in plain.output
+    r = run_cli(db_path, "review", "--summary", "--all", "-r", "rita")
+    assert r.exit_code == 0 and f"{DOC}  gold 2 spans: 2 agreed  (1 unsettled)" in r.output
+    # an assigned annotator reopens DOC: not ready any more, but its gold is still there to audit
+    pair.assign([(DOC, "alice"), (DOC, "bob")])
+    pair.record_decision(DOC, "bob", "reopen")
+    r = run_cli(db_path, "review", "--summary", "-r", "rita")
+    assert r.exit_code == 1 and "no document is ready" in r.output
+    r = run_cli(db_path, "review", "--summary", "--all", "-r", "rita")
+    assert r.exit_code == 0 and "also 1 document with gold not ready" in r.output
+    s = ReviewSession(pair, "rita", all_docs=True)
+    assert s.docs == [DOC] and s.items == []
+    select(s, CANGLING)
+    s.correct_relabel("ORG")
+    s.save_correct()
+    s.undo()  # no sync on a document that is not ready: the agreed span is simply restored
+    assert spans(pair)[0] == (CANGLING, CANGLING + 2, "LOC", "agreed")
+    assert "--all" in run_cli(db_path, "review", "--help").output
+
+
+# ---------------------------------------------------------------------------- the TUI path
+
+SIZE = (160, 45)
+
+
+def screen(app) -> str:
+    return "\n".join(str(app.query_one(f"#{w}").render()) for w in ("header", "status", "keybar")) + str(
+        app.detail.build(120)
+    )
+
+
+async def painted(app, pilot) -> None:
+    for _ in range(200):
+        if str(app.query_one("#header").render()).strip() and str(app.query_one("#status").render()).strip():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the first screen never came")
+
+
+def stored(store):
+    with fresh(store) as f:
+        return spans(f)
+
+
+def test_gold_walk_keys_correct_replace_remove_undo(pair):
+    from workbench.tui.review_app import ReviewApp
+
+    async def go():
+        session = ReviewSession(pair, "rita")
+        app = ReviewApp(session, use_user_keymap=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await painted(app, pilot)
+            assert "o" in str(app.query_one("#keybar").render()) and "gold" in str(app.query_one("#keybar").render())
+            await press(pilot, "o")
+            assert app.mode == "gold" and app.gold_list.display and not app.list.display
+            assert session.current_gold["text"] == "苍岭"  # the gold at or after the current item
+            # relabel: nothing written until enter
+            await press(pilot, "2")
+            assert "→ ORG" in screen(app) and stored(pair)[0][2:] == ("LOC", "agreed")
+            await press(pilot, "enter")
+            assert stored(pair)[0][2:] == ("ORG", "corrected")
+            assert "corrected gold LOC「苍岭」" in screen(app)
+            await press(pilot, "u")
+            assert stored(pair)[0][2:] == ("LOC", "agreed") and "undid correct" in screen(app)
+            # bounds: ] moves the start right, [ back, } the end right
+            await press(pilot, "right_curly_bracket")
+            assert "苍岭干" in screen(app) and len(stored(pair)) == 2
+            await press(pilot, "escape")  # drops the correction, stays walking
+            assert app.mode == "gold" and not session.walk.pending
+            # replace through the add mode: it asks, then replaces
+            await press(pilot, "n")
+            assert app.mode == "add" and session.add_selection() == (CANGLING, CANGLING + 2)
+            await press(pilot, *["l"] * 5, "6", "enter")
+            assert app.mode == "add" and "? enter: yes" in screen(app) and stored(pair)[0][2] == "LOC"
+            await press(pilot, "enter")
+            assert app.mode == "gold"
+            assert stored(pair)[0] == (CANGLING, CANGLING + 7, "PROGRAM", "corrected")
+            assert "PROGRAM「苍岭干部大讲堂」" in screen(app)
+            # remove the QUANTITY: d marks it, enter removes it
+            await press(pilot, "j", "d")
+            assert "to be removed" in screen(app) and len(stored(pair)) == 2
+            await press(pilot, "enter")
+            assert [x[2] for x in stored(pair)] == ["PROGRAM"] and "removed gold QUANTITY" in screen(app)
+            # attrs form on a QUANTITY: undo the removal, open it
+            await press(pilot, "u")
+            assert [x[2] for x in stored(pair)] == ["PROGRAM", "QUANTITY"]
+            session.gold_goto(1)
+            await press(pilot, "a")
+            assert app.mode == "attrs"
+            app.query_one("#attrs-input").value = "3 期"
+            await press(pilot, "enter")
+            assert app.mode == "gold" and session.walk.span["attrs"]["value"] == 3
+            await press(pilot, "enter")
+            with fresh(pair) as f:
+                q = [g for g in f.gold_rows(DOC) if g["label"] == "QUANTITY"]
+            assert q[0]["attrs"]["value"] == 3 and q[0]["origin"] == "corrected"
+            # esc leaves the walk: the disagreements again
+            await press(pilot, "escape")
+            assert app.mode == "normal" and app.list.display and session.walk is None
+
+    run(go())
+
+
+def test_gold_keys_in_help_and_palette(pair):
+    from workbench.tui.review_app import ReviewApp
+
+    async def go():
+        app = ReviewApp(ReviewSession(pair, "rita"), use_user_keymap=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await painted(app, pilot)
+            assert "gold" in {k.id for k in app.palette_keys()}
+            await press(pilot, "o")
+            ids = {k.id for k in app.palette_keys()}
+            assert {"gold.next", "gold.next_doc", "edit.drop", "edit.attrs", "add", "undo"} <= ids
+            assert "pick" in ids and "reject" not in ids
+            await press(pilot, "question_mark")
+            from rich.console import Console
+            from rich.table import Table
+
+            table = Table("keys", "action", "id")
+            app.screen.fill(table)  # the help screen's key table, as it shows it
+            con = Console(width=240, record=True)
+            con.print(table)
+            text = con.export_text() + app.HELP_RULES
+            assert "walk the gold of this document" in text and "o walks the gold" in text
+            assert "next document with gold" in text and "[edit/gold]" in text
+
+    run(go())

@@ -52,7 +52,7 @@ class ReviewApp(WorkbenchApp):
     HELP_ROWS = {
         "digit.1": [
             ("1 … 9", "take version N as gold"),
-            ("1 … 7", "label " + " ".join(f"{i}={lab}" for i, lab in enumerate(LABELS, 1)) + "  [edit/add/gold]"),
+            ("1 … 7", " ".join(f"{i}={lab}" for i, lab in enumerate(LABELS, 1)) + " [edit/add/gold]"),
         ]
     }
     MODE_NAMES = {NORMAL: "list"}

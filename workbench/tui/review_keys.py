@@ -44,7 +44,7 @@ KEYS: list[Key] = [
         "undo",
         "u,backspace",
         "undo",
-        "undo your latest action (any depth, also from earlier sessions)",
+        "undo your latest action (any depth, earlier sessions too)",
         (NORMAL, GOLD),
         "Decide",
     ),
