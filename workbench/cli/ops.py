@@ -70,18 +70,30 @@ def backup(app: AppContext, dest: Path, force: bool, no_verify: bool) -> None:
 @click.command()
 @click.option("--quick", is_flag=True, help="PRAGMA quick_check instead of the full integrity_check.")
 @click.option("--no-spans", is_flag=True, help="Skip checking every stored span against its document text.")
+@click.option("--repair", is_flag=True, help="Count again the figures `stats` keeps, when they are found wrong.")
 @pass_app
-def check(app: AppContext, quick: bool, no_spans: bool) -> None:
+def check(app: AppContext, quick: bool, no_spans: bool, repair: bool) -> None:
     """Check the database: SQLite's integrity_check and foreign keys, the schema
-    version, and that every stored span (proposals, decisions, gold) still
-    matches its document text. Exit status 1 if anything is wrong, also when
-    the schema is newer than this workbench or needs migrating.
+    version, that every stored span (proposals, decisions, gold) still
+    matches its document text, and that the counts `stats` reads agree with a
+    recount. Exit status 1 if anything is wrong, also when the schema is newer
+    than this workbench or needs migrating.
 
     The database is opened read-only: check changes nothing (no migration,
-    no journal-mode switch).
+    no journal-mode switch), except with --repair, which rebuilds wrong counts.
     """
     from workbench.store import describe_error
 
+    if repair:
+        store = app.open_store()
+        try:
+            if store.tally_problems():
+                store.rebuild_tallies()
+                click.echo("counts: rebuilt from the tables")
+        except sqlite3.DatabaseError as e:
+            echo_err(f"error: {describe_error(e, app.db_path)}")
+            raise click.exceptions.Exit(1) from None
+        app.close()
     store = app.open_store(readonly=True)  # look, do not upgrade
     try:
         ok = _check(store, quick, no_spans)
@@ -130,6 +142,15 @@ def _check(store, quick: bool, no_spans: bool) -> bool:
                 f"error: {note.get('kind', 'a bulk write')} of {note['path']} was interrupted (started "
                 f"{note.get('started', '?')}): part of it is in the database; run the same command again to finish it"
             )
+    if version == SCHEMA_VERSION:
+        wrong = store.tally_problems()
+        if wrong:
+            ok = False
+            echo_err(f"counts: {len(wrong)} of the counts `stats` reads differ from a recount; run check --repair")
+            for p in wrong:
+                echo_err(f"  {p}")
+        else:
+            click.echo("counts: agree with a recount")
     if not no_spans:
         bad, total = store.span_problems()
         if total:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -105,6 +106,7 @@ class OpsQueries:
         def scalar(self, sql: str, params=()): ...
         def count(self, table: str, where: str = "", params=()) -> int: ...
         def gold_totals(self) -> tuple[int, int]: ...
+        def write(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
     # ------------------------------------------------------------------ check
     def integrity_problems(self, *, quick: bool = False, limit: int = 100) -> list[str]:
@@ -230,25 +232,38 @@ class OpsQueries:
     # ------------------------------------------------------------------ stats
     def stats(self) -> dict:
         """Counts for ``workbench stats``: documents, proposals per source, decisions per
-        annotator, gold (JSON-ready)."""
+        annotator, gold (JSON-ready). Read from the counts the triggers of
+        :mod:`workbench.store.tallies` keep: no scan, whatever the size."""
+        t = dict(self.conn.execute("SELECT key, n FROM tallies").fetchall())
         per_ann = self.query(
-            "SELECT annotator, count(*) AS decisions, count(DISTINCT doc_id) AS documents"
-            " FROM decisions GROUP BY annotator ORDER BY annotator"
+            "SELECT annotator, decisions, documents FROM annotator_tallies WHERE decisions > 0 ORDER BY annotator"
         )
-        gold_spans, gold_documents = self.gold_totals()
+        by_source = self.conn.execute(
+            "SELECT source, version, active, n FROM proposal_tallies WHERE n > 0 ORDER BY source, version"
+        ).fetchall()
         return {
             "database": self.path,
             "schema_version": self.user_version,
-            "documents": self.count("documents"),
-            "characters": self.scalar("SELECT coalesce(sum(n_chars), 0) FROM documents"),
-            "proposals": self.count("proposals", "active = 1"),
-            "proposals_superseded": self.count("proposals", "active = 0"),
-            "proposal_sources": self.query(
-                "SELECT source, version, count(*) AS proposals FROM proposals WHERE active = 1"
-                " GROUP BY source, version ORDER BY source, version"
-            ),
-            "decisions": self.count("decisions"),
+            "documents": t.get("documents", 0),
+            "characters": t.get("characters", 0),
+            "proposals": sum(n for _s, _v, a, n in by_source if a),
+            "proposals_superseded": sum(n for _s, _v, a, n in by_source if not a),
+            "proposal_sources": [{"source": s, "version": v, "proposals": n} for s, v, a, n in by_source if a],
+            "decisions": sum(r["decisions"] for r in per_ann),
             "annotators": per_ann,
-            "gold_documents": gold_documents,
-            "gold_spans": gold_spans,
+            "gold_documents": t.get("gold_documents", 0),
+            "gold_spans": t.get("gold_spans", 0),
         }
+
+    def tally_problems(self, limit: int = 20) -> list[str]:
+        """Kept counts (``stats``) that differ from a recount of the tables (a full scan)."""
+        from .tallies import recount_problems
+
+        return recount_problems(self.conn, limit=limit)
+
+    def rebuild_tallies(self) -> None:
+        """Count everything again (``workbench check --repair``); one transaction."""
+        from .tallies import rebuild
+
+        with self.write():
+            rebuild(self.conn)

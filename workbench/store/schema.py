@@ -215,5 +215,13 @@ def _m4_decisions_attrs_manual(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE decisions ADD COLUMN attrs_manual INTEGER NOT NULL DEFAULT 0")
 
 
-MIGRATIONS = [_m1_initial, _m2_decisions_proposal_index, _m3_models, _m4_decisions_attrs_manual]
+def _m5_tallies(db: sqlite_utils.Database) -> None:
+    """The counts ``workbench stats`` prints, kept by triggers (``store/tallies.py``),
+    counted here once from the data: ``stats`` answers without scanning the tables."""
+    from .tallies import create
+
+    create(db.conn)
+
+
+MIGRATIONS = [_m1_initial, _m2_decisions_proposal_index, _m3_models, _m4_decisions_attrs_manual, _m5_tallies]
 SCHEMA_VERSION = len(MIGRATIONS)
