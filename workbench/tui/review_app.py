@@ -28,7 +28,7 @@ from .help import HelpScreen
 from .items import clip_cells
 from .keys import action_modes, bindings
 from .review_detail import Detail
-from .review_keys import ADD, ATTRS, EDIT, FIND, GOLD, HELP_RULES, KEYBAR, KEYS, NORMAL
+from .review_keys import ADD, ATTRS, EDIT, FIND, GOLD, HELP_RULES, KEYBAR, KEYBAR_DROP, KEYS, NORMAL
 from .review_list import GoldList, ItemList
 from .safe import SafeText
 from .scroll import Line
@@ -46,6 +46,7 @@ class ReviewApp(WorkbenchApp):
     ACTION_MODES = action_modes(KEYS)
     USER_ERRORS = (ReviewError, SessionError)
     KEYBAR = KEYBAR
+    KEYBAR_DROP = KEYBAR_DROP
     HELP_TITLE = "workbench review: keys"
     HELP_RULES = HELP_RULES
     HELP_HIDE = tuple(f"digit.{i}" for i in range(2, 10))
@@ -112,7 +113,7 @@ class ReviewApp(WorkbenchApp):
         if w is not None:
             self.query_one("#list-header", Line).set(
                 SafeText(
-                    f" gold of {w.doc_id}: {len(w.rows)} spans  (= agreed ✓ adjudicated + added ✎ corrected)",
+                    f" gold: {len(w.rows)} spans  = agreed ✓ adjudicated + added ✎ corrected",
                     style="bold",
                     no_wrap=True,
                     overflow="ellipsis",

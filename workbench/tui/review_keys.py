@@ -133,7 +133,7 @@ KEYBAR: dict[str, list[KeybarEntry]] = {
         E(("edit.end_left", "edit.end_right"), "end", " "),
         E(("edit.attrs",), "attrs"),
         E(("edit.drop",), "remove"),
-        E(("add",), "replace by new span"),
+        E(("add",), "replace"),
         E(("pick",), "save"),
         E(("undo",), "undo"),
         E(("gold.next_doc",), "document"),
@@ -172,6 +172,9 @@ KEYBAR: dict[str, list[KeybarEntry]] = {
         E(("cancel",), "back"),
     ],
 }
+
+# key bar entries dropped first when the screen is narrow (indices into KEYBAR[mode])
+KEYBAR_DROP: dict[str, list[int]] = {GOLD: [8, 9, 4, 11, 1]}
 
 HELP_RULES = """\
 Every action is written to the database (review log + gold, one transaction) when its key is pressed.
