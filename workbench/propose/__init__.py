@@ -46,7 +46,13 @@ BUILTIN_PROPOSERS = {
     "rules": "workbench.propose.pipeline:RulesProposer",
     "numbers": "workbench.propose.pipeline:NumbersProposer",
     "jieba": "workbench.propose.pipeline:JiebaProposer",
+    "learned": "workbench.propose.learned:LearnedProposer",
 }
+
+
+class ProposerUnavailable(Exception):
+    """A registered proposer that cannot run here: no trained model yet, a model made for
+    another label set, a package missing. The message (one line) says what to do."""
 
 
 def _entry_points() -> dict[str, EntryPoint]:
@@ -93,4 +99,12 @@ def get_proposer(name: str | None = None) -> Proposer:
     return _instances[name]
 
 
-__all__ = ["BUILTIN_PROPOSERS", "DEFAULT_PROPOSER", "ENTRY_POINT_GROUP", "Proposer", "available", "get_proposer"]
+__all__ = [
+    "BUILTIN_PROPOSERS",
+    "DEFAULT_PROPOSER",
+    "ENTRY_POINT_GROUP",
+    "Proposer",
+    "ProposerUnavailable",
+    "available",
+    "get_proposer",
+]
