@@ -51,6 +51,8 @@ def propose(app: AppContext, proposer: str | None, jobs: int, doc_ids: tuple[str
              plus context rules (titles, suffixes, places)
     numbers  DATE, QUANTITY, DOC and PROGRAM only
     jieba    jieba.posseg's raw nr/ns/nt tags (a baseline to compare)
+    learned  the latest model of 'workbench train' (a CRF stacked on rules;
+             its version is the model's; scores are its marginal probabilities)
 
     Each proposal records the proposer's name and version. Running again
     supersedes the previous run of the same proposer; proposals annotators
@@ -77,10 +79,14 @@ def propose(app: AppContext, proposer: str | None, jobs: int, doc_ids: tuple[str
     total = len(ids) if ids else store.count("documents")
     if total == 0:
         raise click.ClickException(f"no documents in {store.path}; run 'workbench ingest' first")
+    from workbench.propose import ProposerUnavailable
     from workbench.propose.run import propose_store
 
     with Progress("propose", total) as bar:
-        res = propose_store(store, proposer=proposer, jobs=jobs, progress=bar.done, doc_ids=ids)
+        try:
+            res = propose_store(store, proposer=proposer, jobs=jobs, progress=bar.done, doc_ids=ids)
+        except ProposerUnavailable as e:  # learned: no model yet, another label set, no CRF package
+            raise click.ClickException(str(e)) from None
     rate = res["characters"] / res["seconds"] if res["seconds"] else 0.0
     click.echo(
         f"proposed {res['proposals']:,} spans in {res['documents']:,} documents "

@@ -26,9 +26,9 @@ WRITE_BATCH = 50
 _worker_proposer: Proposer | None = None
 
 
-def _init_worker(name: str) -> None:
+def _init_worker(name: str, bound: Proposer | None = None) -> None:
     global _worker_proposer
-    _worker_proposer = get_proposer(name)
+    _worker_proposer = bound if bound is not None else get_proposer(name)
     _worker_proposer.analyze("初始化")  # load jieba once per process
 
 
@@ -68,9 +68,13 @@ def propose_store(
     processes (1 = in this process); ``progress(done, total)`` is called with
     document counts as results are written. Returns ``{"documents",
     "proposals", "characters", "seconds", "proposer", "version", "jobs"}``.
-    Raises KeyError for an unknown proposer name.
+    Raises KeyError for an unknown proposer name, :class:`ProposerUnavailable` for one that
+    cannot run on this database (``learned`` without a trained model).
     """
     p = get_proposer(proposer)
+    bind = getattr(p, "for_store", None)
+    if bind is not None:  # a proposer that reads the database (learned: its latest model)
+        p = bind(store)
     ids = list(doc_ids) if doc_ids is not None else None
     total = len(ids) if ids is not None else store.count("documents")
     jobs = max(1, int(jobs or 1))
@@ -110,7 +114,7 @@ def propose_store(
         ctx = mp.get_context("fork" if "fork" in methods else "spawn")
         if ctx.get_start_method() == "fork":
             p.analyze("初始化")
-        with ctx.Pool(jobs, initializer=_init_worker, initargs=(p.name,)) as pool:
+        with ctx.Pool(jobs, initializer=_init_worker, initargs=(p.name, p if bind is not None else None)) as pool:
             window: deque = deque()
             for chunk in _chunks(docs):
                 window.append(pool.apply_async(_work, (chunk,)))
