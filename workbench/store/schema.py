@@ -223,5 +223,25 @@ def _m5_tallies(db: sqlite_utils.Database) -> None:
     create(db.conn)
 
 
-MIGRATIONS = [_m1_initial, _m2_decisions_proposal_index, _m3_models, _m4_decisions_attrs_manual, _m5_tallies]
+def _m6_users(db: sqlite_utils.Database) -> None:
+    """Browser users of ``workbench serve`` (SQL in ``store/users.py``): one row per access
+    token issued, the token itself never stored, only its scrypt hash; a revoked token keeps
+    its row (``revoked_at``), and a name has at most one live token."""
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS users (
+            id          INTEGER PRIMARY KEY,
+            name        TEXT NOT NULL,     -- the annotator / reviewer name the token acts as
+            role        TEXT NOT NULL CHECK (role IN ('annotator', 'reviewer')),
+            token_id    TEXT NOT NULL UNIQUE,  -- the public part of the token (finds the row)
+            token_hash  TEXT NOT NULL,     -- scrypt$n$r$p$salt$digest of the secret part
+            created_at  TEXT NOT NULL,
+            revoked_at  TEXT               -- NULL: the token is valid
+        )
+        """
+    )
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS idx_users_live_name ON users(name) WHERE revoked_at IS NULL")
+
+
+MIGRATIONS = [_m1_initial, _m2_decisions_proposal_index, _m3_models, _m4_decisions_attrs_manual, _m5_tallies, _m6_users]
 SCHEMA_VERSION = len(MIGRATIONS)
