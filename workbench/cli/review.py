@@ -302,8 +302,8 @@ def review(app: AppContext, reviewer: str | None, policy: str, docs: str | None,
         for doc_id in session.docs:
             rows = session.gold(doc_id)
             by: dict[str, int] = {}
-            for g in rows:
-                by[g["origin"]] = by.get(g["origin"], 0) + 1
+            for row in rows:
+                by[row["origin"]] = by.get(row["origin"], 0) + 1
             parts = ", ".join(f"{n} {o}" for o, n in sorted(by.items())) or "no gold"
             click.echo(f"{visible(doc_id)}  gold {len(rows)} spans: {parts}  ({s.by_doc.get(doc_id, 0)} unsettled)")
     if summary:
