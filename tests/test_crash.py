@@ -243,7 +243,7 @@ def pty_env(tmp_path) -> dict:
 
 # ---------------------------------------------------------------------------- what the screen says
 
-_HEADER = re.compile(r"doc (\d+)/(\d+)\s+(\S+)\s.*?(\d+) decisions\s+│\s*(\d+) pending (\d+)✓ (\d+)✎ (\d+)\+ (\d+)✗")
+_HEADER = re.compile(r"doc (\d+)/(\d+)\s+(\S+)\s.*?(\d+) done / (\d+) to do\s+│\s*(\d+)✓ (\d+)✎ (\d+)\+ (\d+)✗")
 
 
 def header(screen: Screen) -> dict | None:
@@ -254,7 +254,7 @@ def header(screen: Screen) -> dict | None:
             return {
                 "doc_index": int(g[0]) - 1,
                 "doc_id": g[2],
-                "decisions": int(g[3]),
+                "done": int(g[3]),
                 "pending": int(g[4]),
                 "accepted": int(g[5]),
                 "edited": int(g[6]),
@@ -266,7 +266,8 @@ def header(screen: Screen) -> dict | None:
 
 def expected(session: AnnotationSession) -> dict:
     c = session.counts()
-    return {"doc_index": session.doc_index, "doc_id": session.doc_id, "decisions": session.n_decisions, **c}
+    done, _todo = session.progress()
+    return {"doc_index": session.doc_index, "doc_id": session.doc_id, "done": done, **c}
 
 
 def current_status_shown(screen: Screen, session: AnnotationSession) -> bool:
@@ -376,10 +377,10 @@ def test_sigkill_mid_session_loses_nothing_shown(proposed_db, tmp_path):
         session = AnnotationSession(store, ANNOTATOR, doc_id=doc_id)
         got = expected(session)
         if doc_id == last_doc and in_flight:
-            got["decisions"] -= 1
+            got["done"] -= 1
             got["accepted"] -= 1
             got["pending"] += 1
-        for k in ("decisions", "pending", "accepted", "edited", "added", "rejected"):
+        for k in ("done", "pending", "accepted", "edited", "added", "rejected"):
             assert got[k] == shown[k], f"{doc_id}: the screen showed {k}={shown[k]}, the database has {got[k]}"
     # item by item, the database equals the replayed session
     for doc_id in shown_by_doc:
