@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from .context import BUNDLED_CORPUS, AppContext, default_name, echo_err, name_callback, pass_app
+from .context import BUNDLED_CORPUS, AppContext, Progress, default_name, echo_err, name_callback, pass_app
 from .ingest import run_ingest
 
 
@@ -40,8 +40,10 @@ def prepare_store(store, *, quiet: bool = False) -> None:
             echo_err(f"warning: proposer unavailable ({e}); annotating without proposals")
             return
         if not quiet:
-            echo_err(f"proposing spans for {len(unproposed)} documents…")
-        res = propose_store(store, doc_ids=unproposed)
+            echo_err(f"proposing spans for {len(unproposed)} documents (the first takes a few seconds)…")
+        # a counted bar on a terminal: the first start proposes for seconds, never in silence
+        with Progress("propose", None if quiet else len(unproposed), threshold=1) as bar:
+            res = propose_store(store, doc_ids=unproposed, progress=bar.done)
         if not quiet and isinstance(res, dict):
             n = res.get("proposals", res.get("spans"))
             if n is not None:

@@ -5,13 +5,20 @@ from __future__ import annotations
 from ..core.labels import LABELS
 from .keys import Key, KeybarEntry
 
-NORMAL, SPAN, SEARCH, ATTRS, CONFIRM = "normal", "span", "search", "attrs", "confirm"
+NORMAL, SPAN, SEARCH, ATTRS, CONFIRM, JUMP = "normal", "span", "search", "attrs", "confirm", "jump"
 
 KEYS: list[Key] = [
     Key("cursor.next", "j,down", "next_item", "next", True, (NORMAL,), "Move"),
     Key("cursor.prev", "k,up", "prev_item", "prev", True, (NORMAL,), "Move"),
     Key("cursor.first", "g,home", "first_item", "first proposal", False, (NORMAL,), "Move"),
     Key("cursor.last", "G,end", "last_item", "last proposal", False, (NORMAL,), "Move"),
+    Key("label_jump", "t", "label_jump(1)", "next item of a label (then its key)", True, (NORMAL,), "Move"),
+    Key("label_jump.back", "T", "label_jump(-1)", "previous item of a label (then its key)", False, (NORMAL,), "Move"),
+    *[
+        Key(f"jump.{i}", str(i), f"jump_label({i})", f"to {lab}", False, (JUMP,), "Move")
+        for i, lab in enumerate(LABELS, 1)
+    ],
+    Key("hide_accepted", "H", "hide_accepted", "hide / show accepted in the list", True, (NORMAL,), "Move"),
     Key("page.down", "pagedown,ctrl+d", "page_down", "scroll text down", False, (NORMAL, SPAN), "Move"),
     Key("page.up", "pageup,ctrl+u", "page_up", "scroll text up", False, (NORMAL, SPAN), "Move"),
     Key("accept", "a,enter", "accept", "accept", True, (NORMAL,), "Decide"),
@@ -39,12 +46,13 @@ KEYS: list[Key] = [
     Key("search.prev", "up", "search_step(-1)", "previous match", True, (SEARCH,), "Search"),
     Key("confirm.yes", "y,enter", "confirm(True)", "yes", True, (CONFIRM,), "Confirm"),
     Key("confirm.no", "n", "confirm(False)", "no", True, (CONFIRM,), "Confirm"),
-    Key("cancel", "escape", "cancel", "cancel / close", True, (SPAN, SEARCH, ATTRS, CONFIRM, NORMAL), "General"),
+    Key("cancel", "escape", "cancel", "cancel / close", True, (SPAN, SEARCH, ATTRS, CONFIRM, JUMP, NORMAL), "General"),
     Key("help", "question_mark", "help", "help", True, (NORMAL, SPAN), "General"),
     Key("quit", "q", "quit", "quit", True, (NORMAL,), "General"),
 ]
 
-# the key bar (footer) per mode: (binding ids, description)
+# the key bar (footer) per mode: (binding ids, description). The label keys are in the
+# legend beside the list; a narrow terminal gets the bar on two lines (KEYBAR_LINES).
 KEYBAR: dict[str, list[KeybarEntry]] = {
     NORMAL: [
         KeybarEntry(("cursor.next", "cursor.prev"), "move"),
@@ -60,6 +68,8 @@ KEYBAR: dict[str, list[KeybarEntry]] = {
         KeybarEntry(("finish",), "finish"),
         KeybarEntry(("doc.next", "doc.prev"), "doc"),
         KeybarEntry(("search",), "search"),
+        KeybarEntry(("label_jump",), "to label"),
+        KeybarEntry(("hide_accepted",), "hide ✓"),
         KeybarEntry(("help",), "help"),
         KeybarEntry(("quit",), "quit"),
     ],
@@ -74,15 +84,20 @@ KEYBAR: dict[str, list[KeybarEntry]] = {
     ],
     SEARCH: [
         KeybarEntry(("search.next", "search.prev"), "next/prev match"),
-        KeybarEntry((), "enter done"),
-        KeybarEntry(("cancel",), "close"),
+        KeybarEntry((), "enter go there"),
+        KeybarEntry(("cancel",), "back where you were"),
     ],
     ATTRS: [KeybarEntry((), "tab next field"), KeybarEntry((), "enter save"), KeybarEntry(("cancel",), "cancel")],
     CONFIRM: [KeybarEntry(("confirm.yes",), "yes"), KeybarEntry(("confirm.no", "cancel"), "no")],
+    JUMP: [KeybarEntry(("jump.1", "jump.7"), "label to go to"), KeybarEntry(("cancel",), "cancel")],
 }
+KEYBAR_LINES = 2
 
-# keybar entries dropped first when the terminal is narrow (indexes into KEYBAR[mode] + palette)
-KEYBAR_DROP = {NORMAL: [15, 11, 3, 5, 9, 12, 6, 10], SPAN: [7, 4]}
+# keybar entries dropped first when the terminal is narrow (indexes into KEYBAR[mode] + palette);
+# help and quit are never dropped: ? lists every key, ctrl+p runs every action
+KEYBAR_DROP = {NORMAL: [17, 14, 13, 3, 11, 5, 9, 12, 6, 10], SPAN: [7, 4]}
+
+HELP_HIDE = ("label_jump.back", *(f"jump.{i}" for i in range(1, len(LABELS) + 1)))
 
 
 HELP_RULES = """\
@@ -96,6 +111,11 @@ n: new span. Move the caret (h l, w b by word), v anchors, a label key adds the 
 u undoes your last decision in this document, any number of times (persisted);
    an accept-all is undone as a whole.
 f finishes the document (asks if proposals are still pending) and opens the next
-   unfinished one; f on a finished document reopens it. tab / shift+tab move in the queue.
+   unfinished one; f on a finished document asks, then reopens it. tab / shift+tab move in
+   the queue; quitting notes where you are, and the next start resumes there.
+/ searches as you type (highlights and shows the match; the cursor stays): enter goes to it,
+   esc goes back where you were. / then enter repeats the last search.
+t then a label key: the next item of that label (T: the previous). H hides the accepted
+   items from the list (the text still shows them); H again shows them.
 Remap keys in ~/.config/workbench/keymap.toml (or $WORKBENCH_KEYMAP):
    [keymap]  accept = "y,enter"   (binding ids in the right column)"""

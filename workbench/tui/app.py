@@ -17,11 +17,24 @@ from textual.containers import Horizontal, Vertical
 from ..core.labels import LABELS
 from ..core.quantity import format_attrs
 from ..session import AnnotationSession, Change, SessionError
-from .annotate_keys import ATTRS, CONFIRM, HELP_RULES, KEYBAR, KEYBAR_DROP, KEYS, NORMAL, SEARCH, SPAN
+from .annotate_keys import (
+    ATTRS,
+    CONFIRM,
+    HELP_HIDE,
+    HELP_RULES,
+    JUMP,
+    KEYBAR,
+    KEYBAR_DROP,
+    KEYBAR_LINES,
+    KEYS,
+    NORMAL,
+    SEARCH,
+    SPAN,
+)
 from .base import BASE_CSS, WorkbenchApp
-from .docview import DocView
+from .docview import DocView, drawing_legend
 from .forms import AttrsForm, ConfirmBar, SearchBar
-from .items import ItemsTable, header_text
+from .items import ItemsTable, header_text, legend_text
 from .keys import Key, action_modes, bindings
 from .safe import SafeText
 from .scroll import Line
@@ -37,7 +50,10 @@ class AnnotateApp(WorkbenchApp):
     ACTION_MODES = action_modes(KEYS)
     KEYBAR = KEYBAR
     KEYBAR_DROP = KEYBAR_DROP
-    PALETTE_SKIP = ("cancel", "confirm.", "search.")
+    KEYBAR_LINES = KEYBAR_LINES
+    HELP_HIDE = HELP_HIDE
+    HELP_ROWS = {"label_jump": [("t 1-7 / T 1-7", "next / previous item of a label")]}
+    PALETTE_SKIP = ("cancel", "confirm.", "search.", "jump.")
     PALETTE_EXTRA = [("Documents: reopen a finished document", "f on a finished document", "finish")]
     HELP_TITLE = "workbench annotate: keys"
     HELP_RULES = HELP_RULES
@@ -60,6 +76,10 @@ class AnnotateApp(WorkbenchApp):
         self._search_origin = 0
         self._search_pos: int | None = None
         self._search_return = NORMAL
+        self._search_back: tuple[int, float, float] | None = None  # cursor, text and list scroll before /
+        self._jump_dir = 1
+        self._span_back: tuple[int, int | None] = (0, None)
+        self._live_query = ""  # what the search bar holds (the last search is _search_query)
         self._caret = 0
         self._anchor: int | None = None
         self._prefetch_pending = False
@@ -72,6 +92,7 @@ class AnnotateApp(WorkbenchApp):
             with Vertical(id="side"):
                 yield Line(id="items-header")
                 yield ItemsTable(id="items")
+                yield Line(id="legend")
         yield Line(id="status")
         yield AttrsForm()
         yield SearchBar("search the text (↓↑ next/previous, enter done)")
@@ -84,15 +105,37 @@ class AnnotateApp(WorkbenchApp):
         self.attrs_form = self.query_one(AttrsForm)
         self.search_bar = self.query_one(SearchBar)
         self.confirm_bar = self.query_one(ConfirmBar)
+        self.table.sources = self.session.sources_of
         self.update_keybar()
         self.query_one("#items-header", Line).set(header_text())
+        self.update_legend(self.table.size.width or 40)
         self.call_after_refresh(self._load_document)
+
+    def _label_keys(self) -> list[str]:
+        return [self.keys_for(f"label.{i}").split(" ")[0] for i in range(1, len(LABELS) + 1)]
+
+    def update_legend(self, width: int) -> None:
+        """The label legend under the list: each label's key, in the label's colour."""
+        legend = self.query_one("#legend", Line)
+        text = legend_text(self._label_keys(), width)
+        lines = text.plain.count("\n") + 1
+        if legend.styles.height is None or legend.styles.height.value != lines:
+            legend.styles.height = lines
+        legend.set(text)
+
+    def help_sections(self, st) -> list:
+        return [drawing_legend(st)]
+
+    def on_unmount(self) -> None:
+        # where the annotator is, for the next start (Textual also runs the base class's handler)
+        self.session.save_position()
 
     # ------------------------------------------------------------------ sync state → widgets
     def _load_document(self) -> None:
         s = self.session
+        self._message = None  # a message was about the document left
         self.doc_view.set_document(s.text, s.items, s.cursor if s.items else None)
-        self.table.load(s.items, s.cursor)
+        self.table.load(s.items, s.cursor, s.shown_indexes())
         self._search_matches = []
         self.update_header()
         self.update_status()
@@ -106,7 +149,12 @@ class AnnotateApp(WorkbenchApp):
             cur = s.cursor if s.items else None
             if ch.reordered or ch.removed or s.items is not self.doc_view.items:
                 self.doc_view.set_items(s.items, cur)
-                self.table.load(s.items, s.cursor)
+                self.table.load(s.items, s.cursor, s.shown_indexes())
+            elif s.hide_accepted and ch.keys and s.shown_indexes() != self.table.rows:
+                # an item was accepted (or taken back) while accepted ones are hidden: the list changes
+                self.doc_view.set_current(cur)
+                self.doc_view.invalidate(ch.spans)
+                self.table.load(s.items, s.cursor, s.shown_indexes())
             else:
                 if ch.keys:
                     self.doc_view.set_items_quiet(s.items)
@@ -135,6 +183,14 @@ class AnnotateApp(WorkbenchApp):
         self.table.prefetch()
 
     def update_header(self) -> None:
+        width = self.size.width or 200
+        for compact in (0, 1, 2):  # narrow: no progress bar, then no annotator chip
+            t = self.header_text(compact)
+            if t.cell_len <= width:
+                break
+        self.query_one("#header", Line).set(t)
+
+    def header_text(self, compact: int = 0) -> SafeText:
         s, st = self.session, self.st
         c = s.counts()
         t = SafeText(no_wrap=True, overflow="ellipsis")
@@ -146,18 +202,22 @@ class AnnotateApp(WorkbenchApp):
             t.append(" ")
         if s.finished:
             t.append(" FINISHED ", style=st("chip-ok"))
-        t.append(f" {s.annotator} ", style=st("chip-user"))
-        t.append(f" {s.n_decisions} decisions ", style="bold")
+        if compact < 2:
+            t.append(f" {s.annotator} ", style=st("chip-user"))
+        done, todo = s.progress()
+        t.append(f" {done} done / {todo} to do ", style="bold")
         t.append("│ ", style=st("sep"))
-        t.append(f"{c['pending']} pending ", style=st("dim"))
         t.append(f"{c['accepted']}✓ ", style=st("ok"))
         t.append(f"{c['edited']}✎ ", style=st("warn"))
         t.append(f"{c['added']}+ ", style=st("info"))
         t.append(f"{c['rejected']}✗ ", style=st("error"))
         t.append("│ ", style=st("sep"))
-        t.append(f"queue {s.n_finished}/{s.n_docs} finished ", style="bold")
-        t.append(_bar(s.n_finished, s.n_docs, 10), style=st("ok"))
-        self.query_one("#header", Line).set(t)
+        if compact:
+            t.append(f"queue {s.n_finished}/{s.n_docs} ✓", style="bold")
+        else:
+            t.append(f"queue {s.n_finished}/{s.n_docs} finished ", style="bold")
+            t.append(_bar(s.n_finished, s.n_docs, 10), style=st("ok"))
+        return t
 
     def update_status(self) -> None:
         if self.waiting:
@@ -165,7 +225,12 @@ class AnnotateApp(WorkbenchApp):
             return
         s, st = self.session, self.st
         t = SafeText(no_wrap=True, overflow="ellipsis")
-        if self.mode == SPAN:
+        if self.mode == JUMP:
+            t.append(" TO LABEL ", style=st("chip-span"))
+            t.append(f" {'next' if self._jump_dir > 0 else 'previous'} item of which label? ", style="bold")
+            t.append_text(legend_text(self._label_keys(), 10_000))
+            t.append("  esc cancels", style=st("dim"))
+        elif self.mode == SPAN:
             a, b = self._selection()
             t.append(" NEW SPAN ", style=st("chip-span"))
             t.append(f" {a}–{b} 「{_clip(s.text[a:b], 30)}」 ", style="bold")
@@ -184,9 +249,11 @@ class AnnotateApp(WorkbenchApp):
                 if it["proposal_id"] is not None and it["source"]:
                     # which proposer made it (several sources may propose in one document)
                     score = f" {it['score']:.2f}" if isinstance(it["score"], (int, float)) else ""
-                    t.append(f"  {it['source']}{score}", style=st("dim"))
+                    t.append(f"  {'+'.join(s.sources_of(it))}{score}", style=st("dim"))
                 if it["status"] == "rejected":
                     t.append("  (1-7 or a to take it back, u undo)", style=st("faint"))
+            if s.hide_accepted:
+                t.append(f"  accepted hidden ({self.keys_for('hide_accepted')} shows)", style=st("faint"))
         self.status_tail(t)
         self.status_line.set(t)
 
@@ -198,7 +265,7 @@ class AnnotateApp(WorkbenchApp):
         self.attrs_form.display = new == ATTRS
         self.search_bar.display = new == SEARCH
         self.confirm_bar.display = new == CONFIRM
-        if new in (NORMAL, SPAN, CONFIRM):
+        if new in (NORMAL, SPAN, CONFIRM, JUMP):
             self.set_focus(None)
         self.update_status()
 
@@ -248,10 +315,25 @@ class AnnotateApp(WorkbenchApp):
         self._do(self.session.move, -1)
 
     def action_first_item(self) -> None:
-        self._do(self.session.set_cursor, 0)
+        self._do(self.session.first_item)
 
     def action_last_item(self) -> None:
-        self._do(self.session.set_cursor, len(self.session.items) - 1)
+        self._do(self.session.last_item)
+
+    def action_label_jump(self, d: int) -> None:
+        if not self.session.items:
+            self.error("no items in this document")
+            return
+        self._jump_dir = 1 if int(d) > 0 else -1
+        self.mode = JUMP
+
+    def action_jump_label(self, n: int) -> None:
+        self.mode = NORMAL
+        self._message = None
+        self._do(self.session.next_of_label, LABELS[int(n) - 1], self._jump_dir)
+
+    def action_hide_accepted(self) -> None:
+        self._do(self.session.toggle_hide_accepted)
 
     def action_page_down(self) -> None:
         self.doc_view.scroll_page_down(animate=False)
@@ -304,7 +386,7 @@ class AnnotateApp(WorkbenchApp):
     def action_finish(self) -> None:
         s = self.session
         if s.finished:
-            self._do(s.reopen)
+            self._ask(f"Reopen the finished {s.doc_id}? (your spans stay)", s.reopen)
             return
         n = s.pending_count
         if n:
@@ -392,6 +474,7 @@ class AnnotateApp(WorkbenchApp):
 
     # ------------------------------------------------------------------ search
     def action_search(self) -> None:
+        """``/``: an empty bar (enter alone repeats the last search); nothing moves until enter."""
         self._search_return = self.mode
         s = self.session
         if self.mode == SPAN:
@@ -404,14 +487,23 @@ class AnnotateApp(WorkbenchApp):
                 if self.doc_view.lines
                 else 0
             )
+        self._search_back = (s.cursor, self.doc_view.scroll_y, self.table.scroll_y)
+        self._span_back = (self._caret, self._anchor)
+        self._search_pos = None
+        self._live_query = ""
         self.mode = SEARCH
-        self.search_bar.open_with(self._search_query)
-        if self._search_query:
-            self._run_search(self._search_query, self._search_origin)
+        last = self._search_query
+        self.search_bar.open_with(
+            "",
+            placeholder=f"search the text · enter alone: 「{_clip(last, 16)}」 again" if last else None,
+        )
+        self.search_bar.set_count("")
 
-    def _run_search(self, query: str, origin: int, backwards: bool = False) -> None:
+    def _run_search(self, query: str, origin: int, backwards: bool = False, *, go: bool = False) -> None:
+        """Highlight ``query``'s matches and show the one from ``origin``; ``go``: make it
+        current (the cursor, or the new-span selection), else only scroll to it."""
         s = self.session
-        self._search_query = query
+        self._live_query = query
         matches = s.find_all(query)
         if matches != self._search_matches:
             self._search_matches = matches
@@ -424,35 +516,61 @@ class AnnotateApp(WorkbenchApp):
         self._search_pos = hit[0]
         k = next((i for i, m in enumerate(matches) if m[0] == hit[0]), None)
         self.search_bar.set_count(f"{(k + 1) if k is not None else '?'}/{len(matches)}")
-        if self._search_return == SPAN:
-            self._anchor, self._caret = hit[0], hit[1] - 1
-            self.doc_view.set_selection(self._caret, self._anchor)
-        else:
-            self._apply(s.goto_offset(hit[0]))
+        if go:
+            self._search_query = query
+            if self._search_return == SPAN:
+                self._anchor, self._caret = hit[0], hit[1] - 1
+                self.doc_view.set_selection(self._caret, self._anchor)
+            else:
+                self._apply(s.goto_offset(hit[0]))
         self.doc_view.scroll_to_offset(hit[0], hit[1])
 
     def action_search_step(self, d: int) -> None:
-        if not self._search_query:
+        query = self._live_query or self._search_query
+        if not query:
             return
         pos = self._search_pos if self._search_pos is not None else self._search_origin
         if int(d) > 0:
-            self._run_search(self._search_query, pos + 1)
+            self._run_search(query, pos + 1)
         else:
-            self._run_search(self._search_query, pos, backwards=True)
+            self._run_search(query, pos, backwards=True)
 
     def on_search_bar_changed(self, event: SearchBar.Changed) -> None:
         if self.mode == SEARCH:
+            self._search_pos = None
             self._run_search(event.query, self._search_origin)
 
     def on_search_bar_submitted(self, event: SearchBar.Submitted) -> None:
+        query = event.query or self._search_query
+        if query:
+            pos = self._search_pos if self._search_pos is not None and query == self._live_query else None
+            self._run_search(query, pos if pos is not None else self._search_origin, go=True)
+            if self._search_pos is None:
+                self.say(f"no match for 「{_clip(query, 16)}」")
         self.mode = self._search_return
-        if self.mode == SPAN:
-            self.update_status()
+        self.update_status()
 
     async def on_search_bar_cancelled(self, event: SearchBar.Cancelled) -> None:
         if self.mode == SEARCH:
+            self._search_restore()
             self.mode = self._search_return
         await self.release_keys()
+
+    def _search_restore(self) -> None:
+        """Esc in the search: back where the annotator was (the cursor never moved; the text
+        and the list scroll back, the highlights go)."""
+        back, self._search_back = self._search_back, None
+        self._search_matches = []
+        self.doc_view.set_search([])
+        if self._search_return == SPAN:
+            self._caret, self._anchor = self._span_back
+            self.doc_view.set_selection(self._caret, self._anchor)
+        if back is not None:
+            cursor, doc_y, table_y = back
+            if self.session.items and cursor != self.session.cursor:
+                self._apply(self.session.set_cursor(cursor))
+            self.doc_view.scroll_to(y=doc_y, animate=False, immediate=True)
+            self.table.scroll_to(y=table_y, animate=False, immediate=True)
 
     # ------------------------------------------------------------------ new span
     def action_new_span(self) -> None:
@@ -498,6 +616,10 @@ class AnnotateApp(WorkbenchApp):
     def action_cancel(self) -> None:
         if self.mode == CONFIRM:
             self.action_confirm(False)
+        elif self.mode == JUMP:
+            self.mode = NORMAL
+            self.say("cancelled")
+            self.update_status()
         elif self.mode == SEARCH:
             self.hold_keys()
             self.search_bar.cancel()
@@ -518,8 +640,13 @@ class AnnotateApp(WorkbenchApp):
             self._message = None
             self.update_status()
 
+    def on_resize(self, event) -> None:
+        super().on_resize(event)
+        self.call_after_refresh(self.update_header)
+
     def on_items_table_resized(self, event: ItemsTable.Resized) -> None:
         self.query_one("#items-header", Line).set(header_text(event.width))
+        self.update_legend(event.width)
 
     def on_items_table_row_clicked(self, event: ItemsTable.RowClicked) -> None:
         if self.mode == NORMAL:

@@ -93,6 +93,7 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
     KEYMAP_SECTION: ClassVar[str] = "keymap"
     KEYBAR: ClassVar[dict[str, list[KeybarEntry]]] = {}
     KEYBAR_DROP: ClassVar[dict[str, list[int]]] = {}  # entries dropped first when narrow
+    KEYBAR_LINES: ClassVar[int] = 1  # lines the key bar may take when narrow
     PALETTE_SKIP: ClassVar[tuple[str, ...]] = ("cancel",)  # binding ids (or id prefixes ending in ".")
     PALETTE_EXTRA: ClassVar[list[tuple[str, str, str]]] = []  # (name, help, action)
     HELP_TITLE: ClassVar[str] = ""
@@ -178,10 +179,13 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
             keys = ",".join(keys)
         return " ".join(key_label(k) for k in (keys or "").split(",") if k)
 
-    def keybar_text(self) -> Text:
-        """The key bar of the current mode, least important entries dropped to fit."""
+    def keybar_parts(self, dropped: bool = False) -> list[Text]:
+        """One text per key bar entry of the current mode, then the palette's; ``dropped``:
+        some entries do not fit, the help's says it lists them all."""
         parts: list[Text] = []
         for entry in self.KEYBAR.get(self.mode, []):
+            if dropped and entry.ids == ("help",):
+                entry = entry._replace(description="all keys")
             keys = [self.keys_for(i).split(" ")[0] for i in entry.ids]
             if len(keys) == 2 and entry.ids[0].endswith(".1"):
                 k = f"{keys[0]}-{keys[1]}"
@@ -198,21 +202,49 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
         tail = SafeText("^p", style=self.st("key"))
         tail.append(" palette", style=self.st("text"))
         parts.append(tail)
-        width = self.size.width or 200
+        return parts
+
+    def keybar_text(self, width: int | None = None) -> Text:
+        """The key bar of the current mode, ``width`` cells wide (default: the screen's),
+        on up to ``KEYBAR_LINES`` lines, the least important entries dropped to fit."""
+        parts = self.keybar_parts()
+        width = width or self.size.width or 200
         order = [i for i in self.KEYBAR_DROP.get(self.mode, []) if i < len(parts)]
         keep = list(range(len(parts)))
-        while sum(parts[i].cell_len for i in keep) > width and order:
-            keep.remove(order.pop(0))
-        t = SafeText(" ", no_wrap=True, overflow="ellipsis")
-        for i in keep:
-            t.append_text(parts[i])
+        if self.KEYBAR_LINES <= 1:
+            while sum(parts[i].cell_len for i in keep) > width and order:
+                keep.remove(order.pop(0))
+            lines = [keep]
+        else:
+            while True:
+                lines = _pack([parts[i].cell_len for i in keep], width - 1)
+                if len(lines) <= self.KEYBAR_LINES or not order:
+                    break
+                keep.remove(order.pop(0))
+            lines = [[keep[j] for j in line] for line in lines[: self.KEYBAR_LINES]]
+        if len(keep) < len(parts):
+            parts = self.keybar_parts(dropped=True)
+        t = SafeText(no_wrap=True, overflow="ellipsis")
+        for n, line in enumerate(lines):
+            if n:
+                t.append("\n")
+            t.append(" ")
+            for i in line:
+                t.append_text(parts[i])
         return t
 
-    def update_keybar(self) -> None:
-        self.query_one("#keybar", Line).set(self.keybar_text())
+    def update_keybar(self, width: int | None = None) -> None:
+        bar = self.query_one("#keybar", Line)
+        text = self.keybar_text(width)
+        lines = text.plain.count("\n") + 1
+        if bar.styles.height is None or bar.styles.height.value != lines:
+            bar.styles.height = lines
+        bar.set(text)
 
     def on_resize(self, event) -> None:
-        self.update_keybar()
+        # the new width (``self.size`` is still the old one here: the bar was fitted to the
+        # previous width and lost its last entries, ``? help`` and ``q quit``, on a shrink)
+        self.update_keybar(event.size.width)
 
     # ------------------------------------------------------------------ the palette
     def palette_keys(self) -> Iterable[Key]:
@@ -406,6 +438,10 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
         await super().on_event(event)
 
     # ------------------------------------------------------------------ general actions
+    def help_sections(self, st) -> list[Text]:
+        """Texts the help shows after the keys (``st``: the help screen's styles)."""
+        return []
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self))
 
@@ -423,3 +459,16 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
             return_code=1,
             message=SafeText(visible(f"not saved: {p.what} (the database was locked by another program)")),
         )
+
+
+def _pack(widths: list[int], width: int) -> list[list[int]]:
+    """Indexes of ``widths`` packed in order into lines of at most ``width`` cells."""
+    lines: list[list[int]] = [[]]
+    used = 0
+    for i, w in enumerate(widths):
+        if lines[-1] and used + w > width:
+            lines.append([])
+            used = 0
+        lines[-1].append(i)
+        used += w
+    return lines

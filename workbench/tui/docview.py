@@ -13,6 +13,7 @@ from collections import OrderedDict
 
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual.geometry import Size
 from textual.strip import Strip
 
@@ -41,6 +42,34 @@ def item_style(label: str, status: str, st) -> Style:
     if status == "added":
         return chip + Style(bold=True)
     return chip
+
+
+def drawing_legend(st, sample: str = "苍岭镇", label: str = "ORG") -> Text:
+    """How the text panel draws spans, each with a sample drawn that way (for the help)."""
+    from .safe import SafeText
+
+    rows = [
+        (item_style(label, "pending", st), "pending proposal: underlined, in its label's colour (not decided yet)"),
+        (item_style(label, "accepted", st), "accepted: on its label's colour"),
+        (item_style(label, "edited", st), "edited by you (label, bounds or attrs): italic, on its label's colour"),
+        (item_style(label, "added", st), "added by you: bold, on its label's colour"),
+        (item_style(label, "rejected", st), "rejected: grey, struck through"),
+        (st("current"), "the current item (the status line names it): white, underlined"),
+        (st("current-rejected"), "the current item when rejected: grey, struck through"),
+        (st("selection"), "new span (n): the selection"),
+        (st("caret"), "new span (n): the caret, one character"),
+        (st("search"), "search (/): the matches"),
+    ]
+    t = SafeText("\nHow spans are drawn in the text\n", style=st("group"))
+    for style, what in rows:
+        t.append("  ")
+        t.append(sample, style=style)
+        t.append(f"  {what}\n", style=st("text"))
+    t.append(
+        "In the list: · pending  ✓ accepted  ✎ edited  + added  ✗ rejected; ▶ the current row;\n", style=st("text")
+    )
+    t.append("source: the proposer(s) of the span (rules+m: proposed by both), then its score.", style=st("text"))
+    return t
 
 
 class DocView(LineView):

@@ -68,11 +68,13 @@ class SearchBar(Form):
     def input(self) -> Input:
         return self.query_one("#search-input", Input)
 
-    def open_with(self, query: str) -> None:
+    def open_with(self, query: str, *, placeholder: str | None = None) -> None:
         """Show the bar with ``query`` in it and focus the input (at once: keys typed
-        right after the opening key must reach it)."""
+        right after the opening key must reach it); ``placeholder``: the hint shown while
+        it is empty (else the one it was made with)."""
         self.open()
         inp = self.input
+        inp.placeholder = placeholder or self._placeholder
         inp.value = query
         self.screen.set_focus(inp)
 

@@ -77,6 +77,8 @@ class HelpScreen(Styled, ModalScreen):
         with VerticalScroll():
             yield Static(SafeText(self._main.HELP_TITLE, style="bold"))
             yield Static(table)
+            for section in self._main.help_sections(self.st):
+                yield Static(section)
             yield Static(SafeText("\n" + self._main.HELP_RULES, style=self.st("text")))
             yield Static(SafeText("\nesc / q / ? closes this help", style=self.st("faint")))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
@@ -44,15 +46,45 @@ def attrs_cell(attrs: dict | None) -> str:
     return format_attrs(attrs, compact=True)
 
 
-def row_cells(it: dict, st, text_cells: int = TEXT_CELLS, attrs_cells: int = ATTRS_CELLS) -> tuple:
-    """The cells of an item's row; ``st`` gives a style by name (``Styled.st``)."""
+STATUS_ICON = {"pending": "·", "accepted": "✓", "rejected": "✗", "edited": "✎", "added": "+"}
+
+
+def source_cell(sources: list[str]) -> str:
+    """The proposers of an item, joined: ``rules+m`` for a span both proposed."""
+    return "+".join(sources)
+
+
+def score_cell(score) -> str:
+    """A proposal's score in 4 cells (``.92``, ``1.00``), or nothing."""
+    if isinstance(score, bool) or not isinstance(score, (int, float)):
+        return ""
+    text = f"{score:.2f}"
+    return text[1:] if text.startswith("0.") else text
+
+
+def row_cells(
+    it: dict,
+    st,
+    text_cells: int = TEXT_CELLS,
+    attrs_cells: int = ATTRS_CELLS,
+    sources: list[str] | None = None,
+    *,
+    compact: bool = False,
+    source_cells: int = 8,
+) -> tuple:
+    """The cells of an item's row; ``st`` gives a style by name (``Styled.st``); ``sources``:
+    who proposed it (:meth:`~workbench.session.SessionView.sources_of`)."""
     label = SafeText(it["label"], style=Style(color=COLORS.get(it["label"]) or st("dim").color, bold=True))
     text = SafeText(clip_cells(visible(it["text"]), text_cells))
     status, sstyle = STATUS_CELL[it["status"]]
+    if compact:
+        status = STATUS_ICON[it["status"]]
     if it["status"] == "rejected":
         text.stylize(st("muted-strike"))
         label.stylize(st("muted"))
-    return (label, text, _attrs_text(it, st, attrs_cells), SafeText(status, style=st(sstyle)))
+    src = SafeText(clip_cells(visible(source_cell(sources or [])), source_cells), style=st("faint"))
+    score = SafeText(score_cell(it["score"]) if it["proposal_id"] is not None else "", style=st("faint"))
+    return (label, text, _attrs_text(it, st, attrs_cells), src, score, SafeText(status, style=st(sstyle)))
 
 
 def _attrs_text(it: dict, st, cells: int) -> Text:
@@ -67,9 +99,6 @@ def _attrs_text(it: dict, st, cells: int) -> Text:
     return SafeText(clip_cells(attrs_cell(attrs), cells), style=st("attrs"))
 
 
-COLUMNS = (("label", 8), ("text", TEXT_CELLS), ("attrs", ATTRS_CELLS), ("status", 10))
-
-
 def pad_cells(text: Text, width: int) -> Text:
     """``text`` padded with spaces to ``width`` cells."""
     w = text.cell_len
@@ -79,41 +108,77 @@ def pad_cells(text: Text, width: int) -> Text:
 
 
 def columns_for(width: int) -> tuple[tuple[str, int], ...]:
-    """Column widths for a panel ``width`` cells wide (the text column takes the rest)."""
-    attrs = 13 if width >= 58 else 9
-    text = max(8, width - 1 - 8 - attrs - 10 - 5)
-    return (("label", 8), ("text", text), ("attrs", attrs), ("status", 10))
+    """Column widths for a panel ``width`` cells wide (the text column takes the rest). A
+    narrow panel (an 80-column terminal) shows the status as its icon and no score (the
+    status line shows both)."""
+    if width < 56:
+        attrs = 9
+        cols = [("label", 8), ("text", 0), ("attrs", attrs), ("source", 7), ("score", 0), ("", 1)]
+    else:
+        attrs = 13 if width >= 76 else 9
+        cols = [("label", 8), ("text", 0), ("attrs", attrs), ("source", 8), ("score", 5), ("status", 10)]
+    used = 1 + sum(w for _n, w in cols) + sum(1 for _n, w in cols if w)
+    cols[1] = ("text", max(8, width - used - 1))
+    return tuple(cols)
 
 
 def header_text(width: int = 60) -> Text:
     t = SafeText(" ", style="bold")
     for name, w in columns_for(width):
-        t.append_text(pad_cells(SafeText(name, style="bold"), w))
-        t.append(" ")
+        if w:
+            t.append_text(pad_cells(SafeText(name[:w], style="bold"), w))
+            t.append(" ")
     return t
 
 
-def row_text(it: dict, st, *, current: bool = False, width: int = 60) -> Text:
+def row_text(it: dict, st, *, current: bool = False, width: int = 60, sources: list[str] | None = None) -> Text:
     cols = columns_for(width)
-    cells = row_cells(it, st, cols[1][1], cols[2][1])
+    compact = cols[-1][0] == ""
+    cells = row_cells(it, st, cols[1][1], cols[2][1], sources, compact=compact, source_cells=cols[3][1])
     t = SafeText("▶" if current else " ", style=st("cursor-mark") if current else "")
     for (_name, w), cell in zip(cols, cells):
-        t.append_text(pad_cells(cell, w))
-        t.append(" ")
+        if w:
+            t.append_text(pad_cells(cell, w))
+            t.append(" ")
     if current:
         t.stylize(st("cursor"))
+    return t
+
+
+def legend_text(keys: list[str], width: int) -> Text:
+    """The label legend: each label's key and name in its colour, wrapped to ``width``."""
+    from ..core.labels import LABELS
+
+    t = SafeText(" ")
+    used = 1
+    for key, label in zip(keys, LABELS):
+        cell = SafeText.assemble((key, "bold"), " ", (label, Style(color=COLORS.get(label), bold=True)))
+        w = cell.cell_len + 2
+        if used > 1 and used + w - 2 > width:
+            t.append("\n ")
+            used = 1
+        t.append_text(cell)
+        t.append("  ")
+        used += w
+    t.rstrip()
     return t
 
 
 class ItemsTable(LineView):
     """The items as a virtualized table (Line API): one row per item, a row cache,
     and a change repaints only the rows it touched (a DataTable re-renders every
-    visible cell on any update: ~70 ms per key with 40 rows visible)."""
+    visible cell on any update: ~70 ms per key with 40 rows visible).
+
+    ``rows`` are the indexes of the items shown (all of them, or a filtered list: the
+    accepted ones hidden); ``cursor`` is an item index. ``sources(item)`` names who
+    proposed an item (the source column)."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.items: list[dict] = []
+        self.rows: list[int] = []
         self.cursor = 0
+        self.sources = lambda it: [it["source"]] if it.get("proposal_id") is not None and it.get("source") else []
         self._cache: dict[int, Strip] = {}
         self.rows_rendered = 0
 
@@ -121,21 +186,28 @@ class ItemsTable(LineView):
         self._cache.clear()
         self.refresh()
 
-    def load(self, items: list[dict], cursor: int) -> None:
+    def load(self, items: list[dict], cursor: int, rows: list[int] | None = None) -> None:
         self.items = items
+        self.rows = list(range(len(items))) if rows is None else rows
         self._cache.clear()
-        set_virtual_size(self, Size(self.size.width or 50, len(items)))
+        set_virtual_size(self, Size(self.size.width or 50, len(self.rows)))
         self.cursor = cursor
         self.refresh()
         self.goto(cursor)
 
     @property
     def row_count(self) -> int:
-        return len(self.items)
+        return len(self.rows)
+
+    def row_of(self, index: int) -> int | None:
+        """The row showing item ``index`` (None if it is not shown)."""
+        j = bisect_left(self.rows, index)
+        return j if j < len(self.rows) and self.rows[j] == index else None
 
     @property
     def cursor_row(self) -> int:
-        return self.cursor
+        row = self.row_of(self.cursor)
+        return row if row is not None else min(bisect_left(self.rows, self.cursor), max(0, len(self.rows) - 1))
 
     def update_item(self, it: dict, index: int | None = None) -> None:
         if index is None:
@@ -143,22 +215,28 @@ class ItemsTable(LineView):
                 index = self.items.index(it)
             except ValueError:
                 return
-        self._cache.pop(index, None)
-        self.refresh_lines(index, 1)
+        row = self.row_of(index)
+        if row is None:
+            return
+        self._cache.pop(row, None)
+        self.refresh_lines(row, 1)
 
     def goto(self, index: int) -> None:
         if not self.items:
             return
         index = max(0, min(index, len(self.items) - 1))
-        old, self.cursor = self.cursor, index
-        for i in {old, index}:
-            self._cache.pop(i, None)
-            self.refresh_lines(i, 1)
+        old_row = self.row_of(self.cursor)
+        self.cursor = index
+        row = self.cursor_row
+        for i in {old_row, row}:
+            if i is not None:
+                self._cache.pop(i, None)
+                self.refresh_lines(i, 1)
         h = self.size.height
         top = int(self.scroll_y)
-        if h and not (top + 1 <= index < top + h - 1):
+        if h and not (top + 1 <= row < top + h - 1):
             # moving down past the bottom: the cursor row goes near the top (one jump per page)
-            target = index - 2 if index >= top + h - 1 else index - h + 3
+            target = row - 2 if row >= top + h - 1 else row - h + 3
             self.scroll_to(y=max(0, target), animate=False, immediate=True)
 
     def prefetch(self) -> None:
@@ -166,26 +244,29 @@ class ItemsTable(LineView):
         h = self.size.height
         top = int(self.scroll_y)
         with self.style_frozen():
-            for idx in (*range(top + h, min(len(self.items), top + 2 * h)), *range(max(0, top - h), top)):
+            for idx in (*range(top + h, min(len(self.rows), top + 2 * h)), *range(max(0, top - h), top)):
                 if idx not in self._cache:
                     self._cache[idx] = self._render_row(idx)
 
-    def _render_row(self, idx: int) -> Strip:
+    def _render_row(self, row: int) -> Strip:
         self.rows_rendered += 1
         width = self.size.width
-        text = row_text(self.items[idx], self.st, current=idx == self.cursor, width=width)
+        idx = self.rows[row]
+        it = self.items[idx]
+        current = idx == self.cursor
+        text = row_text(it, self.st, current=current, width=width, sources=self.sources(it))
         segs = list(text.render(self.app.console))
-        pad = self.base_style + self.st("cursor") if idx == self.cursor else self.base_style
+        pad = self.base_style + self.st("cursor") if current else self.base_style
         return Strip(segs).crop_extend(0, width, pad)
 
     def render_line(self, y: int) -> Strip:
-        idx = int(self.scroll_y) + y
+        row = int(self.scroll_y) + y
         width = self.size.width
-        if idx >= len(self.items):
+        if row >= len(self.rows):
             return Strip.blank(width, self.base_style)
-        strip = self._cache.get(idx)
+        strip = self._cache.get(row)
         if strip is None:
-            strip = self._cache[idx] = self._render_row(idx)
+            strip = self._cache[row] = self._render_row(row)
             if len(self._cache) > 2000:
                 self._cache.clear()
         return strip
@@ -197,14 +278,14 @@ class ItemsTable(LineView):
 
     def on_resize(self, event) -> None:
         self.post_message(self.Resized(self.size.width))
-        self.virtual_size = Size(self.size.width, len(self.items))
+        self.virtual_size = Size(self.size.width, len(self.rows))
         self._cache.clear()
         self.goto(self.cursor)
 
     def on_click(self, event) -> None:
-        idx = int(self.scroll_y) + event.y
-        if 0 <= idx < len(self.items):
-            self.post_message(self.RowClicked(idx))
+        row = int(self.scroll_y) + event.y
+        if 0 <= row < len(self.rows):
+            self.post_message(self.RowClicked(self.rows[row]))
 
     class RowClicked(Message):
         def __init__(self, index: int) -> None:
