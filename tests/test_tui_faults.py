@@ -121,7 +121,7 @@ def test_annotate_waits_visibly_drops_keys_and_writes_when_the_lock_frees(pdb, s
                 await until(pilot, lambda: "waiting for the database" in status(app), "the waiting message")
                 assert decisions(pdb) == []
                 assert s.current["status"] == "pending"  # the screen claims nothing yet
-                assert "0 decisions" in header(app)
+                assert "0 done" in header(app)
                 # the elapsed time counts up
                 t0 = _seconds(status(app))
                 assert t0 is not None
@@ -136,7 +136,7 @@ def test_annotate_waits_visibly_drops_keys_and_writes_when_the_lock_frees(pdb, s
             rows = decisions(pdb)
             assert [(d["action"], d["proposal_id"]) for d in rows] == [("accept", first["proposal_id"])]
             assert s.items[s.index_of(first["key"])]["status"] == "accepted"
-            assert "1 decisions" in header(app)
+            assert "1 done" in header(app)
             assert "accepted" in status(app)
             # the dropped keys were never applied: the cursor moved once, for the accept only
             assert s.cursor == cursor + 1
