@@ -31,7 +31,7 @@ from .annotate_keys import (
     SEARCH,
     SPAN,
 )
-from .base import BASE_CSS, WorkbenchApp
+from .base import BASE_CSS, FIRST_WAIT, WorkbenchApp
 from .docview import DocView, drawing_legend
 from .forms import AttrsForm, ConfirmBar, SearchBar
 from .items import ItemsTable, header_text, legend_text
@@ -127,7 +127,9 @@ class AnnotateApp(WorkbenchApp):
         return [drawing_legend(st)]
 
     def on_unmount(self) -> None:
-        # where the annotator is, for the next start (Textual also runs the base class's handler)
+        # where the annotator is, for the next start (Textual also runs the base class's handler);
+        # a short wait: a database locked by another program costs the resume point, not a hang
+        self.session.store.write_timeout = FIRST_WAIT
         self.session.save_position()
 
     # ------------------------------------------------------------------ sync state → widgets
