@@ -77,14 +77,15 @@ def annotate(app: AppContext, annotator: str | None, doc_id: str | None, keymap:
       1..7         label PERSON ORG LOC DATE DOC PROGRAM QUANTITY
       [ ] { }      move start / end              e           QUANTITY attrs
       n            new span (h/l, w/b, v, 1..7)  u           undo (any depth)
-      A            accept all pending (asks)     f           finish document
-      tab/shift+tab  next / previous document    /           search
+      A            accept all pending (asks)     f           finish (on a finished one: reopen, asks)
+      tab/shift+tab  next / previous document    /           search (enter goes, esc goes back)
+      t/T then 1..7  next / previous of a label  H           hide / show accepted in the list
       ?            help    ctrl+p  command palette    q  quit
 
     Every decision is committed to the database before the screen updates.
-    The queue shows your unfinished documents first; reopening resumes where
-    you left off. If the database is empty, the bundled corpus is ingested
-    and proposed first.
+    The queue shows your unfinished documents first; reopening resumes at the
+    document and item you quit on. If the database is empty, the bundled corpus
+    is ingested and proposed first (with a progress bar).
     """
     from pathlib import Path
 
