@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import TypedDict
 
 from workbench.agreement import AnnotationSet
-from workbench.core.spans import final_spans
+from workbench.core.spans import derive_items, final_spans, is_finished
 
 
 class Waiting(TypedDict):
@@ -22,27 +22,30 @@ class Waiting(TypedDict):
 
 
 def load_annotation_set(store) -> AnnotationSet:
-    """Every annotator's spans and proposal decisions in the documents they finished."""
+    """Every annotator's spans and proposal decisions in the documents they finished.
+
+    One streaming pass over the decision log (``Store.annotation_groups``): the items of
+    each (document, annotator) are derived from their decisions and the proposals those
+    answer; pending proposals play no part in agreement."""
     spans: dict[str, dict[str, list]] = {}
     decisions: dict[str, dict[str, dict[int, tuple[str, str]]]] = {}
-    docs: set[str] = set()
-    for ann in store.annotators():
-        finished = store.finished_docs(ann)
-        spans[ann], decisions[ann] = {}, {}
-        for doc_id in finished:
-            items = store.annotator_items(doc_id, ann)
-            spans[ann][doc_id] = final_spans(items)
-            dec = {}
-            for it in items:
-                if it["proposal_id"] is not None and it["status"] in ("accepted", "edited", "rejected"):
-                    lab = (it.get("proposal") or {}).get("label") or it["label"]
-                    dec[it["proposal_id"]] = (lab, "reject" if it["status"] == "rejected" else "accept")
-            decisions[ann][doc_id] = dec
-            docs.add(doc_id)
+    docs: dict[str, None] = {}
+    for doc_id, ann, decs, props in store.annotation_groups():
+        if not is_finished(decs):
+            continue
+        items = derive_items(props, decs)
+        spans.setdefault(ann, {})[doc_id] = final_spans(items)
+        dec = {}
+        for it in items:
+            if it["proposal_id"] is not None and it["status"] in ("accepted", "edited", "rejected"):
+                lab = (it.get("proposal") or {}).get("label") or it["label"]
+                dec[it["proposal_id"]] = (lab, "reject" if it["status"] == "rejected" else "accept")
+        decisions.setdefault(ann, {})[doc_id] = dec
+        docs[doc_id] = None
     return AnnotationSet(
         docs=store.document_sizes(docs),
-        spans={a: d for a, d in spans.items() if d},
-        decisions={a: d for a, d in decisions.items() if d},
+        spans={a: spans[a] for a in sorted(spans) if spans[a]},
+        decisions={a: decisions[a] for a in sorted(decisions) if decisions[a]},
     )
 
 

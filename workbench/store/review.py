@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, NamedTuple, NotRequired, TypedDict, cast
 
@@ -120,14 +120,80 @@ class ReviewQueries:
         """The canonical text of a document (None if there is no such document)."""
         return self.scalar("SELECT text FROM documents WHERE id = ?", (doc_id,))
 
+    def annotation_groups(self) -> Iterator[tuple[str, str, list[dict], list[dict]]]:
+        """``(doc_id, annotator, decisions, proposals)`` for every document and annotator
+        with decisions, in ``(doc_id, annotator)`` order, from one streaming query:
+        ``decisions`` in log order (the columns ``derive_items`` reads; no ``ts`` or
+        ``origin``), ``proposals`` the ones those decisions answer. What ``agreement`` loads;
+        a ``annotator_items`` call per document cost two queries and a dict per row of
+        every proposal of the document, decided or not (``bench/agreement.py``)."""
+        sql = (
+            'SELECT d.id, d.doc_id, d.annotator, d.action, d.proposal_id, d.ref_id, d.start, d."end", d.label,'
+            ' d.text, d.attrs, d.attrs_manual, p.start, p."end", p.label, p.text, p.attrs, p.source, p.score,'
+            " p.active FROM decisions d LEFT JOIN proposals p ON p.id = d.proposal_id"
+            " ORDER BY d.doc_id, d.annotator, d.id"
+        )
+        key: tuple[str, str] | None = None
+        decs: list[dict] = []
+        props: dict[int, dict] = {}
+        # attrs JSON decoded once per group: an accept repeats its proposal's attrs (the
+        # decoded dicts are shared; the readers of these groups do not change them)
+        parsed: dict[str, dict] = {}
+
+        def attrs(v: str | None) -> dict | None:
+            if v is None:
+                return None
+            a = parsed.get(v)
+            if a is None:
+                a = parsed[v] = json.loads(v)
+            return a
+
+        for r in self.conn.execute(sql):
+            k = (r[1], r[2])
+            if k != key:
+                if key is not None:
+                    yield key[0], key[1], decs, list(props.values())
+                key, decs, props = k, [], {}
+                parsed.clear()
+            pid = r[4]
+            decs.append(
+                {
+                    "id": r[0],
+                    "action": r[3],
+                    "proposal_id": pid,
+                    "ref_id": r[5],
+                    "start": r[6],
+                    "end": r[7],
+                    "label": r[8],
+                    "text": r[9],
+                    "attrs": attrs(r[10]),
+                    "attrs_manual": r[11],
+                }
+            )
+            if pid is not None and pid not in props and r[12] is not None:
+                props[pid] = {
+                    "id": pid,
+                    "start": r[12],
+                    "end": r[13],
+                    "label": r[14],
+                    "text": r[15],
+                    "attrs": attrs(r[16]),
+                    "source": r[17],
+                    "score": r[18],
+                    "active": r[19],
+                }
+        if key is not None:
+            yield key[0], key[1], decs, list(props.values())
+
     def document_sizes(self, doc_ids: Iterable[str]) -> dict[str, int]:
         """doc_id → number of characters, for the given documents that exist."""
-        out = {}
-        for doc_id in doc_ids:
-            n = self.scalar("SELECT n_chars FROM documents WHERE id = ?", (doc_id,))
-            if n is not None:
-                out[doc_id] = n
-        return out
+        out: dict[str, int] = {}
+        ids = list(doc_ids)
+        for lo in range(0, len(ids), 500):  # one query per 500 ids (SQLite's variable limit is higher)
+            chunk = ids[lo : lo + 500]
+            marks = ", ".join("?" * len(chunk))
+            out.update(self.conn.execute(f"SELECT id, n_chars FROM documents WHERE id IN ({marks})", chunk).fetchall())
+        return {d: out[d] for d in ids if d in out}
 
     # ------------------------------------------------------------------ assignments
     def reassign(self, doc_ids: Iterable[str], pairs: Iterable[tuple[str, str]]) -> int:
