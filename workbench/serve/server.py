@@ -294,9 +294,14 @@ class WorkbenchServer(Server):
             if request.method == "GET" and request.path != "/ws":
                 raise web.HTTPSeeOther("/login", headers=HEADERS)
             raise web.HTTPForbidden(text="log in first", headers=HEADERS)
-        request["wb_session"] = session
-        response = await handler(request)
-        return response
+        return await handler(request)
+
+    def _session(self, request: web.Request) -> Session:
+        """The session of a request the guard let through (checked again: no request storage)."""
+        session = self.session_of(request)
+        if session is None:  # revoked between the guard and here
+            raise web.HTTPForbidden(text="log in first", headers=HEADERS)
+        return session
 
     async def handle_login_page(self, request: web.Request) -> web.StreamResponse:
         if self.session_of(request) is not None:
@@ -353,7 +358,7 @@ class WorkbenchServer(Server):
         return netloc in allowed
 
     async def handle_index(self, request: web.Request) -> web.StreamResponse:
-        session: Session = request["wb_session"]
+        session = self._session(request)
         font_size = min(max(_int(request.query.get("fontsize"), 16), 8), 40)
         who = f"{session.name} ({session.role})"
         text = TERMINAL_PAGE.format(
@@ -362,7 +367,7 @@ class WorkbenchServer(Server):
         return web.Response(text=text, content_type="text/html", headers=HEADERS)
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
-        session: Session = request["wb_session"]
+        session = self._session(request)
         if not self.origin_ok(request):
             raise web.HTTPForbidden(text="websocket from another origin refused")
         user = live_user(self.store, session.user_id)
