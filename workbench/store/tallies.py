@@ -44,10 +44,7 @@ DDL = [
 
 
 def _bump(key: str, delta: str) -> str:
-    return (
-        f"INSERT INTO tallies (key, n) VALUES ('{key}', {delta})"
-        f" ON CONFLICT (key) DO UPDATE SET n = n + excluded.n;"
-    )
+    return f"INSERT INTO tallies (key, n) VALUES ('{key}', {delta}) ON CONFLICT (key) DO UPDATE SET n = n + excluded.n;"
 
 
 def _prop(row: str, delta: int) -> str:
