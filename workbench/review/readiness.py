@@ -38,7 +38,8 @@ def load_annotation_set(store) -> AnnotationSet:
         dec = {}
         for it in items:
             if it["proposal_id"] is not None and it["status"] in ("accepted", "edited", "rejected"):
-                lab = (it.get("proposal") or {}).get("label") or it["label"]
+                prop = it.get("proposal")
+                lab = (prop["label"] if prop else None) or it["label"]
                 dec[it["proposal_id"]] = (lab, "reject" if it["status"] == "rejected" else "accept")
         decisions.setdefault(ann, {})[doc_id] = dec
         docs[doc_id] = None
