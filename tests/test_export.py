@@ -88,7 +88,12 @@ def test_gold_jsonl_is_the_seed_gold(gold_store, gold_docs, db_path, tmp_path):
         keys = [(s["start"], s["end"], s["label"]) for s in r["spans"]]
         assert keys == sorted(keys)
         for s in r["spans"]:
-            assert list(s) == ["start", "end", "label", "text", "attrs"]
+            # provenance rides along: origin always, reviewer on a reviewer's own gold
+            if s["origin"] == "agreed":
+                assert list(s) == ["start", "end", "label", "text", "attrs", "origin"]
+            else:
+                assert s["origin"] == "adjudicated" and s["reviewer"] == "rev"
+                assert list(s) == ["start", "end", "label", "text", "attrs", "origin", "reviewer"]
             assert r["text"][s["start"] : s["end"]] == s["text"]
         assert sorted(map(span_key, r["spans"])) == sorted(map(span_key, g["spans"]))
 

@@ -417,6 +417,10 @@ def test_agreement_is_about_annotators_and_export_writes_the_correction(pair, db
     got = [(x["start"], x["end"], x["label"], x["text"]) for x in rec["spans"]]
     assert (CANGLING, CANGLING + 7, "PROGRAM", "苍岭干部大讲堂") in got
     assert (CANGLING, CANGLING + 2, "LOC", "苍岭") not in got
+    # the provenance goes out with it: origin always, the reviewer on a reviewer's own gold
+    fixed = next(x for x in rec["spans"] if x["start"] == CANGLING)
+    assert (fixed["origin"], fixed["reviewer"]) == ("corrected", "rita")
+    assert all(x["origin"] == "agreed" and "reviewer" not in x for x in rec["spans"] if x is not fixed)
     assert rec["annotators"] == ["alice", "bob"]
     summary = run_cli(db_path, "review", "--summary", "-r", "rita").output
     assert "1 corrected" in summary

@@ -76,6 +76,8 @@ __all__ = [
 ]
 
 FORMATS = ("jsonl", "doccano", "conll", "spacy")
+# gold the review sync writes by itself (workbench.review.clustering.AUTOMATIC): no reviewer's choice
+AUTOMATIC_ORIGINS = ("agreed", "single-annotator")
 BINARY_FORMATS = ("spacy",)
 SUFFIX_FORMATS = {".spacy": "spacy", ".conll": "conll", ".bio": "conll"}
 
@@ -216,7 +218,7 @@ def iter_gold_records(store, *, raw_offsets: bool = False) -> Iterator[GoldRecor
         n = len(text)
         prev_end = 0
         loads = json.loads
-        for start, end, label, stext, attrs, anns in store.export_gold_rows(doc_id):
+        for start, end, label, stext, attrs, anns, origin, reviewer in store.export_gold_rows(doc_id):
             if text[start:end] != stext or not 0 <= start < end <= n:
                 _check_span(doc_id, text, start, end, label, stext)
             if start < prev_end:
@@ -228,7 +230,10 @@ def iter_gold_records(store, *, raw_offsets: bool = False) -> Iterator[GoldRecor
                 "label": label,
                 "text": stext,
                 "attrs": canonical_attrs(loads(attrs)) if attrs else None,
+                "origin": origin,
             }
+            if reviewer is not None and origin not in AUTOMATIC_ORIGINS:
+                span["reviewer"] = reviewer
             if raw is not None:
                 raw.add(span, start, end)
             spans.append(span)

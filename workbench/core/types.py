@@ -79,6 +79,8 @@ class ExportSpan(TypedDict):
     text: str
     attrs: dict | None
     attrs_manual: NotRequired[bool]  # annotation exports: true when a person typed ``attrs``
+    origin: NotRequired[str]  # gold exports: agreed, single-annotator, picked, edited, added, corrected, ...
+    reviewer: NotRequired[str]  # gold exports: the reviewer who wrote it (not for automatic gold)
     proposal: NotRequired[ProposalRef]
     raw_start: NotRequired[int]
     raw_end: NotRequired[int]
