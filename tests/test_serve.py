@@ -460,6 +460,12 @@ def test_annotate_in_chromium_two_users_blind_to_each_other(served_db, tmp_path)
             a.screenshot(path=str(shot))
             assert shot.stat().st_size > 10_000
 
+            # undo in the browser: the reject is undone in the database, and the screen says so
+            a.keyboard.press("u")
+            wait_screen(a, "1✓ 0✎ 0+ 0✗")
+            got = _decisions(db, "alice")
+            assert [d["action"] for d in got] == ["accept", "reject", "undo"] and got[2]["ref_id"] == got[1]["id"]
+
             # a reviewer gets the review app (here: nothing finished yet, and it says so)
             login(r, base, rita)
             wait_screen(r, "no document is ready for review")
