@@ -338,3 +338,19 @@ def test_writer_output_loads_in_shards(tmp_path, gold_docs):
     assert [d.user_data["id"] for d in docs] == [r["id"] for r in recs]
     assert [d.text for d in docs] == [r["text"] for r in recs]
     assert [len(d.ents) for d in docs] == [len(r["spans"]) for r in recs]
+
+
+@pytest.mark.parametrize("n", [15, 16, 17, 65_537])
+def test_user_data_of_many_documents_streams_to_the_same_blob(n):
+    # the user_data array is written from a spool (its msgpack header: fixarray, array 16, array 32)
+    recs = [
+        {
+            "id": f"u{i}",
+            "text": "县委统战部",
+            "spans": [{"start": 0, "end": 5, "label": "ORG", "text": "县委统战部", "attrs": None}],
+            "meta": {"i": i},
+        }
+        for i in range(n)
+    ]
+    fast, ref = both(recs)
+    assert zlib.decompress(fast) == zlib.decompress(ref)

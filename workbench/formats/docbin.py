@@ -55,6 +55,15 @@ def _msgpack_bin_header(n: int) -> bytes:
 _CODEC: list = []
 
 
+def _msgpack_array_header(n: int) -> bytes:
+    """The msgpack header of an array of ``n`` elements (what ``packb(list)`` starts with)."""
+    if n < 16:
+        return bytes([0x90 | n])
+    if n < 1 << 16:
+        return b"\xdc" + n.to_bytes(2, "big")
+    return b"\xdd" + n.to_bytes(4, "big")
+
+
 def spacy_codec() -> SpacyCodec | None:
     """The shared fast-path state, or None when the installed spaCy's DocBin is
     not the layout :class:`FastDocBin` writes (then the reference path is used).
@@ -143,7 +152,9 @@ class FastDocBin:
         self.lengths: list[int] = []
         self.spaces: list = []  # per document: indices of tokens with a trailing space, or None
         self.unknown_spaces: list[bool] = []
-        self.user_data: list[bytes] = []
+        # each document's user_data, msgpack-encoded as an element of the final array, spooled:
+        # kept in a list it was ~1 KB per document of memory until the end (tracemalloc)
+        self._user_data = tempfile.SpooledTemporaryFile(max_size=self.SPOOL_MAX // 8)
         self.n_tokens = 0
         self._batch: list = []
         self._batch_bytes = 0
@@ -226,7 +237,7 @@ class FastDocBin:
             self.strings.update(labels)
             unknown = False
         self.strings.add("")
-        self.user_data.append(codec.pack(spacy_user_data(rec)))
+        self._user_data.write(codec.pack(codec.pack(spacy_user_data(rec))))
         self.lengths.append(len(tokens))
         self.spaces.append(spaces)
         self.unknown_spaces.append(unknown)
@@ -320,10 +331,14 @@ class FastDocBin:
                     pack("span_groups"),
                     pack([self.codec.empty_span_groups] * n_docs),
                     pack("user_data"),
-                    pack(self.user_data),
+                    _msgpack_array_header(n_docs),
                 ]
             )
         )
+        self._user_data.seek(0)
+        while data := self._user_data.read(1 << 20):
+            out(data)
+        self._user_data.close()
         fh.write(comp.flush(zlib.Z_FINISH))
         fh.write(adler.to_bytes(4, "big"))
 
@@ -332,6 +347,7 @@ class FastDocBin:
         self._batch = []
         self._stop()
         self._spool.close()
+        self._user_data.close()
 
 
 def new_docbin():
