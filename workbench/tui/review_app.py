@@ -6,7 +6,8 @@ transaction) by the session before the screen changes, and returns a
 :class:`~workbench.session.Change`: the app repaints the list rows it names.
 
 Layout: the list of disagreements on the left (:mod:`.review_list`); on the right
-the text around the current one, then every version (:mod:`.review_detail`).
+every version of the current one, then its document scrolled to it (:mod:`.review_detail`).
+Both are on Textual's Line API: a key renders again only the rows it changed.
 Keymap, palette, help, key bar and forms are shared with annotate (:mod:`.base`,
 :mod:`.forms`).
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 
 from ..core.labels import LABELS
 from ..core.quantity import format_attrs
@@ -81,8 +82,7 @@ class ReviewApp(WorkbenchApp):
                 yield Line(id="list-header")
                 yield ItemList(self.session, id="list")
                 yield GoldList(self.session, id="gold-list")
-            with VerticalScroll(id="detail-box"):
-                yield Detail(self, id="detail")
+            yield Detail(self, id="detail")
         yield Line(id="status")
         yield AttrsForm(compact=True)
         yield SearchBar("text to find in this document (enter: select it; again: the next one)")
@@ -149,15 +149,16 @@ class ReviewApp(WorkbenchApp):
             self.list.goto(s.cursor)
         self._gold_view()
         self.detail.show()
-        self.query_one("#detail-box").scroll_home(animate=False)
         self.update_header()
         self.update_status()
 
     def _gold_view(self) -> None:
         """Show the gold list while walking the gold, the disagreements otherwise."""
         walking = self.session.walk is not None
-        self.gold_list.display = walking
-        self.list.display = not walking
+        if self.gold_list.display != walking:  # (setting it, even unchanged, lays the screen out)
+            self.gold_list.display = walking
+        if self.list.display == walking:
+            self.list.display = not walking
         if walking:
             self.gold_list.reload()
         self._list_header()
@@ -511,7 +512,6 @@ class ReviewApp(WorkbenchApp):
             self.mode = GOLD if self.session.walk is not None else NORMAL
             self.say("new span cancelled")
             self.detail.show()
-            self.query_one("#detail-box").scroll_home(animate=False)
             self.update_status()
         elif self.mode == EDIT:
             self.session.cancel_edit()
@@ -524,10 +524,10 @@ class ReviewApp(WorkbenchApp):
     def action_new_span(self) -> None:
         ok, _draft = self.attempt(self.session.begin_add)
         if ok:
+            self.detail.forget_gold()
             self._message = None
             self.mode = ADD
             self.detail.show()
-            self.query_one("#detail-box").scroll_home(animate=False)
 
     def action_caret(self, d: int) -> None:
         self._edit(self.session.add_move, int(d))
@@ -544,7 +544,7 @@ class ReviewApp(WorkbenchApp):
             return
         d = int(d)
         text = s.text(dr.doc_id)
-        idx = max((i for i, (x, _y) in enumerate(rows) if x <= dr.caret), default=0)
+        idx = self.detail.body.line_of_offset(dr.caret)
         col = sum(cell_width(c) for c in text[rows[idx][0] : dr.caret])
         tgt = idx + d
         if 0 <= tgt < len(rows):
@@ -564,7 +564,6 @@ class ReviewApp(WorkbenchApp):
 
     def action_add_doc(self, d: int) -> None:
         self._edit(self.session.add_doc, int(d))
-        self.query_one("#detail-box").scroll_home(animate=False)
 
     # gold mode
     def action_gold(self) -> None:
@@ -574,7 +573,6 @@ class ReviewApp(WorkbenchApp):
             self.mode = GOLD
             self._gold_view()
             self.detail.show()
-            self.query_one("#detail-box").scroll_home(animate=False)
             self.update_header()
             self.update_status()
 
@@ -586,7 +584,6 @@ class ReviewApp(WorkbenchApp):
                 self.say(ch.message)
             self._gold_view()
             self.detail.show()
-            self.query_one("#detail-box").scroll_home(animate=False)
             self.update_header()
             self.update_status()
 

@@ -1,21 +1,45 @@
-"""The review screen's detail panel: the text around the current disagreement and
-every version one under another over the *same* window of text (so differing
-boundaries line up), each with who made it; in add mode, the text around the caret."""
+"""The review screen's detail panel, on the Line API (a key repaints only what it changed).
+
+Two parts, one under the other:
+
+- :class:`DetailHead`: a few rows naming the current disagreement and every version one
+  under another over the *same* window of text (so differing boundaries line up), each with
+  who made it, and the draft being edited; in add mode the span being selected and whether
+  enter would take it; in the gold walk the gold span selected and its correction. The rows
+  are built per key (they are few and short) and only the rows whose text changed are
+  rendered again.
+- :class:`ReviewText`: the whole document, the annotate app's :class:`~.docview.DocView`
+  (word-wrapped once per width, ``render_line`` from a cache of strips): the spans of the
+  mode in their styles (disagreements, gold, the unsettled ranges that take no new span),
+  the current one highlighted, the add mode's selection and caret. A key hands it the new
+  spans; it renders again only the lines whose spans changed and scrolls to the current one.
+"""
 
 from __future__ import annotations
 
 from rich.style import Style
 from rich.text import Text
-from textual.widgets import Static
+from textual.containers import Vertical
+from textual.strip import Strip
 
 from ..core.labels import LABELS
 from ..core.quantity import format_attrs
+from .docview import DocView
 from .review_list import ORIGIN, STATE
-from .safe import SafeText, safe_text
-from .styles import STYLE_CLASSES, Styled
-from .wrap import cell_width, wrap
+from .safe import SafeText
+from .scroll import LineView
+from .styles import Styled
+from .wrap import cell_width
 
-CONTEXT_ROWS = 6  # add mode: text rows shown above and below the selection
+# review item status -> how the text view draws the disagreement (DocView statuses)
+TEXT_STATUS = {
+    "open": "pending",
+    "skipped": "pending",
+    "picked": "accepted",
+    "edited": "edited",
+    "added": "added",
+    "rejected": "rejected",
+}
 
 
 def window(text: str, a: int, b: int, cells: int) -> tuple[int, int]:
@@ -39,7 +63,9 @@ def window(text: str, a: int, b: int, cells: int) -> tuple[int, int]:
     return lo, hi
 
 
-def span_line(styled: Styled, text: str, lo: int, hi: int, spans: list[dict], *, current: int | None = None) -> Text:
+def span_line(
+    styled: Styled | Detail, text: str, lo: int, hi: int, spans: list[dict], *, current: int | None = None
+) -> Text:
     """``text[lo:hi]`` on one line, the spans painted in their label colours."""
     st, label_st = styled.st, styled.label_st
     t = SafeText(no_wrap=True, overflow="crop")
@@ -60,71 +86,301 @@ def span_line(styled: Styled, text: str, lo: int, hi: int, spans: list[dict], *,
     return t
 
 
-class Detail(Styled, Static):
-    """The current disagreement: the text around it and every version over the same window."""
+def _item_label(c) -> str:
+    return next((v.spans[0]["label"] for v in c.versions if v.spans), "")
 
-    COMPONENT_CLASSES = STYLE_CLASSES
+
+class DetailHead(LineView):
+    """The rows above the text (no scrolling: as tall as its rows)."""
+
+    DEFAULT_CSS = """
+    DetailHead {
+        overflow-y: hidden;
+        scrollbar-size-vertical: 0;
+        height: 1;
+    }
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.rows: list[Text] = []
+        self._cache: dict[int, Strip] = {}
+        self.rows_rendered = 0  # for tests: strips built (cache misses)
+
+    def restyle(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    def set_rows(self, rows: list[Text]) -> None:
+        """Show ``rows``: only those that differ from the rows shown are rendered again
+        (a new number of rows changes the height: one layout pass)."""
+        old, self.rows = self.rows, rows
+        if len(rows) != len(old):
+            self._cache.clear()
+            self.styles.height = max(1, len(rows))
+            self.refresh()
+            return
+        for i, (a, b) in enumerate(zip(old, rows)):
+            if a != b:
+                self._cache.pop(i, None)
+                self.refresh_lines(i, 1)
+
+    def on_resize(self, event) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y >= len(self.rows):
+            return Strip.blank(width, self.base_style)
+        strip = self._cache.get(y)
+        if strip is None:
+            self.rows_rendered += 1
+            segs = list(self.rows[y].render(self.app.console))
+            strip = self._cache[y] = Strip(segs).apply_style(self.base_style).crop_extend(0, width, self.base_style)
+        return strip
+
+
+class ReviewText(DocView):
+    """The document of the current disagreement / new span / gold span (a DocView whose
+    selection is a range: the add mode selects the word under the caret without anchor)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.doc_id: str | None = None
+        self.sel_range: tuple[int, int] | None = None
+        self._unsized: tuple | None = None  # a document given before the first layout
+
+    def on_resize(self, event) -> None:
+        # (DocView.on_resize runs too, after this: it wraps to the new width)
+        if self._unsized is not None:
+            args, self._unsized = self._unsized, None
+            self.show_document(*args)
+
+    def _selection_range(self) -> tuple[int, int] | None:
+        return self.sel_range
+
+    def show_document(self, doc_id: str, text: str, items: list[dict], current: int | None) -> None:
+        """Open ``doc_id`` (wrapped once), or give the one open its new spans: the lines
+        of the spans that changed (and of the old and new current one) are drawn again."""
+        if not self.size.width:  # not laid out yet: wrapping now would wrap at 4 cells
+            self._unsized = (doc_id, text, items, current)
+            return
+        if doc_id != self.doc_id or len(text) != len(self.text):
+            self.doc_id = doc_id
+            self.sel_range = None
+            self.set_document(text, items, current)
+            return
+        old, old_cur = self.items, self.current
+        if len(old) != len(items):
+            self.set_items(items, current)
+        else:
+            changed = [
+                (min(a["start"], b["start"]), max(a["end"], b["end"]))
+                for a, b in zip(old, items)
+                if a["start"] != b["start"]
+                or a["end"] != b["end"]
+                or a["label"] != b["label"]
+                or a["status"] != b["status"]
+            ]
+            self.set_items_quiet(items)
+            self.set_current(current)
+            if old_cur != current:
+                for i in (old_cur, current):
+                    if i is not None and i < len(items):
+                        changed.append((items[i]["start"], items[i]["end"]))
+                    if i is not None and i < len(old):
+                        changed.append((old[i]["start"], old[i]["end"]))
+            if changed:
+                self.invalidate(changed)
+        self.show_current()
+
+    def set_range(self, caret: int | None, rng: tuple[int, int] | None) -> None:
+        """The add mode's selection ``rng`` and its caret (None, None: no selection)."""
+        old = self.sel_range
+        if old == rng and caret == self.caret:
+            return
+        self.caret, self.sel_range = caret, rng
+        self.invalidate([r for r in (old, rng) if r is not None])
+        if rng is not None and caret is not None:
+            self.scroll_to_offset(min(rng[0], caret), max(rng[1], caret + 1))
+
+
+class Detail(Vertical):
+    """The current disagreement (or new span, or gold span): the head rows, then the text."""
+
+    DEFAULT_CSS = """
+    Detail { width: 1fr; height: 1fr; }
+    Detail > ReviewText { height: 1fr; }
+    """
 
     def __init__(self, app, **kwargs):
         super().__init__(**kwargs)
         self._app = app
-        self.add_lines: list[tuple[int, int]] = []  # add mode: the wrapped rows shown (text offsets)
+        self.head = DetailHead()
+        self.body = ReviewText()
+        self._gold: tuple[str, int, list[dict]] | None = None  # add mode: (doc, n_actions, gold rows)
+
+    def compose(self):
+        yield self.head
+        yield self.body
+
+    @property
+    def add_lines(self) -> list[tuple[int, int]]:
+        """The wrapped rows of the document shown (text offsets): the add mode's j / k."""
+        return self.body.lines if self._app.session.add_draft is not None else []
+
+    # styles come from the head (a Styled widget of the same classes)
+    def st(self, name: str) -> Style:
+        return self.head.st(name)
+
+    def label_st(self, label: str | None, chip: bool = False) -> Style:
+        return self.head.label_st(label, chip)
+
+    def forget_gold(self) -> None:
+        """Read the gold of the add mode's document again on the next key."""
+        self._gold = None
+
+    def _gold_rows(self, doc_id: str) -> list[dict]:
+        """The document's gold (read once per document and review action: the add mode's
+        motions write nothing)."""
+        s = self._app.session
+        g = self._gold
+        if g is None or g[0] != doc_id or g[1] != s.n_actions:
+            g = self._gold = (doc_id, s.n_actions, s.gold(doc_id))
+        return g[2]
 
     def on_resize(self, event) -> None:
         self.show()
 
     def show(self) -> None:
-        self.update(safe_text(self.build(max(20, self.size.width or 80))))
+        """Draw the current state of the session (only what changed is rendered again)."""
+        width = max(20, self.head.size.width or self.size.width or 80)
+        self.head.set_rows(self.head_rows(width))
+        self._show_text()
 
     def build(self, width: int) -> Text:
+        """The panel as one text: the head rows, then the text lines in view (for tests)."""
+        out = SafeText()
+        for i, row in enumerate(self.head_rows(width)):
+            if i:
+                out.append("\n")
+            out.append_text(row)
+        out.append("\n\n")
+        out.append("\n".join(self.body.visible_text()))
+        return out
+
+    # ------------------------------------------------------------------ the text
+    def _show_text(self) -> None:
+        s = self._app.session
+        body = self.body
+        if s.add_draft is not None:
+            d = s.add_draft
+            text = s.text(d.doc_id)
+            items = [
+                {"start": g["start"], "end": g["end"], "label": g["label"], "status": "accepted"}
+                for g in self._gold_rows(d.doc_id)
+            ]
+            items += [
+                {"start": it.cluster.start, "end": it.cluster.end, "label": "", "status": "blocked"}
+                for it in s.items
+                if it.doc_id == d.doc_id and not it.settled
+            ]
+            items.sort(key=lambda x: (x["start"], x["end"]))
+            body.show_document(d.doc_id, text, items, None)
+            body.set_range(d.caret, s.add_selection())
+            return
+        body.set_range(None, None)
+        if s.walk is not None:
+            w = s.walk
+            items = [{"start": g["start"], "end": g["end"], "label": g["label"], "status": "accepted"} for g in w.rows]
+            current = w.index if w.current is not None else None
+            if current is not None:
+                new = w.shown()
+                if w.remove or new is None:
+                    items[current] = {**items[current], "status": "rejected"}
+                elif w.span is not None:
+                    items[current] = {
+                        "start": new["start"],
+                        "end": new["end"],
+                        "label": new["label"],
+                        "status": "edited",
+                    }
+                    mark = items[current]
+                    items.sort(key=lambda x: (x["start"], x["end"]))
+                    current = next(i for i, x in enumerate(items) if x is mark)
+            body.show_document(w.doc_id, s.text(w.doc_id), items, current)
+            return
+        it = s.current
+        if it is None:
+            body.show_document("", "", [], None)
+            return
+        mine = [(i, x) for i, x in enumerate(s.items) if x.doc_id == it.doc_id]
+        mine.sort(key=lambda p: (p[1].cluster.start, p[1].cluster.end))
+        items = [
+            {
+                "start": x.cluster.start,
+                "end": x.cluster.end,
+                "label": _item_label(x.cluster),
+                "status": TEXT_STATUS.get(x.status, "pending"),
+            }
+            for _i, x in mine
+        ]
+        current = next(k for k, (i, _x) in enumerate(mine) if i == s.cursor)
+        body.show_document(it.doc_id, s.text(it.doc_id), items, current)
+
+    # ------------------------------------------------------------------ the head
+    def head_rows(self, width: int) -> list[Text]:
+        """The rows above the text, then a blank one."""
+        s = self._app.session
+        if s.add_draft is not None:
+            rows = self.rows_add(width)
+        elif s.walk is not None:
+            rows = self.rows_gold(width)
+        else:
+            rows = self.rows_item(width)
+        out: list[Text] = []
+        for r in rows:  # rows made without no_wrap (messages) wrap; the others are cropped
+            out.extend([r] if r.no_wrap else r.wrap(self._app.console, max(10, width - 1)))
+        return [*out, SafeText()]
+
+    def rows_item(self, width: int) -> list[Text]:
         app, s = self._app, self._app.session
         st, label_st = self.st, self.label_st
-        if s.add_draft is not None:
-            return self.build_add(width)
-        if s.walk is not None:
-            return self.build_gold(width)
         it = s.current
-        out = SafeText()
+        rows: list[Text] = []
+
+        def row(*parts: tuple[str, Style | str], wrap: bool = False) -> SafeText:
+            t = SafeText(no_wrap=not wrap, overflow="ellipsis")
+            for text, style in parts:
+                t.append(text, style=style)
+            rows.append(t)
+            return t
+
         if it is None:
-            out.append("nothing left to adjudicate", style="bold")
+            row(("nothing left to adjudicate", "bold"))
             if s.docs:
-                out.append(
-                    "\n\nn adds a span no annotator made (tab / shift+tab: other documents under review)"
-                    "\no walks the gold of the documents under review, to correct any span of it",
-                    style=st("dim"),
+                row(("", ""))
+                row(
+                    ("n adds a span no annotator made (tab / shift+tab: other documents under review)", st("dim")),
+                    wrap=True,
                 )
-            return out
+                row(("o walks the gold of the documents under review, to correct any span of it", st("dim")), wrap=True)
+            return rows
         c = it.cluster
         text = s.text(c.doc_id)
-        # title
-        out.append(f"{c.doc_id}", style="bold")
-        out.append(f"  {c.start}–{c.end}  ", style=st("dim"))
-        out.append(" " + " · ".join(c.kinds) + " ", style=st("chip-title"))
-        out.append(f"  {len(c.annotators)} annotators: {', '.join(c.annotators)}", style=st("dim"))
+        title = row(
+            (f"{c.doc_id}", "bold"),
+            (f"  {c.start}–{c.end}  ", st("dim")),
+            (" " + " · ".join(c.kinds) + " ", st("chip-title")),
+            (f"  {len(c.annotators)} annotators: {', '.join(c.annotators)}", st("dim")),
+        )
+        del title
         if it.settled or it.status == "skipped":
             mark, style = STATE[it.status]
-            out.append(f"\n{mark} {it.status}: {it.chosen}  (u undoes)", style=st(style))
-        out.append("\n\n")
-        # the paragraph around it (wrapped with the line-breaking rules), the cluster underlined
-        lo = max(0, c.start - 120)
-        hi = min(len(text), c.end + 120)
-        nl = text.rfind("\n", lo, c.start)
-        lo = nl + 1 if nl >= 0 and c.start - nl < 80 else lo
-        nl = text.find("\n", c.end, hi)
-        hi = nl if nl >= 0 and nl - c.end < 80 else hi
-        para = ("…" if lo > 0 else "") + text[lo:hi] + ("…" if hi < len(text) else "")
-        shift = lo - (1 if lo > 0 else 0)
-        for k, (a, b) in enumerate(wrap(para, max(10, width - 1))):
-            if k:
-                out.append("\n")
-            for lo_, hi_, part_style in (
-                (a, min(b, c.start - shift), st("text")),
-                (max(a, c.start - shift), min(b, c.end - shift), st("focus")),
-                (max(a, c.end - shift), b, st("text")),
-            ):
-                if hi_ > lo_:
-                    out.append(para[lo_:hi_], style=part_style)
-        out.append("\n\n")
+            row((f"{mark} {it.status}: {it.chosen}  (u undoes)", st(style)))
+        else:
+            row(("", ""))
         # the versions over the same window
         inner = max(10, width - 6)
         draft = s.draft if s.draft is not None and s.draft.item is it else None
@@ -135,116 +391,75 @@ class Detail(Styled, Static):
         b = max([c.end] + [r[1] for r in ranges])
         wlo, whi = window(text, a, b, inner)
         n = len(c.annotators)
-        if it.added:
-            x = c.versions[0].spans[0]
-            head = SafeText()
-            head.append("+ ", style=st("info-b"))
-            head.append(f"{x['label']}", style=label_st(x["label"]))
-            head.append(f"「{x['text']}」{x['start']}–{x['end']}")
-            if x.get("attrs"):
-                head.append(f" {format_attrs(x['attrs'])}", style=st("attrs"))
-            out.append_text(head)
-            out.append("\n    ")
-            out.append_text(span_line(self, text, wlo, whi, c.versions[0].spans))
-            out.append("\n")
-            return out
-        for i, v in enumerate(c.versions):
-            hl = i == app.version and draft is None
-            head = SafeText()
-            head.append("▶ " if hl else ("✓ " if it.version == i else "  "), style=st("warn-b") if hl else st("ok-b"))
-            head.append(f"{i + 1} ", style=st("chip-warn") if hl else st("warn-b"))
-            head.append(f" {', '.join(v.annotators)} ", style="bold")
-            head.append(f"{len(v.annotators)}/{n}  ", style=st("faint"))
-            if v.spans:
-                for j, x in enumerate(v.spans):
-                    if j:
-                        head.append(" · ", style=st("sep"))
-                    head.append(f"{x['label']}", style=label_st(x["label"]))
-                    head.append(f"「{x['text']}」{x['start']}–{x['end']}")
-                    if x.get("attrs"):
-                        head.append(f" {format_attrs(x['attrs'])}", style=st("attrs"))
-            else:
-                head.append("— no span —", style=st("error-i"))
-            out.append_text(head)
-            out.append("\n    ")
-            out.append_text(span_line(self, text, wlo, whi, v.spans))
-            out.append("\n")
-        if draft:
-            out.append("\n")
-            head = SafeText()
-            head.append(" ✎ draft ", style=st("chip-warn"))
-            head.append(f" from version {draft.base + 1}  ", style=st("dim"))
-            for j, x in enumerate(draft.spans):
+
+        def line(spans: list[dict], current: int | None = None) -> None:
+            t = SafeText("    ", no_wrap=True, overflow="crop")
+            t.append_text(span_line(self, text, wlo, whi, spans, current=current))
+            rows.append(t)
+
+        def spans_of(head: Text, spans: list[dict], mark_current: int | None = None) -> None:
+            for j, x in enumerate(spans):
                 if j:
                     head.append(" · ", style=st("sep"))
-                cur = j == draft.current
-                head.append(
-                    ("▸" if cur else "") + x["label"],
-                    style=label_st(x["label"]) + Style(underline=True if cur else None),
-                )
+                if mark_current is None:
+                    head.append(f"{x['label']}", style=label_st(x["label"]))
+                else:
+                    cur = j == mark_current
+                    head.append(
+                        ("▸" if cur else "") + x["label"],
+                        style=label_st(x["label"]) + Style(underline=True if cur else None),
+                    )
                 head.append(f"「{x['text']}」{x['start']}–{x['end']}")
                 if x.get("attrs"):
                     head.append(f" {format_attrs(x['attrs'])}", style=st("attrs"))
+
+        if it.added:
+            x = c.versions[0].spans[0]
+            head = row(("+ ", st("info-b")))
+            spans_of(head, [x])
+            line(c.versions[0].spans)
+            return rows
+        for i, v in enumerate(c.versions):
+            hl = i == app.version and draft is None
+            head = row(
+                ("▶ " if hl else ("✓ " if it.version == i else "  "), st("warn-b") if hl else st("ok-b")),
+                (f"{i + 1} ", st("chip-warn") if hl else st("warn-b")),
+                (f" {', '.join(v.annotators)} ", "bold"),
+                (f"{len(v.annotators)}/{n}  ", st("faint")),
+            )
+            if v.spans:
+                spans_of(head, v.spans)
+            else:
+                head.append("— no span —", style=st("error-i"))
+            line(v.spans)
+        if draft:
+            row(("", ""))
+            head = row((" ✎ draft ", st("chip-warn")), (f" from version {draft.base + 1}  ", st("dim")))
+            spans_of(head, draft.spans, draft.current)
             if not draft.spans:
                 head.append("no span (enter saves: reject all)", style=st("error-i"))
-            out.append_text(head)
-            out.append("\n    ")
-            out.append_text(
-                span_line(self, text, wlo, whi, draft.spans, current=draft.current if draft.spans else None)
-            )
-            out.append("\n")
-        return out
+            line(draft.spans, draft.current if draft.spans else None)
+        return rows
 
-    def build_add(self, width: int) -> Text:
-        """Add mode: the text around the caret with gold spans in their colours,
-        unsettled disagreements marked (no new span there) and the selection."""
+    def rows_add(self, width: int) -> list[Text]:
+        """Add mode: where the caret is, the pending span and whether enter would take it
+        (the text below shows gold in its label colours, the unsettled disagreements
+        marked, the selection and the caret)."""
         s = self._app.session
         st, label_st = self.st, self.label_st
         d = s.add_draft
         assert d is not None
         text = s.text(d.doc_id)
-        n = len(text)
         a, b = s.add_selection()
-        out = SafeText()
-        out.append(" + new span ", style=st("chip-info"))
-        out.append(f"  {d.doc_id}", style="bold")
+        rows: list[Text] = []
+        t = SafeText(" + new span ", style=st("chip-info"), no_wrap=True, overflow="ellipsis")
+        t.append(f"  {d.doc_id}", style="bold")
         if d.doc_id in s.docs:
-            out.append(f"  document {s.docs.index(d.doc_id) + 1}/{len(s.docs)}", style=st("dim"))
+            t.append(f"  document {s.docs.index(d.doc_id) + 1}/{len(s.docs)}", style=st("dim"))
         where = f"  anchor {d.anchor}" if d.anchor is not None else "  (word under the caret)"
-        out.append(f"  caret {d.caret}{where}", style=st("dim"))
-        out.append("\n\n")
-        # the window: the wrapped rows of the selection and CONTEXT_ROWS rows either side, wrapped
-        # from line starts (so the rows do not shift while the caret moves: the window slides)
-        first, last = min(a, d.caret), max(b, d.caret + 1)
-        lo = text.rfind("\n", 0, max(0, first - 600)) + 1 if first > 600 else 0
-        hi = text.find("\n", min(n, last + 600))
-        hi = n if hi < 0 else hi
-        rows = [(lo + x, lo + y) for x, y in wrap(text[lo:hi], max(10, width - 2))]
-        r_first = max((i for i, (x, _y) in enumerate(rows) if x <= first), default=0)
-        r_last = max((i for i, (x, _y) in enumerate(rows) if x < last), default=r_first)
-        rows = rows[max(0, r_first - CONTEXT_ROWS) : r_last + CONTEXT_ROWS + 1]
-        lo, hi = rows[0][0], rows[-1][1]
-        para = SafeText(text[lo:hi], style=st("text"))
-        for g in s.gold(d.doc_id):
-            if g["end"] > lo and g["start"] < hi:
-                para.stylize(
-                    label_st(g["label"]) or st("dim") + Style(bold=True), max(0, g["start"] - lo), g["end"] - lo
-                )
-        for it in s.items:
-            if it.doc_id == d.doc_id and not it.settled and it.cluster.end > lo and it.cluster.start < hi:
-                para.stylize(st("blocked"), max(0, it.cluster.start - lo), it.cluster.end - lo)
-        sel = label_st(d.label, True)
-        para.stylize(sel, a - lo, b - lo)
-        if d.anchor is not None:
-            para.stylize("underline", d.caret - lo, d.caret - lo + 1)
-        self.add_lines = rows
-        for k, (x, y) in enumerate(rows):
-            if k:
-                out.append("\n")
-            out.append_text(para[x - lo : y - lo])
-        out.append("\n\n")
-        # the pending span and whether enter would take it
-        head = SafeText("  + ", style=st("info-b"))
+        t.append(f"  caret {d.caret}{where}", style=st("dim"))
+        rows.append(t)
+        head = SafeText("  + ", style=st("info-b"), no_wrap=True, overflow="ellipsis")
         if d.label:
             head.append(d.label, style=label_st(d.label))
         else:
@@ -254,8 +469,8 @@ class Detail(Styled, Static):
             head.append(f" {format_attrs(d.attrs)}", style=st("attrs"))
         elif d.label == "QUANTITY":
             head.append("  a: value unit approx", style=st("faint"))
-        out.append_text(head)
-        out.append("\n  ")
+        rows.append(head)
+        out = SafeText("  ")
         problem = s.add_check(replace=True)
         over = [] if problem else s.add_overlaps()
         if problem:
@@ -275,60 +490,37 @@ class Detail(Styled, Static):
             for i, x in enumerate(LABELS, 1):
                 out.append(f"{i} ", style=st("warn-b"))
                 out.append(f"{x}  ", style=label_st(x))
-        out.append("\n\n")
-        out.append("gold spans in their label colours · ", style=st("faint"))
-        out.append("unsettled disagreements", style=st("blocked"))
-        out.append(
+        rows.append(out)
+        legend = SafeText(
+            "  gold spans on their label colours · ", style=st("faint"), no_wrap=True, overflow="ellipsis"
+        )
+        legend.append("unsettled disagreements", style=st("blocked"))
+        legend.append(
             " take no new span (settle them in the list); over gold, enter asks to replace it", style=st("faint")
         )
-        return out
+        rows.append(legend)
+        return rows
 
-    def build_gold(self, width: int) -> Text:
-        """Gold mode: the text around the selected gold span with every gold span in its
-        colour, the selected one reversed, the correction being built, its provenance."""
+    def rows_gold(self, width: int) -> list[Text]:
+        """Gold mode: the gold span selected, its provenance and the correction being built
+        (the text below shows every gold span, the selected one highlighted)."""
         s = self._app.session
         st, label_st = self.st, self.label_st
         w = s.walk
         assert w is not None
-        text = s.text(w.doc_id)
-        out = SafeText()
-        out.append(" gold ", style=st("chip-title"))
-        out.append(f"  {w.doc_id}", style="bold")
+        rows: list[Text] = []
+        t = SafeText(" gold ", style=st("chip-title"), no_wrap=True, overflow="ellipsis")
+        t.append(f"  {w.doc_id}", style="bold")
         if w.doc_id in s.docs:
-            out.append(f"  document {s.docs.index(w.doc_id) + 1}/{len(s.docs)}", style=st("dim"))
+            t.append(f"  document {s.docs.index(w.doc_id) + 1}/{len(s.docs)}", style=st("dim"))
+        rows.append(t)
         g = w.current
         if g is None:
-            out.append("\n\nno gold span in this document", style="bold")
-            out.append("\n\ntab / shift+tab: other documents · n adds a span · esc: back", style=st("dim"))
-            return out
-        out.append(f"  span {w.index + 1}/{len(w.rows)}", style=st("dim"))
-        out.append("\n\n")
-        new = w.shown()
-        a = min(g["start"], new["start"]) if new else g["start"]
-        b = max(g["end"], new["end"]) if new else g["end"]
-        n = len(text)
-        lo = text.rfind("\n", 0, max(0, a - 600)) + 1 if a > 600 else 0
-        hi = text.find("\n", min(n, b + 600))
-        hi = n if hi < 0 else hi
-        rows = [(lo + x, lo + y) for x, y in wrap(text[lo:hi], max(10, width - 2))]
-        r_first = max((i for i, (x, _y) in enumerate(rows) if x <= a), default=0)
-        r_last = max((i for i, (x, _y) in enumerate(rows) if x < b), default=r_first)
-        rows = rows[max(0, r_first - CONTEXT_ROWS) : r_last + CONTEXT_ROWS + 1]
-        lo, hi = rows[0][0], rows[-1][1]
-        para = SafeText(text[lo:hi], style=st("text"))
-        for x in w.rows:
-            if x["end"] > lo and x["start"] < hi:
-                para.stylize(label_st(x["label"]) or st("dim"), max(0, x["start"] - lo), x["end"] - lo)
-        if new is None:
-            para.stylize(Style(strike=True, reverse=True), g["start"] - lo, g["end"] - lo)
-        else:
-            para.stylize(label_st(new["label"], True) + Style(reverse=True), new["start"] - lo, new["end"] - lo)
-        for k, (x, y) in enumerate(rows):
-            if k:
-                out.append("\n")
-            out.append_text(para[x - lo : y - lo])
-        out.append("\n\n")
-        head = SafeText("  ")
+            rows.append(SafeText("no gold span in this document", style="bold"))
+            rows.append(SafeText("tab / shift+tab: other documents · n adds a span · esc: back", style=st("dim")))
+            return rows
+        t.append(f"  span {w.index + 1}/{len(w.rows)}", style=st("dim"))
+        head = SafeText("  ", no_wrap=True, overflow="ellipsis")
         head.append(g["label"], style=label_st(g["label"]))
         head.append(f"「{g['text']}」{g['start']}–{g['end']}".replace("\n", "⏎"))
         if g.get("attrs"):
@@ -339,8 +531,8 @@ class Detail(Styled, Static):
             head.append(f" by {g['reviewer']}", style=st("dim"))
         anns = ", ".join(g["annotators"]) or "no annotator"
         head.append(f" · {anns}", style=st("dim"))
-        out.append_text(head)
-        out.append("\n  ")
+        rows.append(head)
+        out = SafeText("  ")
         if w.remove:
             out.append(
                 "✗ to be removed from gold: enter removes it (d again keeps it, esc drops the change)",
@@ -359,4 +551,5 @@ class Detail(Styled, Static):
                 "1-7 relabel · [ ] { } move start / end · a attrs · d remove · n a new span replacing it",
                 style=st("faint"),
             )
-        return out
+        rows.append(out)
+        return rows
