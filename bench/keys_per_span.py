@@ -19,9 +19,11 @@ works through the document from top to bottom, each time taking the cheapest seq
 * a proposal near a gold span: fixed with the bound keys ``[ ] { }``, a label digit and ``e``
   (attrs form), or rejected and the span added, whichever is cheaper;
 * a proposal that is no gold span: ``x``;
-* a missed span: ``n`` and the caret motions ``h l w b`` with ``v`` (anchor) and a label digit,
-  or the word under the caret and a digit, or ``/`` + typed text + Enter + digit (search inside
-  the new-span mode selects the match); the cheapest;
+* a missed span: ``n`` and the caret motions ``h l w b e 0 $`` with ``v`` (anchor) and a label
+  digit, or the word under the caret and a digit, or ``n p`` (the current proposal's range) and
+  motions, or ``s`` + typed text + Enter (+ motions) + digit (``s`` opens the new-span mode's
+  search; Enter selects the match); the cheapest. An add, a label key and a saved attrs form
+  move the cursor to the next pending proposal;
 * ``f`` (and ``y`` when proposals are left pending) finishes the document and opens the next.
 
 The cost of a sequence is its key presses plus ``TYPED_CHAR_COST`` per typed character (``--typed-cost``:
@@ -31,10 +33,10 @@ it). With ``--accept-all`` the oracle may also start a document with ``A`` ``y``
 pending proposal at once) and then fix what is wrong, when that is cheaper: a person who
 accepts without reading is not what the headline measures, so it is off by default.
 
-The add mode's caret, anchor and search state live in the app, not in the session: this bench
-models them (``SpanMode``) exactly as ``workbench/tui/app.py`` does today, over the session's own
-word motions (``next_word``, ``prev_word``, ``word_at``) and search (``find``). When the add mode is
-redesigned, ``STEPS`` and ``SpanMode`` are what to follow.
+The add mode's caret and anchor are :class:`workbench.session.spanmode.SpanMode`, the model the
+annotate screen (and review's add mode) moves: the oracle drives that same object, so its motions
+(``h l w b e 0 $``, ``v``, ``p``) land where the app's do. The search bar's state (it opens empty,
+typing finds from the origin, Enter goes or selects) is the app's and is modelled here.
 
 At the end the oracle's spans are read back from the database and compared with the gold
 (start, end, label, and QUANTITY attrs by value); any difference is printed and the exit
@@ -58,6 +60,7 @@ sys.path.insert(0, str(ROOT))
 from workbench.core.labels import LABELS  # noqa: E402
 from workbench.core.quantity import attrs_follow_text, derive_attrs, format_value, same_attrs  # noqa: E402
 from workbench.session import AnnotationSession, SessionError, attrs_from_fields  # noqa: E402
+from workbench.session.spanmode import SpanMode  # noqa: E402
 from workbench.session.view import FINAL  # noqa: E402
 from workbench.tui.annotate_keys import ATTRS, CONFIRM, KEYS, NORMAL, SEARCH, SPAN  # noqa: E402
 from workbench.tui.help import key_label  # noqa: E402
@@ -106,16 +109,20 @@ STEPS: dict[str, Step] = {
     "attrs.save": Step(None, ATTRS, "fix", key="enter"),
     # adding a missed span
     "new": Step("new_span", NORMAL, "add"),
+    "new.search": Step("add_search", NORMAL, "add"),
     "caret.left": Step("span.left", SPAN, "add"),
     "caret.right": Step("span.right", SPAN, "add"),
     "word.next": Step("span.word_next", SPAN, "add"),
     "word.prev": Step("span.word_prev", SPAN, "add"),
+    "word.end": Step("span.word_end", SPAN, "add"),
+    "line.start": Step("span.line_start", SPAN, "add"),
+    "line.end": Step("span.line_end", SPAN, "add"),
     "anchor": Step("span.anchor", SPAN, "add"),
+    "proposal": Step("span.proposal", SPAN, "add"),
     "add": Step("label.{n}", SPAN, "add"),
     # search (in normal mode it moves the cursor; in the new-span mode it selects the match)
     "search": Step("search", NORMAL, "move"),
     "search.span": Step("search", SPAN, "add"),
-    "search.clear": Step(None, SEARCH, "move", key="ctrl+u"),
     "search.next": Step("search.next", SEARCH, "move"),
     "search.prev": Step("search.prev", SEARCH, "move"),
     "search.done": Step(None, SEARCH, "move", key="enter"),
@@ -236,33 +243,17 @@ def spans_equal(got: list[dict], gold: list[dict]) -> list[str]:
     return out
 
 
-class SpanMode:
-    """The new-span mode's caret and anchor, as ``AnnotateApp`` keeps them (the session has no
-    such state): ``n`` puts the caret at the current item's start (or the top of the text),
-    ``h l`` move it by one, ``w b`` by word, ``v`` toggles the anchor, and a label digit adds
-    anchor..caret inclusive, or the word under the caret when there is no anchor."""
-
-    def __init__(self, session: AnnotationSession):
-        s = session
-        self.s = s
-        self.n = len(s.text)
-        self.caret = 0
-        self.anchor: int | None = None
-
-    def open(self) -> None:
-        it = self.s.current
-        self.caret = it["start"] if it is not None else 0  # the view's top line: 0 (the bench never scrolls)
-        self.caret = max(0, min(self.caret, max(0, self.n - 1)))
-        self.anchor = None
-
-    def set_caret(self, pos: int) -> None:
-        self.caret = max(0, min(pos, max(0, self.n - 1)))
-
-    def selection(self) -> tuple[int, int]:
-        if self.anchor is None:
-            return self.s.word_at(self.caret)
-        a, b = sorted((self.anchor, self.caret))
-        return a, b + 1
+# the caret motions of the new-span mode the oracle walks (step name -> SpanMode method); j k
+# (display lines) depend on the terminal width and are left out
+MOTIONS = {
+    "caret.left": lambda m: m.move(-1),
+    "caret.right": lambda m: m.move(1),
+    "word.next": SpanMode.word_next,
+    "word.prev": SpanMode.word_prev,
+    "word.end": SpanMode.word_end,
+    "line.start": SpanMode.line_start,
+    "line.end": SpanMode.line_end,
+}
 
 
 class DocOracle:
@@ -274,11 +265,19 @@ class DocOracle:
         self.text = self.s.text
         self.n = len(self.text)
         self.gold = sorted(gold, key=_gold_key)
-        self.span = SpanMode(self.s)
-        # the caret graph of the new-span mode: h l w b from every position
+        self.span = SpanMode(self.text, self.s.words)
+        # the caret graph of the new-span mode: every motion from every position, as the
+        # shared model (workbench.session.spanmode) moves it
         n = max(1, self.n)
-        self._nw = [self.s.next_word(p) for p in range(n)]
-        self._pw = [self.s.prev_word(p) for p in range(n)]
+        probe = SpanMode(self.text, self.s.words)
+        self._moves: list[list[tuple[int, str]]] = []
+        for p in range(n):
+            out = []
+            for name, fn in MOTIONS.items():
+                probe.caret, probe.anchor = p, None
+                fn(probe)
+                out.append((probe.caret, name))
+            self._moves.append(out)
         self._bfs: dict[int, tuple[list[int], list[tuple[int, str]]]] = {}
         self.role: dict[str, tuple[str, int | None]] = {}  # item key -> ("exact"|"fix"|"junk", gold index)
         self.missed: list[int] = []  # gold spans to add
@@ -299,12 +298,7 @@ class DocOracle:
         q = deque([src])
         while q:
             p = q.popleft()
-            for nxt, step in (
-                (max(0, p - 1), "caret.left"),
-                (min(n - 1, p + 1), "caret.right"),
-                (self._nw[p], "word.next"),
-                (self._pw[p], "word.prev"),
-            ):
+            for nxt, step in self._moves[p]:
                 if dist[nxt] < 0:
                     dist[nxt] = dist[p] + 1
                     par[nxt] = (p, step)
@@ -329,18 +323,12 @@ class DocOracle:
 
     # ----------------------------------------------------------------- search
     def _search_typing(self, query: str, plan: Plan, *, in_span: bool) -> None:
-        """``/`` and the typing of ``query`` into the search bar, which opens holding the last
-        query (it runs at once): kept if it is the query, extended if it is a prefix of it,
-        else cleared (ctrl+u) first."""
-        plan.add("search.span" if in_span else "search")
-        last = self.o.last_query
-        if query == last:
+        """``/`` (in normal mode; ``s`` opens the new-span mode and its search at once) and the
+        typing of ``query`` into the search bar, which opens empty (Enter alone repeats the
+        last query)."""
+        plan.add("new.search" if in_span else "search")
+        if query == self.o.last_query:
             return
-        if last and query.startswith(last):
-            plan.add("type", query[len(last) :])
-            return
-        if last:
-            plan.add("search.clear")
         plan.add("type", query)
 
     def _search_hits(self, query: str, origin: int) -> list[int]:
@@ -380,8 +368,9 @@ class DocOracle:
         return best
 
     # ----------------------------------------------------------------- adding a missed span
-    def add_plan(self, g: dict, origin: int) -> Plan:
-        """The cheapest way to add gold span ``g`` after ``n`` with the caret at ``origin``."""
+    def add_plan(self, g: dict, origin: int, item: dict | None = None) -> Plan:
+        """The cheapest way to add gold span ``g`` after ``n`` with the caret at ``origin``
+        (the current item ``item``'s start)."""
         s, e, label = g["start"], g["end"], g["label"]
         best: Plan | None = None
 
@@ -409,13 +398,19 @@ class DocOracle:
             for st in self.caret_path(a, b):
                 pl.add(st)
             consider(pl.add("add", label))
-        # search: a prefix of the span (the match is selected), the caret then moved to its end
+        # the current proposal's range (p), the caret then moved to the span's end
+        if item is not None and item["start"] == s and dist[s] >= 0:
+            pl = Plan(method="proposal range").add("new").add("proposal")
+            for st in self.caret_path(item["end"] - 1, e - 1):
+                pl.add(st)
+            consider(pl.add("add", label))
+        # search (s): a prefix of the span (the match is selected), the caret then moved to its end
         for k in range(1, e - s + 1):
             query = self.text[s : s + k]
             presses = self._search_to(query, origin, s)
             if presses is None:
                 continue
-            pl = Plan(method="search").add("new")
+            pl = Plan(method="search")
             self._search_typing(query, pl, in_span=True)
             for st in presses:
                 pl.add(st)
@@ -437,25 +432,25 @@ class DocOracle:
             if name == "search.query":
                 query = arg
                 continue
-            if name == "new":
+            if name in ("new", "new.search"):
+                it = self.s.current  # n: the caret at the current item's start (the bench never scrolls)
+                sp.caret, sp.anchor = sp._clamp(it["start"] if it is not None else 0), None
+                if name == "new":
+                    o.press(name)
+                else:
+                    self._run_search_step(name, arg, query, kind="add", span=True)
+            elif name in MOTIONS:
                 o.press(name)
-                sp.open()
-            elif name == "caret.left":
-                o.press(name)
-                sp.set_caret(sp.caret - 1)
-            elif name == "caret.right":
-                o.press(name)
-                sp.set_caret(sp.caret + 1)
-            elif name == "word.next":
-                o.press(name)
-                sp.set_caret(self.s.next_word(sp.caret))
-            elif name == "word.prev":
-                o.press(name)
-                sp.set_caret(self.s.prev_word(sp.caret))
+                MOTIONS[name](sp)
             elif name == "anchor":
                 o.press(name)
-                sp.anchor = None if sp.anchor == sp.caret else sp.caret
-            elif name in ("search.span", "search.clear", "type", "search.next", "search.prev", "search.done"):
+                sp.toggle_anchor()
+            elif name == "proposal":
+                o.press(name)
+                it = self.s.current
+                assert it is not None
+                sp.select(it["start"], it["end"])
+            elif name in ("type", "search.next", "search.prev", "search.done"):
                 self._run_search_step(name, arg, query, kind="add", span=True)
             elif name == "add":
                 a, b = sp.selection()
@@ -473,48 +468,47 @@ class DocOracle:
         o.trace = None
 
     def _run_search_step(self, name: str, arg, query, *, kind: str, span: bool) -> None:
-        """Search as the app runs it: the bar opens with the last query (run at once), every edit
-        searches again from the origin, next/previous step from the last hit, Enter closes."""
+        """Search as the app runs it: the bar opens empty; typing finds the match from the origin
+        (nothing moves yet), next/previous step from the last hit, Enter goes to the match (in
+        the new-span mode: selects it); Enter on an empty bar repeats the last query."""
         o = self.o
-        if name in ("search", "search.span"):
+        if name in ("search", "new.search"):
             o.press(name, kind=kind)
             it = self.s.current
             self._origin = self.span.caret if span else (it["start"] if it is not None else 0)
-            self._query = o.last_query
-            self._pos = None
-            if self._query:
-                self._search_run(self._query, self._origin, span)
-        elif name == "search.clear":
-            o.press(name, kind=kind)
             self._query = ""
-            self._search_run("", self._origin, span)
+            self._pos = None
         elif name == "type":
             o.type_text(str(arg), kind)
             self._query += str(arg)
-            self._search_run(self._query, self._origin, span)
+            self._search_run(self._query, self._origin)
         elif name in ("search.next", "search.prev"):
             o.press(name, kind=kind)
+            q = self._query or o.last_query
             pos = self._pos if self._pos is not None else self._origin
             if name == "search.next":
-                self._search_run(self._query, pos + 1, span)
+                self._search_run(q, pos + 1)
             else:
-                self._search_run(self._query, pos, span, backwards=True)
+                self._search_run(q, pos, backwards=True)
         elif name == "search.done":
             o.press(name, kind=kind)
-        o.last_query = self._query
-        if query is not None and name == "search.done" and self._query != query:
-            raise AssertionError(f"bench: searched {self._query!r}, meant {query!r}")
+            q = self._query or o.last_query
+            if self._pos is None:
+                self._search_run(q, self._origin)
+            if self._pos is not None:
+                hit = self.s.find(q, self._pos)
+                assert hit is not None
+                if span:
+                    self.span.select(*hit)
+                else:
+                    self.s.goto_offset(hit[0])
+            o.last_query = q
+            if query is not None and q != query:
+                raise AssertionError(f"bench: searched {q!r}, meant {query!r}")
 
-    def _search_run(self, query: str, origin: int, span: bool, backwards: bool = False) -> None:
+    def _search_run(self, query: str, origin: int, backwards: bool = False) -> None:
         hit = self.s.find(query, origin, backwards=backwards)
-        if hit is None:
-            self._pos = None
-            return
-        self._pos = hit[0]
-        if span:
-            self.span.anchor, self.span.caret = hit[0], hit[1] - 1
-        else:
-            self.s.goto_offset(hit[0])
+        self._pos = None if hit is None else hit[0]
 
     # ----------------------------------------------------------------- moving the cursor
     def _landing(self, offset: int) -> int:
@@ -682,8 +676,12 @@ class DocOracle:
                 pl.extend(ap)
         return pl
 
-    def run_fix(self, plan: Plan) -> None:
+    def run_fix(self, plan: Plan, key: str | None = None) -> None:
+        """Run a fix of item ``key`` (default: the current one); a label key moves the cursor
+        on, so the attrs form after it is opened on the item again (moves counted)."""
         o, s = self.o, self.s
+        if key is None and s.current is not None:
+            key = s.current["key"]
         values: tuple = ("", "", "")
         for name, arg in plan.steps:
             if name == "start.right":
@@ -696,7 +694,11 @@ class DocOracle:
                 o.press(name, call=lambda: s.move_end(-1))
             elif name == "relabel":
                 o.press(name, label=str(arg), call=lambda a=str(arg): s.relabel(a))
-            elif name in ("attrs", "attrs.field", "attrs.clear"):
+            elif name == "attrs":
+                if key is not None and (s.current is None or s.current["key"] != key):
+                    self.goto(key)
+                o.press(name)
+            elif name in ("attrs.field", "attrs.clear"):
                 o.press(name)
             elif name == "type":
                 o.type_text(str(arg), "fix")
@@ -740,7 +742,7 @@ class DocOracle:
                     if best_cost is None or cost < best_cost:
                         best, best_cost = it, cost
             if best is not None and best_cost is not None:
-                add_cost = self.add_plan(g, best["start"]).cost
+                add_cost = self.add_plan(g, best["start"], best).cost
                 if best_cost <= add_cost:
                     self.role[best["key"]] = ("fix", gi)
                     taken.add(best["key"])
@@ -824,7 +826,7 @@ class DocOracle:
                 self.missed.append(gi)
                 return
             self.goto(ref)
-            self.run_fix(plan)
+            self.run_fix(plan, ref)
         elif what == "add":
             g = self.gold[ref]
             best = None
@@ -832,18 +834,20 @@ class DocOracle:
                 i = self.s.index_of(key) if key is not None else None
                 nav = self.nav_plan(i) if i is not None else Plan()
                 origin = self.s.items[i]["start"] if i is not None else 0
-                add = self.add_plan(g, origin)
+                add = self.add_plan(g, origin, self.s.items[i] if i is not None else None)
                 total = nav.cost + add.cost
                 if best is None or total < best[0]:
                     best = (total, nav, add)
             assert best is not None
             self.run_nav(best[1])
             self.run_add(g, best[2])
-            # the QUANTITY attrs the add read from the text, if the gold says otherwise
-            cur = self.s.current
+            # the QUANTITY attrs the add read from the text, if the gold says otherwise (the add
+            # moved the cursor on: back to the added span first)
+            cur = next((it for it in self.s.items if _gold_key(it) == _gold_key(g)), None)
             if cur is not None and g["label"] == "QUANTITY":
                 ap = self._attrs_plan(cur["attrs"], g.get("attrs"))
                 if ap is not None:
+                    self.goto(cur["key"])
                     self.run_fix(ap)
 
     def _add_origins(self, g: dict) -> list[str | None]:

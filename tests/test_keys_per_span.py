@@ -93,7 +93,7 @@ def _assert_consistent(t) -> None:
     assert sum(d["keys"] for d in t.per_doc) == total
     assert sum(d["typed"] for d in t.per_doc) == t.total_typed == sum(t.typed.values())
     assert sum(d["gold"] for d in t.per_doc) == t.gold_spans
-    assert len(t.adds) == t.steps["new"]
+    assert len(t.adds) == t.steps["new"] + t.steps["new.search"]  # n, or s (n and its search at once)
     assert sum(a[0] for a in t.adds) <= t.keys["add"] + t.keys["fix"]
     out = kps.report(t)
     rows = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s+[\d.]+\s+\d+$", out, re.M)}

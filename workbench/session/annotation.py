@@ -278,7 +278,15 @@ class AnnotationSession(SessionView):
             attrs = it["attrs"]
         else:  # becomes QUANTITY: the attrs the proposer's grammar reads in the text
             attrs = derive_attrs(it["text"])
-        return self._edit(it, it["start"], it["end"], label, attrs, "relabelled")
+        return self._moved_on(self._edit(it, it["start"], it["end"], label, attrs, "relabelled"))
+
+    def _moved_on(self, ch: Change) -> Change:
+        """After an add or an edit that ends one (a label, the attrs form): the cursor moves to
+        the next pending proposal, as after an accept (the bound keys keep it where it is)."""
+        old = self.cursor
+        self._advance()
+        ch.spans += self._cursor_change(old).spans
+        return ch
 
     def _moved_attrs(self, it: dict, start: int, end: int) -> tuple[dict | None, bool]:
         """A QUANTITY's attrs after a bound move, and whether they are typed: attrs the annotator
@@ -317,7 +325,7 @@ class AnnotationSession(SessionView):
             raise SessionError(f"{it['label']} has no attributes (only QUANTITY: value / unit / approx)")
         if attrs == it["attrs"] and it["status"] in ("edited", "added") and it.get("attrs_manual"):
             return Change(message="attributes unchanged")
-        return self._edit(it, it["start"], it["end"], it["label"], attrs, "attributes set", manual=True)
+        return self._moved_on(self._edit(it, it["start"], it["end"], it["label"], attrs, "attributes set", manual=True))
 
     @_on_replaced_proposals
     def add_span(self, start: int, end: int, label: str, attrs: dict | None = None) -> Change:
@@ -331,7 +339,7 @@ class AnnotationSession(SessionView):
                 self.cursor = self._index[it["key"]]
                 try:
                     if it["label"] == label and it["status"] in ("pending", "rejected"):
-                        return self._accept_here(it)
+                        return self._moved_on(self._accept_here(it))
                     if it["label"] == label:
                         return Change(spans=self._cursor_change(old).spans, message=f"already {it['status']}")
                     return self.relabel(label)
@@ -363,7 +371,9 @@ class AnnotationSession(SessionView):
         self.items.insert(j, it)
         self._reindex()
         self.cursor = j
-        return Change(keys={key}, spans=[(start, end)], reordered=True, message=f"added {label} 「{it['text']}」")
+        return self._moved_on(
+            Change(keys={key}, spans=[(start, end)], reordered=True, message=f"added {label} 「{it['text']}」")
+        )
 
     def _accept_here(self, it: dict) -> Change:
         self._check_span(it["start"], it["end"], it["label"], it["attrs"], exclude=it["key"], check_newline=False)

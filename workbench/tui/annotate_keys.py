@@ -31,11 +31,48 @@ KEYS: list[Key] = [
     Key("end.right", "right_curly_bracket", "move_end(1)", "end →", False, (NORMAL,), "Boundaries"),
     Key("attrs", "e", "edit_attrs", "attrs", True, (NORMAL,), "Decide"),
     Key("new_span", "n", "new_span", "new span", True, (NORMAL,), "New span"),
+    Key("add_search", "s", "add_search", "add a span by search (type, enter, label key)", True, (NORMAL,), "New span"),
     Key("span.left", "h,left", "caret(-1)", "caret ←", True, (SPAN,), "New span"),
     Key("span.right", "l,right", "caret(1)", "caret →", True, (SPAN,), "New span"),
-    Key("span.word_next", "w", "caret_word(1)", "next word", True, (SPAN,), "New span"),
-    Key("span.word_prev", "b", "caret_word(-1)", "prev word", True, (SPAN,), "New span"),
-    Key("span.anchor", "v", "anchor", "anchor", True, (SPAN,), "New span"),
+    Key("span.word_next", "w", "caret_word(1)", "next word start", True, (SPAN,), "New span"),
+    Key("span.word_prev", "b", "caret_word(-1)", "previous word start", True, (SPAN,), "New span"),
+    Key("span.word_end", "e", "caret_word_end", "end of the word", True, (SPAN,), "New span"),
+    Key("span.line_start", "0,home", "caret_line_edge(-1)", "line start", False, (SPAN,), "New span"),
+    Key("span.line_end", "dollar_sign,end", "caret_line_edge(1)", "line end", False, (SPAN,), "New span"),
+    Key("span.line_down", "j,down", "caret_line(1)", "line down", True, (SPAN,), "New span"),
+    Key("span.line_up", "k,up", "caret_line(-1)", "line up", True, (SPAN,), "New span"),
+    Key("span.anchor", "v", "anchor", "anchor (again: drop it)", True, (SPAN,), "New span"),
+    Key(
+        "span.proposal",
+        "p",
+        "select_proposal",
+        "select the current proposal's range (to grow it)",
+        False,
+        (SPAN,),
+        "New span",
+    ),
+    *[
+        Key(f"span.idle.{k}", k, f"span_idle({k!r})", "not in new-span mode", False, (SPAN,), "New span")
+        for k in (
+            "a",
+            "x",
+            "u",
+            "f",
+            "A",
+            "n",
+            "s",
+            "t",
+            "H",
+            "q",
+            "space",
+            "enter",
+            "tab",
+            "left_square_bracket",
+            "right_square_bracket",
+            "left_curly_bracket",
+            "right_curly_bracket",
+        )
+    ],
     Key("undo", "u,backspace", "undo", "undo", True, (NORMAL,), "Decide"),
     Key("accept_all", "A", "accept_all", "accept all", True, (NORMAL,), "Decide"),
     Key("finish", "f", "finish", "finish doc", True, (NORMAL,), "Documents"),
@@ -63,6 +100,7 @@ KEYBAR: dict[str, list[KeybarEntry]] = {
         KeybarEntry(("start.left", "start.right", "end.left", "end.right"), "bounds"),
         KeybarEntry(("attrs",), "attrs"),
         KeybarEntry(("new_span",), "new span"),
+        KeybarEntry(("add_search",), "add by search"),
         KeybarEntry(("undo",), "undo"),
         KeybarEntry(("accept_all",), "accept all"),
         KeybarEntry(("finish",), "finish"),
@@ -75,7 +113,8 @@ KEYBAR: dict[str, list[KeybarEntry]] = {
     ],
     SPAN: [
         KeybarEntry(("span.left", "span.right"), "caret"),
-        KeybarEntry(("span.word_next", "span.word_prev"), "word"),
+        KeybarEntry(("span.word_next", "span.word_prev", "span.word_end"), "word"),
+        KeybarEntry(("span.line_down", "span.line_up"), "line"),
         KeybarEntry(("span.anchor",), "anchor"),
         KeybarEntry(("label.1", "label.7"), "add span"),
         KeybarEntry(("search",), "search"),
@@ -95,9 +134,13 @@ KEYBAR_LINES = 2
 
 # keybar entries dropped first when the terminal is narrow (indexes into KEYBAR[mode] + palette);
 # help and quit are never dropped: ? lists every key, ctrl+p runs every action
-KEYBAR_DROP = {NORMAL: [17, 14, 13, 3, 11, 5, 9, 12, 6, 10], SPAN: [7, 4]}
+KEYBAR_DROP = {NORMAL: [18, 15, 14, 8, 3, 12, 5, 10, 13, 6, 11], SPAN: [8, 2, 5]}
 
-HELP_HIDE = ("label_jump.back", *(f"jump.{i}" for i in range(1, len(LABELS) + 1)))
+HELP_HIDE = (
+    "label_jump.back",
+    *(k.id for k in KEYS if k.id.startswith("span.idle.")),
+    *(f"jump.{i}" for i in range(1, len(LABELS) + 1)),
+)
 
 
 HELP_RULES = """\
@@ -106,8 +149,12 @@ Spans are flat: a change that would overlap one of your spans is refused.
 a on a proposal = accept · x = reject (on a span you added: remove it).
 1-7 on a proposal changes its label (an edit); on a pending one with the same label, accepts it.
 [ ] { } move the start / end by one character (never empty, never across a line break).
-n: new span. Move the caret (h l, w b by word), v anchors, a label key adds the span
-   (without an anchor: the word under the caret). / inside new-span mode selects the match.
+n: new span (the caret is the orange cell, the selection blue; the status shows it). Move the
+   caret: h l char, w b word start, e word end, 0 $ line start/end, j k line; v anchors
+   (the selection is anchor..caret; without one, the word under the caret); p selects the
+   current proposal's range; a label key adds the selection. / in new-span mode opens empty,
+   enter selects the match, a label key adds it. s = n then / (s text enter 1-7).
+   After an add, a label key or a saved attrs form the cursor moves to the next pending one.
 u undoes your last decision in this document, any number of times (persisted);
    an accept-all is undone as a whole.
 f finishes the document (asks if proposals are still pending) and opens the next

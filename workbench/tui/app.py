@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from ..core.labels import LABELS
 from ..core.quantity import format_attrs
 from ..session import AnnotationSession, Change, SessionError
+from ..session.spanmode import SpanMode
 from .annotate_keys import (
     ATTRS,
     CONFIRM,
@@ -80,8 +81,7 @@ class AnnotateApp(WorkbenchApp):
         self._jump_dir = 1
         self._span_back: tuple[int, int | None] = (0, None)
         self._live_query = ""  # what the search bar holds (the last search is _search_query)
-        self._caret = 0
-        self._anchor: int | None = None
+        self.span = SpanMode("")  # the new-span mode's caret and anchor (workbench.session.spanmode)
         self._prefetch_pending = False
 
     # ------------------------------------------------------------------ layout
@@ -233,10 +233,17 @@ class AnnotateApp(WorkbenchApp):
             t.append_text(legend_text(self._label_keys(), 10_000))
             t.append("  esc cancels", style=st("dim"))
         elif self.mode == SPAN:
-            a, b = self._selection()
+            a, b = self.span.selection()
             t.append(" NEW SPAN ", style=st("chip-span"))
-            t.append(f" {a}–{b} 「{_clip(s.text[a:b], 30)}」 ", style="bold")
-            t.append("h/l ←→ w/b word  v anchor  1-7 label  / search  esc cancel", style=st("dim"))
+            t.append(" selection ", style=st("dim"))
+            t.append(f"「{_clip(s.text[a:b], 30)}」", style=st("selection"))
+            t.append(f" {a}–{b} ", style="bold")
+            if self.span.anchor is None:
+                t.append("(the word at the caret; v anchors) ", style=st("dim"))
+            else:
+                t.append(f"(anchored at {self.span.anchor}; v drops) ", style=st("dim"))
+            if self._message is None:
+                t.append("1-7 adds it  / search  esc cancel", style=st("dim"))
         else:
             it = s.current
             if it is None:
@@ -357,10 +364,10 @@ class AnnotateApp(WorkbenchApp):
     def action_label(self, n: int) -> None:
         label = LABELS[int(n) - 1]
         if self.mode == SPAN:
-            a, b = self._selection()
+            a, b = self.span.selection()
 
             def added(ch: Change) -> None:
-                self._anchor = None
+                self.span.drop_anchor()
                 self.doc_view.set_selection(None, None)
                 self.mode = NORMAL
                 self._apply(ch)
@@ -480,7 +487,7 @@ class AnnotateApp(WorkbenchApp):
         self._search_return = self.mode
         s = self.session
         if self.mode == SPAN:
-            self._search_origin = self._caret
+            self._search_origin = self.span.caret
         else:
             self._search_origin = (
                 s.current["start"]
@@ -490,7 +497,7 @@ class AnnotateApp(WorkbenchApp):
                 else 0
             )
         self._search_back = (s.cursor, self.doc_view.scroll_y, self.table.scroll_y)
-        self._span_back = (self._caret, self._anchor)
+        self._span_back = (self.span.caret, self.span.anchor)
         self._search_pos = None
         self._live_query = ""
         self.mode = SEARCH
@@ -521,8 +528,8 @@ class AnnotateApp(WorkbenchApp):
         if go:
             self._search_query = query
             if self._search_return == SPAN:
-                self._anchor, self._caret = hit[0], hit[1] - 1
-                self.doc_view.set_selection(self._caret, self._anchor)
+                self.span.select(hit[0], hit[1])
+                self.doc_view.set_selection(self.span.caret, self.span.anchor, self.span.selection())
             else:
                 self._apply(s.goto_offset(hit[0]))
         self.doc_view.scroll_to_offset(hit[0], hit[1])
@@ -565,8 +572,8 @@ class AnnotateApp(WorkbenchApp):
         self._search_matches = []
         self.doc_view.set_search([])
         if self._search_return == SPAN:
-            self._caret, self._anchor = self._span_back
-            self.doc_view.set_selection(self._caret, self._anchor)
+            self.span.caret, self.span.anchor = self._span_back
+            self.doc_view.set_selection(self.span.caret, self.span.anchor, self.span.selection())
         if back is not None:
             cursor, doc_y, table_y = back
             if self.session.items and cursor != self.session.cursor:
@@ -576,43 +583,74 @@ class AnnotateApp(WorkbenchApp):
 
     # ------------------------------------------------------------------ new span
     def action_new_span(self) -> None:
+        """``n``: the caret at the current item's start (or the top line shown), no anchor."""
         s = self.session
         it = s.current
         if it is not None:
-            self._caret = it["start"]
+            caret = it["start"]
         else:
             top = int(self.doc_view.scroll_y)
-            self._caret = self.doc_view.lines[top][0] if self.doc_view.lines else 0
-        self._caret = max(0, min(self._caret, max(0, len(s.text) - 1)))
-        self._anchor = None
+            caret = self.doc_view.lines[top][0] if self.doc_view.lines else 0
+        self.span = SpanMode(s.text, s.words, caret)
+        self._message = None
         self.mode = SPAN
-        self.doc_view.set_selection(self._caret, None)
-        self.update_status()
+        self._show_span()
+
+    def action_add_search(self) -> None:
+        """``s``: the new-span mode and its search at once (type, enter selects, a label key adds)."""
+        self.action_new_span()
+        self.action_search()
 
     def _selection(self) -> tuple[int, int]:
-        """The new-span selection: anchor..caret inclusive, or the word under the caret."""
-        if self._anchor is None:
-            return self.session.word_at(self._caret)
-        a, b = sorted((self._anchor, self._caret))
-        return a, b + 1
+        return self.span.selection()
 
-    def _set_caret(self, pos: int) -> None:
-        n = len(self.session.text)
-        self._caret = max(0, min(pos, max(0, n - 1)))
-        self.doc_view.set_selection(self._caret, self._anchor)
+    def _show_span(self, message: str | None = None, style: str = "info") -> None:
+        self.say(message, style)
+        self.doc_view.set_selection(self.span.caret, self.span.anchor, self.span.selection())
         self.update_status()
 
     def action_caret(self, d: int) -> None:
-        self._set_caret(self._caret + int(d))
+        self.span.move(int(d))
+        self._show_span()
 
     def action_caret_word(self, d: int) -> None:
-        s = self.session
-        self._set_caret(s.next_word(self._caret) if int(d) > 0 else s.prev_word(self._caret))
+        if int(d) > 0:
+            self.span.word_next()
+        else:
+            self.span.word_prev()
+        self._show_span()
+
+    def action_caret_word_end(self) -> None:
+        self.span.word_end()
+        self._show_span()
+
+    def action_caret_line_edge(self, d: int) -> None:
+        if int(d) > 0:
+            self.span.line_end()
+        else:
+            self.span.line_start()
+        self._show_span()
+
+    def action_caret_line(self, d: int) -> None:
+        self.span.line(int(d), self.doc_view.lines)
+        self._show_span()
 
     def action_anchor(self) -> None:
-        self._anchor = None if self._anchor == self._caret else self._caret
-        self.doc_view.set_selection(self._caret, self._anchor)
-        self.update_status()
+        if self.span.toggle_anchor():
+            self._show_span(f"anchor set at {self.span.anchor}: move the caret to grow the selection", "info-b")
+        else:
+            self._show_span("anchor dropped: the selection is the word at the caret")
+
+    def action_select_proposal(self) -> None:
+        it = self.session.current
+        if it is None:
+            self._show_span("no proposal here", "error-b")
+            return
+        self.span.select(it["start"], it["end"])
+        self._show_span("the proposal's range is selected: move the caret to grow or shrink it", "info-b")
+
+    def action_span_idle(self, key: str) -> None:
+        self._show_span(f"{key} does nothing in new-span mode: 1-7 adds the selection, esc leaves", "warn-b")
 
     # ------------------------------------------------------------------ general
     def action_cancel(self) -> None:
@@ -629,11 +667,11 @@ class AnnotateApp(WorkbenchApp):
             self.hold_keys()
             self.attrs_form.cancel()
         elif self.mode == SPAN:
-            if self._anchor is not None:
-                self._anchor = None
-                self.doc_view.set_selection(self._caret, None)
-                self.update_status()
+            if self.span.anchor is not None:
+                self.span.drop_anchor()
+                self._show_span("anchor dropped (esc again leaves)")
             else:
+                self._message = None
                 self.mode = NORMAL
                 self.doc_view.set_selection(None, None)
         elif self._search_matches:

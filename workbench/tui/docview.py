@@ -56,8 +56,8 @@ def drawing_legend(st, sample: str = "苍岭镇", label: str = "ORG") -> Text:
         (item_style(label, "rejected", st), "rejected: grey, struck through"),
         (st("current"), "the current item (the status line names it): white, underlined"),
         (st("current-rejected"), "the current item when rejected: grey, struck through"),
-        (st("selection"), "new span (n): the selection"),
-        (st("caret"), "new span (n): the caret, one character"),
+        (st("selection"), "new span (n): the selection (blue; a label key adds it)"),
+        (st("caret"), "new span (n): the caret, one character (orange)"),
         (st("search"), "search (/): the matches"),
     ]
     t = SafeText("\nHow spans are drawn in the text\n", style=st("group"))
@@ -90,6 +90,7 @@ class DocView(LineView):
         self._search_starts: list[int] = []
         self.caret: int | None = None
         self.sel_anchor: int | None = None  # (not "anchor": a Widget method)
+        self.sel_range: tuple[int, int] | None = None
         self.lines_rendered = 0  # for tests/benchmarks: strips built (cache misses)
         self._styles: dict[tuple[str, str], Style] = {}
 
@@ -154,9 +155,12 @@ class DocView(LineView):
         self._cache.clear()
         self.refresh()
 
-    def set_selection(self, caret: int | None, anchor: int | None) -> None:
+    def set_selection(self, caret: int | None, anchor: int | None, selection: tuple[int, int] | None = None) -> None:
+        """The new-span caret and anchor; ``selection``: the range selected (the word at the
+        caret when there is no anchor), drawn in the selection style around the caret."""
         old = self._selection_range()
         self.caret, self.sel_anchor = caret, anchor
+        self.sel_range = selection if caret is not None else None
         new = self._selection_range()
         self.invalidate([r for r in (old, new) if r is not None])
         if caret is not None:
@@ -165,6 +169,8 @@ class DocView(LineView):
     def _selection_range(self) -> tuple[int, int] | None:
         if self.caret is None:
             return None
+        if self.sel_range is not None:
+            return self.sel_range
         a = self.caret if self.sel_anchor is None else self.sel_anchor
         return (min(a, self.caret), max(a, self.caret) + 1)
 
