@@ -55,8 +55,9 @@ class SpanMode:
 
     # ------------------------------------------------------------------ anchor
     def toggle_anchor(self) -> bool:
-        """Set the anchor at the caret (at the same place again: drop it); True if it is set."""
-        self.anchor = None if self.anchor == self.caret else self.caret
+        """Set the anchor at the caret; with one set, drop it (back to the word at the caret).
+        True if it is set."""
+        self.anchor = self.caret if self.anchor is None else None
         return self.anchor is not None
 
     def drop_anchor(self) -> None:
