@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.labels import LABELS, validate_attrs
-from workbench.core.motions import next_word, prev_word, word_at
 from workbench.core.quantity import attrs_follow_text, derive_attrs
 from workbench.session import Change
+from workbench.session.spanmode import SpanMode
 
 from .clustering import ReviewError, span_key
 from .history import describe_spans, span_changes
@@ -291,34 +291,59 @@ class AddDrafts(_Session):
             raise ReviewError("not adding a span (n starts)")
         return self.add_draft
 
+    def _mode(self, d: AddDraft) -> SpanMode:
+        """The draft's caret and anchor as the add-span model both apps share
+        (:mod:`workbench.session.spanmode`); motions write back through :meth:`_moved`."""
+        return SpanMode(self.text(d.doc_id), self.words(d.doc_id), d.caret, d.anchor)
+
+    @staticmethod
+    def _moved(d: AddDraft, m: SpanMode) -> None:
+        d.caret, d.anchor = m.caret, m.anchor
+
     def add_selection(self) -> tuple[int, int]:
         """The selection: anchor..caret inclusive, or the word under the caret."""
         d = self._adding()
-        if d.anchor is None:
-            return word_at(self.text(d.doc_id), self.words(d.doc_id), d.caret)
-        a, b = sorted((d.anchor, d.caret))
-        return a, b + 1
+        return self._mode(d).selection()
 
     def add_move(self, delta: int) -> None:
         """Move the caret by ``delta`` characters (it does not rest on a line break)."""
         d = self._adding()
-        text = self.text(d.doc_id)
-        last = max(0, len(text) - 1)
-        pos = max(0, min(last, d.caret + delta))
-        step = 1 if delta > 0 else -1
-        while delta and text[pos : pos + 1] == "\n" and 0 < pos < last:
-            pos += step
-        d.caret = pos
+        m = self._mode(d)
+        m.move(delta)
+        self._moved(d, m)
 
     def add_word(self, direction: int) -> None:
         d = self._adding()
-        text, words = self.text(d.doc_id), self.words(d.doc_id)
-        d.caret = next_word(text, words, d.caret) if direction > 0 else prev_word(text, words, d.caret)
+        m = self._mode(d)
+        if direction > 0:
+            m.word_next()
+        else:
+            m.word_prev()
+        self._moved(d, m)
+
+    def add_word_end(self) -> None:
+        """The caret to the end of its word (already there: of the next word)."""
+        d = self._adding()
+        m = self._mode(d)
+        m.word_end()
+        self._moved(d, m)
+
+    def add_line_edge(self, direction: int) -> None:
+        """The caret to the start (``direction`` < 0) or end of its line."""
+        d = self._adding()
+        m = self._mode(d)
+        if direction > 0:
+            m.line_end()
+        else:
+            m.line_start()
+        self._moved(d, m)
 
     def add_anchor(self) -> None:
-        """Set the anchor at the caret (again at the same place: drop it)."""
+        """Set the anchor at the caret; with one set, drop it (the shared model's ``v``)."""
         d = self._adding()
-        d.anchor = None if d.anchor == d.caret else d.caret
+        m = self._mode(d)
+        m.toggle_anchor()
+        self._moved(d, m)
 
     def add_find(self, query: str, backwards: bool = False) -> tuple[int, int]:
         """Select the next (previous) occurrence of ``query`` after (before) the caret in
@@ -328,19 +353,12 @@ class AddDrafts(_Session):
             raise ReviewError("type the text to find")
         if "\n" in query:
             raise ReviewError("a span cannot take in a line break")
-        text = self.text(d.doc_id)
-        if backwards:
-            i = text.rfind(query, 0, d.caret)
-            if i < 0:
-                i = text.rfind(query)
-        else:
-            i = text.find(query, d.caret + 1)
-            if i < 0:
-                i = text.find(query)
-        if i < 0:
+        m = self._mode(d)
+        hit = m.find(query, backwards)
+        if hit is None:
             raise ReviewError(f"「{query}」 is not in {d.doc_id}")
-        d.anchor, d.caret = i, i + len(query) - 1
-        return i, i + len(query)
+        self._moved(d, m)
+        return hit
 
     def add_drop_anchor(self) -> None:
         """Back to selecting the word under the caret."""
