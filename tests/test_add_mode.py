@@ -250,3 +250,12 @@ def test_keys_that_do_nothing_in_the_mode_say_so(pstore):
             assert app.mode == "normal"
 
     run(go())
+
+
+# ---------------------------------------------------------------------------- snapshots
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)], ids=["80x24", "160x45"])
+def test_snapshot_of_the_mode(pstore, snap_compare, size):
+    """The new-span mode with an anchor and a two-word selection: orange caret, blue selection,
+    the status naming it, the mode's key bar (pins the layout at both sizes)."""
+    app = _make(pstore)
+    assert snap_compare(app, terminal_size=size, press=["n", "v", "e", "e"])

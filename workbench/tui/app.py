@@ -235,15 +235,15 @@ class AnnotateApp(WorkbenchApp):
         elif self.mode == SPAN:
             a, b = self.span.selection()
             t.append(" NEW SPAN ", style=st("chip-span"))
-            t.append(" selection ", style=st("dim"))
-            t.append(f"「{_clip(s.text[a:b], 30)}」", style=st("selection"))
+            t.append(" ")
+            t.append(f"「{_clip(s.text[a:b], 24)}」", style=st("selection"))
             t.append(f" {a}–{b} ", style="bold")
-            if self.span.anchor is None:
-                t.append("(the word at the caret; v anchors) ", style=st("dim"))
-            else:
-                t.append(f"(anchored at {self.span.anchor}; v drops) ", style=st("dim"))
             if self._message is None:
-                t.append("1-7 adds it  / search  esc cancel", style=st("dim"))
+                t.append(
+                    "word at the caret (v anchors)" if self.span.anchor is None else f"from anchor {self.span.anchor}",
+                    style=st("dim"),
+                )
+                t.append("  1-7 adds it  esc cancels", style=st("dim"))
         else:
             it = s.current
             if it is None:
