@@ -62,9 +62,11 @@ def test_bound_move_rederives_automatic_attrs_and_keeps_typed_ones(qstore):
 def test_typed_attrs_where_the_grammar_reads_nothing_survive_a_move(qstore):
     s = AnnotationSession(qstore, "alice", doc_id=DOC0)
     i = s.text.index("统战")
-    s.add_span(i, i + 2, "QUANTITY")
+    (key,) = s.add_span(i, i + 2, "QUANTITY").keys
+    s.set_cursor(s.index_of(key))  # an add moves the cursor on (issue 14): back to it
     typed = {"value": 2, "unit": "个", "approx": None}
     s.set_attrs(typed)
+    s.set_cursor(s.index_of(key))  # so does a saved attrs form
     s.move_end(1)  # still no figure in the text: the typed attrs are all there is
     assert s.current["attrs"] == typed
 
@@ -72,8 +74,8 @@ def test_typed_attrs_where_the_grammar_reads_nothing_survive_a_move(qstore):
 def test_finish_counts_quantities_without_value(qstore):
     s = AnnotationSession(qstore, "alice", doc_id=DOC0)
     i = s.text.index("统战")
-    s.add_span(i, i + 2, "QUANTITY")  # no figure in 「统战」
-    assert s.current["attrs"] is None
+    (key,) = s.add_span(i, i + 2, "QUANTITY").keys  # no figure in 「统战」
+    assert s.items[s.index_of(key)]["attrs"] is None
     assert s.quantities_without_value() == 1
     ch = s.finish(force=True)
     assert "1 QUANTITY span without a value" in (ch.message or "")

@@ -84,6 +84,8 @@ def test_reject_relabel_moves_and_attrs(pstore):
     assert it["label"] == "ORG" and it["status"] == "edited"
     d = last_decision(pstore)
     assert d["action"] == "edit" and d["label"] == "ORG" and d["proposal_id"] == it["proposal_id"]
+    assert s.current["key"] != key  # a label key moves on to the next pending one (issue 14)
+    s.set_cursor(s.index_of(key))
     start, end = it["start"], it["end"]
     s.move_start(1)
     s.move_end(1)
@@ -185,13 +187,17 @@ def test_add_edit_remove_span_and_ref_ids(pstore):
     s.add_span(a, a + 2, "LOC")
     add = last_decision(pstore)
     assert add["action"] == "add" and add["proposal_id"] is None and add["text"] == text[a : a + 2]
-    assert s.current["key"] == f"d{add['id']}" and s.current["status"] == "added"
+    # the cursor moved on to the next pending proposal (issue 14); back to the added span
+    assert s.current["key"] != f"d{add['id']}" and s.current["status"] == "pending"
+    s.set_cursor(s.index_of(f"d{add['id']}"))
+    assert s.current["status"] == "added"
     s.move_end(1)
     d = last_decision(pstore)
     assert d["action"] == "edit" and d["ref_id"] == add["id"] and d["proposal_id"] is None
     assert s.current["status"] == "added" and s.current["text"] == text[a : a + 3]
     s.relabel("ORG")
     assert last_decision(pstore)["ref_id"] == add["id"]
+    s.set_cursor(s.index_of(f"d{add['id']}"))
     consistent(s)
     n = len(s.items)
     s.reject()  # x on an added span removes it
