@@ -172,7 +172,17 @@ class ReviewText(DocView):
             self.set_document(text, items, current)
             return
         old, old_cur = self.items, self.current
-        if len(old) != len(items):
+        if old is items:  # the same spans: only the current one moved
+            if old_cur != current:
+                self.set_current(current)
+                self.invalidate(
+                    [
+                        (items[i]["start"], items[i]["end"])
+                        for i in (old_cur, current)
+                        if i is not None and i < len(items)
+                    ]
+                )
+        elif len(old) != len(items):
             self.set_items(items, current)
         else:
             changed = [
@@ -220,6 +230,7 @@ class Detail(Vertical):
         self.head = DetailHead()
         self.body = ReviewText()
         self._gold: tuple[str, int, list[dict]] | None = None  # add mode: (doc, n_actions, gold rows)
+        self._items: tuple | None = None  # the text's disagreements: (key, items, item index -> position)
 
     def compose(self):
         yield self.head
@@ -315,18 +326,26 @@ class Detail(Vertical):
         if it is None:
             body.show_document("", "", [], None)
             return
-        mine = [(i, x) for i, x in enumerate(s.items) if x.doc_id == it.doc_id]
-        mine.sort(key=lambda p: (p[1].cluster.start, p[1].cluster.end))
-        items = [
-            {
-                "start": x.cluster.start,
-                "end": x.cluster.end,
-                "label": _item_label(x.cluster),
-                "status": TEXT_STATUS.get(x.status, "pending"),
-            }
-            for _i, x in mine
-        ]
-        current = next(k for k, (i, _x) in enumerate(mine) if i == s.cursor)
+        key = (it.doc_id, s.n_actions, len(s.items), id(s.items))
+        cached = self._items
+        if cached is None or cached[0] != key:
+            # the disagreements of the document, by start (their statuses change only by a review action)
+            mine = sorted(
+                (i for i, x in enumerate(s.items) if x.doc_id == it.doc_id),
+                key=lambda i: (s.items[i].cluster.start, s.items[i].cluster.end),
+            )
+            items = [
+                {
+                    "start": s.items[i].cluster.start,
+                    "end": s.items[i].cluster.end,
+                    "label": _item_label(s.items[i].cluster),
+                    "status": TEXT_STATUS.get(s.items[i].status, "pending"),
+                }
+                for i in mine
+            ]
+            cached = self._items = (key, items, {i: k for k, i in enumerate(mine)})
+        _key, items, where = cached
+        current = where[s.cursor]
         body.show_document(it.doc_id, s.text(it.doc_id), items, current)
 
     # ------------------------------------------------------------------ the head
