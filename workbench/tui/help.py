@@ -13,6 +13,7 @@ from .safe import SafeText
 from .styles import STYLE_CLASSES, Styled
 
 KEY_NAMES = {
+    "dollar_sign": "$",
     "left_square_bracket": "[",
     "right_square_bracket": "]",
     "left_curly_bracket": "{",
