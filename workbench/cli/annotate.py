@@ -76,7 +76,8 @@ def annotate(app: AppContext, annotator: str | None, doc_id: str | None, keymap:
       x            reject                        space       skip
       1..7         label PERSON ORG LOC DATE DOC PROGRAM QUANTITY
       [ ] { }      move start / end              e           QUANTITY attrs
-      n            new span (h/l, w/b, v, 1..7)  u           undo (any depth)
+      n            new span (h l w b e 0 $ j k, v anchor, 1..7 adds)
+      s            add by search (text, enter, 1..7)  u      undo (any depth)
       A            accept all pending (asks)     f           finish (on a finished one: reopen, asks)
       tab/shift+tab  next / previous document    /           search (enter goes, esc goes back)
       t/T then 1..7  next / previous of a label  H           hide / show accepted in the list
