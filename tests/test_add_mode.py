@@ -220,6 +220,8 @@ def test_s_adds_by_search_in_three_keys_and_the_cursor_moves_on(pstore):
             a, b = _free_word(s)
             word = s.text[a:b]
             n = len(_decisions(pstore))
+            await press(pilot, "s", *word, "escape")  # s then esc: back in normal mode, nothing written
+            assert app.mode == "normal" and len(_decisions(fresh(pstore))) == n
             await press(pilot, "s", *word, "enter", "2")
             rows = _decisions(fresh(pstore))
             assert len(rows) == n + 1 and rows[-1]["action"] == "add" and rows[-1]["label"] == LABELS[1]

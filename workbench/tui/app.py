@@ -82,6 +82,7 @@ class AnnotateApp(WorkbenchApp):
         self._span_back: tuple[int, int | None] = (0, None)
         self._live_query = ""  # what the search bar holds (the last search is _search_query)
         self.span = SpanMode("")  # the new-span mode's caret and anchor (workbench.session.spanmode)
+        self._search_from_s = False  # the search bar was opened by s (esc leaves the new-span mode too)
         self._prefetch_pending = False
 
     # ------------------------------------------------------------------ layout
@@ -484,6 +485,7 @@ class AnnotateApp(WorkbenchApp):
     # ------------------------------------------------------------------ search
     def action_search(self) -> None:
         """``/``: an empty bar (enter alone repeats the last search); nothing moves until enter."""
+        self._search_from_s = False
         self._search_return = self.mode
         s = self.session
         if self.mode == SPAN:
@@ -550,6 +552,7 @@ class AnnotateApp(WorkbenchApp):
             self._run_search(event.query, self._search_origin)
 
     def on_search_bar_submitted(self, event: SearchBar.Submitted) -> None:
+        self._search_from_s = False
         query = event.query or self._search_query
         if query:
             pos = self._search_pos if self._search_pos is not None and query == self._live_query else None
@@ -563,6 +566,11 @@ class AnnotateApp(WorkbenchApp):
         if self.mode == SEARCH:
             self._search_restore()
             self.mode = self._search_return
+            if self._search_from_s:  # s then esc: back where the annotator was, not in the mode
+                self.mode = NORMAL
+                self.doc_view.set_selection(None, None)
+                self.update_status()
+        self._search_from_s = False
         await self.release_keys()
 
     def _search_restore(self) -> None:
@@ -600,6 +608,7 @@ class AnnotateApp(WorkbenchApp):
         """``s``: the new-span mode and its search at once (type, enter selects, a label key adds)."""
         self.action_new_span()
         self.action_search()
+        self._search_from_s = True
 
     def _selection(self) -> tuple[int, int]:
         return self.span.selection()
