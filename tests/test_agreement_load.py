@@ -4,36 +4,25 @@ reopens, unfinished documents, superseded runs."""
 
 from __future__ import annotations
 
+import importlib.util
 import random
+from pathlib import Path
 
 from workbench.agreement import AnnotationSet, agreement_report
-from workbench.core.spans import final_spans
 from workbench.propose.run import propose_store
 from workbench.review import load_annotation_set
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def _old_loader(store) -> AnnotationSet:
-    # the loader before the streaming pass: two queries per (annotator, finished document)
-    spans: dict = {}
-    decisions: dict = {}
-    docs: set = set()
-    for ann in store.annotators():
-        spans[ann], decisions[ann] = {}, {}
-        for doc_id in store.finished_docs(ann):
-            items = store.annotator_items(doc_id, ann)
-            spans[ann][doc_id] = final_spans(items)
-            dec = {}
-            for it in items:
-                if it["proposal_id"] is not None and it["status"] in ("accepted", "edited", "rejected"):
-                    lab = (it.get("proposal") or {}).get("label") or it["label"]
-                    dec[it["proposal_id"]] = (lab, "reject" if it["status"] == "rejected" else "accept")
-            decisions[ann][doc_id] = dec
-            docs.add(doc_id)
-    return AnnotationSet(
-        docs=store.document_sizes(docs),
-        spans={a: d for a, d in spans.items() if d},
-        decisions={a: d for a, d in decisions.items() if d},
-    )
+    # the loader before the streaming pass (two queries per annotator and finished document),
+    # kept in bench/agreement.py as that bench's baseline
+    spec = importlib.util.spec_from_file_location("bench_agreement", ROOT / "bench" / "agreement.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.per_document_loader(store)
 
 
 def _random_log(store, seed: int) -> None:

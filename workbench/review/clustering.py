@@ -102,6 +102,15 @@ class Cluster:
         return kinds
 
 
+def span_shape_problem(text: str, start: int, end: int) -> str | None:
+    """Why ``[start, end)`` cannot be a gold span of ``text`` whatever else is there, or None."""
+    if not 0 <= start < end <= len(text):
+        return "a span cannot be empty or leave the text"
+    if "\n" in text[start:end]:
+        return "a span cannot take in a line break"
+    return None
+
+
 def added_key(start: int, end: int) -> str:
     return f"add:{start}-{end}"
 

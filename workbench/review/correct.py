@@ -30,7 +30,7 @@ from workbench.session import Change
 from workbench.store.db import now_iso
 from workbench.store.review import GoldRow, NewGold
 
-from .clustering import ReviewError, new_gold, span_key
+from .clustering import ReviewError, new_gold, span_key, span_shape_problem
 from .history import describe_attrs, span_changes
 
 if TYPE_CHECKING:
@@ -257,11 +257,9 @@ class GoldCorrections(_Session):
 
     def span_problem(self, doc_id: str, start: int, end: int, exclude: set[int]) -> str | None:
         """Why gold ``[start, end)`` cannot be written over the gold rows ``exclude``, or None."""
-        text = self.text(doc_id)
-        if not 0 <= start < end <= len(text):
-            return "a span cannot be empty or leave the text"
-        if "\n" in text[start:end]:
-            return "a span cannot take in a line break"
+        shape = span_shape_problem(self.text(doc_id), start, end)
+        if shape is not None:
+            return shape
         for it in self.items:
             c = it.cluster
             if it.doc_id == doc_id and not it.settled and c.start < end and start < c.end:

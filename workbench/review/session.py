@@ -24,6 +24,7 @@ from .clustering import (
     cluster_doc,
     new_gold,
     span_key,
+    span_shape_problem,
     sync_agreed,
 )
 from .correct import GoldCorrections, GoldWalk
@@ -497,10 +498,9 @@ class ReviewSession(EditDrafts, AddDrafts, GoldCorrections):
         overlapping gold is no obstacle: it would be replaced)."""
         self._add_doc(doc_id)
         text = self.text(doc_id)
-        if not 0 <= start < end <= len(text):
-            return "a span cannot be empty or leave the text"
-        if "\n" in text[start:end]:
-            return "a span cannot take in a line break"
+        shape = span_shape_problem(text, start, end)
+        if shape is not None:
+            return shape
         for it in self.items:
             if it.doc_id == doc_id and not it.settled:
                 c = it.cluster
