@@ -61,13 +61,21 @@ def prepare_store(store, *, quiet: bool = False) -> None:
 )
 @click.option("--doc", "doc_id", default=None, metavar="ID", help="Open this document first.")
 @click.option(
+    "--order",
+    type=click.Choice(["ingest", "uncertain"]),
+    default="ingest",
+    show_default=True,
+    help="Queue order. uncertain: the documents you have not started, least sure first by the "
+    "learned model's proposal scores (mean of min(p, 1-p)); needs workbench train && workbench propose -p learned.",
+)
+@click.option(
     "--keymap",
     type=click.Path(dir_okay=False, exists=True),
     default=None,
     help="Keymap TOML (default: $WORKBENCH_KEYMAP or ~/.config/workbench/keymap.toml).",
 )
 @pass_app
-def annotate(app: AppContext, annotator: str | None, doc_id: str | None, keymap: str | None) -> None:
+def annotate(app: AppContext, annotator: str | None, doc_id: str | None, order: str, keymap: str | None) -> None:
     """Confirm, edit or reject proposals in the terminal, one document at a time.
 
     \b
@@ -85,7 +93,9 @@ def annotate(app: AppContext, annotator: str | None, doc_id: str | None, keymap:
 
     Every decision is committed to the database before the screen updates.
     The queue shows your unfinished documents first; reopening resumes at the
-    document and item you quit on. If the database is empty, the bundled corpus
+    document and item you quit on. --order uncertain puts the documents you have
+    not started that the learned model is least sure about first (started ones
+    keep their place; without learned proposals it stops with a message). If the database is empty, the bundled corpus
     is ingested and proposed first (with a progress bar).
     """
     from pathlib import Path
@@ -98,7 +108,7 @@ def annotate(app: AppContext, annotator: str | None, doc_id: str | None, keymap:
     store = app.open_store(create=not app.explicit)
     prepare_store(store)
     try:
-        session = AnnotationSession(store, name, doc_id=doc_id)
+        session = AnnotationSession(store, name, doc_id=doc_id, order=order)
     except SessionError as e:
         raise click.ClickException(str(e)) from None
 

@@ -62,6 +62,26 @@ class Queue:
             yield self[i]
 
 
+ORDERS = ("ingest", "uncertain")
+NO_LEARNED = (
+    "--order uncertain needs a learned model's proposals, and there are none: "
+    "train a model and propose with it: workbench train && workbench propose -p learned"
+)
+
+
+def uncertain_order(rows: list[dict], unsure: dict[str, float], started: set[str]) -> list[dict]:
+    """The queue rows for ``--order uncertain``: the documents not started (no decision by the
+    annotator, not finished) ranked by ``unsure`` (the mean ``min(p, 1 - p)`` of their active
+    learned proposals), least sure first; those without learned proposals after them; ties in
+    the queue's (ingest) order. Started and finished documents keep their place."""
+    slots = [i for i, r in enumerate(rows) if not r["finished"] and r["id"] not in started]
+    ranked = sorted(slots, key=lambda i: (rows[i]["id"] not in unsure, -unsure.get(rows[i]["id"], 0.0), i))
+    out = list(rows)
+    for slot, i in zip(slots, ranked, strict=True):
+        out[slot] = rows[i]
+    return out
+
+
 class SessionView:
     """The queue, the open document, its items and a cursor."""
 
@@ -78,15 +98,24 @@ class SessionView:
             "(--per-doc N, --docs ID,…)"
         )
 
-    def __init__(self, store, annotator: str, *, doc_id: str | None = None):
+    def __init__(self, store, annotator: str, *, doc_id: str | None = None, order: str = "ingest"):
         try:
             self.annotator = clean_name(annotator, what="annotator name")
         except ValueError as e:
             raise SessionError(str(e)) from None
         self.store = store
-        self.queue = Queue(store.queue(self.annotator))
-        if not self.queue:
+        rows = store.queue(self.annotator)
+        if not rows:
             raise SessionError(self._empty_queue_reason())
+        if order == "uncertain":
+            unsure, started = store.learned_uncertainty(self.annotator)
+            if not unsure:
+                raise SessionError(NO_LEARNED)
+            rows = uncertain_order(rows, unsure, started)
+        elif order != "ingest":
+            raise SessionError(f"unknown order {order!r} (one of: {', '.join(ORDERS)})")
+        self.queue = Queue(rows)
+        self._model: str | None = None  # the open document's learned model version (``model_version``)
         self._positions: dict[str, str] = {}  # doc id -> item key last current
         self._sources: dict[tuple, list[str]] = {}  # (start, end, label) -> sources proposing it
         self.hide_accepted = False  # the list leaves accepted items out (``toggle_hide_accepted``)
@@ -120,6 +149,12 @@ class SessionView:
     def control_warning(self) -> str | None:
         """The open document's control-character warning (see :func:`control_warning`), or None."""
         return control_warning(self.doc.get("flags"))
+
+    @property
+    def model_version(self) -> str | None:
+        """``"learned <version>"`` when the open document's active proposals include a
+        ``learned`` run's (the model they came from), else None: the annotate header shows it."""
+        return self._model
 
     @property
     def words(self):
@@ -219,11 +254,15 @@ class SessionView:
         self.items = self.store.annotator_items(self.doc_id, self.annotator)
         self._reindex()
         sources: dict[tuple, list[str]] = {}
+        versions: set[str] = set()
         for p in self.store.proposals(self.doc_id):
+            if p["source"] == "learned":
+                versions.add(p["version"])
             names = sources.setdefault((p["start"], p["end"], p["label"]), [])
             if p["source"] and p["source"] not in names:
                 names.append(p["source"])
         self._sources = sources
+        self._model = f"learned {', '.join(sorted(versions))}" if versions else None
         decisions = self.store.decisions(self.doc_id, self.annotator)
         self.n_decisions = len(_live_decisions(decisions))
         self._set_finished(self.store.is_finished(self.doc_id, self.annotator))

@@ -111,3 +111,18 @@ class ModelQueries:
         else:
             rows = self.query(f"SELECT {_COLS} FROM models WHERE name = ? ORDER BY id DESC", (name,))
         return [_row(r) for r in rows]
+
+    def learned_uncertainty(self, annotator: str) -> tuple[dict[str, float], set[str]]:
+        """For ``annotate --order uncertain``: ``(uncertainty, started)``. ``uncertainty`` maps
+        each document with active ``learned`` proposals holding a score to the mean of
+        ``min(p, 1 - p)`` over them (0: the model is sure of every span; 0.5: a coin toss);
+        ``started`` is the documents ``annotator`` has any decision in."""
+        rows = self.conn.execute(
+            "SELECT doc_id, AVG(MIN(score, 1.0 - score)) FROM proposals"
+            " WHERE source = 'learned' AND active = 1 AND score IS NOT NULL GROUP BY doc_id"
+        )
+        unsure = {d: float(u) for d, u in rows}
+        started = {
+            r[0] for r in self.conn.execute("SELECT DISTINCT doc_id FROM decisions WHERE annotator = ?", (annotator,))
+        }
+        return unsure, started

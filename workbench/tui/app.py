@@ -187,7 +187,7 @@ class AnnotateApp(WorkbenchApp):
 
     def update_header(self) -> None:
         width = self.size.width or 200
-        for compact in (0, 1, 2):  # narrow: no progress bar, then no annotator chip
+        for compact in (0, 1, 2, 3):  # narrow: no model version, no progress bar, then no annotator chip
             t = self.header_text(compact)
             if t.cell_len <= width:
                 break
@@ -205,8 +205,11 @@ class AnnotateApp(WorkbenchApp):
             t.append(" ")
         if s.finished:
             t.append(" FINISHED ", style=st("chip-ok"))
-        if compact < 2:
+        if compact < 3:
             t.append(f" {s.annotator} ", style=st("chip-user"))
+        model = s.model_version
+        if model and compact == 0:
+            t.append(f" {model} ", style=st("chip-title"))
         done, todo = s.progress()
         t.append(f" {done} done / {todo} to do ", style="bold")
         t.append("│ ", style=st("sep"))
@@ -215,7 +218,7 @@ class AnnotateApp(WorkbenchApp):
         t.append(f"{c['added']}+ ", style=st("info"))
         t.append(f"{c['rejected']}✗ ", style=st("error"))
         t.append("│ ", style=st("sep"))
-        if compact:
+        if compact > 1 or (compact and not model):
             t.append(f"queue {s.n_finished}/{s.n_docs} ✓", style="bold")
         else:
             t.append(f"queue {s.n_finished}/{s.n_docs} finished ", style="bold")
