@@ -212,7 +212,9 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
         order = [i for i in self.KEYBAR_DROP.get(self.mode, []) if i < len(parts)]
         keep = list(range(len(parts)))
         if self.KEYBAR_LINES <= 1:
-            while sum(parts[i].cell_len for i in keep) > width and order:
+            if sum(p.cell_len for p in parts) > width - 1:  # measured as shown once some are dropped
+                parts = self.keybar_parts(dropped=True)
+            while sum(parts[i].cell_len for i in keep) > width - 1 and order:  # 1: the leading space
                 keep.remove(order.pop(0))
             lines = [keep]
         else:
@@ -442,8 +444,21 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
         """Texts the help shows after the keys (``st``: the help screen's styles)."""
         return []
 
+    _help_screen: HelpScreen | None = None
+    _help_keys: tuple | None = None
+
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self))
+        """Open the help. It is built once and kept (installed, so closing it does not tear
+        it down): ``?`` after the first shows the same screen again, unless the keymap
+        changed since (then it is built again, with the keys as now mapped)."""
+        keys = tuple(sorted(getattr(self, "_keymap", {}).items()))
+        if self._help_screen is None or keys != self._help_keys:
+            if self._help_screen is not None:
+                self.uninstall_screen(self._help_screen)
+            self._help_screen = HelpScreen(self)
+            self._help_keys = keys
+            self.install_screen(self._help_screen, name="workbench-help")
+        self.push_screen("workbench-help")
 
     def on_unmount(self) -> None:
         self.writes_store().write_timeout = None  # the store waits as it did before the screen

@@ -174,7 +174,8 @@ KEYBAR: dict[str, list[KeybarEntry]] = {
 }
 
 # key bar entries dropped first when the screen is narrow (indices into KEYBAR[mode])
-KEYBAR_DROP: dict[str, list[int]] = {GOLD: [8, 9, 4, 11, 1]}
+# (the list's: the palette, highlight, enter take, gold, skip, undo: "? help" and "q quit" stay at 80 columns)
+KEYBAR_DROP: dict[str, list[int]] = {NORMAL: [12, 2, 3, 8, 6, 9], GOLD: [8, 9, 4, 11, 1]}
 
 HELP_RULES = """\
 Every action is written to the database (review log + gold, one transaction) when its key is pressed.
