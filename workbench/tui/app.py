@@ -275,9 +275,9 @@ class AnnotateApp(WorkbenchApp):
         if not hasattr(self, "attrs_form"):  # not mounted yet
             return
         self.update_keybar()
-        self.attrs_form.display = new == ATTRS
-        self.search_bar.display = new == SEARCH
-        self.confirm_bar.display = new == CONFIRM
+        self.show_bar(self.attrs_form, new == ATTRS)
+        self.show_bar(self.search_bar, new == SEARCH)
+        self.show_bar(self.confirm_bar, new == CONFIRM)
         if new in (NORMAL, SPAN, CONFIRM, JUMP):
             self.set_focus(None)
         self.update_status()

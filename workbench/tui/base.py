@@ -212,7 +212,7 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
         order = [i for i in self.KEYBAR_DROP.get(self.mode, []) if i < len(parts)]
         keep = list(range(len(parts)))
         if self.KEYBAR_LINES <= 1:
-            if sum(p.cell_len for p in parts) > width - 1:  # measured as shown once some are dropped
+            if order and sum(p.cell_len for p in parts) > width - 1:  # measured as shown once some are dropped
                 parts = self.keybar_parts(dropped=True)
             while sum(parts[i].cell_len for i in keep) > width - 1 and order:  # 1: the leading space
                 keep.remove(order.pop(0))
@@ -438,6 +438,13 @@ class WorkbenchApp(IdleGCApp, ModalActions, App):
             self._held.append(event)
             return
         await super().on_event(event)
+
+    @staticmethod
+    def show_bar(widget, on: bool) -> None:
+        """Show or hide ``widget`` (a form bar on a mode switch) only if that changes: setting
+        ``display``, even to what it is, lays the whole screen out again."""
+        if widget.display != on:
+            widget.display = on
 
     # ------------------------------------------------------------------ general actions
     def help_sections(self, st) -> list[Text]:

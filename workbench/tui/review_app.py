@@ -283,8 +283,8 @@ class ReviewApp(WorkbenchApp):
     def watch_mode(self, old: str, new: str) -> None:
         if not hasattr(self, "attrs_form"):  # not mounted yet
             return
-        self.attrs_form.display = new == ATTRS
-        self.search_bar.display = new == FIND
+        self.show_bar(self.attrs_form, new == ATTRS)
+        self.show_bar(self.search_bar, new == FIND)
         if new not in (ATTRS, FIND):
             self.set_focus(None)
         self.update_keybar()
