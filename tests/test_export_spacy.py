@@ -340,7 +340,17 @@ def test_writer_output_loads_in_shards(tmp_path, gold_docs):
     assert [len(d.ents) for d in docs] == [len(r["spans"]) for r in recs]
 
 
-@pytest.mark.parametrize("n", [15, 16, 17, 65_537])
+@pytest.mark.parametrize("n", [0, 1, 15, 16, 17, 65_535, 65_536, 70_000])
+def test_array_header_is_msgpacks(n):
+    import srsly
+
+    from workbench.formats.docbin import _msgpack_array_header
+
+    packed = srsly.msgpack_dumps([None] * n)
+    assert packed[: len(packed) - n] == _msgpack_array_header(n)
+
+
+@pytest.mark.parametrize("n", [15, 16, 17])
 def test_user_data_of_many_documents_streams_to_the_same_blob(n):
     # the user_data array is written from a spool (its msgpack header: fixarray, array 16, array 32)
     recs = [
