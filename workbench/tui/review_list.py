@@ -25,7 +25,65 @@ STATE = {
 }
 
 
-class ItemList(LineView):
+class RowList(LineView):
+    """A list drawn one row per line (Line API): rows built by ``_row``, the current one in
+    the cursor style, a click posts the subclass's ``Clicked`` with the row's index.
+    Subclasses give ``_count()``, ``_current()`` and ``_row(idx)``; ``_cached`` keeps the
+    rendered strips until ``forget``/``restyle``/``reload``."""
+
+    _cached = False
+
+    def __init__(self, session, **kwargs):
+        super().__init__(**kwargs)
+        self.session = session
+        self._cache: dict[int, Strip] = {}
+
+    def _count(self) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _current(self) -> int | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _row(self, idx: int) -> Text:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def restyle(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    def _scroll_into_view(self, index: int) -> None:
+        h = self.size.height
+        top = int(self.scroll_y)
+        if h and not (top <= index < top + h):
+            self.scroll_to(y=max(0, index - h // 3), animate=False, immediate=True)
+
+    def render_line(self, y: int) -> Strip:
+        idx = int(self.scroll_y) + y
+        width = self.size.width
+        if idx >= self._count():
+            return Strip.blank(width, self.base_style)
+        strip = self._cache.get(idx) if self._cached else None
+        if strip is None:
+            segs = list(self._row(idx).render(self.app.console))
+            pad = self.base_style + self.st("cursor") if idx == self._current() else self.base_style
+            strip = Strip(segs).apply_style(pad).crop_extend(0, width, pad)
+            if self._cached:
+                self._cache[idx] = strip
+        return strip
+
+    def on_resize(self, event) -> None:
+        self.reload()
+
+    def on_click(self, event) -> None:
+        idx = int(self.scroll_y) + event.y
+        if 0 <= idx < self._count():
+            self.post_message(self.Clicked(idx))  # type: ignore[attr-defined]
+
+    def reload(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class ItemList(RowList):
     """The disagreements, one row each."""
 
     class Clicked(Message):
@@ -33,15 +91,17 @@ class ItemList(LineView):
             super().__init__()
             self.index = index
 
-    def __init__(self, session, **kwargs):
-        super().__init__(**kwargs)
-        self.session = session
-        self.cursor = 0
-        self._cache: dict[int, Strip] = {}
+    _cached = True
 
-    def restyle(self) -> None:
-        self._cache.clear()
-        self.refresh()
+    def __init__(self, session, **kwargs):
+        super().__init__(session, **kwargs)
+        self.cursor = 0
+
+    def _count(self) -> int:
+        return len(self.session.items)
+
+    def _current(self) -> int | None:
+        return self.cursor
 
     def reload(self) -> None:
         self._cache.clear()
@@ -61,10 +121,7 @@ class ItemList(LineView):
         old, self.cursor = self.cursor, max(0, min(index, len(items) - 1))
         for i in {old, self.cursor}:
             self.forget(i)
-        h = self.size.height
-        top = int(self.scroll_y)
-        if h and not (top <= self.cursor < top + h):
-            self.scroll_to(y=max(0, self.cursor - h // 3), animate=False, immediate=True)
+        self._scroll_into_view(self.cursor)
 
     def _row(self, idx: int) -> Text:
         s, st = self.session, self.st
@@ -95,26 +152,6 @@ class ItemList(LineView):
             t.stylize(st("cursor"))
         return t
 
-    def render_line(self, y: int) -> Strip:
-        idx = int(self.scroll_y) + y
-        width = self.size.width
-        if idx >= len(self.session.items):
-            return Strip.blank(width, self.base_style)
-        strip = self._cache.get(idx)
-        if strip is None:
-            segs = list(self._row(idx).render(self.app.console))
-            pad = self.base_style + self.st("cursor") if idx == self.cursor else self.base_style
-            strip = self._cache[idx] = Strip(segs).apply_style(pad).crop_extend(0, width, pad)
-        return strip
-
-    def on_resize(self, event) -> None:
-        self.reload()
-
-    def on_click(self, event) -> None:
-        idx = int(self.scroll_y) + event.y
-        if 0 <= idx < len(self.session.items):
-            self.post_message(self.Clicked(idx))
-
 
 # gold origin -> (mark, style name in base.tcss)
 ORIGIN = {
@@ -126,7 +163,7 @@ ORIGIN = {
 }
 
 
-class GoldList(LineView):
+class GoldList(RowList):
     """The gold spans of the document walked (gold mode), one row each."""
 
     class Clicked(Message):
@@ -134,26 +171,23 @@ class GoldList(LineView):
             super().__init__()
             self.index = index
 
-    def __init__(self, session, **kwargs):
-        super().__init__(**kwargs)
-        self.session = session
-
     def _rows(self) -> list:
         w = self.session.walk
         return w.rows if w is not None else []
 
-    def restyle(self) -> None:
-        self.refresh()
+    def _count(self) -> int:
+        return len(self._rows())
+
+    def _current(self) -> int | None:
+        w = self.session.walk
+        return w.index if w is not None else None
 
     def reload(self) -> None:
         """The walk changed (a span selected, a correction saved, another document): repaint."""
         w = self.session.walk
         self.virtual_size = Size(self.size.width or 40, len(self._rows()))
         if w is not None and w.rows:
-            h = self.size.height
-            top = int(self.scroll_y)
-            if h and not (top <= w.index < top + h):
-                self.scroll_to(y=max(0, w.index - h // 3), animate=False, immediate=True)
+            self._scroll_into_view(w.index)
         self.refresh()
 
     def _row(self, idx: int) -> Text:
@@ -178,23 +212,3 @@ class GoldList(LineView):
         if cur:
             t.stylize(st("cursor"))
         return t
-
-    def render_line(self, y: int) -> Strip:
-        idx = int(self.scroll_y) + y
-        width = self.size.width
-        rows = self._rows()
-        if idx >= len(rows):
-            return Strip.blank(width, self.base_style)
-        w = self.session.walk
-        segs = list(self._row(idx).render(self.app.console))
-        cur = w is not None and idx == w.index
-        pad = self.base_style + self.st("cursor") if cur else self.base_style
-        return Strip(segs).apply_style(pad).crop_extend(0, width, pad)
-
-    def on_resize(self, event) -> None:
-        self.reload()
-
-    def on_click(self, event) -> None:
-        idx = int(self.scroll_y) + event.y
-        if 0 <= idx < len(self._rows()):
-            self.post_message(self.Clicked(idx))
