@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import corpus_gen
 
-from workbench.core import normalize
+from workbench.core import normalize, t2s
 from workbench.ingest import ingest_paths
 from workbench.store import Store
 
@@ -51,8 +51,8 @@ def main(argv=None) -> None:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args(argv)
 
-    package = normalize._converter().convert
-    fast = normalize._t2s_fast().convert
+    package = t2s.package().convert
+    fast = t2s.converter().convert
     converters = {"baseline": lambda: package, "fast": lambda: fast}
 
     with tempfile.TemporaryDirectory(prefix="wb-t2s-") as tmp:

@@ -24,7 +24,6 @@ import re
 import unicodedata
 from array import array
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from .visible import BIDI, SEPARATORS
 
@@ -212,62 +211,27 @@ def _pinyin_glosses(text: str) -> list[tuple[int, int]]:
 # --------------------------------------------------------------------------- t2s
 
 
-@lru_cache(maxsize=1)
-def _converter():
-    from opencc import OpenCC  # opencc-python-reimplemented
-
-    return OpenCC("t2s")
-
-
 def _line_converter():
     """The converter of one line: :mod:`workbench.core.t2s` (the package's
     dictionaries and rule, applied fast; ``bench/t2s.py`` swaps in the
     package's own ``convert`` as its baseline)."""
-    return _t2s_fast().convert
+    from .t2s import converter
 
-
-@lru_cache(maxsize=1)
-def _t2s_fast():
-    from .t2s import T2S
-
-    return T2S(_converter())
-
-
-_NEEDS_T2S = None
+    return converter().convert
 
 
 def _t2s_chars() -> frozenset[str]:
-    """Characters that t2s can change (the keys of its dictionaries)."""
-    global _NEEDS_T2S
-    if _NEEDS_T2S is None:
-        cc = _converter()
-        chars: set[str] = set()
-        for d in _iter_dicts(cc):
-            for k in d:
-                chars.update(k)
-        _NEEDS_T2S = frozenset(chars)
-    return _NEEDS_T2S
+    """Characters that t2s can change (those of its dictionaries' keys)."""
+    from .t2s import converter
 
-
-def _iter_dicts(cc):
-    # opencc-python-reimplemented keeps its dictionaries, once loaded, in
-    # ``_dict_chain_data``: a list of lists of (max_len, min_len, dict)
-    cc.convert("")
-    for group in getattr(cc, "_dict_chain_data", None) or []:
-        for entry in group:
-            if isinstance(entry, tuple) and entry and isinstance(entry[-1], dict):
-                yield entry[-1]
+    return converter().chars
 
 
 def _t2s(text: str) -> tuple[str, list[int] | None]:
     """Convert; return the text and, when lengths changed, a map new->old index."""
     if not text:
         return text, None
-    try:
-        need = _t2s_chars()
-    except Exception:  # pragma: no cover - dictionary layout changed
-        need = None
-    if need is not None and need.isdisjoint(text):
+    if _t2s_chars().isdisjoint(text):
         return text, None
     convert = _line_converter()
     # convert line by line: OpenCC segments on punctuation anyway, and it keeps

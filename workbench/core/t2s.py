@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["T2S", "t2s"]
+__all__ = ["T2S", "converter", "package", "t2s"]
 
 
 def _first(value: str) -> str:
@@ -57,6 +57,8 @@ class T2S:
         self._max = p_max
         self._min = max(p_min, 1)
         self._table = {ord(k): _first(v) for k, v in chars.items() if not sep.fullmatch(k)}
+        # every character a dictionary key holds: text with none of them is left as it is
+        self.chars = frozenset(map(chr, self._table)) | frozenset("".join(self._phrases))
         keys = sorted(self._phrases, key=lambda k: (-len(k), k))
         self._has_phrase = re.compile("|".join(map(re.escape, keys))) if keys else None
 
@@ -94,12 +96,19 @@ class T2S:
 
 
 @lru_cache(maxsize=1)
-def _converter() -> T2S:
-    from opencc import OpenCC  # opencc-python-reimplemented: the conversion data
+def package():
+    """The package's own ``OpenCC("t2s")``: the conversion data (and ``bench/t2s.py``'s baseline)."""
+    from opencc import OpenCC  # opencc-python-reimplemented
 
-    return T2S(OpenCC("t2s"))
+    return OpenCC("t2s")
+
+
+@lru_cache(maxsize=1)
+def converter() -> T2S:
+    """The process's one fast converter, built from :func:`package`'s dictionaries."""
+    return T2S(package())
 
 
 def t2s(text: str) -> str:
     """Convert ``text`` from Traditional to Simplified Chinese."""
-    return _converter().convert(text)
+    return converter().convert(text)
