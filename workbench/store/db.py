@@ -29,8 +29,10 @@ from ..core.types import Item, Span
 from . import schema
 from .bulk import BulkWrites
 from .exchange import ExchangeQueries
+from .flags import FlagQueries
 from .models import ModelQueries
 from .ops import OpsQueries
+from .retrain import RetrainQueries
 from .review import ReviewQueries
 
 DEFAULT_DB = "workbench.db"
@@ -180,7 +182,7 @@ def resolve_db_path(path: str | os.PathLike | None) -> str:
     return os.fspath(path)
 
 
-class Store(ReviewQueries, ExchangeQueries, OpsQueries, BulkWrites, ModelQueries):
+class Store(ReviewQueries, ExchangeQueries, OpsQueries, BulkWrites, ModelQueries, FlagQueries, RetrainQueries):
     """Access to one workbench database. One instance per thread.
 
     The SQL of each area lives in a mixin module beside this one (``review``, ``exchange``,
