@@ -427,7 +427,11 @@ class ReviewSession(EditDrafts, AddDrafts, GoldCorrections):
             self.store.settle(doc_id, log=self._log("undo", row["item_key"], [], undo_payload, ts))
             if action != "skip" and doc_id in self._clusters:
                 # a range freed may hold spans now agreed automatically (e.g. under another policy)
-                sync_agreed(self.store, doc_id, self._clusters[doc_id], self.policy, self.reviewer)
+                # the undo changed gold only in the row's range and the rows it restored: sync that range
+                ext = review_extent(row)
+                pts = ([ext] if ext else []) + [(g["start"], g["end"]) for g in payload.get("replaced", [])]
+                freed = (min(a for a, _ in pts), max(b for _, b in pts)) if pts else None
+                sync_agreed(self.store, doc_id, self._clusters[doc_id], self.policy, self.reviewer, within=freed)
         self.n_actions += 1
         ext = review_extent(row)
         snippet = ""
