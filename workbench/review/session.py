@@ -408,10 +408,13 @@ class ReviewSession(EditDrafts, AddDrafts, GoldCorrections):
                 )
             renamed = _renames(self.store.review_rows(doc_id))
             written = {_follow(renamed, i) for i in payload.get("gold_ids", [])}
-            kept = [g for g in self.store.gold_rows(doc_id) if g["id"] not in written]
+            replaced = payload.get("replaced", [])
+            hull = (min(g["start"] for g in replaced), max(g["end"] for g in replaced)) if replaced else None
+            # only the gold where a replaced row would go back matters (not the whole document's)
+            kept = [g for g in self.store.gold_rows(doc_id, overlapping=hull) if g["id"] not in written] if hull else []
             restore: list[NewGold] = []
             skipped = 0
-            for g in payload.get("replaced", []):
+            for g in replaced:
                 if any(k["start"] < g["end"] and g["start"] < k["end"] for k in kept):
                     skipped += 1  # the range is taken by newer gold: do not make gold overlap
                     continue
