@@ -26,6 +26,11 @@ Rules this class enforces (and the help screen states):
 * ``accept_all`` writes all its accepts in one transaction and tags them with
   one batch origin, so a single ``undo`` takes the whole batch back.
 * Annotators work blind: only this annotator's decisions are ever read.
+* ``!`` flags the current item as unsure with a note, ``F`` the document (a ``flags`` row,
+  committed before the screen shows it); the flag names the item by its key, so it follows
+  the span through bound moves, relabelling and their undo; a span the annotator added and
+  removes takes its flag with it (undoing the remove brings both back). ``u`` undoes the
+  latest of the annotator's decisions and flag actions, whichever came last.
 * ``workbench propose`` may run again meanwhile: a decision on a proposal it replaced
   reloads the document and is recorded against the new proposal of the same span
   (start, end, label); if there is none, nothing is applied and the annotator is told.
@@ -37,6 +42,7 @@ import bisect
 import functools
 import uuid
 
+from ..core.flags import attach_flags
 from ..core.labels import LABELS, validate_attrs
 from ..core.quantity import attrs_follow_text, derive_attrs
 from ..store.db import StaleProposal
@@ -89,6 +95,9 @@ def _on_replaced_proposals(method):
 
 class AnnotationSession(SessionView):
     """The queue, the open document, its items and a cursor, with one method per action."""
+
+    doc_flag: dict | None  # the annotator's unsure flag on the open document
+    item_flags: dict[str, dict]  # item key -> its unsure flag
 
     def finish(self, *, force: bool = False) -> Change:
         """Mark the document finished. With pending proposals left, ``force`` is needed
@@ -390,6 +399,7 @@ class AnnotationSession(SessionView):
         if it["proposal_id"] is not None:
             raise SessionError("only spans you added can be removed (x rejects a proposal)")
         self._record("remove", it)
+        self.item_flags.pop(it["key"], None)  # the flag goes with the span (an undo brings both back)
         i = self._index[it["key"]]
         del self.items[i]
         self._reindex()
@@ -439,19 +449,114 @@ class AnnotationSession(SessionView):
             msg += f"; {skipped} left pending (they overlap your spans)"
         return Change(keys={it["key"] for it in chosen}, spans=[(it["start"], it["end"]) for it in chosen], message=msg)
 
+    # ------------------------------------------------------------------ unsure flags
+    def _reload(self) -> None:
+        super()._reload()
+        self._load_flags()
+
+    def _load_flags(self) -> None:
+        self.doc_flag, self.item_flags = attach_flags(
+            self.store.flags_in_force(self.doc_id, self.annotator), self.items
+        )
+
+    def flag_of(self, it: dict | None) -> dict | None:
+        """The annotator's unsure flag on item ``it`` (``{"note", "ts", ...}``), or None."""
+        return None if it is None else self.item_flags.get(it["key"])
+
+    @property
+    def n_flags(self) -> int:
+        """Flags in force in the open document (the document's and its items')."""
+        return len(self.item_flags) + (self.doc_flag is not None)
+
+    def flag_current(self, note: str = "") -> Change:
+        """Flag the current item as unsure with ``note`` (again: the note is replaced)."""
+        it = self._require()
+        again = it["key"] in self.item_flags
+        try:
+            self.store.set_flag(
+                self.doc_id,
+                self.annotator,
+                note=note,
+                item_key=it["key"],
+                start=it["start"],
+                end=it["end"],
+                label=it["label"],
+            )
+        except ValueError as e:
+            raise SessionError(str(e)) from None
+        self._load_flags()
+        verb = "note changed" if again else "flagged unsure"
+        return Change(
+            keys={it["key"]}, spans=[(it["start"], it["end"])], message=f"{verb}: {it['label']} 「{it['text']}」"
+        )
+
+    def unflag_current(self) -> Change:
+        """Take the current item's flag away."""
+        it = self._require()
+        if it["key"] not in self.item_flags:
+            raise SessionError("this item is not flagged")
+        self.store.clear_flag(self.doc_id, self.annotator, item_key=self.item_flags[it["key"]]["key"])
+        self._load_flags()
+        return Change(
+            keys={it["key"]}, spans=[(it["start"], it["end"])], message=f"flag cleared: {it['label']} 「{it['text']}」"
+        )
+
+    def flag_document(self, note: str = "") -> Change:
+        """Flag the whole document as unsure with ``note`` (again: the note is replaced)."""
+        again = self.doc_flag is not None
+        try:
+            self.store.set_flag(self.doc_id, self.annotator, note=note)
+        except ValueError as e:
+            raise SessionError(str(e)) from None
+        self._load_flags()
+        return Change(message=f"document {'note changed' if again else 'flagged unsure'}: {self.doc_id}")
+
+    def unflag_document(self) -> Change:
+        if self.doc_flag is None:
+            raise SessionError("this document is not flagged")
+        self.store.clear_flag(self.doc_id, self.annotator)
+        self._load_flags()
+        return Change(message=f"document flag cleared: {self.doc_id}")
+
+    def _undo_flag(self, flag: dict) -> Change:
+        """The undo of a flag action (committed by the caller's transaction)."""
+        before = dict(self.item_flags)
+        self._load_flags()
+        keys = {k for k in set(before) | set(self.item_flags) if before.get(k) != self.item_flags.get(k)}
+        ch = Change(keys=keys)
+        for k in keys:
+            i = self._index.get(k)
+            if i is not None:
+                it = self.items[i]
+                ch.spans.append((it["start"], it["end"]))
+        key = flag["item_key"]
+        if key is not None and key in self._index:
+            old = self.cursor
+            self.cursor = self._index[key]
+            ch.spans += self._cursor_change(old).spans
+        what = "document flag" if key is None else "flag"
+        ch.message = f"undid {what} {'clear' if flag['action'] == 'clear' else 'set'}"
+        return ch
+
     def _latest_live(self) -> dict | None:
         return self.store.latest_live_decision(self.doc_id, self.annotator)
 
     def undo(self) -> Change:
-        """Undo the annotator's last decision in this document (persisted; any depth).
-        A batch from ``accept_all`` is undone as a whole."""
+        """Undo the annotator's last decision or flag action in this document (persisted; any
+        depth), whichever came last. A batch from ``accept_all`` is undone as a whole."""
         undone: list[dict] = []
         with self.store.write():
             latest = self._latest_live()
-            if latest is None:
-                raise SessionError("nothing to undo in this document")
-            origin = latest["origin"] or ""
-            while True:
+            flag = self.store.latest_live_flag(self.doc_id, self.annotator)
+            if flag is not None and (latest is None or flag["seq"] >= latest["id"]):
+                self.store.undo_flag(self.doc_id, self.annotator, flag["id"])
+                undid_flag = True
+            else:
+                undid_flag = False
+                if latest is None:
+                    raise SessionError("nothing to undo in this document")
+            origin = (latest["origin"] or "") if latest is not None else ""
+            while not undid_flag:
                 d = self.store.undo_last(self.doc_id, self.annotator)
                 if d is None:
                     break
@@ -461,6 +566,9 @@ class AnnotationSession(SessionView):
                 nxt = self._latest_live()
                 if nxt is None or nxt["origin"] != origin:
                     break
+        if undid_flag:  # committed
+            assert flag is not None
+            return self._undo_flag(flag)
         # committed; re-derive the state from the log
         before = {it["key"]: it for it in self.items}
         cur_key = self.current["key"] if self.current else None

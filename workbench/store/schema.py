@@ -243,5 +243,42 @@ def _m6_users(db: sqlite_utils.Database) -> None:
     db.execute("CREATE UNIQUE INDEX IF NOT EXISTS idx_users_live_name ON users(name) WHERE revoked_at IS NULL")
 
 
-MIGRATIONS = [_m1_initial, _m2_decisions_proposal_index, _m3_models, _m4_decisions_attrs_manual, _m5_tallies, _m6_users]
+def _m7_flags(db: sqlite_utils.Database) -> None:
+    """Unsure flags (SQL in ``store/flags.py``, derivation in ``core/flags.py``): an append-only
+    log like ``decisions``. ``set`` flags one of the annotator's items (``item_key`` ``p<id>`` /
+    ``d<id>``: the flag follows the span through edits) or the document (``item_key`` NULL)
+    with a note, again replacing the note; ``clear`` takes it away; ``undo`` cancels the row
+    ``ref_id``. ``seq`` is the largest decision id when the row was written: it orders flags
+    among decisions, so annotate ``u`` undoes whichever came last."""
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS flags (
+            id          INTEGER PRIMARY KEY,   -- append-only log; order = id
+            doc_id      TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            annotator   TEXT NOT NULL,
+            ts          TEXT NOT NULL,         -- ISO 8601 UTC, milliseconds
+            action      TEXT NOT NULL CHECK (action IN ('set', 'clear', 'undo')),
+            item_key    TEXT,                  -- p<proposal id> / d<add decision id>; NULL: the document
+            start       INTEGER,               -- the span when flagged (NULL for the document)
+            "end"       INTEGER,
+            label       TEXT,
+            note        TEXT NOT NULL DEFAULT '' CHECK (length(note) <= 200),
+            ref_id      INTEGER REFERENCES flags(id),  -- undo: the row undone
+            seq         INTEGER NOT NULL DEFAULT 0,    -- max(decisions.id) when written
+            origin      TEXT NOT NULL DEFAULT 'tui'    -- tui, import, ...
+        )
+        """
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS idx_flags_doc_ann ON flags(doc_id, annotator, id)")
+
+
+MIGRATIONS = [
+    _m1_initial,
+    _m2_decisions_proposal_index,
+    _m3_models,
+    _m4_decisions_attrs_manual,
+    _m5_tallies,
+    _m6_users,
+    _m7_flags,
+]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,268 @@
+"""Unsure flags (issue 14): an annotator flags a span or the document as unsure with a short
+note; the flag is in the database when the key returns, follows its span through edits, is
+undone by u like a decision, shows in annotate and review, and travels through export and
+import."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from workbench.core.flags import NOTE_MAX, clean_note, current_flags
+from workbench.ingest import ingest_file
+from workbench.session import AnnotationSession, SessionError
+from workbench.store import Store
+
+DOCS = [
+    {"id": "f-1", "text": "北京市政府2024年完成3个项目，张三在会上讲话。"},
+    {"id": "f-2", "text": "上海市教育局开展了12场活动。"},
+]
+# f-1: 北京市政府 ORG 0-5, 2024年 DATE 5-10, 张三 PERSON 16-18
+PROPOSALS = {
+    "f-1": [
+        {"start": 0, "end": 5, "label": "ORG", "text": "北京市政府", "score": 0.9},
+        {"start": 5, "end": 10, "label": "DATE", "text": "2024年", "score": 0.8},
+        {"start": 16, "end": 18, "label": "PERSON", "text": "张三", "score": 0.7},
+    ],
+    "f-2": [{"start": 0, "end": 6, "label": "ORG", "text": "上海市教育局", "score": 0.9}],
+}
+
+
+def make_store(store: Store, tmp_path: Path) -> Store:
+    path = tmp_path / "docs.jsonl"
+    path.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in DOCS), encoding="utf-8")
+    res = ingest_file(store, path)
+    assert res.added == 2
+    for doc_id, spans in PROPOSALS.items():
+        assert store.get_document(doc_id)["text"][spans[0]["start"] : spans[0]["end"]] == spans[0]["text"]
+        store.replace_proposals(doc_id, "rules", "1", spans)
+    return store
+
+
+@pytest.fixture
+def fstore(store, tmp_path):
+    return make_store(store, tmp_path)
+
+
+def reread(store: Store, annotator: str = "alice", doc_id: str = "f-1") -> dict:
+    """The flags in force as a second connection reads them (committed, not just ours)."""
+    with Store(store.path) as other:
+        return other.flags_in_force(doc_id, annotator)
+
+
+# ---------------------------------------------------------------------------- notes
+
+
+def test_clean_note_folds_spaces_and_refuses_what_is_no_note():
+    assert clean_note("  不确定\n是否 ORG\t ") == "不确定 是否 ORG"
+    assert clean_note(None) == "" and clean_note("") == ""
+    assert clean_note("x" * NOTE_MAX) == "x" * NOTE_MAX
+    for bad, word in (("x" * (NOTE_MAX + 1), "too long"), ("a\x1b[2Jb", "U+001B"), ("a\u202eb", "U+202E"), (3, "text")):
+        with pytest.raises(ValueError, match=word.replace("+", r"\+")):
+            clean_note(bad)
+
+
+def test_current_flags_replays_set_clear_undo():
+    rows = [
+        {
+            "id": 1,
+            "action": "set",
+            "item_key": "p1",
+            "note": "a",
+            "ts": "t",
+            "start": 0,
+            "end": 2,
+            "label": "ORG",
+            "ref_id": None,
+        },
+        {
+            "id": 2,
+            "action": "set",
+            "item_key": "p1",
+            "note": "b",
+            "ts": "t",
+            "start": 0,
+            "end": 2,
+            "label": "ORG",
+            "ref_id": None,
+        },
+        {
+            "id": 3,
+            "action": "set",
+            "item_key": None,
+            "note": "doc",
+            "ts": "t",
+            "start": None,
+            "end": None,
+            "label": None,
+            "ref_id": None,
+        },
+        {
+            "id": 4,
+            "action": "clear",
+            "item_key": None,
+            "note": "",
+            "ts": "t",
+            "start": None,
+            "end": None,
+            "label": None,
+            "ref_id": None,
+        },
+        {
+            "id": 5,
+            "action": "undo",
+            "item_key": None,
+            "note": "",
+            "ts": "t",
+            "start": None,
+            "end": None,
+            "label": None,
+            "ref_id": 2,
+        },
+    ]
+    now = current_flags(rows)
+    assert set(now) == {"p1"} and now["p1"]["note"] == "a"  # b undone: a again; the document cleared
+
+
+# ---------------------------------------------------------------------------- store
+
+
+def test_migration_7_creates_the_flags_log(fstore):
+    assert fstore.user_version >= 7
+    cols = {r["name"] for r in fstore.query("SELECT name FROM pragma_table_info('flags')")}
+    assert {"doc_id", "annotator", "action", "item_key", "note", "ref_id", "seq"} <= cols
+    with pytest.raises(ValueError):
+        fstore.set_flag("f-1", "alice", note="\x07")
+    assert fstore.count("flags") == 0  # refused before anything was written
+
+
+def test_check_and_tallies_still_agree_with_flags(fstore):
+    s = AnnotationSession(fstore, "alice")
+    s.accept()
+    s.flag_current("unsure")
+    s.flag_document("whole report")
+    assert fstore.tally_problems() == []
+    assert fstore.integrity_problems() == []
+
+
+def test_deleting_a_document_takes_its_flags(fstore):
+    s = AnnotationSession(fstore, "alice")
+    s.flag_current("x")
+    s.undo()  # an undo row refers to the set row: both go at once
+    s.flag_document("y")
+    with fstore.write() as c:
+        c.execute("DELETE FROM documents WHERE id = 'f-1'")
+    assert fstore.count("flags") == 0
+
+
+# ---------------------------------------------------------------------------- session
+
+
+def test_flag_span_is_written_before_it_returns_and_replaces_the_note(fstore):
+    s = AnnotationSession(fstore, "alice")
+    it = s.current
+    ch = s.flag_current("是否是机构？")
+    assert it["key"] in ch.keys and "flagged unsure" in ch.message
+    assert reread(fstore)[it["key"]]["note"] == "是否是机构？"
+    assert s.flag_of(it)["note"] == "是否是机构？"
+    ch = s.flag_current("再看")
+    assert "note changed" in ch.message
+    assert reread(fstore)[it["key"]]["note"] == "再看" and len(reread(fstore)) == 1
+    s.unflag_current()
+    assert reread(fstore) == {} and s.flag_of(it) is None
+    with pytest.raises(SessionError, match="not flagged"):
+        s.unflag_current()
+
+
+def test_flag_with_an_empty_note_and_a_bad_note(fstore):
+    s = AnnotationSession(fstore, "alice")
+    s.flag_current("")
+    assert reread(fstore)[s.current["key"]]["note"] == ""
+    with pytest.raises(SessionError, match="U\\+001B"):
+        s.flag_current("\x1b[6n")
+    assert reread(fstore)[s.current["key"]]["note"] == ""
+
+
+def test_document_flag(fstore):
+    s = AnnotationSession(fstore, "alice")
+    s.flag_document("OCR 有误")
+    assert reread(fstore)[None]["note"] == "OCR 有误" and s.doc_flag["note"] == "OCR 有误"
+    assert s.n_flags == 1
+    s.unflag_document()
+    assert reread(fstore) == {} and s.doc_flag is None
+    with pytest.raises(SessionError):
+        s.unflag_document()
+
+
+def test_flags_are_per_annotator_and_per_document(fstore):
+    a = AnnotationSession(fstore, "alice")
+    a.flag_current("a's")
+    b = AnnotationSession(fstore, "bob")
+    assert b.flag_of(b.current) is None and b.n_flags == 0
+    b.next_doc()
+    assert b.n_flags == 0
+
+
+def test_the_flag_follows_the_span_through_bounds_label_and_undo(fstore):
+    s = AnnotationSession(fstore, "alice")
+    key = s.current["key"]
+    s.flag_current("边界？")
+    s.move_end(-1)  # 北京市政 ... still the same item
+    assert s.current["key"] == key and s.flag_of(s.current)["note"] == "边界？"
+    s.set_cursor(s.index_of(key))
+    s.relabel("LOC")
+    it = s.items[s.index_of(key)]
+    assert it["label"] == "LOC" and s.flag_of(it)["note"] == "边界？"
+    again = AnnotationSession(fstore, "alice", doc_id="f-1")  # what a new session derives
+    assert again.flag_of(again.items[again.index_of(key)])["note"] == "边界？"
+
+
+def test_the_flag_of_an_added_span_goes_with_it_and_comes_back_with_undo(fstore):
+    s = AnnotationSession(fstore, "alice")
+    s.add_span(10, 12, "QUANTITY")  # 完成 is no quantity, but any range will do here
+    key = next(i["key"] for i in s.items if i["status"] == "added")
+    s.set_cursor(s.index_of(key))
+    s.flag_current("加的")
+    s.set_cursor(s.index_of(key))
+    s.reject()  # x on an added span removes it
+    assert key not in s._index and s.n_flags == 0
+    again = AnnotationSession(fstore, "alice", doc_id="f-1")
+    assert again.n_flags == 0  # derived the same way
+    s.undo()  # the remove
+    assert s.flag_of(s.items[s.index_of(key)])["note"] == "加的"
+
+
+def test_undo_takes_back_flags_and_decisions_in_the_order_they_came(fstore):
+    s = AnnotationSession(fstore, "alice")
+    first = s.current["key"]
+    s.accept()  # decision 1
+    s.set_cursor(s.index_of(first))
+    s.flag_current("n1")  # flag after it
+    s.flag_document("d")  # then the document
+    s.set_cursor(s.index_of(first))
+    s.flag_current("n2")  # the note replaced
+    ch = s.undo()
+    assert "undid flag" in ch.message and s.flag_of(s.items[s.index_of(first)])["note"] == "n1"
+    assert s.items[s.index_of(first)]["status"] == "accepted"
+    s.undo()
+    assert s.doc_flag is None and reread(fstore)[first]["note"] == "n1"
+    s.undo()
+    assert reread(fstore) == {}
+    assert s.items[s.index_of(first)]["status"] == "accepted"  # the decision is older: still there
+    ch = s.undo()
+    assert s.items[s.index_of(first)]["status"] == "pending" and "accept" in ch.message
+    with pytest.raises(SessionError, match="nothing to undo"):
+        s.undo()
+
+
+def test_a_decision_after_a_flag_is_undone_first(fstore):
+    s = AnnotationSession(fstore, "alice")
+    s.flag_current("n")
+    key = s.current["key"]
+    s.accept()
+    s.undo()
+    assert s.items[s.index_of(key)]["status"] == "pending" and s.flag_of(s.items[s.index_of(key)]) is not None
+    s.undo()
+    assert s.n_flags == 0
