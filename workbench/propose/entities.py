@@ -96,8 +96,10 @@ def find_places(doc: Doc) -> list[dict]:
         w = t.word
         # 1. jieba place words
         if t.tag == "ns" and len(w) >= 2 and w not in lx.GENERIC_PLACE_WORDS and w not in ADMIN_SET:
-            if text.startswith(lx.NOT_PLACE_BEFORE, t.end):
-                continue
+            if w[0] in "全各本该我此每这那其某哪":
+                continue  # 各乡镇: a quantifier and a generic word
+            if text.startswith(lx.NOT_PLACE_BEFORE, t.end) or text.startswith(("了", "着", "过"), t.end):
+                continue  # 中国特色, 新建了: not a place here
             s, e = t.start, t.end
             if (
                 k + 1 < n
@@ -137,10 +139,145 @@ def find_places(doc: Doc) -> list[dict]:
                 or (name[0] in lx.NOT_PLACE_HEAD if len(name) == 1 else name[0] in "全各本该我此每这那其某哪")
                 or name[-1] in "省市县区镇乡村旗州盟"
                 or name.endswith(("苏木", "嘎查"))
+                or _generic_modifier(name)
             ):
                 continue
             out.append(_loc(text, s, t.end, 0.75))
+        elif k + 1 < n and _loose_head(doc, k):
+            out.append(_loc(text, t.start, toks[k + 1].end, 0.6))  # 光明社区, 石门街道
+    out += _untokenized_suffixes(doc)
+    return out + _chains(doc, out)
+
+
+_ADMIN_RE = re.compile("|".join(sorted(lx.ADMIN_SUFFIXES, key=len, reverse=True)))
+_NOT_AFTER_ADMIN = ("委", "政府", "级", "域", "直", "属", "长", "民", "场", "里", "内", "外", "情", "容", "貌", "两委")
+_CLAUSE_TAGS = frozenset(["v", "vd", "vn", "p", "c", "d", "r", "m", "t", "f", "u", "uj", "ad", "a", "l", "i", "q"])
+
+
+def _generic_modifier(name: str) -> bool:
+    """智慧社区, 示范村, 民族团结进步示范社区: a quality word, not a name."""
+    return any(name.endswith(w) or name.startswith(w) for w in lx.GENERIC_PLACE_MODIFIERS)
+
+
+def _suffix_ok(doc: Doc, a: int, b: int) -> bool:
+    """An administrative suffix at ``text[a:b]`` that ends a place name here (not
+    县委, 市场, 乡村, 区域 …)."""
+    text = doc.text
+    if text.startswith(_NOT_AFTER_ADMIN, b):
+        return False
+    i = doc.tok_at(b - 1)
+    t = doc.toks[i]
+    if t.end > b and t.freq >= 100 and t.tag != "ns":
+        return False  # 乡村, 村民, 镇上: the suffix starts a common word
+    if t.start < a and t.end == b and t.freq >= 100 and t.tag not in ("ns", "nr", "nz", ""):
+        return False  # 地区, 城市: a common word ends with the suffix char
+    return True
+
+
+def _loose_head(doc: Doc, k: int) -> bool:
+    """A common noun used as a place name right before a suffix token (光明社区,
+    石门街道), when the word before it closes off the name."""
+    toks = doc.toks
+    t, suf = toks[k], toks[k + 1]
+    if suf.word not in ("镇", "乡", "村", "街道", "社区", "嘎查", "苏木"):
+        return False
+    if len(t.word) != 2 or not all(is_cjk(c) for c in t.word) or t.tag not in ("n", "nz", "nr", "ns", "ng"):
+        return False
+    if t.freq >= 1500 or t.word in lx.GENERIC_PLACE_WORDS or _generic_modifier(t.word):
+        return False
+    if t.word[0] in lx.NOT_PLACE_HEAD or not _suffix_ok(doc, suf.start, suf.end):
+        return False
+    if k == 0:
+        return True
+    prev = toks[k - 1]
+    return (
+        (not is_cjk(prev.word[0]))
+        or prev.tag in ("p", "c")
+        or prev.word in lx.NAME_STOP_CHARS
+        or (prev.tag == "v" and len(prev.word) >= 2)
+    )
+
+
+def _untokenized_suffixes(doc: Doc) -> list[dict]:
+    """Multi-character suffixes jieba splits (嘎/o 查/v): the name before them."""
+    text = doc.text
+    out = []
+    for m in re.finditer("嘎查|苏木|街道|社区", text):
+        a, b = m.span()
+        k = doc.start_idx.get(a)
+        if k is None or doc.toks[k].word == m.group() or not _suffix_ok(doc, a, b):
+            continue
+        s = _name_left(doc, k, 6, translit=m.group() in ("嘎查", "苏木"))
+        if s is None or a - s < 2:
+            continue
+        name = text[s:a]
+        if (
+            name in lx.GENERIC_PLACE_WORDS
+            or name[0] in lx.NOT_PLACE_HEAD
+            or _generic_modifier(name)
+            or name[-1] in "省市县区镇乡村旗州盟"
+        ):
+            continue
+        out.append(_loc(text, s, b, 0.7))
     return out
+
+
+def _chains(doc: Doc, places: list[dict]) -> list[dict]:
+    """Administrative chains after a place: 鄂托克前旗 + 城川镇 + 大沙头嘎查,
+    永州市 + 道县 (the guide: adjacent place names form one LOC)."""
+    text = doc.text
+    out = []
+    seen: set[int] = set()
+    for p in sorted(places, key=lambda x: x["start"]):
+        s, e = p["start"], p["end"]
+        if not text[s:e].endswith(lx.ADMIN_SUFFIXES) and e in seen:
+            continue
+        grew = False
+        while True:
+            m = _ADMIN_RE.search(text, e + 1, e + 8)
+            if m is None:
+                break
+            a, b = m.span()
+            gap = text[e:a]
+            suf = m.group()
+            if not _chain_gap(doc, e, a, suf) or not _suffix_ok(doc, a, b):
+                break
+            if len(gap) >= 2 and _generic_modifier(gap):
+                break
+            e = b
+            grew = True
+            seen.add(e)
+        if grew:
+            out.append(_loc(text, s, e, 0.7))
+    return out
+
+
+def _chain_gap(doc: Doc, e: int, a: int, suf: str) -> bool:
+    """``text[e:a]`` is a name between two administrative suffixes."""
+    text = doc.text
+    gap = text[e:a]
+    if not gap or len(gap) > (6 if suf in ("嘎查", "苏木") else 4):
+        return False
+    if any(not is_cjk(c) or c in lx.NAME_STOP_CHARS for c in gap):
+        return False
+    if gap[0] in lx.NOT_PLACE_HEAD or gap in lx.GENERIC_PLACE_WORDS or gap in ADMIN_SET:
+        return False
+    if len(gap) == 1 and suf not in ("县", "旗"):
+        return False
+    if a not in doc.start_idx:
+        t = doc.toks[doc.tok_at(a)]
+        if not (t.end == a + len(suf) and t.start >= e and (t.freq < 100 or t.tag == "ns")):
+            return False  # the suffix char is inside a word (武侯区/nr is fine)
+    i = doc.tok_at(e)
+    while i < len(doc.toks) and doc.toks[i].start < a:
+        t = doc.toks[i]
+        if t.start >= e and t.end <= a and len(t.word) >= 2:
+            if t.tag in _CLAUSE_TAGS and t.freq >= 200:
+                return False  # 召开乡: a clause, not a name
+            if t.freq >= 3000 and t.tag not in ("ns", "nr", "nz", "nrt"):
+                return False
+        i += 1
+    return True
 
 
 def find_facilities(doc: Doc, places: list[dict]) -> list[dict]:
@@ -150,10 +287,15 @@ def find_facilities(doc: Doc, places: list[dict]) -> list[dict]:
     for suf in lx.FACILITY_SUFFIXES:
         for m in re.finditer(re.escape(suf), text):
             e = m.end()
-            if not doc.is_boundary(m.start()):
-                continue
-            s = _proper_left(doc, m.start(), 14, places)
-            if s is not None and s < m.start():
+            a = m.start()
+            if not doc.is_boundary(a):
+                # 产业园/区: the word that runs into the suffix joins the name
+                t = doc.toks[doc.tok_at(a)]
+                if not (t.end < e and t.start < a and len(suf) >= 2):
+                    continue
+                a = t.start
+            s = _proper_left(doc, a, 14, places)
+            if s is not None and s < a:
                 out.append(_loc(text, s, e, 0.65))
     return out
 
@@ -162,8 +304,9 @@ def _loc(text, s, e, score):
     return {"start": s, "end": e, "label": "LOC", "text": text[s:e], "score": score}
 
 
-def _name_left(doc: Doc, k: int, max_chars: int) -> int | None:
-    """Start of a name made of name-like tokens ending right before token ``k``."""
+def _name_left(doc: Doc, k: int, max_chars: int, translit: bool = False) -> int | None:
+    """Start of a name made of name-like tokens ending right before token ``k``;
+    ``translit``: single characters of any content tag may join (巴音希里嘎查)."""
     toks = doc.toks
     j = k - 1
     s = None
@@ -171,6 +314,17 @@ def _name_left(doc: Doc, k: int, max_chars: int) -> int | None:
         t = toks[j]
         if t.word in ADMIN_SET:
             break
+        if (
+            translit
+            and len(t.word) == 1
+            and is_cjk(t.word)
+            and t.word not in lx.NAME_STOP_CHARS
+            and t.tag not in ("p", "c", "u", "uj", "ul", "ud", "uz", "y", "e", "r")
+            and toks[k].start - t.start <= max_chars
+        ):
+            s = t.start
+            j -= 1
+            continue
         if (
             len(t.word) == 1
             and t.tag == "q"
@@ -333,6 +487,19 @@ def find_orgs(doc: Doc, places: list[dict], gazetteer: set[str]) -> list[dict]:
             s = with_party(cs)
             if body not in lx.BARE_ORGANS:
                 out.append(_org(text, s, ce, 0.7))
+    for m in _PLACE_HEAD_RE.finditer(text):
+        a, b = m.span()
+        if m.group() in ("政府", "日报", "委员会") and a > 0 and text[a - 1] in "人党村居":
+            continue  # 人民政府, 村民委员会 are matched whole
+        ps = place_before(a)
+        if ps is None and a > 0 and text[a - 1] in lx.LEVEL_CHARS:
+            # 县融媒体中心: a level alone (not the end of an unknown name)
+            if a - 1 == 0 or not is_cjk(text[a - 2]) or text[a - 2] in lx.NAME_STOP_CHARS:
+                ps = a - 1
+            if m.group() in ("政府", "人民政府", "委员会"):
+                ps = None  # 县政府, 县委员会: bare organs
+        if ps is not None and text[ps:b] not in lx.BARE_ORGANS:
+            out.append(_org(text, with_party(ps), b, 0.75))
     for t in doc.toks:
         if t.tag == "nt" and len(t.word) >= 4 and t.word.endswith(lx.ORG_SUFFIXES_LENIENT):
             out.append(_org(text, t.start, t.end, 0.7))  # 中国农业银行: jieba's organisation words
@@ -391,6 +558,23 @@ def find_orgs(doc: Doc, places: list[dict], gazetteer: set[str]) -> list[dict]:
                 out.append(_org(text, s, se, 0.6))
             continue
         out.append(_org(text, with_party(ps), se, 0.6))
+    return out + _branches(text, out)
+
+
+_PLACE_HEAD_RE = re.compile("|".join(map(re.escape, sorted(lx.PLACE_ORG_HEADS, key=len, reverse=True))))
+_BRANCH_RE = re.compile(r"[\u4e00-\u9fff]{1,6}?(?:" + "|".join(lx.BRANCH_HEADS) + ")")
+
+
+def _branches(text: str, orgs: list[dict]) -> list[dict]:
+    """A bank or company, a place, a branch head: one ORG (中国农业银行X县支行)."""
+    out = []
+    for o in orgs:
+        if not o["text"].endswith(("银行", "公司", "集团", "信用社", "联社")):
+            continue
+        m = _BRANCH_RE.match(text, o["end"])
+        if m is None or any(c in lx.NAME_STOP_CHARS for c in m.group()):
+            continue
+        out.append(_org(text, o["start"], m.end(), 0.75))
     return out
 
 

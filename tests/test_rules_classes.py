@@ -1,0 +1,135 @@
+"""Error classes of the rules proposer measured on reports it was not written against
+(issue 15): place chains, site heads, organisation heads, names before 镇/乡/嘎查,
+persons without a title, unquoted programme names.
+
+Every sentence here was written for these tests in the style of 统战 work reports
+(the places are real or plausible names, none taken from the gold files); the
+expected spans follow shared/ANNOTATION_GUIDE.md.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.propose import get_proposer
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return get_proposer("rules")
+
+
+def pairs(spans):
+    return [(s["text"], s["label"]) for s in spans]
+
+
+def labelled(spans, label):
+    return [s["text"] for s in spans if s["label"] == label]
+
+
+# ----------------------------------------------------------------------------- 1. place chains
+# guide: adjacent place names form one LOC (黑龙江省哈尔滨市, 九支镇块岩村)
+
+
+@pytest.mark.parametrize(
+    "text,loc",
+    [
+        ("调研组赴鄂托克前旗城川镇大沙头嘎查走访农牧民", "鄂托克前旗城川镇大沙头嘎查"),
+        ("在杭锦旗锡尼镇巴音希里嘎查召开座谈会", "杭锦旗锡尼镇巴音希里嘎查"),
+        ("来到湖南省永州市道县清塘镇楼田村,看望老党员", "湖南省永州市道县清塘镇楼田村"),
+        ("同心服务队走进达拉特旗树林召镇林原村开展义诊", "达拉特旗树林召镇林原村"),
+        ("江西省赣州市于都县梓山镇的种植户", "江西省赣州市于都县梓山镇"),
+    ],
+)
+def test_place_chains_are_one_loc(rules, text, loc):
+    assert (loc, "LOC") in pairs(rules.propose(text))
+
+
+@pytest.mark.parametrize(
+    "text,bad",
+    [
+        ("在宁远县召开乡村振兴推进会", "召开乡"),
+        ("2022年,宁远县各乡镇、行政村都建立了联络点", "各乡镇"),
+        ("永州市区域协调发展取得成效", "永州市区"),
+    ],
+)
+def test_place_chains_stop_at_clause_words(rules, text, bad):
+    assert not [t for t in labelled(rules.propose(text), "LOC") if bad in t]
+
+
+# ----------------------------------------------------------------------------- 2. site heads
+# guide: named facilities and sites (…之家, …基地, …园, 纪念馆 as a place) → LOC
+
+
+@pytest.mark.parametrize(
+    "text,loc",
+    [
+        ("统战成员在黔江机场开展迎客志愿服务", "黔江机场"),
+        ("组织党外人士到红旗农场参观学习", "红旗农场"),
+        ("商会会员赴瑞丽口岸考察边境贸易", "瑞丽口岸"),
+        ("参观了东湖高新技术产业园区的民营企业", "东湖高新技术产业园区"),
+        ("侨联在上海虹桥火车站设立服务点", "上海虹桥火车站"),
+    ],
+)
+def test_site_heads_attach_to_the_place(rules, text, loc):
+    assert (loc, "LOC") in pairs(rules.propose(text))
+
+
+@pytest.mark.parametrize("text", ["新建了火车站和机场", "在农场劳动了三年", "口岸通关更加便利"])
+def test_bare_site_words_are_not_places(rules, text):
+    assert labelled(rules.propose(text), "LOC") == []
+
+
+# ----------------------------------------------------------------------------- 3. organisation heads
+# guide: an ORG with a place or level prefix is ORG (newspapers, banks, governments …);
+# a place inside an ORG is not annotated separately
+
+
+@pytest.mark.parametrize(
+    "text,org",
+    [
+        ("据宁远日报社报道,活动吸引了众多市民", "宁远日报社"),
+        ("县融媒体中心全程报道了这次活动", "县融媒体中心"),
+        ("乌审旗融媒体中心推出系列报道", "乌审旗融媒体中心"),
+        ("鄂托克前旗广播电视台记者随行采访", "鄂托克前旗广播电视台"),
+        ("宁远县农村信用合作联社推出专属信贷产品", "宁远县农村信用合作联社"),
+        ("城川镇人民政府与商会签订协议", "城川镇人民政府"),
+        ("大沙头嘎查村民委员会组织牧民学习", "大沙头嘎查村民委员会"),
+        ("由中国邮政储蓄银行道县支行提供贷款", "中国邮政储蓄银行道县支行"),
+    ],
+)
+def test_org_heads_take_the_place_before(rules, text, org):
+    got = rules.propose(text)
+    assert (org, "ORG") in pairs(got)
+    inside = [s for s in got if s["label"] == "LOC" and org.find(s["text"]) >= 0]
+    assert inside == [], "a place inside an ORG is not annotated separately"
+
+
+@pytest.mark.parametrize("text", ["融媒体中心的记者", "各地广播电视台", "村民委员会换届选举"])
+def test_bare_org_heads_are_not_orgs(rules, text):
+    assert labelled(rules.propose(text), "ORG") == []
+
+
+# ----------------------------------------------------------------------------- 4. names before 镇/乡/嘎查 …
+
+
+@pytest.mark.parametrize(
+    "text,loc",
+    [
+        ("在光明社区开展政策宣讲", "光明社区"),
+        ("走进巴音希里嘎查,与牧民座谈", "巴音希里嘎查"),
+        ("乌兰陶勒盖苏木的党员群众参加了活动", "乌兰陶勒盖苏木"),
+        ("为石门街道的困难群众送去慰问品", "石门街道"),
+        ("统战干部深入沙头嘎查、新华村开展调研", "沙头嘎查"),
+    ],
+)
+def test_names_before_admin_suffixes(rules, text, loc):
+    assert (loc, "LOC") in pairs(rules.propose(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["推进智慧社区建设", "创建文明村镇和示范村", "打造民族团结进步示范社区", "加强城乡社区治理"],
+)
+def test_generic_village_words_are_not_places(rules, text):
+    assert labelled(rules.propose(text), "LOC") == []
