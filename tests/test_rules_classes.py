@@ -133,3 +133,36 @@ def test_names_before_admin_suffixes(rules, text, loc):
 )
 def test_generic_village_words_are_not_places(rules, text):
     assert labelled(rules.propose(text), "LOC") == []
+
+
+# ----------------------------------------------------------------------------- 5. persons without a title
+# guide: a person's name only; credit lines count (编辑/「李瑜」)
+
+
+@pytest.mark.parametrize(
+    "text,names",
+    [
+        ("出席会议的领导有李建华、王志刚、陈晓东。", ["李建华", "王志刚", "陈晓东"]),
+        ("县领导张国强、刘美玲参加活动。", ["张国强", "刘美玲"]),
+        ("记者 周小平 通讯员 吴海燕", ["周小平", "吴海燕"]),
+        ("(供稿:县委统战部 编辑:赵丽萍)", ["赵丽萍"]),
+        ("参加座谈的有党外代表人士孙立新、黄婷婷、马文斌等10余人。", ["孙立新", "黄婷婷", "马文斌"]),
+    ],
+)
+def test_untitled_person_lists(rules, text, names):
+    got = labelled(rules.propose(text), "PERSON")
+    for n in names:
+        assert n in got
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "出席会议的有统战部、工商联、民宗局负责同志。",
+        "参加活动的有高校、企业、社会组织代表。",
+        "领导干部要高水平谋划、高标准推进。",
+        "出席人员:各乡镇、各部门负责人",
+    ],
+)
+def test_lists_of_words_are_not_persons(rules, text):
+    assert labelled(rules.propose(text), "PERSON") == []

@@ -517,6 +517,9 @@ def find_orgs(doc: Doc, places: list[dict], gazetteer: set[str]) -> list[dict]:
         i = doc.tok_at(s)
         if doc.toks[i].start != s:
             continue
+        j = doc.tok_at(s + 2)
+        if doc.toks[j].start < s + 2 and doc.toks[j].end > s + 2:
+            continue  # 参观, 故宫: the head char is inside a word
         name = text[s : s + 2]
         if freq(name) >= 100 and not proper_token(doc.toks[i]):
             continue
@@ -749,6 +752,95 @@ def find_persons(doc: Doc) -> list[dict]:
         if in_dict(name) or any(c in lx.NAME_STOP_CHARS for c in name):
             continue
         out.append({"start": m.start(1), "end": m.end(1), "label": "PERSON", "text": name, "score": 0.6})
+    for m in _SPACED_CREDIT_RE.finditer(text):
+        nm = m.group(1)
+        if _name_shaped(doc, m.start(1), m.end(1)):
+            out.append({"start": m.start(1), "end": m.end(1), "label": "PERSON", "text": nm, "score": 0.7})
+    return out + _name_lists(doc, out)
+
+
+# 记者 周某某 通讯员 吴某某: a credit key, spaces, a name, then a space or the line end
+_SPACED_CREDIT_RE = re.compile(
+    r"(?:^|(?<=[\s丨|｜(（]))(?:"
+    + "|".join(map(re.escape, [k for k in lx.CREDIT_KEYS if len(k) >= 2]))
+    + r")[ \u3000]+([\u4e00-\u9fff]{2,4})(?=[ \u3000\n丨|｜)）]|$)",
+    re.M,
+)
+# items of a list separated by 、: 张某、王某某、李某某
+_LIST_RE = re.compile(r"[\u4e00-\u9fff]{2,4}(?:、[\u4e00-\u9fff]{2,4})+")
+
+
+def _name_shaped(doc: Doc, s: int, e: int) -> bool:
+    """``text[s:e]`` can be a person's name: a surname, one or two more characters,
+    whole jieba tokens, and not a dictionary word unless jieba calls it a person."""
+    text = doc.text
+    name = text[s:e]
+    sl = 2 if name.startswith(lx.COMPOUND_SURNAMES) else 1
+    if not (sl + 1 <= len(name) <= sl + 2) or (sl == 1 and name[0] not in lx.COMMON_SURNAMES):
+        return False
+    if any(c in lx.NAME_STOP_CHARS for c in name) or not doc.is_boundary(s) or not doc.is_boundary(e):
+        return False
+    if in_dict(name):
+        return tag(name) in ("nr", "nrfg", "nrt") and freq(name) < 1000
+    # the characters after the surname must not be a common word of their own (高校, 马上)
+    rest = name[sl:]
+    if len(rest) == 2 and freq(rest) >= 300 and tag(rest) not in ("nr", "nrfg", "nrt", "nz"):
+        return False
+    i = doc.start_idx[s]
+    while i < len(doc.toks) and doc.toks[i].end <= e:
+        t = doc.toks[i]
+        if len(t.word) >= 2 and t.tag not in ("nr", "nrfg", "nrt", "") and t.freq >= 300:
+            return False  # 王/国家: a common word inside
+        if t.tag in ("ns", "m", "q") or t.word in lx.CN_NUMERAL_CHARS:
+            return False  # 江华/ns, 两/m: a place or a count, not a given name
+        i += 1
+    return True
+
+
+def _name_lists(doc: Doc, found: list[dict]) -> list[dict]:
+    """Names listed with 、 without titles (领导张某、王某出席; 有李某、陈某、黄某):
+    every item must look like a name, and the list needs a cue (a list word or title
+    before it, 等/出席/参加 after it) or a member already found as a person."""
+    text = doc.text
+    known = {(p["start"], p["end"]) for p in found}
+    out = []
+    for m in _LIST_RE.finditer(text):
+        items = []
+        pos = m.start()
+        for part in m.group().split("、"):
+            items.append((pos, pos + len(part)))
+            pos += len(part) + 1
+        # the regex may have glued the end of a cue or title to the first item
+        # (导张某 of 领导张某): the first item is the name-shaped tail
+        s0, e0 = items[0]
+        for L in (3, 2, 4):
+            if e0 - L >= s0 and _name_shaped(doc, e0 - L, e0):
+                items[0] = (e0 - L, e0)
+                break
+        else:
+            continue
+        # ... and the start of what follows to the last item (刘某某参加)
+        sl, el = items[-1]
+        for L in (3, 2, 4):
+            if sl + L <= el and _name_shaped(doc, sl, sl + L):
+                items[-1] = (sl, sl + L)
+                break
+        else:
+            continue
+        if not all(_name_shaped(doc, a, b) for a, b in items[1:]):
+            continue
+        before = text[max(0, items[0][0] - 5) : items[0][0]]
+        after = text[items[-1][1] : items[-1][1] + 3]
+        cue = (
+            before.endswith(lx.NAME_LIST_CUES)
+            or before.endswith(lx.TITLES)
+            or after.startswith(lx.NAME_LIST_AFTER)
+            or any(it in known for it in items)
+        )
+        if not cue:
+            continue
+        for a, b in items:
+            out.append({"start": a, "end": b, "label": "PERSON", "text": text[a:b], "score": 0.65})
     return out
 
 

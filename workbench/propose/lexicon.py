@@ -665,6 +665,27 @@ CREDIT_KEYS = (
     "文",
     "图",
 )
+# words right before a list of names written without titles (领导张某、王某; 有李某、陈某)
+NAME_LIST_CUES = (
+    "领导",
+    "有",
+    "出席",
+    "参加",
+    "参会",
+    "陪同",
+    "嘉宾",
+    "成员",
+    "代表",
+    "人士",
+    "同志",
+    "：",
+    ":",
+    "带领",
+    "率",
+    "和",
+)
+# words right after such a list (李某、陈某等, 王某、赵某出席)
+NAME_LIST_AFTER = ("等", "出席", "参加", "陪同", "一行", "同志", "分别", "先后", "共同", "作", "表示", "指出", "为")
 # chars that end a name: a name never runs into them (黄某的文章, 刘某谈到)
 NAME_STOP_CHARS = set(
     "的地得了着说在和与及等是为对将也都就又受作被把向从到讲称曾已率带任兼系即来去、，,。;；:："
