@@ -752,10 +752,9 @@ def find_persons(doc: Doc) -> list[dict]:
         if in_dict(name) or any(c in lx.NAME_STOP_CHARS for c in name):
             continue
         out.append({"start": m.start(1), "end": m.end(1), "label": "PERSON", "text": name, "score": 0.6})
-    for m in _SPACED_CREDIT_RE.finditer(text):
-        nm = m.group(1)
-        if _name_shaped(doc, m.start(1), m.end(1)):
-            out.append({"start": m.start(1), "end": m.end(1), "label": "PERSON", "text": nm, "score": 0.7})
+    for cm in _SPACED_CREDIT_RE.finditer(text):
+        if _name_shaped(doc, cm.start(1), cm.end(1)):
+            out.append({"start": cm.start(1), "end": cm.end(1), "label": "PERSON", "text": cm.group(1), "score": 0.7})
     return out + _name_lists(doc, out)
 
 
