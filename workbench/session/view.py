@@ -4,6 +4,8 @@ motions). Nothing here writes a decision except through the subclass."""
 
 from __future__ import annotations
 
+import time
+
 from workbench.core.spans import undone_ids
 
 from ..core.motions import next_word, prev_word, word_at
@@ -12,6 +14,7 @@ from ..core.quantity import attrs_disagree
 from .change import Change, SessionError
 
 FINAL = ("accepted", "edited", "added")
+RETRAIN_REFRESH = 2.0  # seconds between two reads of the retraining status note
 STATUSES = ("pending", "accepted", "rejected", "edited", "added")
 
 
@@ -116,6 +119,8 @@ class SessionView:
             raise SessionError(f"unknown order {order!r} (one of: {', '.join(ORDERS)})")
         self.queue = Queue(rows)
         self._model: str | None = None  # the open document's learned model version (``model_version``)
+        self._retrain: str | None = None  # the background retraining's note (``retrain_note``)
+        self._retrain_read: float | None = None  # when it was read (monotonic seconds)
         self._positions: dict[str, str] = {}  # doc id -> item key last current
         self._sources: dict[tuple, list[str]] = {}  # (start, end, label) -> sources proposing it
         self.hide_accepted = False  # the list leaves accepted items out (``toggle_hide_accepted``)
@@ -155,6 +160,22 @@ class SessionView:
         """``"learned <version>"`` when the open document's active proposals include a
         ``learned`` run's (the model they came from), else None: the annotate header shows it."""
         return self._model
+
+    @property
+    def retrain_note(self) -> str | None:
+        """A few words on the background retraining ("retraining on 12 docs…", "model abc123
+        new · 8 docs re-proposed"), or None when no worker runs: read from the store's status
+        note on opening a document and at most every :data:`RETRAIN_REFRESH` seconds after."""
+        now = time.monotonic()
+        if self._retrain_read is None or now - self._retrain_read >= RETRAIN_REFRESH:
+            self._retrain_read = now
+            try:
+                from ..propose.retrain import status_note
+
+                self._retrain = status_note(self.store.retrain_status(), self.store.retrain_worker_alive())
+            except Exception:  # a convenience: an unreadable note is no note
+                self._retrain = None
+        return self._retrain
 
     @property
     def words(self):
@@ -242,6 +263,7 @@ class SessionView:
             raise SessionError(f"document {doc_id!r} no longer exists")
         self.doc_index = index
         self.doc = doc
+        self._retrain_read = None  # the retraining note is read again with the new document
         self._reload()
         key = self._positions.get(doc_id)
         if key is not None and key in self._index:
