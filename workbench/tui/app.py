@@ -210,6 +210,9 @@ class AnnotateApp(WorkbenchApp):
         model = s.model_version
         if model and compact == 0:
             t.append(f" {model} ", style=st("chip-title"))
+        note = s.retrain_note  # the background retraining (a settings read every few seconds)
+        if note and compact == 0:
+            t.append(f" {note} ", style=st("dim"))
         done, todo = s.progress()
         t.append(f" {done} done / {todo} to do ", style="bold")
         t.append("│ ", style=st("sep"))
