@@ -25,7 +25,7 @@ from workbench.store import StoreError, describe_error
 
 from .. import __version__
 from ..core.visible import visible
-from . import annotate, exchange, ingest, ops, propose, review, serve, train
+from . import annotate, exchange, ingest, ops, propose, retrain, review, serve, train
 from .context import BUNDLED_CORPUS, AppContext, describe_os_error, echo_err, iter_progress, pass_app, progress_bar
 from .ingest import run_ingest
 
@@ -94,7 +94,7 @@ def import_() -> None:
 
 # ---------------------------------------------------------------------------- command modules
 
-COMMAND_MODULES = (ingest, propose, annotate, review, exchange, ops, train, serve)
+COMMAND_MODULES = (ingest, propose, annotate, review, exchange, ops, train, retrain, serve)
 
 for _module in COMMAND_MODULES:
     for _cmd in getattr(_module, "COMMANDS", ()):

@@ -69,13 +69,29 @@ def prepare_store(store, *, quiet: bool = False) -> None:
     "learned model's proposal scores (mean of min(p, 1-p)); needs workbench train && workbench propose -p learned.",
 )
 @click.option(
+    "--retrain-every",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Retrain the learned proposer in a background process after every N finished documents and "
+    "re-propose the documents nobody has started (0: off; default: the project's setting, "
+    "workbench retrain --set-every, else 5).",
+)
+@click.option(
     "--keymap",
     type=click.Path(dir_okay=False, exists=True),
     default=None,
     help="Keymap TOML (default: $WORKBENCH_KEYMAP or ~/.config/workbench/keymap.toml).",
 )
 @pass_app
-def annotate(app: AppContext, annotator: str | None, doc_id: str | None, order: str, keymap: str | None) -> None:
+def annotate(
+    app: AppContext,
+    annotator: str | None,
+    doc_id: str | None,
+    order: str,
+    retrain_every: int | None,
+    keymap: str | None,
+) -> None:
     """Confirm, edit or reject proposals in the terminal, one document at a time.
 
     \b
@@ -97,6 +113,10 @@ def annotate(app: AppContext, annotator: str | None, doc_id: str | None, order: 
     not started that the learned model is least sure about first (started ones
     keep their place; without learned proposals it stops with a message). If the database is empty, the bundled corpus
     is ingested and proposed first (with a progress bar).
+
+    While you work, a background process retrains the learned proposer after
+    every N finished documents (--retrain-every, 0 off) and re-proposes the
+    documents nobody has started; the header says what it does.
     """
     from pathlib import Path
 
@@ -120,7 +140,14 @@ def annotate(app: AppContext, annotator: str | None, doc_id: str | None, order: 
     import gc
 
     gc.freeze()
-    tui.run()
+    from .retrain import effective_every, start_worker, stop_worker
+
+    every = effective_every(store, retrain_every)
+    worker = start_worker(store.path, every) if every > 0 and store.path != ":memory:" else None
+    try:
+        tui.run()
+    finally:
+        stop_worker(worker)
     if tui.return_code:  # quit with a decision not saved (the app printed which)
         sys.exit(tui.return_code)
 

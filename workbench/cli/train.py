@@ -14,25 +14,6 @@ from workbench.core.visible import visible
 from .context import AppContext, Progress, echo_err, pass_app
 
 
-def _training_documents(store, with_annotations: bool) -> tuple[list[dict], int, int]:
-    """``({"id", "text", "spans"}…, gold documents, annotated documents)`` in ingest order.
-    With annotations: each finished (document, annotator) without gold is one more document."""
-    gold_ids = store.gold_document_ids()
-    order = store.document_ids()
-    docs = [{"id": i, "text": store.document_text(i), "spans": store.gold_rows(i)} for i in order if i in gold_ids]
-    n_gold = len(docs)
-    if with_annotations:
-        rank = {d: k for k, d in enumerate(order)}
-        pairs = sorted(
-            ((d, a) for a in store.annotators() for d in store.finished_docs(a) if d not in gold_ids),
-            key=lambda p: (rank.get(p[0], len(rank)), p[1]),
-        )
-        for doc_id, annotator in pairs:
-            spans = [dict(s) for s in store.annotator_spans(doc_id, annotator)]
-            docs.append({"id": f"{doc_id}@{annotator}", "text": store.document_text(doc_id), "spans": spans})
-    return docs, n_gold, len(docs) - n_gold
-
-
 def _cv_text(cv: dict) -> str:
     from workbench.core.labels import LABELS
 
@@ -117,17 +98,11 @@ def train(app: AppContext, cv: int | None, with_annotations: bool, as_json: bool
     one that annotators decided on are kept, like every proposer run.
     """
     from workbench.propose import ProposerUnavailable
-    from workbench.propose.learned import (
-        MODEL_NAME,
-        TrainingError,
-        cross_validate,
-        model_params,
-    )
-    from workbench.propose.learned import train as train_model
-    from workbench.store import now_iso
+    from workbench.propose.learned import MODEL_NAME, TrainingError, cross_validate
+    from workbench.propose.retrain import train_and_save, training_documents
 
     store = app.store
-    docs, n_gold, n_ann = _training_documents(store, with_annotations)
+    docs, n_gold, n_ann = training_documents(store, with_annotations)
     if not docs:
         hint = "finish documents in 'workbench annotate' and settle them with 'workbench review'" + (
             "" if with_annotations else ", or pass --with-annotations to train on finished annotations"
@@ -140,26 +115,18 @@ def train(app: AppContext, cv: int | None, with_annotations: bool, as_json: bool
                 cv_result = cross_validate(docs, cv, progress=bar.done)
             if not as_json:
                 click.echo(_cv_text(cv_result))
-        data, figures = train_model(docs)
+        extra = None
+        if cv_result is not None:
+            extra = {
+                "cv": {
+                    "folds": cv_result["folds"],
+                    "documents": cv_result["documents"],
+                    "exact": {k: v["exact"] for k, v in cv_result["results"].items()},
+                }
+            }
+        row, new, figures = train_and_save(store, docs, n_gold, n_ann, extra_figures=extra)
     except (TrainingError, ProposerUnavailable) as e:
         raise click.ClickException(str(e)) from None
-    figures["gold_documents"] = n_gold
-    figures["annotated_documents"] = n_ann
-    if cv_result is not None:
-        figures["cv"] = {
-            "folds": cv_result["folds"],
-            "documents": cv_result["documents"],
-            "exact": {k: v["exact"] for k, v in cv_result["results"].items()},
-        }
-    row, new = store.save_model(
-        MODEL_NAME,
-        data,
-        labels=list(_labels()),
-        documents=[d["id"] for d in docs],
-        figures=figures,
-        params=model_params(),
-        created_at=now_iso(),
-    )
     if as_json:
         click.echo(json.dumps({**row, "new": new}, ensure_ascii=False, indent=2))
         return
@@ -178,12 +145,6 @@ def train(app: AppContext, cv: int | None, with_annotations: bool, as_json: bool
             f"warning: {figures['overlapping_spans_dropped']} overlapping spans were left out (tags hold flat spans)"
         )
     click.echo("propose with: workbench propose --proposer learned")
-
-
-def _labels() -> tuple[str, ...]:
-    from workbench.core.labels import LABELS
-
-    return LABELS
 
 
 COMMANDS = (train,)
