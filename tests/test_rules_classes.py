@@ -166,3 +166,48 @@ def test_untitled_person_lists(rules, text, names):
 )
 def test_lists_of_words_are_not_persons(rules, text):
     assert labelled(rules.propose(text), "PERSON") == []
+
+
+# ----------------------------------------------------------------------------- 6. unquoted programmes
+# guide: PROGRAM = a named initiative, brand, campaign (usually, not always, in quotes)
+
+
+@pytest.mark.parametrize(
+    "text,name",
+    [
+        ("大力实施同心助学工程,资助困难学生", "同心助学工程"),
+        ("深入开展千企帮千户行动,助力乡村振兴", "千企帮千户行动"),
+        ("启动春雨助学计划,惠及学生200余名", "春雨助学计划"),
+    ],
+)
+def test_unquoted_programmes_after_programme_verbs(rules, text, name):
+    assert (name, "PROGRAM") in pairs(rules.propose(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "深入实施乡村振兴战略",
+        "开展专项行动",
+        "实施重点工程",
+        "推进基础设施建设工程",
+        "制定年度工作计划",
+        "开展调研走访行动",
+        "实施乡村建设行动",
+        "推进工作的行动",
+        "实施传统村落保护工程5个",
+    ],
+)
+def test_generic_initiatives_are_not_programmes(rules, text):
+    assert labelled(rules.propose(text), "PROGRAM") == []
+
+
+def test_enumerated_programmes_before_a_numbered_head(rules):
+    text = "持续实施银企对接、商会进乡村、侨智助农等统战助力发展四大行动,成效明显。"
+    got = labelled(rules.propose(text), "PROGRAM")
+    assert {"银企对接", "商会进乡村", "侨智助农"} <= set(got)
+
+
+def test_enumerations_without_a_numbered_head_are_not_programmes(rules):
+    text = "实施道路硬化、饮水安全、危房改造等民生实事,群众满意度明显提升。"
+    assert labelled(rules.propose(text), "PROGRAM") == []

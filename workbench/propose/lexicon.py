@@ -947,6 +947,89 @@ PROGRAM_PRE_VERBS = (
     "发起",
     "参与",
 )
+# heads of unquoted programme names after a programme verb (实施X工程, 开展X大讲堂)
+UNQUOTED_PROGRAM_HEADS = (
+    "行动计划",
+    "专项行动",
+    "工程",
+    "行动",
+    "计划",
+    "大讲堂",
+    "讲堂",
+    "擂台赛",
+    "工作法",
+    "大比武",
+    "夜校",
+    "服务月",
+    "活动月",
+)
+# modifiers that make such a name generic (专项行动, 重点工程, 年度工作计划)
+GENERIC_PROGRAM_MODIFIERS = frozenset(
+    [
+        "专项",
+        "重点",
+        "主题",
+        "年度",
+        "各项",
+        "系列",
+        "一系列",
+        "民生",
+        "惠民",
+        "重大",
+        "相关",
+        "有关",
+        "多项",
+        "各类",
+        "工作",
+        "年度工作",
+        "帮扶",
+        "志愿服务",
+        "整治",
+        "攻坚",
+        "示范",
+        "试点",
+        "培训",
+        "教育",
+        "宣传",
+        "建设",
+        "发展",
+        "实施",
+        "行动",
+        "工程",
+        "计划",
+    ]
+)
+# endings of a modifier that name a kind of work, not a programme (基础设施建设工程)
+GENERIC_PROGRAM_MODIFIER_ENDS = (
+    "建设",
+    "发展",
+    "管理",
+    "改造",
+    "整治",
+    "提升",
+    "攻坚",
+    "治理",
+    "工作",
+    "项目",
+    "重点",
+    "保护",
+    "修缮",
+    "维修",
+    "绿化",
+    "硬化",
+    "走访",
+    "调研",
+    "慰问",
+    "排查",
+    "帮扶",
+    "服务",
+    "宣传",
+    "培训",
+    "教育",
+    "活动",
+)
+# the head after an enumeration of unquoted names (…等统战拼经济六大行动)
+ENUMERATION_HEADS = ("行动", "工程", "品牌", "举措", "机制", "平台", "载体", "项目", "体系", "计划", "活动", "模式")
 # verbs that end a name when walking left from a suffix (建成…基地, 依托…之家)
 CLAUSE_VERBS = frozenset(PROGRAM_PRE_VERBS) | frozenset(
     [

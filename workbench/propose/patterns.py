@@ -209,3 +209,49 @@ def quote_groups(text: str, quotes: list[tuple[int, int]]) -> list[list[int]]:
                 continue
         groups.append([k])
     return groups
+
+
+# ----------------------------------------------------------------------------- unquoted programmes
+_PRE = "|".join(map(re.escape, sorted(set(lx.PROGRAM_PRE_VERBS), key=len, reverse=True)))
+_UNQUOTED_RE = re.compile(
+    rf"(?:{_PRE})了?([\u4e00-\u9fff]{{2,12}}?(?:"
+    + "|".join(map(re.escape, lx.UNQUOTED_PROGRAM_HEADS))
+    + r"))(?=[，。、；：,;:！？!?\s（(0-9０-９]|等|的|和|与|及|$)"
+)
+_ENUM_RE = re.compile(
+    rf"(?:{_PRE})了?((?:[\u4e00-\u9fff]{{2,10}}、)+[\u4e00-\u9fff]{{2,10}})等"
+    r"[\u4e00-\u9fff]{0,10}?[一二两三四五六七八九十]大[\u4e00-\u9fff]{0,2}?(?:" + "|".join(lx.ENUMERATION_HEADS) + ")"
+)
+_NOT_NAME_START = ("各", "这", "该", "此", "其", "多", "全", "一批", "一系列", "相关", "有关", "若干", "本")
+
+
+def _generic_program(name: str, head: str) -> bool:
+    mod = name[: -len(head)]
+    if len(mod) < 2 or mod in lx.GENERIC_PROGRAM_MODIFIERS or mod.startswith(_NOT_NAME_START):
+        return True
+    if head in ("工程", "行动", "计划", "行动计划", "专项行动") and mod.endswith(lx.GENERIC_PROGRAM_MODIFIER_ENDS):
+        return True
+    return False
+
+
+def find_unquoted_programs(text: str) -> list[dict]:
+    """Unquoted programme names: a programme verb (实施, 开展, 启动 …), then a
+    name ending with a programme head (…工程, …行动, …计划, …大讲堂, …擂台赛), the
+    head included; and enumerations of names closed by 等…N大行动 (each name).
+    Generic names (专项行动, 重点工程, 基础设施建设工程) are left out."""
+    out = []
+    for m in _UNQUOTED_RE.finditer(text):
+        name = m.group(1)
+        head = next(h for h in sorted(lx.UNQUOTED_PROGRAM_HEADS, key=len, reverse=True) if name.endswith(h))
+        if _generic_program(name, head) or any(c in "的了着和与及或把被" for c in name):
+            continue  # 推进工作的行动: a clause, not a name
+        if re.match(r"\s*[0-9０-９一二三四五六七八九十两]+\s*[个项处座条]", text[m.end(1) : m.end(1) + 6]):
+            continue  # 实施…工程5个: projects of a kind, counted
+        out.append({"start": m.start(1), "end": m.end(1), "label": "PROGRAM", "text": name, "score": 0.55})
+    for m in _ENUM_RE.finditer(text):
+        pos = m.start(1)
+        for part in m.group(1).split("、"):
+            if not part.startswith(_NOT_NAME_START):
+                out.append({"start": pos, "end": pos + len(part), "label": "PROGRAM", "text": part, "score": 0.55})
+            pos += len(part) + 1
+    return out

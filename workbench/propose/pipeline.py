@@ -181,7 +181,7 @@ class RulesProposer(BaseProposer):
         quote_spans = classify_quotes(text, places, gazetteer)
         persons = ent.find_persons(doc)
 
-        cands += places + orgs + quote_spans + persons
+        cands += places + orgs + quote_spans + persons + pt.find_unquoted_programs(text)
         # propagation inside the document
         names = {p["text"]: "PERSON" for p in persons if len(p["text"]) >= 2}
         cands += ent.propagate(text, names, 0.5)
