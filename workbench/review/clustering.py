@@ -177,8 +177,7 @@ def corrected_away(store, doc_id: str) -> set[tuple]:
     moved, removed): the sync does not write them again."""
     return {
         span_key(g)
-        for r in live_reviews(store, doc_id)
-        if r["action"] == "correct"
+        for r in live_reviews(store, doc_id, ("correct",))
         for g in r["payload"].get("before", [])
         if g.get("origin") in AUTOMATIC
     }

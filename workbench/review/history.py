@@ -14,16 +14,17 @@ UNDOABLE_ACTIONS = ("pick", "edit", "reject", "skip", "add", "correct")
 GOLD_ACTIONS = SETTLE_ACTIONS + ("add", "correct")
 
 
-def live_reviews(store, doc_id: str) -> list[ReviewRow]:
-    """The document's review rows not undone, oldest first (payload decoded)."""
-    rows = store.review_rows(doc_id)
+def live_reviews(store, doc_id: str, actions: tuple[str, ...] | None = None) -> list[ReviewRow]:
+    """The document's review rows not undone, oldest first (payload decoded); only those of
+    ``actions`` when given (read and decoded in SQL's filter, with the undo rows)."""
+    rows = store.review_rows(doc_id, None if actions is None else (*actions, "undo"))
     undone = {r["payload"].get("undo") for r in rows if r["action"] == "undo"}
     return [r for r in rows if r["action"] != "undo" and r["id"] not in undone]
 
 
 def settled_items(store, doc_id: str) -> dict[str, ReviewRow]:
     """item key → the live review row that settled it."""
-    return {r["item_key"]: r for r in live_reviews(store, doc_id) if r["action"] in SETTLE_ACTIONS and r["item_key"]}
+    return {r["item_key"]: r for r in live_reviews(store, doc_id, SETTLE_ACTIONS) if r["item_key"]}
 
 
 def undone_review_ids(store) -> set[int]:

@@ -380,8 +380,8 @@ class ReviewSession(EditDrafts, AddDrafts, GoldCorrections):
         ext = review_extent(row)
         if ext is None or row["action"] == "skip":
             return None
-        for r in live_reviews(self.store, row["doc_id"]):
-            if r["id"] <= row["id"] or r["id"] in undone or r["action"] not in GOLD_ACTIONS:
+        for r in live_reviews(self.store, row["doc_id"], GOLD_ACTIONS):
+            if r["id"] <= row["id"] or r["id"] in undone:
                 continue
             e = review_extent(r)
             if e is not None and e[0] < ext[1] and ext[0] < e[1]:
@@ -406,7 +406,7 @@ class ReviewSession(EditDrafts, AddDrafts, GoldCorrections):
                     f"cannot undo your {action} at {doc_id} {where(row)}: {other['reviewer']} has since "
                     f"{other['action']}ed an overlapping range (review {other['id']}); they can undo theirs first"
                 )
-            renamed = _renames(self.store.review_rows(doc_id))
+            renamed = _renames(self.store.review_rows(doc_id, ("undo",)))
             written = {_follow(renamed, i) for i in payload.get("gold_ids", [])}
             replaced = payload.get("replaced", [])
             hull = (min(g["start"] for g in replaced), max(g["end"] for g in replaced)) if replaced else None

@@ -230,10 +230,15 @@ class ReviewQueries:
         return dict(self.conn.execute("SELECT origin, count(*) FROM gold GROUP BY origin").fetchall())
 
     # ------------------------------------------------------------------ the review log
-    def review_rows(self, doc_id: str) -> list[ReviewRow]:
-        """The document's review log, oldest first (undo rows and undone ones included)."""
-        rows = self.query(f"SELECT {_REVIEW_COLS} FROM reviews WHERE doc_id = ? ORDER BY id", (doc_id,))
-        return [_review(r) for r in rows]
+    def review_rows(self, doc_id: str, actions: tuple[str, ...] | None = None) -> list[ReviewRow]:
+        """The document's review log, oldest first (undo rows and undone ones included); only
+        the rows of ``actions`` when given (a document's ``agree`` rows carry every agreed span:
+        decoding them on each undo cost more than the undo itself)."""
+        sql, params = f"SELECT {_REVIEW_COLS} FROM reviews WHERE doc_id = ?", (doc_id,)
+        if actions is not None:
+            sql += f" AND action IN ({', '.join('?' * len(actions))})"
+            params += tuple(actions)
+        return [_review(r) for r in self.query(sql + " ORDER BY id", params)]
 
     def undone_review_ids(self) -> set[int]:
         """Ids of the review rows an ``undo`` row cancels (every document)."""
