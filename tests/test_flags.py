@@ -266,3 +266,106 @@ def test_a_decision_after_a_flag_is_undone_first(fstore):
     assert s.items[s.index_of(key)]["status"] == "pending" and s.flag_of(s.items[s.index_of(key)]) is not None
     s.undo()
     assert s.n_flags == 0
+
+
+# ---------------------------------------------------------------------------- annotate TUI
+
+
+def make_app(store, **kw):
+    from workbench.tui.app import AnnotateApp
+
+    kw.setdefault("use_user_keymap", False)
+    return AnnotateApp(store, "alice", **kw)
+
+
+def test_bang_flags_the_current_span_with_a_note_enter_saves_esc_cancels(fstore):
+    from pilot_helpers import press, run
+
+    async def go():
+        app = make_app(fstore)
+        async with app.run_test(size=(160, 45)) as pilot:
+            await pilot.pause()
+            s = app.session
+            key = s.current["key"]
+            await press(pilot, "exclamation_mark")
+            assert app.mode == "note" and app.focused.id == "note-input"
+            await press(pilot, *"maybe", "escape")
+            assert app.mode == "normal" and reread(fstore) == {}  # esc: nothing written
+            await press(pilot, "exclamation_mark")
+            assert app.focused.value == ""
+            app.focused.value = "是否是机构"
+            await press(pilot, "enter")
+            assert app.mode == "normal" and reread(fstore)[key]["note"] == "是否是机构"
+            assert s.current["key"] == key  # the cursor stays on the flagged item
+            assert "⚑" in app.table.render_line(0).text  # the list marks it
+            assert "⚑ 是否是机构" in app.status_line._text.plain
+            # flagged: the same key opens the note to edit, ctrl+r clears
+            await press(pilot, "exclamation_mark")
+            assert app.focused.value == "是否是机构" and "clears" in str(app.note_form.query_one("#note-hint").render())
+            app.focused.value = "再看"
+            await press(pilot, "enter")
+            assert reread(fstore)[key]["note"] == "再看"
+            await press(pilot, "exclamation_mark", "ctrl+r")
+            assert app.mode == "normal" and reread(fstore) == {}
+            assert "⚑" not in app.table.render_line(0).text
+            # an empty note is a flag too; u undoes it
+            await press(pilot, "exclamation_mark", "enter")
+            assert reread(fstore)[key]["note"] == ""
+            await press(pilot, "u")
+            assert reread(fstore) == {} and "undid flag" in str(app._message)
+
+    run(go())
+
+
+def test_F_flags_the_document_and_the_header_shows_it(fstore):
+    from pilot_helpers import press, run
+
+    async def go():
+        app = make_app(fstore)
+        async with app.run_test(size=(160, 45)) as pilot:
+            await pilot.pause()
+            await press(pilot, "F")
+            assert app.mode == "note"
+            app.focused.value = "OCR 错字多"
+            await press(pilot, "enter")
+            assert reread(fstore)[None]["note"] == "OCR 错字多"
+            header = app.query_one("#header")._text.plain
+            assert "⚑ unsure: OCR 错字多" in header
+            await press(pilot, "tab")
+            assert "⚑" not in app.query_one("#header")._text.plain  # f-2 is not flagged
+            await press(pilot, "shift+tab", "F", "ctrl+r")
+            assert reread(fstore) == {} and "⚑" not in app.query_one("#header")._text.plain
+
+    run(go())
+
+
+def test_a_hostile_note_never_reaches_the_screen_raw(fstore):
+    """A note holding terminal controls (written by another tool straight into the table: the
+    workbench refuses them) is drawn with placeholders in the list's status, the header and
+    the review detail."""
+    from pilot_helpers import press, run
+
+    s = AnnotationSession(fstore, "alice")
+    s.flag_current("ok")
+    with fstore.write() as c:
+        c.execute("UPDATE flags SET note = ?", ("\x1b[6n\x1b]52;c;aGk=\x07bad\u202e",))
+    fstore.set_flag("f-1", "alice", note="doc")
+    with fstore.write() as c:
+        c.execute("UPDATE flags SET note = ? WHERE item_key IS NULL", ("\x1b[2Jwipe",))
+
+    async def go():
+        app = make_app(fstore)
+        async with app.run_test(size=(160, 45)) as pilot:
+            await pilot.pause()
+            status = app.status_line._text.plain
+            header = app.query_one("#header")._text.plain
+            assert "␛[6n" in status and "\x1b" not in status and "\u202e" not in status
+            assert "␛[2Jwipe" in header and "\x1b" not in header
+            await press(pilot, "exclamation_mark")  # the form holds what is stored; enter refuses it
+            await press(pilot, "enter")
+            assert app.mode == "note" and "U+001B" in str(app._message)
+            await press(pilot, "escape")
+            shot = app.export_screenshot()
+            assert "\x1b[6n" not in shot and "\x07" not in shot
+
+    run(go())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..core.labels import LABELS
 from .keys import Key, KeybarEntry
 
-NORMAL, SPAN, SEARCH, ATTRS, CONFIRM, JUMP = "normal", "span", "search", "attrs", "confirm", "jump"
+NORMAL, SPAN, SEARCH, ATTRS, CONFIRM, JUMP, NOTE = "normal", "span", "search", "attrs", "confirm", "jump", "note"
 
 KEYS: list[Key] = [
     Key("cursor.next", "j,down", "next_item", "next", True, (NORMAL,), "Move"),
@@ -30,6 +30,25 @@ KEYS: list[Key] = [
     Key("end.left", "left_curly_bracket", "move_end(-1)", "end ←", False, (NORMAL,), "Boundaries"),
     Key("end.right", "right_curly_bracket", "move_end(1)", "end →", False, (NORMAL,), "Boundaries"),
     Key("attrs", "e", "edit_attrs", "attrs", True, (NORMAL,), "Decide"),
+    Key(
+        "flag",
+        "exclamation_mark",
+        "flag_span",
+        "flag unsure with a note (flagged: edit / clear)",
+        True,
+        (NORMAL,),
+        "Flags",
+    ),
+    Key(
+        "flag.document",
+        "F",
+        "flag_document",
+        "flag the document unsure (flagged: edit / clear)",
+        True,
+        (NORMAL,),
+        "Flags",
+    ),
+    Key("note.clear", "ctrl+r", "clear_flag", "clear the flag", True, (NOTE,), "Flags"),
     Key("new_span", "n", "new_span", "new span", True, (NORMAL,), "New span"),
     Key("add_search", "s", "add_search", "add a span by search (type, enter, label key)", True, (NORMAL,), "New span"),
     Key("span.left", "h,left", "caret(-1)", "caret ←", True, (SPAN,), "New span"),
@@ -63,6 +82,8 @@ KEYS: list[Key] = [
             "s",
             "t",
             "H",
+            "F",
+            "exclamation_mark",
             "q",
             "space",
             "enter",
@@ -83,7 +104,15 @@ KEYS: list[Key] = [
     Key("search.prev", "up", "search_step(-1)", "previous match", True, (SEARCH,), "Search"),
     Key("confirm.yes", "y,enter", "confirm(True)", "yes", True, (CONFIRM,), "Confirm"),
     Key("confirm.no", "n", "confirm(False)", "no", True, (CONFIRM,), "Confirm"),
-    Key("cancel", "escape", "cancel", "cancel / close", True, (SPAN, SEARCH, ATTRS, CONFIRM, JUMP, NORMAL), "General"),
+    Key(
+        "cancel",
+        "escape",
+        "cancel",
+        "cancel / close",
+        True,
+        (SPAN, SEARCH, ATTRS, CONFIRM, JUMP, NOTE, NORMAL),
+        "General",
+    ),
     Key("help", "question_mark", "help", "help", True, (NORMAL, SPAN), "General"),
     Key("quit", "q", "quit", "quit", True, (NORMAL,), "General"),
 ]
@@ -108,6 +137,7 @@ KEYBAR: dict[str, list[KeybarEntry]] = {
         KeybarEntry(("search",), "search"),
         KeybarEntry(("label_jump",), "to label"),
         KeybarEntry(("hide_accepted",), "hide ✓"),
+        KeybarEntry(("flag", "flag.document"), "unsure"),
         KeybarEntry(("help",), "help"),
         KeybarEntry(("quit",), "quit"),
     ],
@@ -129,12 +159,17 @@ KEYBAR: dict[str, list[KeybarEntry]] = {
     ATTRS: [KeybarEntry((), "tab next field"), KeybarEntry((), "enter save"), KeybarEntry(("cancel",), "cancel")],
     CONFIRM: [KeybarEntry(("confirm.yes",), "yes"), KeybarEntry(("confirm.no", "cancel"), "no")],
     JUMP: [KeybarEntry(("jump.1", "jump.7"), "label to go to"), KeybarEntry(("cancel",), "cancel")],
+    NOTE: [
+        KeybarEntry((), "enter save (empty is fine)"),
+        KeybarEntry(("note.clear",), "clear flag"),
+        KeybarEntry(("cancel",), "cancel"),
+    ],
 }
 KEYBAR_LINES = 2
 
 # keybar entries dropped first when the terminal is narrow (indexes into KEYBAR[mode] + palette);
 # help and quit are never dropped: ? lists every key, ctrl+p runs every action
-KEYBAR_DROP = {NORMAL: [18, 15, 14, 8, 3, 12, 5, 10, 13, 6, 11], SPAN: [8, 2, 5]}
+KEYBAR_DROP = {NORMAL: [19, 15, 14, 8, 3, 16, 12, 5, 10, 13, 6, 11], SPAN: [8, 2, 5]}
 
 HELP_HIDE = (
     "label_jump.back",
@@ -162,6 +197,11 @@ f finishes the document (asks if proposals are still pending) and opens the next
    the queue; quitting notes where you are, and the next start resumes there.
 / searches as you type (highlights and shows the match; the cursor stays): enter goes to it,
    esc goes back where you were. / then enter repeats the last search.
+! flags the current item as unsure with a short note (enter saves, an empty note is fine, esc
+   cancels); F flags the whole document. On a flagged one the same key edits the note, ctrl+r
+   clears the flag. The list marks flagged items ⚑, the header a flagged document; reviewers
+   see the flags and notes, exports carry them. The flag follows its span through edits;
+   u undoes flag actions too, in the order they came with your decisions.
 t then a label key: the next item of that label (T: the previous). H hides the accepted
    items from the list (the text still shows them); H again shows them.
 Remap keys in ~/.config/workbench/keymap.toml (or $WORKBENCH_KEYMAP):

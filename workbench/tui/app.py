@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 
@@ -29,13 +30,14 @@ from .annotate_keys import (
     KEYBAR_LINES,
     KEYS,
     NORMAL,
+    NOTE,
     SEARCH,
     SPAN,
 )
 from .base import BASE_CSS, FIRST_WAIT, WorkbenchApp
 from .docview import DocView, drawing_legend
-from .forms import AttrsForm, ConfirmBar, SearchBar
-from .items import ItemsTable, header_text, legend_text
+from .forms import AttrsForm, ConfirmBar, NoteForm, SearchBar
+from .items import FLAG_MARK, ItemsTable, header_text, legend_text
 from .keys import Key, action_modes, bindings
 from .safe import SafeText
 from .scroll import Line
@@ -54,7 +56,7 @@ class AnnotateApp(WorkbenchApp):
     KEYBAR_LINES = KEYBAR_LINES
     HELP_HIDE = HELP_HIDE
     HELP_ROWS = {"label_jump": [("t 1-7 / T 1-7", "next / previous item of a label")]}
-    PALETTE_SKIP = ("cancel", "confirm.", "search.", "jump.")
+    PALETTE_SKIP = ("cancel", "confirm.", "search.", "jump.", "note.")
     PALETTE_EXTRA = [("Documents: reopen a finished document", "f on a finished document", "finish")]
     HELP_TITLE = "workbench annotate: keys"
     HELP_RULES = HELP_RULES
@@ -84,6 +86,7 @@ class AnnotateApp(WorkbenchApp):
         self.span = SpanMode("")  # the new-span mode's caret and anchor (workbench.session.spanmode)
         self._search_from_s = False  # the search bar was opened by s (esc leaves the new-span mode too)
         self._prefetch_pending = False
+        self._note_target = "span"  # what the note form flags: "span" (the current item) or "document"
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -96,6 +99,7 @@ class AnnotateApp(WorkbenchApp):
                 yield Line(id="legend")
         yield Line(id="status")
         yield AttrsForm()
+        yield NoteForm()
         yield SearchBar("search the text (↓↑ next/previous, enter done)")
         yield ConfirmBar()
         yield Line(id="keybar")
@@ -106,7 +110,9 @@ class AnnotateApp(WorkbenchApp):
         self.attrs_form = self.query_one(AttrsForm)
         self.search_bar = self.query_one(SearchBar)
         self.confirm_bar = self.query_one(ConfirmBar)
+        self.note_form = self.query_one(NoteForm)
         self.table.sources = self.session.sources_of
+        self.table.flag_of = self.session.flag_of
         self.update_keybar()
         self.query_one("#items-header", Line).set(header_text())
         self.update_legend(self.table.size.width or 40)
@@ -205,6 +211,11 @@ class AnnotateApp(WorkbenchApp):
             t.append(" ")
         if s.finished:
             t.append(" FINISHED ", style=st("chip-ok"))
+        if s.doc_flag is not None:  # flagged unsure (F): the note when there is room
+            note = s.doc_flag["note"]
+            t.append(f" {FLAG_MARK} unsure", style=st("chip-warn"))
+            t.append(f": {_clip(note, 20)} " if note and compact == 0 else " ", style=st("chip-warn"))
+            t.append(" ")
         if compact < 3:
             t.append(f" {s.annotator} ", style=st("chip-user"))
         model = s.model_version
@@ -266,6 +277,9 @@ class AnnotateApp(WorkbenchApp):
                     # which proposer made it (several sources may propose in one document)
                     score = f" {it['score']:.2f}" if isinstance(it["score"], (int, float)) else ""
                     t.append(f"  {'+'.join(s.sources_of(it))}{score}", style=st("dim"))
+                flag = s.flag_of(it)
+                if flag is not None:
+                    t.append(f"  {FLAG_MARK} {_clip(flag['note'], 24) or 'unsure'}", style=st("warn-b"))
                 if it["status"] == "rejected":
                     t.append("  (1-7 or a to take it back, u undo)", style=st("faint"))
             if s.hide_accepted:
@@ -281,6 +295,7 @@ class AnnotateApp(WorkbenchApp):
         self.show_bar(self.attrs_form, new == ATTRS)
         self.show_bar(self.search_bar, new == SEARCH)
         self.show_bar(self.confirm_bar, new == CONFIRM)
+        self.show_bar(self.note_form, new == NOTE)
         if new in (NORMAL, SPAN, CONFIRM, JUMP):
             self.set_focus(None)
         self.update_status()
@@ -315,6 +330,8 @@ class AnnotateApp(WorkbenchApp):
             "move_start": "move the start of",
             "move_end": "move the end of",
             "set_attrs": "set the attributes of",
+            "flag_current": "flag",
+            "unflag_current": "clear the flag of",
         }.get(name, name.replace("_", " "))
         it = s.current
         if it is None:
@@ -487,6 +504,65 @@ class AnnotateApp(WorkbenchApp):
         self.say("attributes not changed")
         self.update_status()
         await self.release_keys()
+
+    # ------------------------------------------------------------------ unsure flags
+    def action_flag_span(self) -> None:
+        """``!``: the note form for the current item (flagged: its note, to edit or clear)."""
+        it = self.session.current
+        if it is None:
+            self.error(f"no item to flag here ({self.keys_for('flag.document')} flags the document)")
+            return
+        title = SafeText.assemble(
+            (f" {FLAG_MARK} ", self.st("chip-warn")),
+            (f" {it['label']} ", self.status_line.label_st(it["label"], chip=True)),
+            f" 「{_clip(it['text'], 12)}」",
+        )
+        self._open_note("span", title, self.session.flag_of(it))
+
+    def action_flag_document(self) -> None:
+        """``F``: the note form for the whole document."""
+        title = SafeText.assemble((f" {FLAG_MARK} ", self.st("chip-warn")), " document")
+        self._open_note("document", title, self.session.doc_flag)
+
+    def _open_note(self, target: str, title: Text, flag: dict | None) -> None:
+        self._note_target = target
+        hint = SafeText("enter saves", style=self.st("dim"))
+        if flag is not None:
+            hint.append(f" · {self.keys_for('note.clear')} clears", style=self.st("warn-b"))
+        hint.append(" · esc", style=self.st("dim"))
+        self.note_form.open_for(title, flag["note"] if flag is not None else "", hint)
+        self.mode = NOTE
+
+    def _note_done(self, ch: Change) -> None:
+        self.mode = NORMAL
+        self._apply(ch)
+
+    def on_note_form_submitted(self, event: NoteForm.Submitted) -> None:
+        s = self.session
+        fn = s.flag_current if self._note_target == "span" else s.flag_document
+        self.act(fn, event.note, then=self._note_done)
+
+    def on_note_form_invalid(self, event: NoteForm.Invalid) -> None:
+        self.error(event.error)
+
+    async def on_note_form_cancelled(self, event: NoteForm.Cancelled) -> None:
+        self.mode = NORMAL
+        self.say("flag not changed")
+        self.update_status()
+        await self.release_keys()
+
+    def action_clear_flag(self) -> None:
+        s = self.session
+        if self._note_target == "span":
+            if s.flag_of(s.current) is None:
+                self.error("this item is not flagged (enter flags it, esc cancels)")
+                return
+            self.act(s.unflag_current, then=self._note_done)
+        else:
+            if s.doc_flag is None:
+                self.error("this document is not flagged (enter flags it, esc cancels)")
+                return
+            self.act(s.unflag_document, then=self._note_done)
 
     # ------------------------------------------------------------------ search
     def action_search(self) -> None:
@@ -681,6 +757,9 @@ class AnnotateApp(WorkbenchApp):
         elif self.mode == ATTRS:
             self.hold_keys()
             self.attrs_form.cancel()
+        elif self.mode == NOTE:
+            self.hold_keys()
+            self.note_form.cancel()
         elif self.mode == SPAN:
             if self.span.anchor is not None:
                 self.span.drop_anchor()

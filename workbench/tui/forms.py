@@ -1,4 +1,5 @@
-"""The one-line forms of both apps: search, QUANTITY attributes, a yes/no prompt.
+"""The one-line forms of both apps: search, QUANTITY attributes, an unsure flag's note, a
+yes/no prompt.
 
 Each form is a widget that posts messages (``Submitted``, ``Cancelled``; the
 search bar also ``Changed``) and knows nothing of the app: the app opens it,
@@ -15,6 +16,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Label, Static
 
+from ..core.flags import NOTE_MAX, clean_note
 from ..core.quantity import format_value
 from ..session import SessionError, attrs_from_fields
 from .safe import SafeText
@@ -159,6 +161,56 @@ class AttrsForm(Form):
             self.post_message(self.Invalid(str(e)))
             return
         self.post_message(self.Submitted(attrs))
+
+
+class NoteForm(Form):
+    """The note of an unsure flag (annotate ``!`` on a span, ``F`` on the document): one field,
+    enter saves (an empty note too), esc cancels; on a flagged target the field holds its note
+    and the app's clear key takes the flag away. A note that is no note (a control character)
+    posts ``Invalid`` and the form stays open."""
+
+    class Cancelled(Form.Cancelled):
+        pass
+
+    class Submitted(Message):
+        def __init__(self, note: str) -> None:
+            super().__init__()
+            self.note = note
+
+    class Invalid(Message):
+        def __init__(self, error: str) -> None:
+            super().__init__()
+            self.error = error
+
+    def __init__(self, *, id: str = "note-bar") -> None:
+        super().__init__(id=id, classes="bar")
+
+    def compose(self) -> ComposeResult:
+        yield Label("unsure", id="note-title")
+        yield Input(id="note-input", max_length=NOTE_MAX, placeholder="a short note (may stay empty)")
+        yield Label("", id="note-hint", classes="count")
+
+    @property
+    def input(self) -> Input:
+        return self.query_one("#note-input", Input)
+
+    def open_for(self, title: Text | str, note: str, hint: Text | str) -> None:
+        """Show the form for a target (``title``), its current ``note``, and focus the field."""
+        self.query_one("#note-title", Label).update(title)
+        self.query_one("#note-hint", Label).update(hint)
+        inp = self.input
+        inp.value = note
+        self.open()
+        self.screen.set_focus(inp)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        try:
+            note = clean_note(event.value)
+        except ValueError as e:
+            self.post_message(self.Invalid(str(e)))
+            return
+        self.post_message(self.Submitted(note))
 
 
 class ConfirmBar(Styled, Static):

@@ -14,6 +14,7 @@ from .styles import STYLE_CLASSES, Styled
 
 KEY_NAMES = {
     "dollar_sign": "$",
+    "exclamation_mark": "!",
     "left_square_bracket": "[",
     "right_square_bracket": "]",
     "left_curly_bracket": "{",

@@ -25,6 +25,7 @@ STATUS_CELL = {  # status -> (cell, style name in base.tcss)
     "added": ("+ added", "info-b"),
 }
 TEXT_CELLS = 18
+FLAG_MARK = "⚑"  # an item (or, in the header, a document) flagged unsure
 ATTRS_CELLS = 13
 
 
@@ -71,11 +72,17 @@ def row_cells(
     *,
     compact: bool = False,
     source_cells: int = 8,
+    flagged: bool = False,
 ) -> tuple:
     """The cells of an item's row; ``st`` gives a style by name (``Styled.st``); ``sources``:
-    who proposed it (:meth:`~workbench.session.SessionView.sources_of`)."""
+    who proposed it (:meth:`~workbench.session.SessionView.sources_of`); ``flagged``: the
+    annotator flagged it unsure (the text cell starts with :data:`FLAG_MARK`)."""
     label = SafeText(it["label"], style=Style(color=COLORS.get(it["label"]) or st("dim").color, bold=True))
-    text = SafeText(clip_cells(visible(it["text"]), text_cells))
+    if flagged:  # unsure (annotate !): the mark first, the text in the cells left
+        text = SafeText(FLAG_MARK, style=st("warn-b"))
+        text.append(clip_cells(visible(it["text"]), text_cells - 1))
+    else:
+        text = SafeText(clip_cells(visible(it["text"]), text_cells))
     status, sstyle = STATUS_CELL[it["status"]]
     if compact:
         status = STATUS_ICON[it["status"]]
@@ -131,10 +138,14 @@ def header_text(width: int = 60) -> Text:
     return t
 
 
-def row_text(it: dict, st, *, current: bool = False, width: int = 60, sources: list[str] | None = None) -> Text:
+def row_text(
+    it: dict, st, *, current: bool = False, width: int = 60, sources: list[str] | None = None, flagged: bool = False
+) -> Text:
     cols = columns_for(width)
     compact = cols[-1][0] == ""
-    cells = row_cells(it, st, cols[1][1], cols[2][1], sources, compact=compact, source_cells=cols[3][1])
+    cells = row_cells(
+        it, st, cols[1][1], cols[2][1], sources, compact=compact, source_cells=cols[3][1], flagged=flagged
+    )
     t = SafeText("▶" if current else " ", style=st("cursor-mark") if current else "")
     for (_name, w), cell in zip(cols, cells):
         if w:
@@ -179,6 +190,7 @@ class ItemsTable(LineView):
         self.rows: list[int] = []
         self.cursor = 0
         self.sources = lambda it: [it["source"]] if it.get("proposal_id") is not None and it.get("source") else []
+        self.flag_of = lambda it: None  # the item's unsure flag (AnnotationSession.flag_of)
         self._cache: dict[int, Strip] = {}
         self.rows_rendered = 0
 
@@ -254,7 +266,9 @@ class ItemsTable(LineView):
         idx = self.rows[row]
         it = self.items[idx]
         current = idx == self.cursor
-        text = row_text(it, self.st, current=current, width=width, sources=self.sources(it))
+        text = row_text(
+            it, self.st, current=current, width=width, sources=self.sources(it), flagged=self.flag_of(it) is not None
+        )
         segs = list(text.render(self.app.console))
         pad = self.base_style + self.st("cursor") if current else self.base_style
         return Strip(segs).crop_extend(0, width, pad)
