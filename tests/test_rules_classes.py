@@ -211,3 +211,91 @@ def test_enumerated_programmes_before_a_numbered_head(rules):
 def test_enumerations_without_a_numbered_head_are_not_programmes(rules):
     text = "实施道路硬化、饮水安全、危房改造等民生实事,群众满意度明显提升。"
     assert labelled(rules.propose(text), "PROGRAM") == []
+
+
+# ----------------------------------------------------------------------------- all classes in running text
+# Paragraphs written for these tests, annotated by the guide; the last one is traps only.
+MIXED = [
+    (
+        "2024年5月16日,鄂托克前旗委统战部组织党外代表人士赴城川镇大沙头嘎查开展“同心助牧”调研活动。旗领导王建军、李晓梅、陈志远参加调研。调研组先后走访了大沙头嘎查村民委员会、城川镇人民政府和鄂托克前旗农村信用合作联社,详细了解贷款发放情况。截至目前,该联社累计发放“牧民贷”3200余万元,惠及牧户460户。\n记者 赵文静 通讯员 孙海涛",
+        [
+            ("2024年5月16日", "DATE"),
+            ("鄂托克前旗委统战部", "ORG"),
+            ("城川镇大沙头嘎查", "LOC"),
+            ("同心助牧", "PROGRAM"),
+            ("王建军", "PERSON"),
+            ("李晓梅", "PERSON"),
+            ("陈志远", "PERSON"),
+            ("大沙头嘎查村民委员会", "ORG"),
+            ("城川镇人民政府", "ORG"),
+            ("鄂托克前旗农村信用合作联社", "ORG"),
+            ("牧民贷", "PROGRAM"),
+            ("3200余万元", "QUANTITY"),
+            ("460户", "QUANTITY"),
+            ("赵文静", "PERSON"),
+            ("孙海涛", "PERSON"),
+        ],
+    ),
+    (
+        "近年来,湖南省永州市道县清塘镇以“红色党建+”为引领,实施乡贤回归工程,开展同心助学行动,资助困难学生150名。镇党委书记刘志华介绍,全镇已建成楼田村统战之家、清塘农场同心基地等阵地8个。道县融媒体中心、永州日报社对此进行了报道。",
+        [
+            ("湖南省永州市道县清塘镇", "LOC"),
+            ("红色党建+", "PROGRAM"),
+            ("乡贤回归工程", "PROGRAM"),
+            ("同心助学行动", "PROGRAM"),
+            ("150名", "QUANTITY"),
+            ("刘志华", "PERSON"),
+            ("楼田村统战之家", "LOC"),
+            ("清塘农场同心基地", "LOC"),
+            ("8个", "QUANTITY"),
+            ("道县融媒体中心", "ORG"),
+            ("永州日报社", "ORG"),
+        ],
+    ),
+    (
+        "6月,市工商联组织民营企业家赴瑞丽口岸、畹町口岸考察边境贸易,并在德宏芒市机场举行座谈。出席座谈的有市政协副主席杨光明,企业家代表段志勇、何晓峰、罗家豪等。会议由中国农业银行芒市支行承办。\n编辑:周敏 审核:李大伟",
+        [
+            ("6月", "DATE"),
+            ("市工商联", "ORG"),
+            ("瑞丽口岸", "LOC"),
+            ("畹町口岸", "LOC"),
+            ("德宏芒市机场", "LOC"),
+            ("市政协", "ORG"),
+            ("杨光明", "PERSON"),
+            ("段志勇", "PERSON"),
+            ("何晓峰", "PERSON"),
+            ("罗家豪", "PERSON"),
+            ("中国农业银行芒市支行", "ORG"),
+            ("周敏", "PERSON"),
+            ("李大伟", "PERSON"),
+        ],
+    ),
+    ("各乡镇要推进智慧社区建设,开展专项行动,实施重点工程。领导干部要高水平谋划、高标准推进,建设文明村镇和示范村。", []),
+]
+
+
+@pytest.mark.parametrize("text,expected", MIXED)
+def test_classes_in_running_text(rules, text, expected):
+    from workbench.evaluate import evaluate
+
+    got = rules.propose(text)
+    gold = []
+    for t, label in expected:
+        i = text.index(t)
+        gold.append({"start": i, "end": i + len(t), "label": label})
+    if not gold:
+        assert [s for s in got if s["label"] in ("LOC", "ORG", "PERSON", "PROGRAM")] == [], pairs(got)
+        return
+    res = evaluate([{"id": "x", "spans": gold}], [{"id": "x", "spans": got}])
+    assert res["exact"]["micro"]["recall"] >= 0.9, pairs(got)
+    assert res["exact"]["micro"]["precision"] >= 0.9, pairs(got)
+
+
+@pytest.mark.parametrize(
+    "text,loc",
+    [("。道县融媒体中心记者", "道县融媒体中心"), ("组织代表人士赴城川镇参观", "城川镇")],
+)
+def test_one_char_counties_and_motion_verbs(rules, text, loc):
+    got = rules.propose(text)
+    assert loc in [s["text"] for s in got]
+    assert not [s for s in got if s["text"].startswith("赴")]

@@ -143,6 +143,8 @@ def find_places(doc: Doc) -> list[dict]:
             ):
                 continue
             out.append(_loc(text, s, t.end, 0.75))
+        elif w == "县" and k > 0 and _one_char_county(doc, k):
+            out.append(_loc(text, t.start - 1, t.end, 0.6))  # 道县, 歙县
         elif k + 1 < n and _loose_head(doc, k):
             out.append(_loc(text, t.start, toks[k + 1].end, 0.6))  # 光明社区, 石门街道
     out += _untokenized_suffixes(doc)
@@ -172,6 +174,21 @@ def _suffix_ok(doc: Doc, a: int, b: int) -> bool:
     if t.start < a and t.end == b and t.freq >= 100 and t.tag not in ("ns", "nr", "nz", ""):
         return False  # 地区, 城市: a common word ends with the suffix char
     return True
+
+
+def _one_char_county(doc: Doc, k: int) -> bool:
+    """One character before 县 that opens its clause (。道县…, 、歙县…): a county
+    with a one-character name, unless it is a quantifier (全县, 该县, 邻县 …)."""
+    text, t = doc.text, doc.toks[k]
+    a = t.start - 1
+    if a < 0 or not is_cjk(text[a]) or text[a] in lx.NAME_STOP_CHARS or text[a] in lx.NOT_PLACE_HEAD:
+        return False
+    if text[a] in "邻外该原新老小大贫强名" or not _suffix_ok(doc, t.start, t.end):
+        return False
+    prev = doc.toks[k - 1]
+    if prev.start != a or prev.tag in ("p", "c", "d", "r", "u", "uj", "f", "v", "a"):
+        return False
+    return a == 0 or not is_cjk(text[a - 1]) or text[a - 1] in lx.NAME_STOP_CHARS
 
 
 def _loose_head(doc: Doc, k: int) -> bool:
@@ -492,6 +509,10 @@ def find_orgs(doc: Doc, places: list[dict], gazetteer: set[str]) -> list[dict]:
         if m.group() in ("政府", "日报", "委员会") and a > 0 and text[a - 1] in "人党村居":
             continue  # 人民政府, 村民委员会 are matched whole
         ps = place_before(a)
+        if ps is None and a > 1 and text[a - 1] == "县" and (a - 1) in doc.start_idx:
+            k = doc.start_idx[a - 1]
+            if k > 0 and _one_char_county(doc, k):
+                ps = a - 2  # 道县融媒体中心
         if ps is None and a > 0 and text[a - 1] in lx.LEVEL_CHARS:
             # 县融媒体中心: a level alone (not the end of an unknown name)
             if a - 1 == 0 or not is_cjk(text[a - 2]) or text[a - 2] in lx.NAME_STOP_CHARS:
@@ -790,8 +811,8 @@ def _name_shaped(doc: Doc, s: int, e: int) -> bool:
         t = doc.toks[i]
         if len(t.word) >= 2 and t.tag not in ("nr", "nrfg", "nrt", "") and t.freq >= 300:
             return False  # 王/国家: a common word inside
-        if t.tag in ("ns", "m", "q") or t.word in lx.CN_NUMERAL_CHARS:
-            return False  # 江华/ns, 两/m: a place or a count, not a given name
+        if t.start > s and (t.tag in ("m", "q") or t.word in lx.CN_NUMERAL_CHARS):
+            return False  # 江华两: a count, not a given name
         i += 1
     return True
 
