@@ -203,7 +203,7 @@ def test_no_crf_package_ends_in_the_status_not_a_traceback(db, monkeypatch):
         st = s.retrain_status()
         assert st["state"] == "stopped" and "install python-crfsuite" in st["error"]
         assert s.retrain_lock() is None  # released
-        assert status_note({**st, "state": "error"}, True) == f"retrain: {st['error']}"
+        assert status_note({**st, "state": "error"}, True) == "retrain: needs python-crfsuite"
 
 
 def test_no_gold_yet_says_so(db):
@@ -398,20 +398,38 @@ def test_the_header_shows_the_retraining_note(db):
         assert out["state"] == "trained"
         version = out["model"]
 
-        async def go(size):
-            app = AnnotateApp(s, "dora", session=AnnotationSession(s, "dora", doc_id="t5"), use_user_keymap=False)
+        async def go(size, doc="t5"):
+            app = AnnotateApp(s, "dora", session=AnnotationSession(s, "dora", doc_id=doc), use_user_keymap=False)
             async with app.run_test(size=size) as pilot:
                 await _painted(app, pilot)
                 return _header(app)
 
         assert s.retrain_lock() is None
-        assert f"model {version}" not in run(go((160, 45)))  # no worker running: no note
+        assert "re-proposed" not in run(go((160, 45)))  # no worker running: no note
         assert s.acquire_retrain_lock()  # a worker (this process) holds the lock
         s.set_retrain_status({**s.retrain_status(), "state": "idle"})
-        head = run(go((160, 45)))
-        assert f"learned {version}" in head and f"model {version} new · 6 docs re-proposed" in head
+        head = run(go((160, 45)))  # t5 was re-proposed: its model chip names the version
+        assert f"learned {version}" in head and head.rstrip().endswith("new model · 6 docs re-proposed")
+        head = run(go((160, 45), "t0"))  # finished by alice before: rules proposals only
+        assert "learned" not in head and f"model {version} new · 6 docs re-proposed" in head
         s.set_retrain_status({"state": "training", "docs": 12})
         assert "retraining on 12 docs…" in run(go((160, 45)))
+        s.set_retrain_status({"state": "error", "error": "the learned proposer needs the CRF package: install x"})
+        assert "retrain: the learned proposer needs the CRF pack…" in run(go((160, 45)))
         head = run(go((80, 24)))
         assert len(head) <= 80 and "retrain" not in head
         s.release_retrain_lock()
+
+
+def test_status_notes():
+    st = {"state": "idle", "model": "abc", "new": 0, "reproposed": 4, "every": 5}
+    assert status_note(st, False) is None
+    assert status_note(st, True) == "model abc new · 4 docs re-proposed"
+    assert status_note(st, True, doc_model="abc") == "new model · 4 docs re-proposed"
+    assert status_note({**st, "state": "waiting", "new": 2}, True) == "model abc · retrains in 3 docs"
+    assert status_note({**st, "state": "proposing", "done": 8, "total": 20}, True) == "re-proposing 8/20…"
+    err = "the learned proposer needs the CRF package: install python-crfsuite (pip install python-crfsuite)"
+    assert status_note({"state": "error", "error": err}, True) == "retrain: needs python-crfsuite"
+    assert status_note({"state": "waiting", "new": 1, "finished": 1, "every": 5}, True) == (
+        "retrains after 4 more finished docs"
+    )

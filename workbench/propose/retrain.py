@@ -438,9 +438,14 @@ def _mine_lock(store) -> bool:
 # ---------------------------------------------------------------------------- the header note
 
 
-def status_note(status: dict | None, alive: bool, *, now: float | None = None) -> str | None:
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def status_note(status: dict | None, alive: bool, *, doc_model: str | None = None) -> str | None:
     """The annotate header's few words on retraining, from the status note (None: nothing to
-    say: no worker running)."""
+    say: no worker running). ``doc_model``: the model version the header already shows for
+    the open document (not repeated)."""
     if not alive or not isinstance(status, dict):
         return None
     state = status.get("state")
@@ -449,14 +454,20 @@ def status_note(status: dict | None, alive: bool, *, now: float | None = None) -
     if state == "training":
         return f"retraining on {status.get('docs', '?')} docs…"
     if state == "proposing":
-        return f"model {model} · re-proposing {status.get('done', 0)}/{status.get('total', '?')}…"
+        return f"re-proposing {status.get('done', 0)}/{status.get('total', '?')}…"
     if state == "error":
-        return f"retrain: {status.get('error') or 'failed'}"
+        err = str(status.get("error") or "failed")
+        if "python-crfsuite" in err:
+            err = "needs python-crfsuite"
+        return f"retrain: {_clip(err, 40)}"
     left = max(0, int(every) - int(status.get("new") or 0))
+    shown = model is not None and model == doc_model
     if model and not status.get("new") and "reproposed" in status:
+        if shown:
+            return f"new model · {status['reproposed']} docs re-proposed"
         return f"model {model} new · {status['reproposed']} docs re-proposed"
     if model:
-        return f"model {model} · retrains in {left} docs"
+        return f"retrains in {left} docs" if shown else f"model {model} · retrains in {left} docs"
     if not status.get("finished"):
         return f"retrains after {every} finished docs (none yet)"
     return f"retrains after {left} more finished docs"

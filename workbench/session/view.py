@@ -172,7 +172,10 @@ class SessionView:
             try:
                 from ..propose.retrain import status_note
 
-                self._retrain = status_note(self.store.retrain_status(), self.store.retrain_worker_alive())
+                shown = self._model.split()[-1] if self._model else None  # the header's model chip
+                self._retrain = status_note(
+                    self.store.retrain_status(), self.store.retrain_worker_alive(), doc_model=shown
+                )
             except Exception:  # a convenience: an unreadable note is no note
                 self._retrain = None
         return self._retrain

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -221,9 +222,6 @@ class AnnotateApp(WorkbenchApp):
         model = s.model_version
         if model and compact == 0:
             t.append(f" {model} ", style=st("chip-title"))
-        note = s.retrain_note  # the background retraining (a settings read every few seconds)
-        if note and compact == 0:
-            t.append(f" {note} ", style=st("dim"))
         done, todo = s.progress()
         t.append(f" {done} done / {todo} to do ", style="bold")
         t.append("│ ", style=st("sep"))
@@ -237,6 +235,10 @@ class AnnotateApp(WorkbenchApp):
         else:
             t.append(f"queue {s.n_finished}/{s.n_docs} finished ", style="bold")
             t.append(_bar(s.n_finished, s.n_docs, 10), style=st("ok"))
+        retrain = s.retrain_note  # the background retraining, last and only where it fits
+        if retrain and compact == 0 and t.cell_len + cell_len(retrain) + 3 <= (self.size.width or 200):
+            t.append("  ")
+            t.append(f"{retrain} ", style=st("dim"))
         return t
 
     def update_status(self) -> None:
