@@ -299,3 +299,13 @@ def test_one_char_counties_and_motion_verbs(rules, text, loc):
     got = rules.propose(text)
     assert loc in [s["text"] for s in got]
     assert not [s for s in got if s["text"].startswith("赴")]
+
+
+def test_league_chains_and_league_committees(rules):
+    got = pairs(rules.propose("锡林郭勒盟正蓝旗上都镇召开推进会,盟委统战部副部长出席"))
+    assert ("锡林郭勒盟正蓝旗上都镇", "LOC") in got and ("盟委统战部", "ORG") in got
+
+
+def test_a_credit_key_is_not_read_as_the_previous_name(rules):
+    got = labelled(rules.propose("编辑 | 王雪 校对 | 宋佳"), "PERSON")
+    assert got == ["王雪", "宋佳"]

@@ -275,7 +275,7 @@ def _chain_gap(doc: Doc, e: int, a: int, suf: str) -> bool:
     gap = text[e:a]
     if not gap or len(gap) > (6 if suf in ("嘎查", "苏木") else 4):
         return False
-    if any(not is_cjk(c) or c in lx.NAME_STOP_CHARS for c in gap):
+    if any(not is_cjk(c) or c in lx.CHAIN_STOP_CHARS for c in gap):
         return False
     if gap[0] in lx.NOT_PLACE_HEAD or gap in lx.GENERIC_PLACE_WORDS or gap in ADMIN_SET:
         return False
@@ -283,7 +283,7 @@ def _chain_gap(doc: Doc, e: int, a: int, suf: str) -> bool:
         return False
     if a not in doc.start_idx:
         t = doc.toks[doc.tok_at(a)]
-        if not (t.end == a + len(suf) and t.start >= e and (t.freq < 100 or t.tag == "ns")):
+        if not (t.end == a + len(suf) and t.start >= e and (t.freq < 100 or t.tag in ("ns", "nr", "nz"))):
             return False  # the suffix char is inside a word (武侯区/nr is fine)
     i = doc.tok_at(e)
     while i < len(doc.toks) and doc.toks[i].start < a:
@@ -429,7 +429,7 @@ def merge_adjacent(spans: list[dict], text: str, label: str = "LOC") -> list[dic
 # ============================================================================ ORG
 
 _CHAIN_RE = re.compile(
-    r"(?:(?P<lvl>[省市县区州旗镇乡])委|党工委|党委|党组)"
+    r"(?:(?P<lvl>[省市县区州旗盟镇乡])委|党工委|党委|党组)"
     r"(?P<sub>统战部|组织部|宣传部|常委会|政法委|办公室)?(?P<sub2>研究室|办公室|机关党委)?"
     r"|(?P<lvl2>[省市县区州旗镇乡])?(?P<body>工商联|总商会|商会|政协|人大常委会|统战部|团委|妇联|总工会|侨联|科协|文联|残联)"
     r"|(?P<gov>人民政府|人民法院|人民检察院)"
@@ -690,9 +690,10 @@ _AFTER_RE = re.compile("(?=(" + "|".join(map(re.escape, lx.AFTER_NAME_TITLES)) +
 _CREDIT_RE = re.compile(
     r"(?:^|(?<=[丨|｜\s]))(?:本期|本文|责任)?(?:" + "|".join(map(re.escape, lx.CREDIT_KEYS)) + r")"
     r"\s*[/／:：_|｜]\s*"
-    r"((?:[\u4e00-\u9fff]{2,4}(?:[ \u3000、，,]+|(?=[\s丨|｜)）]|$)))+)",
+    r"((?:(?!(?:" + "|".join(map(re.escape, lx.CREDIT_KEYS)) + r")\s*[/／:：_|｜])"
+    r"[\u4e00-\u9fff]{2,4}(?:[ \u3000、，,]+|(?=[\s丨|｜)）]|$)))+)",
     re.M,
-)
+)  # a name item is never the next credit key (编辑 | 某 校对 | 某)
 _PAREN_NAME_RE = re.compile(r"(?<=[。！？!?”])\s*[（(]([\u4e00-\u9fff]{2,3})[)）]\s*(?=\n|$)")
 
 

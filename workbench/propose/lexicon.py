@@ -439,7 +439,7 @@ ORGAN_STOP = frozenset(
 )
 # ... and heads that open one (县委统战工作领导小组, 党委理论学习中心组)
 ORGAN_HEADS = frozenset(
-    ["县委", "市委", "省委", "区委", "州委", "旗委", "镇委", "乡委", "党委", "党组", "党工委", "中共"]
+    ["县委", "市委", "省委", "区委", "州委", "旗委", "盟委", "镇委", "乡委", "党委", "党组", "党工委", "中共"]
 )
 # bare organs that are never an ORG on their own (annotation guide)
 BARE_ORGANS = frozenset(
@@ -449,6 +449,8 @@ BARE_ORGANS = frozenset(
         "市委",
         "省委",
         "区委",
+        "盟委",
+        "旗委",
         "镇委",
         "乡委",
         "镇党委",
@@ -691,6 +693,10 @@ NAME_STOP_CHARS = set(
     "的地得了着说在和与及等是为对将也都就又受作被把向从到讲称曾已率带任兼系即来去、，,。;；:："
     "（）()“”‘’《》 \n\t丨|/_—-赴往"
 )
+
+# chars that never sit inside a place name between two administrative suffixes
+# (narrower than NAME_STOP_CHARS: 上都镇, 成都市 have 都)
+CHAIN_STOP_CHARS = set("的地得了着和与及或在是为对将把被从到向赴往给让使、，,。;；:：（）()“”‘’《》 \n\t丨|/_—-")
 
 # ---------------------------------------------------------------- programmes
 # words after a quoted name that make it a programme, brand, column, method ...
