@@ -19,12 +19,12 @@ DOCS = [
     {"id": "f-1", "text": "北京市政府2024年完成3个项目，张三在会上讲话。"},
     {"id": "f-2", "text": "上海市教育局开展了12场活动。"},
 ]
-# f-1: 北京市政府 ORG 0-5, 2024年 DATE 5-10, 张三 PERSON 16-18
+# f-1: 北京市政府 ORG 0-5, 2024年 DATE 5-10, 张三 PERSON 17-19
 PROPOSALS = {
     "f-1": [
         {"start": 0, "end": 5, "label": "ORG", "text": "北京市政府", "score": 0.9},
         {"start": 5, "end": 10, "label": "DATE", "text": "2024年", "score": 0.8},
-        {"start": 16, "end": 18, "label": "PERSON", "text": "张三", "score": 0.7},
+        {"start": 17, "end": 19, "label": "PERSON", "text": "张三", "score": 0.7},
     ],
     "f-2": [{"start": 0, "end": 6, "label": "ORG", "text": "上海市教育局", "score": 0.9}],
 }
@@ -36,7 +36,8 @@ def make_store(store: Store, tmp_path: Path) -> Store:
     res = ingest_file(store, path)
     assert res.added == 2
     for doc_id, spans in PROPOSALS.items():
-        assert store.get_document(doc_id)["text"][spans[0]["start"] : spans[0]["end"]] == spans[0]["text"]
+        text = store.get_document(doc_id)["text"]
+        assert all(text[sp["start"] : sp["end"]] == sp["text"] for sp in spans)
         store.replace_proposals(doc_id, "rules", "1", spans)
     return store
 
@@ -369,3 +370,66 @@ def test_a_hostile_note_never_reaches_the_screen_raw(fstore):
             assert "\x1b[6n" not in shot and "\x07" not in shot
 
     run(go())
+
+
+# ---------------------------------------------------------------------------- review
+
+
+def two_annotators_disagree(store: Store) -> None:
+    """alice accepts everything in f-1, flags 北京市政府 and the document; bob rejects 北京市政府:
+    f-1 is ready for review with a disagreement at 0-5."""
+    a = AnnotationSession(store, "alice", doc_id="f-1")
+    a.flag_current("机构还是地名？")
+    a.flag_document("整篇存疑")
+    a.accept_all()
+    a.finish()
+    b = AnnotationSession(store, "bob", doc_id="f-1")
+    b.reject()
+    b.finish(force=True)
+
+
+def test_review_session_sees_who_flagged_what(fstore):
+    from workbench.review import ReviewSession
+
+    two_annotators_disagree(fstore)
+    rs = ReviewSession(fstore, "rita")
+    assert rs.summary.flags == {"f-1": 2}
+    item = next(i for i in rs.items if i.cluster.start == 0)
+    flags = rs.item_flags(item)
+    assert [(f["annotator"], f["document"], f["note"]) for f in flags] == [
+        ("alice", True, "整篇存疑"),
+        ("alice", False, "机构还是地名？"),
+    ]
+    assert (flags[1]["start"], flags[1]["end"], flags[1]["label"]) == (0, 5, "ORG")
+    far = [i for i in rs.items if i.cluster.start >= 5]
+    assert len(far) == 2  # DATE and PERSON: only alice has them
+    for i in far:  # the document's flag beside every disagreement; the span flag only beside its own
+        assert [f["document"] for f in rs.item_flags(i)] == [True]
+
+
+def test_review_detail_and_summary_show_the_flags(fstore):
+    from click.testing import CliRunner
+    from pilot_helpers import run
+
+    from workbench.cli import cli
+    from workbench.review import ReviewSession
+    from workbench.tui.review_app import ReviewApp
+
+    two_annotators_disagree(fstore)
+
+    async def go():
+        session = ReviewSession(fstore, "rita")
+        app = ReviewApp(session)
+        async with app.run_test(size=(130, 36)) as pilot:
+            await pilot.pause()
+            shown = app.detail.build(120).plain
+            assert "⚑ alice  the document  整篇存疑" in shown
+            assert "⚑ alice  ORG「北京市政府」0–5  机构还是地名？" in shown
+
+    run(go())
+    res = CliRunner().invoke(cli, ["--db", fstore.path, "review", "--reviewer", "rita", "--summary"])
+    assert res.exit_code == 0, res.output
+    assert "unsure flags: 2 in 1 document" in res.output
+    assert "⚑ f-1  alice: ORG「北京市政府」0-5 unsure 「机构还是地名？」" in res.output
+    assert "⚑ f-1  alice: the document unsure 「整篇存疑」" in res.output
+    assert "⚑ 1 unsure" in res.output

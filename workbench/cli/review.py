@@ -307,6 +307,8 @@ def review(app: AppContext, reviewer: str | None, policy: str, docs: str | None,
             parts = ", ".join(f"{n} {o}" for o, n in sorted(by.items())) or "no gold"
             click.echo(f"{visible(doc_id)}  gold {len(rows)} spans: {parts}  ({s.by_doc.get(doc_id, 0)} unsettled)")
     if summary:
+        from workbench.core.visible import visible as _visible
+
         for it in session.items:
             c = it.cluster
             text = session.text(c.doc_id)[c.start : c.end].replace("\n", "⏎")
@@ -315,7 +317,14 @@ def review(app: AppContext, reviewer: str | None, policy: str, docs: str | None,
                 + (", ".join(f"{x['label']}「{x['text']}」{x['start']}-{x['end']}" for x in v.spans) or "no span")
                 for i, v in enumerate(it.versions, 1)
             )
-            click.echo(f"{c.doc_id}  {c.start}-{c.end}  「{text}」  {'+'.join(c.kinds)}  {vs}")
+            n_flags = sum(1 for f in session.item_flags(it) if not f["document"])
+            flagged = f"  ⚑ {n_flags} unsure" if n_flags else ""
+            click.echo(_visible(f"{c.doc_id}  {c.start}-{c.end}  「{text}」  {'+'.join(c.kinds)}  {vs}{flagged}"))
+        for doc_id in session.docs:  # who flagged what as unsure, with the notes
+            for f in session.flags(doc_id):
+                what = "the document" if f["document"] else f"{f['label']}「{f['text']}」{f['start']}-{f['end']}"
+                note = f"「{f['note']}」" if f["note"] else "(no note)"
+                click.echo(_visible(f"⚑ {doc_id}  {f['annotator']}: {what} unsure {note}"))
         return
     if not session.items and not all_docs:
         echo_err(
@@ -351,6 +360,12 @@ def _print_summary(echo, store, s, policy: str) -> None:
     echo(
         f"disagreements unsettled: {s.items}" + (f" ({s.already_settled} settled earlier)" if s.already_settled else "")
     )
+    if s.flags:
+        n = sum(s.flags.values())
+        echo(
+            f"unsure flags: {n} in {len(s.flags)} document{'s' if len(s.flags) != 1 else ''} "
+            "(annotate ! / F; the review screen shows who flagged what, with the note)"
+        )
     if s.extra:
         names = sorted({a for anns in s.extra.values() for a in anns})
         echo(

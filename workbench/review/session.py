@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from workbench.core.flags import attach_flags
 from workbench.core.labels import LABELS, validate_attrs
 from workbench.core.names import clean_name
 from workbench.session import Change, control_warning
@@ -105,6 +106,7 @@ class Summary:
     by_doc: dict[str, int] = field(default_factory=dict)
     gold_only: int = 0  # --all: documents with gold that are not ready (walked, not synced)
     extra: dict[str, list[str]] = field(default_factory=dict)  # doc → finished but not assigned
+    flags: dict[str, int] = field(default_factory=dict)  # doc → annotators' unsure flags in force
 
 
 class ReviewSession(EditDrafts, AddDrafts, GoldCorrections):
@@ -148,6 +150,7 @@ class ReviewSession(EditDrafts, AddDrafts, GoldCorrections):
         self._clusters: dict[str, list[Cluster]] = {}
         self._annotators: dict[str, list[str]] = {}
         self._mine: set[int] = set()  # review ids written by this session
+        self._flags: dict[str, list[dict]] = {}  # doc -> the annotators' unsure flags (flags())
         self.n_actions = 0
         self.summary = self.load()
 
@@ -173,6 +176,9 @@ class ReviewSession(EditDrafts, AddDrafts, GoldCorrections):
             settled = settled_items(self.store, doc_id)
             self._clusters[doc_id] = clusters
             self._annotators[doc_id] = list(anns)
+            self._flags[doc_id] = self._read_flags(doc_id, anns)
+            if self._flags[doc_id]:
+                s.flags[doc_id] = len(self._flags[doc_id])
             self._ranges[doc_id] = [(c.start, c.end, c.key) for c in clusters]
             n_open = 0
             for c in clusters:
@@ -198,6 +204,42 @@ class ReviewSession(EditDrafts, AddDrafts, GoldCorrections):
         s.items = len(self.items)
         self.cursor = 0
         return s
+
+    def _read_flags(self, doc_id: str, annotators) -> list[dict]:
+        """The annotators' unsure flags in ``doc_id`` (annotate ``!`` / ``F``), each
+        ``{"annotator", "document", "note", "start", "end", "label", "text", "status"}``
+        (``document``: the whole document, no span), the document's first, then by span."""
+        out: list[dict] = []
+        for a in annotators:
+            now = self.store.flags_in_force(doc_id, a)
+            if not now:
+                continue
+            items = self.store.annotator_items(doc_id, a)
+            doc_flag, by_key = attach_flags(now, items)
+            if doc_flag is not None:
+                out.append(
+                    {"annotator": a, "document": True, "note": doc_flag["note"], "start": None, "end": None}
+                    | {"label": None, "text": None, "status": None}
+                )
+            for it in items:
+                f = by_key.get(it["key"])
+                if f is not None:
+                    out.append(
+                        {"annotator": a, "document": False, "note": f["note"], "start": it["start"], "end": it["end"]}
+                        | {"label": it["label"], "text": it["text"], "status": it["status"]}
+                    )
+        out.sort(key=lambda f: (not f["document"], f["start"] or 0, f["end"] or 0, f["annotator"]))
+        return out
+
+    def flags(self, doc_id: str) -> list[dict]:
+        """The annotators' unsure flags in a document under review (see :meth:`_read_flags`)."""
+        return self._flags.get(doc_id, [])
+
+    def item_flags(self, item: Item) -> list[dict]:
+        """The flags a reviewer should see beside a disagreement: the document's, and those
+        on spans that overlap the disagreement's range."""
+        c = item.cluster
+        return [f for f in self.flags(c.doc_id) if f["document"] or (f["start"] < c.end and f["end"] > c.start)]
 
     def text(self, doc_id: str) -> str:
         t = self._texts.get(doc_id)

@@ -25,6 +25,7 @@ from textual.strip import Strip
 from ..core.labels import LABELS
 from ..core.quantity import format_attrs
 from .docview import DocView
+from .items import FLAG_MARK
 from .review_list import ORIGIN, STATE
 from .safe import SafeText
 from .scroll import LineView
@@ -438,6 +439,7 @@ class Detail(Vertical):
             spans_of(head, [x])
             line(c.versions[0].spans)
             return rows
+        self._flag_rows(row, s.item_flags(it))
         for i, v in enumerate(c.versions):
             hl = i == app.version and draft is None
             head = row(
@@ -459,6 +461,23 @@ class Detail(Vertical):
                 head.append("no span (enter saves: reject all)", style=st("error-i"))
             line(draft.spans, draft.current if draft.spans else None)
         return rows
+
+    def _flag_rows(self, row, flags: list[dict]) -> None:
+        """Who flagged what as unsure (annotate ! / F), with the note: under the title."""
+        st = self.st
+        for f in flags:
+            parts: list[tuple[str, Style | str]] = [(f" {FLAG_MARK} {f['annotator']} ", st("chip-warn"))]
+            if f["document"]:
+                parts.append((" the document", "bold"))
+            else:
+                parts += [
+                    (f" {f['label']}", self.label_st(f["label"])),
+                    (f"「{f['text']}」{f['start']}–{f['end']}", ""),
+                ]
+            parts.append(
+                (f"  {f['note']}" if f["note"] else "  unsure (no note)", st("warn") if f["note"] else st("dim"))
+            )
+            row(*parts)
 
     def rows_add(self, width: int) -> list[Text]:
         """Add mode: where the caret is, the pending span and whether enter would take it
