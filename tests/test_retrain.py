@@ -412,6 +412,9 @@ def test_the_header_shows_the_retraining_note(db):
         assert f"learned {version}" in head and head.rstrip().endswith("new model · 6 docs re-proposed")
         head = run(go((160, 45), "t0"))  # finished by alice before: rules proposals only
         assert "learned" not in head and f"model {version} new · 6 docs re-proposed" in head
+        head = run(go((122, 30)))  # little room left: the note is clipped, the rest stays
+        assert len(head) <= 122 and f"learned {version}" in head and head.rstrip().endswith("…")
+        assert "new model" in head and "re-proposed" not in head
         s.set_retrain_status({"state": "training", "docs": 12})
         assert "retraining on 12 docs…" in run(go((160, 45)))
         s.set_retrain_status({"state": "error", "error": "the learned proposer needs the CRF package: install x"})
@@ -428,6 +431,7 @@ def test_status_notes():
     assert status_note(st, True, doc_model="abc") == "new model · 4 docs re-proposed"
     assert status_note({**st, "state": "waiting", "new": 2}, True) == "model abc · retrains in 3 docs"
     assert status_note({**st, "state": "proposing", "done": 8, "total": 20}, True) == "re-proposing 8/20…"
+    assert status_note({**st, "reproposed": 1}, True) == "model abc new · 1 doc re-proposed"
     err = "the learned proposer needs the CRF package: install python-crfsuite (pip install python-crfsuite)"
     assert status_note({"state": "error", "error": err}, True) == "retrain: needs python-crfsuite"
     assert status_note({"state": "waiting", "new": 1, "finished": 1, "every": 5}, True) == (

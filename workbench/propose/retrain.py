@@ -438,6 +438,10 @@ def _mine_lock(store) -> bool:
 # ---------------------------------------------------------------------------- the header note
 
 
+def _docs(n) -> str:
+    return f"{n} doc" if n == 1 else f"{n} docs"
+
+
 def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
@@ -452,7 +456,7 @@ def status_note(status: dict | None, alive: bool, *, doc_model: str | None = Non
     model = status.get("model")
     every = status.get("every") or DEFAULT_EVERY
     if state == "training":
-        return f"retraining on {status.get('docs', '?')} docs…"
+        return f"retraining on {_docs(status.get('docs', '?'))}…"
     if state == "proposing":
         return f"re-proposing {status.get('done', 0)}/{status.get('total', '?')}…"
     if state == "error":
@@ -464,13 +468,13 @@ def status_note(status: dict | None, alive: bool, *, doc_model: str | None = Non
     shown = model is not None and model == doc_model
     if model and not status.get("new") and "reproposed" in status:
         if shown:
-            return f"new model · {status['reproposed']} docs re-proposed"
-        return f"model {model} new · {status['reproposed']} docs re-proposed"
+            return f"new model · {_docs(status['reproposed'])} re-proposed"
+        return f"model {model} new · {_docs(status['reproposed'])} re-proposed"
     if model:
-        return f"retrains in {left} docs" if shown else f"model {model} · retrains in {left} docs"
+        return f"retrains in {_docs(left)}" if shown else f"model {model} · retrains in {_docs(left)}"
     if not status.get("finished"):
         return f"retrains after {every} finished docs (none yet)"
-    return f"retrains after {left} more finished docs"
+    return f"retrains after {left} more finished {'doc' if left == 1 else 'docs'}"
 
 
 __all__ = [

@@ -235,8 +235,13 @@ class AnnotateApp(WorkbenchApp):
         else:
             t.append(f"queue {s.n_finished}/{s.n_docs} finished ", style="bold")
             t.append(_bar(s.n_finished, s.n_docs, 10), style=st("ok"))
-        retrain = s.retrain_note  # the background retraining, last and only where it fits
-        if retrain and compact == 0 and t.cell_len + cell_len(retrain) + 3 <= (self.size.width or 200):
+        retrain = s.retrain_note  # the background retraining, last, clipped to the room left
+        room = (self.size.width or 200) - t.cell_len - 3
+        if retrain and compact == 0 and room >= 12:
+            if cell_len(retrain) > room:
+                while cell_len(retrain) > room - 1:
+                    retrain = retrain[:-1]
+                retrain = retrain.rstrip() + "…"
             t.append("  ")
             t.append(f"{retrain} ", style=st("dim"))
         return t
