@@ -433,3 +433,114 @@ def test_review_detail_and_summary_show_the_flags(fstore):
     assert "⚑ f-1  alice: ORG「北京市政府」0-5 unsure 「机构还是地名？」" in res.output
     assert "⚑ f-1  alice: the document unsure 「整篇存疑」" in res.output
     assert "⚑ 1 unsure" in res.output
+
+
+# ---------------------------------------------------------------------------- export / import
+
+
+def _cli(db: str, *args):
+    from click.testing import CliRunner
+
+    from workbench.cli import cli
+
+    return CliRunner().invoke(cli, ["--db", db, *args], catch_exceptions=False)
+
+
+def flagged_work(store: Store) -> None:
+    """alice in f-1: 北京市政府 flagged and accepted, 2024年 flagged and left pending, 张三
+    rejected and flagged, the document flagged, finished; f-2: only the document flagged."""
+    s = AnnotationSession(store, "alice", doc_id="f-1")
+    s.flag_current("机构？")
+    s.accept()
+    s.flag_current("")  # 2024年, pending
+    s.move(1)
+    s.flag_current("不是人名？")
+    s.reject()
+    s.flag_document("整篇存疑")
+    s.finish(force=True)
+    s.open(1)
+    s.flag_document("第二篇")
+
+
+def flag_state(store: Store, annotator: str = "alice") -> dict:
+    """doc -> {(start, end, label) or "doc": note}, as the annotator's items carry them."""
+    from workbench.core.flags import attach_flags
+
+    out = {}
+    for doc_id in ("f-1", "f-2"):
+        items = store.annotator_items(doc_id, annotator)
+        doc_flag, by_key = attach_flags(store.flags_in_force(doc_id, annotator), items)
+        got = {(i["start"], i["end"], i["label"]): by_key[i["key"]]["note"] for i in items if i["key"] in by_key}
+        if doc_flag is not None:
+            got["doc"] = doc_flag["note"]
+        out[doc_id] = got
+    return out
+
+
+def test_jsonl_export_carries_span_and_document_flags(fstore, tmp_path):
+    flagged_work(fstore)
+    out = tmp_path / "ann.jsonl"
+    res = _cli(fstore.path, "export", "annotations", "-o", str(out))
+    assert res.exit_code == 0, res.output
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    f1 = [x for x in lines if x["id"] == "f-1"]
+    assert all(x["unsure"] == {"note": "整篇存疑"} for x in f1)
+    by_span = {(x["spans"][0]["start"], x["spans"][0]["label"]): x for x in f1}
+    assert by_span[(0, "ORG")]["answer"] == "accept" and by_span[(0, "ORG")]["spans"][0]["unsure"] == {"note": "机构？"}
+    assert by_span[(5, "DATE")]["answer"] == "ignore" and by_span[(5, "DATE")]["status"] == "pending"
+    assert by_span[(5, "DATE")]["spans"][0]["unsure"] == {"note": ""}
+    assert by_span[(17, "PERSON")]["answer"] == "reject"
+    assert by_span[(17, "PERSON")]["spans"][0]["unsure"] == {"note": "不是人名？"}
+    (f2,) = [x for x in lines if x["id"] == "f-2"]  # flagged, nothing decided: one ignore line
+    assert f2["answer"] == "ignore" and f2["spans"] == [] and f2["unsure"] == {"note": "第二篇"}
+
+
+def test_doccano_and_spacy_records_carry_the_flags(fstore):
+    from workbench.export import annotation_document_record, iter_annotation_states
+    from workbench.formats.doccano import doccano_record
+    from workbench.formats.spacy import spacy_user_data
+
+    flagged_work(fstore)
+    (state,) = [x for x in iter_annotation_states(fstore, finished_only=True)]
+    rec = annotation_document_record(*state)
+    d = doccano_record(rec)
+    assert d["unsure"] == {"note": "整篇存疑"} and d["unsure_spans"] == [[0, 5, {"note": "机构？"}]]
+    u = spacy_user_data(rec)
+    assert u["unsure"] == {"note": "整篇存疑"} and u["unsure_spans"] == [[0, 5, {"note": "机构？"}]]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "doccano"])
+def test_export_import_round_trip_keeps_the_flags(fstore, tmp_path, fmt):
+    flagged_work(fstore)
+    out = tmp_path / f"ann.{fmt}.jsonl"
+    assert _cli(fstore.path, "export", "annotations", "--format", fmt, "-o", str(out)).exit_code == 0
+    other = make_store(Store(str(tmp_path / "other.db")), tmp_path)
+    res = _cli(other.path, "import", "annotations", str(out), "--annotator", "alice")
+    assert res.exit_code == 0, res.output
+    want = flag_state(fstore)
+    if fmt == "doccano":  # a document record holds the asserted spans (finished documents only)
+        want = {"f-1": {(0, 5, "ORG"): "机构？", "doc": "整篇存疑"}, "f-2": {}}
+    assert flag_state(other) == want
+    assert other.count("flags", "origin = 'import'") == other.count("flags")
+    again = _cli(other.path, "import", "annotations", str(out), "--annotator", "alice")
+    assert again.exit_code == 0 and "nothing to import" in again.output  # the same state: nothing written
+
+
+def test_import_refuses_bad_flags_file_line_reason_and_writes_nothing(fstore, tmp_path):
+    from test_hostile_readers import db_dump
+
+    lines = [
+        {"id": "f-1", "spans": [{"start": 0, "end": 5, "label": "ORG", "unsure": {"note": "ok"}}]},
+        {"id": "f-2", "spans": [{"start": 0, "end": 6, "label": "ORG", "unsure": "yes"}]},
+    ]
+    bad_doc = {"id": "f-2", "spans": [], "unsure": {"note": "\x1b[2J"}}
+    for i, extra in enumerate(([lines[1]], [bad_doc], [{**lines[0], "unsure": {"note": "x" * 201}}])):
+        path = tmp_path / f"bad{i}.jsonl"
+        body = ([lines[0]] if i != 2 else []) + extra
+        path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in body), encoding="utf-8")
+        before = db_dump(fstore)
+        res = _cli(fstore.path, "import", "annotations", str(path), "--annotator", "alice")
+        assert res.exit_code == 1 and "Traceback" not in res.output
+        line = 2 if i != 2 else 1
+        assert f"{path}:{line}: " in res.output and "unsure" in res.output, res.output
+        assert db_dump(fstore) == before

@@ -36,6 +36,21 @@ decisions (tools that don't know them keep them as extra span keys, as Prodigy a
 
 doccano records carry the first as ``"proposals": [[start, end, {...}], ...]`` (like our
 ``"attrs"``), spaCy's ``doc.user_data["proposals"]`` the same list; CoNLL carries neither.
+
+Unsure flags (annotate ``!`` / ``F``) ride along the same way, in annotation exports:
+
+``"unsure": {"note": "..."}`` on a span
+    the annotator flagged the span as unsure, with their note (``""``: none).
+``"unsure": {"note": "..."}`` on a record
+    the annotator flagged the whole document (on every line of it in the JSONL decision
+    export). A flagged proposal the annotator left pending gets a line of its own with
+    ``"answer": "ignore"`` (Prodigy's "not sure"; ``"status": "pending"``), and a flagged
+    document without any decided span one ``"ignore"`` line with ``"spans": []``, so no flag
+    is lost; ``import annotations`` reads them back (ignore lines add no span).
+
+doccano records and spaCy's ``doc.user_data`` carry the span flags of the spans they hold as
+``"unsure_spans": [[start, end, {"note"}], ...]`` and the document's as ``"unsure"``; CoNLL
+carries none.
 """
 
 from __future__ import annotations
@@ -47,6 +62,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Literal, NotRequired, TypedDict, cast
 
+from workbench.core.flags import attach_flags, current_flags
 from workbench.core.spans import derive_items
 from workbench.store import task_hash
 from workbench.store.exchange import ExportDocument
@@ -119,6 +135,7 @@ class AnnotationRecord(TypedDict):
     _annotator_id: str
     _session_id: str
     _finished: bool
+    unsure: NotRequired[dict]
 
 
 class DecisionRecord(TypedDict):
@@ -127,7 +144,7 @@ class DecisionRecord(TypedDict):
     id: str
     text: str
     spans: list[ExportSpan]
-    answer: Literal["accept", "reject"]
+    answer: Literal["accept", "reject", "ignore"]
     status: str
     source: str | None
     _input_hash: int
@@ -136,6 +153,7 @@ class DecisionRecord(TypedDict):
     _session_id: str
     _timestamp: int | None
     _view_id: str
+    unsure: NotRequired[dict]
 
 
 class RawOffsets:
@@ -172,9 +190,18 @@ class RawOffsets:
 
 
 class TimedItem(Item):
-    """An annotator's item (``derive_items``) with ``ts``: when its state was set."""
+    """An annotator's item (``derive_items``) with ``ts``: when its state was set, and
+    ``unsure``: the annotator's flag on it (``{"note"}``), if any."""
 
     ts: NotRequired[str | None]
+    unsure: NotRequired[dict]
+
+
+class AnnotatorItems(list[TimedItem]):
+    """One annotator's items of one document, and ``doc_flag``: their unsure flag on the
+    document (``{"note"}``) or None."""
+
+    doc_flag: dict | None = None
 
 
 def _check_span(doc_id: str, text: str, start: int, end: int, label: str, span_text: str) -> None:
@@ -289,15 +316,30 @@ def iter_annotation_states(
         for d in decisions:
             by_ann.setdefault(d["annotator"], []).append(d)
         raw = RawOffsets(doc) if raw_offsets else None
+        rows: dict[str, list[dict]] = {}
+        for r in store.flag_rows(doc_id, annotator):
+            rows.setdefault(r["annotator"], []).append(r)
+        by_flagger = {a: current_flags(r) for a, r in rows.items()}
+        for a, flags in by_flagger.items():  # flagged without a decision: exported for the flags
+            if flags:
+                by_ann.setdefault(a, [])
         for ann in sorted(by_ann):
             decs = by_ann[ann]
             finished = is_finished(decs)
             if finished_only and not finished:
                 continue
             ts = {d["id"]: d["ts"] for d in decs}
-            items = cast(list[TimedItem], derive_items(proposals, decs))
+            items = AnnotatorItems(cast(list[TimedItem], derive_items(proposals, decs)))
             for it in items:
                 it["ts"] = ts.get(it["decision_id"])
+            flags = by_flagger.get(ann)
+            if flags:
+                doc_flag, by_key = attach_flags(flags, items)
+                items.doc_flag = {"note": doc_flag["note"]} if doc_flag is not None else None
+                for it in items:
+                    f = by_key.get(it["key"])
+                    if f is not None:
+                        it["unsure"] = {"note": f["note"]}
             yield doc, ann, items, finished, raw
 
 
@@ -315,6 +357,9 @@ def _span_of(doc_id: str, text: str, it: Item, raw: RawOffsets | None) -> Export
     p = it["proposal"]
     if p is not None:  # which proposal the span answers: an import finds it again by this
         span["proposal"] = {"start": p["start"], "end": p["end"], "label": p["label"], "source": it.get("source")}
+    flag = cast(TimedItem, it).get("unsure")
+    if flag is not None:
+        span["unsure"] = flag
     if raw is not None:
         raw.add(span, it["start"], it["end"])
     return span
@@ -326,23 +371,31 @@ def decision_records(
     """Prodigy-style binary lines for one (document, annotator): one line per
     decided span, ``accept`` for accepted/edited/added spans, ``reject`` for
     rejected proposals (negative examples). Pending proposals are not decisions
-    and are left out; a rejected proposal identical to an accepted span (the
-    same span proposed twice) is left out too, so a file never says both."""
+    and are left out, unless the annotator flagged one unsure: that is an ``ignore`` line
+    (Prodigy's "not sure"); a rejected proposal identical to an accepted span (the
+    same span proposed twice) is left out too, so a file never says both. The document's
+    unsure flag is on every line (``"unsure"``), and on an ``ignore`` line with no span
+    when no other line is written."""
     doc_id, text, ih = doc["id"], doc["text"], doc["input_hash"]
     accepted = {(i["start"], i["end"], i["label"]) for i in items if i["status"] in ACCEPT_STATUSES}
     sess = session_id(annotator)
+    doc_flag = getattr(items, "doc_flag", None)
+    written = 0
     for it in items:
         status = it["status"]
-        answer: Literal["accept", "reject"]
+        answer: Literal["accept", "reject", "ignore"]
         if status in ACCEPT_STATUSES:
             answer = "accept"
         elif status == "rejected":
             if (it["start"], it["end"], it["label"]) in accepted:
                 continue
             answer = "reject"
+        elif it.get("unsure") is not None and (it["start"], it["end"], it["label"]) not in accepted:
+            answer = "ignore"
         else:
             continue
-        yield {
+        written += 1
+        rec: DecisionRecord = {
             "id": doc_id,
             "text": text,
             "spans": [_span_of(doc_id, text, it, raw)],
@@ -355,6 +408,25 @@ def decision_records(
             "_session_id": sess,
             "_timestamp": _epoch(it.get("ts")),
             "_view_id": "ner",
+        }
+        if doc_flag is not None:
+            rec["unsure"] = doc_flag
+        yield rec
+    if doc_flag is not None and not written:
+        yield {
+            "id": doc_id,
+            "text": text,
+            "spans": [],
+            "answer": "ignore",
+            "status": "document",
+            "source": None,
+            "_input_hash": ih,
+            "_task_hash": ih,
+            "_annotator_id": annotator,
+            "_session_id": sess,
+            "_timestamp": None,
+            "_view_id": "ner",
+            "unsure": doc_flag,
         }
 
 
@@ -383,7 +455,7 @@ def annotation_document_record(
     spans = [_span_of(doc_id, text, it, raw) for it in items if it["status"] in ACCEPT_STATUSES]
     spans.sort(key=lambda s: (s["start"], s["end"], s["label"]))
     check_flat(doc_id, spans, f"{annotator}'s")
-    return {
+    rec: AnnotationRecord = {
         "id": doc_id,
         "text": text,
         "spans": spans,
@@ -393,6 +465,10 @@ def annotation_document_record(
         "_session_id": session_id(annotator),
         "_finished": finished,
     }
+    doc_flag = getattr(items, "doc_flag", None)
+    if doc_flag is not None:
+        rec["unsure"] = doc_flag
+    return rec
 
 
 # ---------------------------------------------------------------------------- writers

@@ -20,6 +20,11 @@ Accepted shapes, detected per line (or forced with ``fmt``):
 ``conll``    the character-level BIO of ``export --format conll`` (by file suffix
              ``.conll``/``.bio`` or ``fmt="conll"``).
 
+Unsure flags (``"unsure": {"note"}`` on a span and on a line, doccano ``"unsure_spans"``), as
+``export annotations`` writes them, become the annotator's flags; they are read from every line,
+those answered ``reject`` or ``ignore`` too (which add no span). A file without flags leaves
+the annotator's flags alone; with ``replace`` the file's flags are the annotator's afterwards.
+
 Annotation spans may name the proposal they answer (``"proposal": {"start", "end", "label",
 "source"?}``; doccano ``"proposals": [[start, end, {...}], ...]``) and mark typed attrs
 (``"attrs_manual": true``), as ``export annotations`` writes them (see :mod:`workbench.export`):
@@ -47,7 +52,7 @@ from .formats import Problems, detect_kind, not_text_reason
 from .formats.conll import read_conll_file
 from .formats.doccano import doccano_spans
 from .formats.jsonl import jsonl_spans, read_json_lines
-from .formats.validate import is_int, shown, validate_span
+from .formats.validate import is_int, shown, unsure_flag, validate_span
 from .store.bulk import BulkLimits
 
 T = TypeVar("T")
@@ -82,6 +87,9 @@ class DocIn:
     kind: str
     text: str
     spans: list[dict] = field(default_factory=list)
+    flags: list[dict] = field(default_factory=list)  # unsure spans: {"start", "end", "label", "note"}
+    doc_flag: dict | None = None  # the line's "unsure" (the whole document)
+    flags_only: bool = False  # only reject / ignore lines: flags to read, no spans to assert
 
 
 @dataclass
@@ -104,6 +112,7 @@ class ImportResult:
     spans: int = 0  # spans written (proposals, or asserted spans)
     unchanged: int = 0  # documents already in the state the file gives
     decisions: int = 0  # decision rows appended (annotations)
+    flags: int = 0  # unsure flag rows written (annotations)
     skipped_lines: int = 0
     filtered_lines: int = 0
     version: str | None = None
@@ -202,13 +211,23 @@ def parse_file(
                 pf.filtered += 1
                 continue
         answer = obj.get("answer")
+        flags_only = False
         if answer is not None:
             if answer in ("reject", "ignore"):
                 pf.skipped += 1
-                continue
-            if answer != "accept":
+                if not _has_flag(obj):
+                    continue
+                flags_only = True  # no span to assert, but flags to read
+            elif answer != "accept":
                 errs.add(lineno, f'"answer" must be accept, reject or ignore, got {shown(answer)}')
                 continue
+        doc_flag: dict | None = None
+        if obj.get("unsure") is not None:
+            read = unsure_flag(obj["unsure"])
+            if isinstance(read, str):
+                errs.add(lineno, read)
+                continue
+            doc_flag = read
         # which document?
         doc_id = obj.get("id")
         if doc_id is None and isinstance(obj.get("meta"), dict):
@@ -261,11 +280,21 @@ def parse_file(
                 break
             spans.append(v)
         else:
+            flags = [
+                {"start": v["start"], "end": v["end"], "label": v["label"], "note": v["unsure"]["note"]}
+                for v in spans
+                if v.get("unsure") is not None
+            ]
+            if flags_only:
+                spans = []
             entry = pf.docs.get(doc_id)
             if entry is None:
-                pf.docs[doc_id] = DocIn(doc_id, lineno, kind, text, spans)
+                pf.docs[doc_id] = DocIn(doc_id, lineno, kind, text, spans, flags, doc_flag, flags_only)
             elif kind == "prodigy" and entry.kind == "prodigy":
                 entry.spans.extend(spans)  # binary annotation: one line per span
+                entry.flags.extend(flags)
+                entry.doc_flag = entry.doc_flag or doc_flag
+                entry.flags_only = entry.flags_only and flags_only
             else:
                 errs.add(lineno, f"duplicate document {shown(doc_id)} (first on line {entry.line})")
     if from_annotator is None and len(annotators_seen) > 1:
@@ -276,6 +305,7 @@ def parse_file(
     if not errs and pf.lines == 0:
         errs.add(None, "empty file (no records)")
     # per document: merge exact duplicates, check overlaps
+    pf.docs = {k: d for k, d in pf.docs.items() if not (d.flags_only and not d.flags and d.doc_flag is None)}
     for d in pf.docs.values():
         d.spans.sort(key=lambda s: (s["start"], s["end"], s["label"], s["line"]))
         merged: list[dict] = []
@@ -321,6 +351,14 @@ def parse_file(
 
 
 # ---------------------------------------------------------------------------- proposals
+
+
+def _has_flag(obj: dict) -> bool:
+    """Whether a line (one answered reject / ignore) carries an unsure flag to read."""
+    if obj.get("unsure") is not None or obj.get("unsure_spans"):
+        return True
+    spans = obj.get("spans")
+    return isinstance(spans, list) and any(isinstance(s, dict) and s.get("unsure") is not None for s in spans)
 
 
 def _same_proposals(store, doc_id: str, source: str, version: str, spans: list[dict]) -> bool:
@@ -574,7 +612,7 @@ def import_annotations(
         for d in pf.docs.values():
             stamp = store.document_stamp(d.doc_id, annotator)
             actions, has_work = _plan(store, d, annotator)
-            if not actions:
+            if not actions and not _flag_plan(store, d, annotator, replace, store.annotator_items(d.doc_id, annotator)):
                 res.unchanged += 1
                 continue
             if has_work and not replace:
@@ -588,6 +626,7 @@ def import_annotations(
             plans.append((d, actions))
         errs.raise_if_any()
         if dry_run:
+            res.flags = sum(len(d.flags) + (d.doc_flag is not None) for d, _ in plans)
             res.documents = len(plans)
             res.spans = sum(len(d.spans) for d, _ in plans)
             res.decisions = sum(len(a) for _, a in plans)
@@ -609,7 +648,66 @@ def _plan(store, d: DocIn, annotator: str) -> tuple[list[dict], bool]:
     items = derive_items(store.proposals(d.doc_id, active_only=False), decs)
     finished = is_finished(decs)
     has_work = finished or any(i["status"] != "pending" for i in items)
+    if d.flags_only:  # reject / ignore lines only: their flags, no decision
+        return [], has_work
     return plan_decisions(items, finished, d.spans), has_work
+
+
+def _flag_plan(store, d: DocIn, annotator: str, replace: bool, items: Sequence[Item]) -> list[dict]:
+    """The flag writes that give the annotator the file's unsure flags on ``d`` over their
+    current ``items``: ``{"action": "set"|"clear", "item_key", "start", "end", "label", "note"}``.
+    A file's span flag goes to the annotator's item of the same span and label (an asserted
+    one first). Flags the file does not name are cleared only with ``replace``; without it a
+    flag the annotator set is never changed."""
+    from workbench.core.flags import attach_flags
+
+    current_doc, current = attach_flags(store.flags_in_force(d.doc_id, annotator), items)
+    want: dict[str | None, dict] = {}
+    by_span: dict[tuple, dict] = {}
+    for it in items:
+        k = (it["start"], it["end"], it["label"])
+        if k not in by_span or it["status"] in ACCEPT_STATUSES:
+            by_span[k] = dict(it)
+    for f in d.flags:
+        match = by_span.get((f["start"], f["end"], f["label"]))
+        if match is not None:
+            want[match["key"]] = {**f, "item_key": match["key"]}
+    if d.doc_flag is not None:
+        want[None] = {"item_key": None, "start": None, "end": None, "label": None, "note": d.doc_flag["note"]}
+    have: dict[str | None, dict] = {k: v for k, v in current.items()}
+    if current_doc is not None:
+        have[None] = current_doc
+    out: list[dict] = []
+    for key, w in want.items():
+        h = have.get(key)
+        if h is not None and (h["note"] == w["note"] or not replace):
+            continue
+        out.append({"action": "set", **w})
+    if replace:
+        for key, h in have.items():
+            if key not in want:
+                out.append({"action": "clear", "item_key": h["key"]})
+    return out
+
+
+def _write_flags(store, d: DocIn, annotator: str, replace: bool) -> int:
+    """Write :func:`_flag_plan` (inside the caller's transaction); returns the rows written."""
+    plan = _flag_plan(store, d, annotator, replace, store.annotator_items(d.doc_id, annotator))
+    for f in plan:
+        if f["action"] == "set":
+            store.set_flag(
+                d.doc_id,
+                annotator,
+                note=f["note"],
+                item_key=f["item_key"],
+                start=f["start"],
+                end=f["end"],
+                label=f["label"],
+                origin="import",
+            )
+        else:
+            store.clear_flag(d.doc_id, annotator, item_key=f["item_key"], origin="import")
+    return len(plan)
 
 
 def _write_annotations(
@@ -632,6 +730,7 @@ def _write_annotations(
     the same file again (documents already in the file's state are skipped)."""
 
     run = store.bulk_run("import-annotations", os.path.abspath(path), limits=limits, between=between)
+    first_flag = store.max_flag_id()  # flag rows above it are this import's (taken back on failure)
 
     def write_one(d: DocIn) -> None:
         stamp, actions = planned.get(d.doc_id, ((), []))
@@ -640,7 +739,9 @@ def _write_annotations(
         if store.document_stamp(d.doc_id, annotator) != stamp:
             actions, has_work = _plan(store, d, annotator)
             if not actions:
-                res.unchanged += 1
+                n = _write_flags(store, d, annotator, replace)
+                res.flags += n
+                res.unchanged += not n
                 return
             if has_work and not replace:
                 raise ImportFailed(
@@ -649,7 +750,9 @@ def _write_annotations(
                         "pass --replace to overwrite"
                     ]
                 )
-        res.decisions += run.record_decisions(d.doc_id, annotator, actions, origin="import")
+        if actions:
+            res.decisions += run.record_decisions(d.doc_id, annotator, actions, origin="import")
+        res.flags += _write_flags(store, d, annotator, replace)
         res.documents += 1
         res.spans += len(d.spans)
 
@@ -659,5 +762,9 @@ def _write_annotations(
         run.finish()
     except BaseException:
         run.undo()
-        res.decisions = res.documents = res.spans = 0
+        try:
+            store.delete_flags_after(annotator, first_flag, "import")
+        except Exception:  # the undo's own failure is reported by the note it leaves
+            pass
+        res.decisions = res.documents = res.spans = res.flags = 0
         raise

@@ -163,10 +163,12 @@ def export_annotations(
       A span that answers a proposal has "proposal": {"start", "end", "label",
       "source"} (the proposal's own bounds: an edit differs from them); attrs a
       person typed have "attrs_manual": true beside them. import annotations
-      reads both back, so edits stay edits.
+      reads both back, so edits stay edits. Unsure flags (annotate ! / F):
+      "unsure": {"note"} on a span and on every line of a flagged document; a
+      flagged pending proposal or document gets an "answer": "ignore" line.
     doccano / conll / spacy: one record per (document, annotator) with the
       spans the annotator asserts, and "_annotator_id" (doccano and spacy also
-      "proposals": [[start, end, {...}], ...]).
+      "proposals": [[start, end, {...}], ...], "unsure_spans" and "unsure").
     Ordered by document (ingest order), annotator, then span.
     """
     from workbench.core.types import ACCEPT_STATUSES
@@ -333,6 +335,8 @@ def import_annotations_cmd(
         )
     else:
         msg = "nothing to import"
+    if res.flags:
+        msg += f"; {res.flags:,} unsure flag{'s' if res.flags != 1 else ''}"
     if res.unchanged:
         msg += f"; {res.unchanged:,} documents already in this state"
     if res.skipped_lines:

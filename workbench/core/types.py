@@ -82,6 +82,7 @@ class ExportSpan(TypedDict):
     origin: NotRequired[str]  # gold exports: agreed, single-annotator, picked, edited, added, corrected, ...
     reviewer: NotRequired[str]  # gold exports: the reviewer who wrote it (not for automatic gold)
     proposal: NotRequired[ProposalRef]
+    unsure: NotRequired[dict]  # annotation exports: the annotator flagged the span unsure ({"note"})
     raw_start: NotRequired[int]
     raw_end: NotRequired[int]
     raw_byte_start: NotRequired[int]

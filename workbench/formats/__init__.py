@@ -94,6 +94,12 @@ def span_proposals(spans: Iterable[Mapping[str, Any]]) -> list[list]:
     return [[s["start"], s["end"], s["proposal"]] for s in spans if s.get("proposal")]
 
 
+def span_unsure(spans: Iterable[Mapping[str, Any]]) -> list[list]:
+    """``[[start, end, {"note"}], ...]`` of the spans an annotator flagged unsure (annotation
+    exports): how doccano records and spaCy's ``user_data`` carry the flags."""
+    return [[s["start"], s["end"], s["unsure"]] for s in spans if s.get("unsure") is not None]
+
+
 def check_flat(doc_id: str, spans: Iterable[Mapping[str, Any]], what: str) -> None:
     """Refuse overlapping spans (``spans`` sorted by start): formats and training need flat spans."""
     prev = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import ErrorSink, span_attrs, span_proposals
+from . import ErrorSink, span_attrs, span_proposals, span_unsure
 from .jsonl import JsonlWriter, dumps
 from .validate import is_int, shown
 
@@ -29,6 +29,9 @@ def doccano_record(rec: Mapping[str, Any]) -> dict[str, Any]:
     proposals = span_proposals(rec["spans"])
     if proposals:
         out["proposals"] = proposals
+    unsure = span_unsure(rec["spans"])
+    if unsure:
+        out["unsure_spans"] = unsure
     for k, v in rec.items():
         if k not in ("id", "text", "spans") and k not in out:
             out[k] = v
@@ -76,7 +79,11 @@ def doccano_spans(obj: dict, lineno: int, errs: ErrorSink) -> list[dict] | None:
                 )
                 return None
             out.append({"start": e[0], "end": e[1], "label": e[2]})
-    for key, what, noun in (("attrs", "attrs", "the attributes"), ("proposals", "proposal", "the proposal")):
+    for key, what, noun in (
+        ("attrs", "attrs", "the attributes"),
+        ("proposals", "proposal", "the proposal"),
+        ("unsure_spans", "unsure", "the unsure flag"),
+    ):
         entries = obj.get(key)
         if entries is None:
             continue

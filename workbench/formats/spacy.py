@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from . import ExportError, span_attrs, span_proposals
+from . import ExportError, span_attrs, span_proposals, span_unsure
 
 
 def load_spacy():
@@ -123,6 +123,9 @@ def spacy_user_data(rec: Mapping[str, Any]) -> dict[str, Any]:
     proposals = span_proposals(rec["spans"])
     if proposals:
         data["proposals"] = proposals
+    unsure = span_unsure(rec["spans"])
+    if unsure:
+        data["unsure_spans"] = unsure
     for k, v in rec.items():
         if k not in ("id", "text", "spans"):
             data[k] = v

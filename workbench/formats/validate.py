@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from workbench.core.flags import clean_note
 from workbench.core.labels import LABELS, validate_attrs
 from workbench.core.quantity import derive_attrs
 
@@ -39,10 +40,11 @@ def label_error(label: object) -> str:
 
 def validate_span(sp: dict, i: int, text: str, lineno: int, errs: ErrorSink) -> dict | None:
     """Span ``i`` of line ``lineno`` checked: ``{"start", "end", "label", "text", "attrs", "score",
-    "line", "attrs_manual"?, "proposal"?}`` (``text`` from the document, ``{}`` attrs None, a
-    QUANTITY's missing attrs derived from its text, ``attrs_manual`` true when the file says a
-    person typed the attrs, ``proposal`` (:func:`proposal_ref`) when the span names the
-    proposal it answers), or None with the problem reported."""
+    "line", "attrs_manual"?, "proposal"?, "unsure"?}`` (``text`` from the document, ``{}`` attrs
+    None, a QUANTITY's missing attrs derived from its text, ``attrs_manual`` true when the file
+    says a person typed the attrs, ``proposal`` (:func:`proposal_ref`) when the span names the
+    proposal it answers, ``unsure`` (:func:`unsure_flag`) when the annotator flagged it), or
+    None with the problem reported."""
     s: Any = sp.get("start")
     e: Any = sp.get("end")
     lab = sp.get("label")
@@ -97,7 +99,25 @@ def validate_span(sp: dict, i: int, text: str, lineno: int, errs: ErrorSink) -> 
             errs.add(lineno, f"{where} {lab}: {ref}")
             return None
         out["proposal"] = ref
+    if sp.get("unsure") is not None:
+        flag = unsure_flag(sp["unsure"])
+        if isinstance(flag, str):
+            errs.add(lineno, f"{where} {lab}: {flag}")
+            return None
+        out["unsure"] = flag
     return out
+
+
+def unsure_flag(v: object) -> dict | str:
+    """An ``"unsure"`` flag (a span's or a document's, as annotation exports write it)
+    checked: ``{"note"}`` with the note cleaned (:func:`workbench.core.flags.clean_note`; other
+    keys ignored), or the reason it is wrong."""
+    if not isinstance(v, dict):
+        return f'"unsure" must be an object {{"note": "..."}}, got {shown(v, 40)}'
+    try:
+        return {"note": clean_note(v.get("note", ""))}
+    except ValueError as e:
+        return f'"unsure": {e}'
 
 
 PROPOSAL_SHAPE = '{"start", "end", "label", "source"?}'

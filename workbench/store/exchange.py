@@ -86,13 +86,18 @@ class ExchangeQueries:
     def export_annotated_documents(
         self, annotator: str | None = None, *, with_raw: bool = False
     ) -> Iterator[ExportDocument]:
-        """Documents with decisions (by ``annotator``, or anyone), in ingest order;
-        the same columns as :meth:`export_gold_documents`."""
+        """Documents with decisions or unsure flags (by ``annotator``, or anyone), in ingest
+        order; the same columns as :meth:`export_gold_documents`."""
         if annotator is None:
-            return self._iter_doc_rows("EXISTS (SELECT 1 FROM decisions x WHERE x.doc_id = d.id)", with_raw=with_raw)
+            return self._iter_doc_rows(
+                "EXISTS (SELECT 1 FROM decisions x WHERE x.doc_id = d.id)"
+                " OR EXISTS (SELECT 1 FROM flags f WHERE f.doc_id = d.id)",
+                with_raw=with_raw,
+            )
         return self._iter_doc_rows(
-            "EXISTS (SELECT 1 FROM decisions x WHERE x.doc_id = d.id AND x.annotator = ?)",
-            (annotator,),
+            "EXISTS (SELECT 1 FROM decisions x WHERE x.doc_id = d.id AND x.annotator = ?)"
+            " OR EXISTS (SELECT 1 FROM flags f WHERE f.doc_id = d.id AND f.annotator = ?)",
+            (annotator, annotator),
             with_raw=with_raw,
         )
 
