@@ -91,7 +91,7 @@ def _status_lines(store) -> list[str]:
         )
     note = status_note(status, True)
     if note:
-        lines.append(f"status: {visible(note)}")
+        lines.append(f"{'status' if alive else 'last status'}: {visible(note)}")
     if status and status.get("error"):
         lines.append(f"last error: {visible(str(status['error']))}")
     return lines
