@@ -437,3 +437,28 @@ def test_status_notes():
     assert status_note({"state": "waiting", "new": 1, "finished": 1, "every": 5}, True) == (
         "retrains after 4 more finished docs"
     )
+
+
+def test_the_worker_checks_again_only_when_something_changed(db, monkeypatch):
+    import workbench.propose.retrain as rt
+
+    calls: list[int] = []
+    real = rt.retrain_once
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(rt, "retrain_once", counting)
+    w = Worker(db, 2)
+    try:
+        assert w.step()["state"] == "waiting" and w.step()["state"] == "waiting"
+        assert len(calls) == 1  # nothing decided in between: one read, no second check
+        finish(w.store, "t0")
+        assert w.step()["new"] == 1 and len(calls) == 2
+        finish(w.store, "t1")
+        assert w.step()["state"] == "trained" and len(calls) == 3
+        assert w.step()["state"] == "waiting" and len(calls) == 4  # after a training: once more
+        assert w.step()["state"] == "waiting" and len(calls) == 4
+    finally:
+        w._finish()

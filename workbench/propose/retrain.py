@@ -277,6 +277,8 @@ class Worker:
         self._failed: frozenset[str] | None = None
         self._backoff = 0.0
         self._beats: threading.Thread | None = None
+        self._seen: tuple | None = None  # the store's retrain_fingerprint at the last check
+        self._last: dict = {"state": "waiting"}
 
     # -- plumbing
     def parent_gone(self) -> bool:
@@ -353,10 +355,17 @@ class Worker:
         store = self._open()
         if not store.acquire_retrain_lock():
             return {"state": "busy"}
+        seen = store.retrain_fingerprint()
+        if seen == self._seen and not self.force:
+            return self._last  # no decision, gold or model since the last check
         out = retrain_once(
             store, self.every, force=self.force, status=self._report, check=self.check, skip_ids=self._failed
         )
         self.force = False
+        # taken before the check: a decision made during it is seen at the next poll; after a
+        # training, check again (the new model row moved it anyway)
+        self._seen = None if out["state"] == "trained" else seen
+        self._last = out
         if out.get("reason") == SAME_AS_FAILED:
             return out  # the note still says why the last attempt failed
         if out["state"] == "error":

@@ -163,6 +163,16 @@ class RetrainQueries:
         with self.write() as c:
             self._put_in(c, EVERY_KEY, int(n))
 
+    def retrain_fingerprint(self) -> tuple:
+        """What the training set and the latest model depend on, in one cheap read (counts and
+        largest ids of decisions and gold, the latest model's time): unchanged, nothing to check."""
+        return tuple(
+            self.conn.execute(
+                "SELECT (SELECT count(*) FROM decisions), (SELECT max(id) FROM decisions),"
+                " (SELECT count(*) FROM gold), (SELECT max(id) FROM gold), (SELECT max(created_at) FROM models)"
+            ).fetchone()
+        )
+
     # ------------------------------------------------------------------ what may be re-proposed
     def document_started(self, doc_id: str) -> bool:
         """Whether anyone has touched the document: a decision of any annotator (undone ones
