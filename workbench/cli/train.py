@@ -14,6 +14,35 @@ from workbench.core.visible import visible
 from .context import AppContext, Progress, echo_err, pass_app
 
 
+def _read_extra(paths: tuple[str, ...]) -> tuple[list[dict], list[dict]]:
+    """The extra training documents of ``--extra`` files and each file's figures; a file with
+    problems stops the command (``FILE:LINE: reason`` lines, exit 1, nothing trained)."""
+    from workbench.propose.extra import ExtraError, read_extra
+
+    docs: list[dict] = []
+    figures: list[dict] = []
+    for p in paths:
+        try:
+            d, f = read_extra(p)
+        except ExtraError as e:
+            for line in e.lines[:-1]:
+                echo_err(visible(line))
+            more = e.total - len(e.lines)
+            raise click.ClickException(
+                visible(e.lines[-1]) + (f" (and {more} more problem{'s' if more != 1 else ''})" if more > 0 else "")
+            ) from None
+        docs.extend(d)
+        figures.append(f)
+        left = ", ".join(f"{k} {v:,}" for k, v in sorted(f["left_out"].items()))
+        echo_err(
+            f"extra {visible(f['file'])}: {f['documents']:,} sentences or documents, spans "
+            + ", ".join(f"{k} {v:,}" for k, v in f["spans"].items())
+            + (f"; left out (labels not ours): {visible(left)}" if left else "")
+            + (f"; {', '.join(f['filled_from_rules'])} from the rules" if f["filled_from_rules"] else "")
+        )
+    return docs, figures
+
+
 def _cv_text(cv: dict) -> str:
     from workbench.core.labels import LABELS
 
@@ -80,9 +109,19 @@ def _cv_text(cv: dict) -> str:
     is_flag=True,
     help="Also train on finished annotations of documents that have no gold yet (each annotator's spans).",
 )
+@click.option(
+    "--extra",
+    "extra_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="More training data: a general-domain NER corpus you hold, character per line with BIO / BMES / "
+    "BIOES tags (CHAR<TAB>TAG, blank line between sentences) or JSONL {text, spans} (repeatable). "
+    "Read strictly (FILE:LINE: reason); with --cv it is in every fold's training part, never scored.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the model row (and the cross-validation) as JSON.")
 @pass_app
-def train(app: AppContext, cv: int | None, with_annotations: bool, as_json: bool) -> None:
+def train(app: AppContext, cv: int | None, with_annotations: bool, extra_files: tuple[str, ...], as_json: bool) -> None:
     """Train the learned proposer on the database's gold and store the model in the database.
 
     \b
@@ -102,6 +141,7 @@ def train(app: AppContext, cv: int | None, with_annotations: bool, as_json: bool
     from workbench.propose.retrain import train_and_save, training_documents
 
     store = app.store
+    extra, extra_figures = _read_extra(extra_files)
     docs, n_gold, n_ann = training_documents(store, with_annotations)
     if not docs:
         hint = "finish documents in 'workbench annotate' and settle them with 'workbench review'" + (
@@ -112,19 +152,18 @@ def train(app: AppContext, cv: int | None, with_annotations: bool, as_json: bool
     try:
         if cv is not None:
             with Progress("cross-validation", cv, threshold=2) as bar:
-                cv_result = cross_validate(docs, cv, progress=bar.done)
+                cv_result = cross_validate(docs, cv, progress=bar.done, extra=extra)
             if not as_json:
                 click.echo(_cv_text(cv_result))
-        extra = None
+        more: dict = {"extra": extra_figures} if extra_figures else {}
         if cv_result is not None:
-            extra = {
-                "cv": {
-                    "folds": cv_result["folds"],
-                    "documents": cv_result["documents"],
-                    "exact": {k: v["exact"] for k, v in cv_result["results"].items()},
-                }
+            more["cv"] = {
+                "folds": cv_result["folds"],
+                "documents": cv_result["documents"],
+                "extra_documents": len(extra),
+                "exact": {k: v["exact"] for k, v in cv_result["results"].items()},
             }
-        row, new, figures = train_and_save(store, docs, n_gold, n_ann, extra_figures=extra)
+        row, new, figures = train_and_save(store, docs + extra, n_gold, n_ann, extra_figures=more)
     except (TrainingError, ProposerUnavailable) as e:
         raise click.ClickException(str(e)) from None
     if as_json:
@@ -134,6 +173,8 @@ def train(app: AppContext, cv: int | None, with_annotations: bool, as_json: bool
     what = f"{n_gold} gold document{'s' if n_gold != 1 else ''}" + (
         f" and {n_ann} finished annotation{'s' if n_ann != 1 else ''}" if with_annotations else ""
     )
+    if extra:
+        what += f" plus {len(extra):,} extra sentences or documents ({', '.join(f['file'] for f in extra_figures)})"
     click.echo(
         f"trained {MODEL_NAME} {row['version']} on {what} ({figures['characters']:,} characters, {spans:,} spans)"
         f" in {figures['seconds']:.1f} s; model {row['size'] / 1024:,.0f} KB "

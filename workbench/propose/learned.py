@@ -359,8 +359,10 @@ def cross_validate(
     progress: Callable[[int, int], None] | None = None,
     params: dict | None = None,
     scheme: str = TAG_SCHEME,
+    extra: Sequence[dict] = (),
 ) -> dict:
-    """``k``-fold cross-validation over the documents ``{"id", "text", "spans"}``: for each
+    """``k``-fold cross-validation over the documents ``{"id", "text", "spans"}`` (``extra``:
+    more training documents, in the training part of every fold, never scored): for each
     fold, train on the others and propose the fold with ``rules``, the CRF alone (``crf``,
     every label from the model) and ``learned`` (the CRF with :data:`RULE_LABELS` from the
     rules). Returns ``{"folds", "documents", "results": {system: evaluate(...)}, "seconds"}``
@@ -374,7 +376,7 @@ def cross_validate(
     preds: dict[str, dict[str, list[dict]]] = {"rules": {}, "crf": {}, "learned": {}}
     t0 = time.perf_counter()
     for n, part in enumerate(parts):
-        train_docs = [by_id[i] for i in by_id if i not in part]
+        train_docs = [by_id[i] for i in by_id if i not in part] + list(extra)
         data, _ = train(train_docs, params=params, scheme=scheme)
         p = LearnedProposer.from_bytes(data, scheme=scheme)
         for i in part:
