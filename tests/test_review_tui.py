@@ -553,3 +553,62 @@ def test_review_repaints_only_the_rows_a_change_names(sim3):
             assert "✓" in str(app.list._row(0)) or "✗" in str(app.list._row(0))
 
     run(go())
+
+
+def test_add_mode_word_end_and_line_edges_move_the_caret_like_annotate(missed, gold_docs):
+    """e, 0 / home and $ / end in the review add mode: the shared new-span model's motions
+    (workbench.session.spanmode), bound as in annotate; the key bar and the help list them."""
+    from workbench.session.spanmode import SpanMode
+
+    async def go():
+        session = ReviewSession(missed, "rita")
+        app = ReviewApp(session)
+        async with app.run_test(size=SIZE) as pilot:
+            await press(pilot, "n")
+            d = session.add_draft
+            text, words = session.text(d.doc_id), session.words(d.doc_id)
+            await press(pilot, "j", "w", "w")
+            start = d.caret
+
+            def model(caret):
+                return SpanMode(text, words, caret)
+
+            want = model(start)
+            want.word_end()
+            await press(pilot, "e")
+            assert session.add_draft.caret == want.caret != start
+            want.word_end()
+            await press(pilot, "e")  # at a word's end: the next word's
+            assert session.add_draft.caret == want.caret
+            for key, motion in (
+                ("0", "line_start"),
+                ("dollar_sign", "line_end"),
+                ("home", "line_start"),
+                ("end", "line_end"),
+            ):
+                m = model(session.add_draft.caret)
+                getattr(m, motion)()
+                await press(pilot, key)
+                assert session.add_draft.caret == m.caret, key
+                assert text[m.caret] != "\n"
+            await press(pilot, "0")
+            a = session.add_draft.caret
+            assert a == 0 or text[a - 1] == "\n"
+            await press(pilot, "v", "dollar_sign")  # anchor at the line start, caret at its end: the whole line
+            sel = session.add_selection()
+            assert sel[0] == a and (sel[1] == len(text) or text[sel[1]] == "\n")
+            bar = app.keybar_text(200).plain  # a wide terminal: every entry
+            assert "wbe word" in bar and "0/$ line edge" in bar
+            assert "wbe word" in app.keybar_text(80).plain and "? all keys" in app.keybar_text(80).plain
+            assert app.mode == "add" and added_rows(missed) == [] and all_reviews(missed) == []  # motions write nothing
+            await press(pilot, "question_mark")
+            from rich.table import Table
+
+            table = Table()
+            app.screen.fill(table)  # the help screen's key table
+            rows = list(zip(*(list(c.cells) for c in table.columns)))
+            for bid, keys in (("add.word_end", "e"), ("add.line_start", "0 home"), ("add.line_end", "$ end")):
+                assert [str(r[0]) for r in rows if r[2] == bid] == [keys], bid
+            assert "e word end, 0/$ line start/end" in app.HELP_RULES
+
+    run(go())

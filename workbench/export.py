@@ -320,8 +320,8 @@ def iter_annotation_states(
         for r in store.flag_rows(doc_id, annotator):
             rows.setdefault(r["annotator"], []).append(r)
         by_flagger = {a: current_flags(r) for a, r in rows.items()}
-        for a, flags in by_flagger.items():  # flagged without a decision: exported for the flags
-            if flags:
+        for a, in_force in by_flagger.items():  # flagged without a decision: exported for the flags
+            if in_force:
                 by_ann.setdefault(a, [])
         for ann in sorted(by_ann):
             decs = by_ann[ann]

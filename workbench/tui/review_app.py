@@ -535,6 +535,14 @@ class ReviewApp(WorkbenchApp):
     def action_caret_word(self, d: int) -> None:
         self._edit(self.session.add_word, int(d))
 
+    def action_caret_word_end(self) -> None:
+        """``e``: the caret to the end of its word (the shared new-span model's motion)."""
+        self._edit(self.session.add_word_end)
+
+    def action_caret_line_edge(self, d: int) -> None:
+        """``0`` / ``$``: the caret to the start / end of its line."""
+        self._edit(self.session.add_line_edge, int(d))
+
     def action_caret_line(self, d: int) -> None:
         """The caret one wrapped row down / up in the text shown, keeping its column."""
         s = self.session

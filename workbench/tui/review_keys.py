@@ -77,6 +77,9 @@ KEYS: list[Key] = [
     _k("add.right", "l,right", "caret(1)", "caret →", (ADD,), "Add"),
     _k("add.word_next", "w", "caret_word(1)", "caret to the next word", (ADD,), "Add"),
     _k("add.word_prev", "b", "caret_word(-1)", "caret to the previous word", (ADD,), "Add"),
+    _k("add.word_end", "e", "caret_word_end", "caret to the end of the word (there: of the next)", (ADD,), "Add"),
+    _k("add.line_start", "0,home", "caret_line_edge(-1)", "caret to the line start", (ADD,), "Add"),
+    _k("add.line_end", "dollar_sign,end", "caret_line_edge(1)", "caret to the line end", (ADD,), "Add"),
     _k("add.line_down", "j,down", "caret_line(1)", "caret one line down", (ADD,), "Add"),
     _k("add.line_up", "k,up", "caret_line(-1)", "caret one line up", (ADD,), "Add"),
     _k(
@@ -155,8 +158,9 @@ KEYBAR: dict[str, list[KeybarEntry]] = {
     ATTRS: [E((), "value unit approx, e.g. 1500万 斤 more"), E((), "enter save"), E(("cancel",), "cancel")],
     ADD: [
         E(("add.left", "add.right"), "char"),
-        E(("add.word_next", "add.word_prev"), "word"),
+        E(("add.word_next", "add.word_prev", "add.word_end"), "word"),
         E(("add.line_down", "add.line_up"), "line"),
+        E(("add.line_start", "add.line_end"), "line edge"),
         E(("add.anchor",), "anchor"),
         E(("add.find",), "find"),
         E(("digit.1", "digit.7"), "label"),
@@ -174,8 +178,9 @@ KEYBAR: dict[str, list[KeybarEntry]] = {
 }
 
 # key bar entries dropped first when the screen is narrow (indices into KEYBAR[mode])
-# (the list's: the palette, highlight, enter take, gold, skip, undo: "? help" and "q quit" stay at 80 columns)
-KEYBAR_DROP: dict[str, list[int]] = {NORMAL: [12, 2, 3, 8, 6, 9], GOLD: [8, 9, 4, 11, 1]}
+# (the list's: the palette, highlight, enter take, gold, skip, undo: "? help" and "q quit" stay at 80 columns;
+# the add mode's: the palette, line edge, document, line, find, attrs, char: "? help" stays)
+KEYBAR_DROP: dict[str, list[int]] = {NORMAL: [12, 2, 3, 8, 6, 9], GOLD: [8, 9, 4, 11, 1], ADD: [12, 3, 8, 2, 5, 7, 0]}
 
 HELP_RULES = """\
 Every action is written to the database (review log + gold, one transaction) when its key is pressed.
@@ -185,7 +190,8 @@ there (maybe none). Versions are shown over the same text window, most supported
 e edits a copy of the highlighted version: here digits 1-7 set the label, [ ] { } move start / end,
   tab moves between the draft's spans, d drops one, a sets QUANTITY attrs, c restarts from the
   next version; enter saves it as an adjudicated span (or as the version it now equals).
-n adds a span no annotator made: h/l (w/b, j/k) move the caret, v sets an anchor (the selection is
+n adds a span no annotator made: h/l (w/b word start, e word end, 0/$ line start/end, j/k) move the
+  caret, v sets an anchor (the selection is
   anchor..caret, without anchor the word under the caret), 1-7 the label, a QUANTITY attrs, tab the
   next document, enter saves it to gold (origin "added"). It may not overlap gold or an unsettled item.
 space skips (logged, stays unsettled); u undoes your own latest action, any depth, also one made in an
