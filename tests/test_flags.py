@@ -544,3 +544,36 @@ def test_import_refuses_bad_flags_file_line_reason_and_writes_nothing(fstore, tm
         line = 2 if i != 2 else 1
         assert f"{path}:{line}: " in res.output and "unsure" in res.output, res.output
         assert db_dump(fstore) == before
+
+
+def test_review_list_marks_flagged_disagreements_and_hostile_notes_stay_safe(fstore):
+    from pilot_helpers import run
+
+    from workbench.review import ReviewSession
+    from workbench.tui.review_app import ReviewApp
+
+    two_annotators_disagree(fstore)
+    with fstore.write() as c:  # a note another tool wrote with terminal controls in it
+        c.execute("UPDATE flags SET note = ? WHERE item_key IS NULL", ("\x1b]52;c;aGk=\x07\x1b[2J\u202eevil",))
+
+    async def go():
+        session = ReviewSession(fstore, "rita")
+        app = ReviewApp(session)
+        async with app.run_test(size=(130, 36)) as pilot:
+            await pilot.pause()
+            rows = [app.list.render_line(y).text for y in range(4)]
+            flagged = [r for r in rows if "北京市政府" in r]
+            assert flagged and "⚑" in flagged[0]  # the disagreement alice flagged a span in
+            assert not any("⚑" in r for r in rows if "2024" in r)  # only the document flag there
+            shown = app.detail.build(120).plain
+            assert "␛]52;c;aGk=␇␛[2J␦evil" in shown
+            shot = app.export_screenshot()
+            assert "\x1b]52" not in shot and "\u202e" not in shot
+
+    run(go())
+
+
+def test_workbench_check_passes_with_flags(fstore):
+    flagged_work(fstore)
+    res = _cli(fstore.path, "check")
+    assert res.exit_code == 0, res.output

@@ -10,7 +10,7 @@ from textual.strip import Strip
 
 from ..core.labels import COLORS
 from ..core.visible import visible
-from .items import clip_cells, pad_cells
+from .items import FLAG_MARK, clip_cells, pad_cells
 from .safe import SafeText
 from .scroll import LineView
 
@@ -137,6 +137,8 @@ class ItemList(RowList):
         t.append(pad_cells(SafeText(kinds, style=st("kind")), 5))
         if width >= 40:
             t.append(pad_cells(SafeText(clip_cells(visible(c.doc_id), 9), style=st("faint")), 10))
+        if any(not f["document"] for f in s.item_flags(it)):  # an annotator flagged a span here unsure
+            t.append(FLAG_MARK, style=st("warn-b"))
         rest = max(6, width - t.cell_len - 1)
         snippet = visible(s.text(c.doc_id)[c.start : c.end])
         label = (
