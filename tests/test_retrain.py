@@ -269,7 +269,9 @@ def test_a_second_worker_does_not_run_while_the_first_holds_the_lock(db):
         sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
         try:
             _put_lock(s, pid=sleeper.pid, host=socket.gethostname(), heartbeat=time.time(), started=time.time())
+            writes = s.conn.total_changes
             assert not s.acquire_retrain_lock()
+            assert s.conn.total_changes == writes  # a waiting worker polls without writing
             assert Worker(db, 1).run(once=True) == {"state": "busy"}
             assert s.models() == []
             assert s.retrain_lock()["pid"] == sleeper.pid  # not taken
@@ -279,6 +281,8 @@ def test_a_second_worker_does_not_run_while_the_first_holds_the_lock(db):
             # the holder stops renewing: taken over
             _put_lock(s, pid=sleeper.pid, host=socket.gethostname(), heartbeat=time.time() - 3600, started=0)
             assert s.acquire_retrain_lock() and s.retrain_lock()["pid"] == os.getpid()
+            writes = s.conn.total_changes
+            assert s.acquire_retrain_lock() and s.conn.total_changes == writes  # ours, just renewed
         finally:
             sleeper.kill()
             sleeper.wait()

@@ -100,10 +100,18 @@ class RetrainQueries:
             return None
         return v if isinstance(v, dict) else None
 
-    def acquire_retrain_lock(self, *, stale_after: float = STALE_SECONDS) -> bool:
+    def acquire_retrain_lock(self, *, stale_after: float = STALE_SECONDS, fresh: float = 30.0) -> bool:
         """Take the retraining lock for this process (one short write transaction): True when
-        it is ours now (free, stale, or already ours), False while another live worker holds it."""
+        it is ours now (free, stale, or already ours), False while another live worker holds it.
+        Read first: a lock held by a live worker, or ours and renewed in the last
+        ``fresh`` seconds, costs no write transaction (waiting workers poll)."""
         now = time.time()
+        seen = self.retrain_lock()
+        if not _mine(seen) and not lock_is_stale(seen, now=now, stale_after=stale_after):
+            return False
+        beat = seen.get("heartbeat") if isinstance(seen, dict) else None
+        if _mine(seen) and isinstance(beat, int | float) and now - float(beat) < fresh:
+            return True
         with self.write() as c:
             cur = self._setting_in(c, LOCK_KEY)
             if not _mine(cur) and not lock_is_stale(cur, now=now, stale_after=stale_after):
