@@ -82,7 +82,10 @@ def _status_lines(store) -> list[str]:
     alive = store.retrain_worker_alive()
     status = store.retrain_status()
     every = store.retrain_every()
-    lines = [f"every: {every if every is not None else 'default'} finished documents (retrain:every)"]
+    lines = [
+        f"every: {effective_every(store, None)} finished documents"
+        + (" (the project's setting)" if every is not None else " (the default)")
+    ]
     if lock is None:
         lines.append("worker: none")
     else:
