@@ -466,3 +466,18 @@ def test_the_worker_checks_again_only_when_something_changed(db, monkeypatch):
         assert w.step()["state"] == "waiting" and len(calls) == 4
     finally:
         w._finish()
+
+
+def test_the_worker_never_writes_to_the_terminal_it_was_started_from(tmp_path):
+    # a worker that fails at once (no such database): its error goes nowhere near the parent's
+    # stdout / stderr (the annotate TUI's terminal)
+    code = (
+        "import sys\n"
+        "from workbench.cli.retrain import start_worker\n"
+        "p = start_worker(sys.argv[1], 5)\n"
+        "print('rc', p.wait(60))\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "none.db")], capture_output=True, text=True, timeout=90
+    )
+    assert r.stdout == "rc 1\n" and r.stderr == ""
