@@ -93,3 +93,19 @@ def test_two_sources_160x45(corpus_store, snap_compare):
     two_sources(corpus_store)
     app = AnnotateApp(corpus_store, "alice", doc_id=DOC0, use_user_keymap=False)
     assert snap_compare(app, terminal_size=BIG)
+
+
+@SIZES
+def test_unsure_flags(app, snap_compare, size):
+    """A flagged span (⚑ in the list, its note in the status line), a flagged document (the
+    header), and the note form open on the flagged span, its note in the field (issue 14)."""
+
+    async def before(pilot):
+        s = pilot.app.session
+        s.flag_document("扫描件，数字待核")
+        pilot.app._do(s.flag_current, "机构名是否完整？")
+        await pilot.pause()
+        await pilot.press("exclamation_mark")
+        await _no_blink(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=before)

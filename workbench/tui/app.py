@@ -533,10 +533,9 @@ class AnnotateApp(WorkbenchApp):
 
     def _open_note(self, target: str, title: Text, flag: dict | None) -> None:
         self._note_target = target
-        hint = SafeText("enter saves", style=self.st("dim"))
-        if flag is not None:
-            hint.append(f" · {self.keys_for('note.clear')} clears", style=self.st("warn-b"))
-        hint.append(" · esc", style=self.st("dim"))
+        # the key bar says enter / ctrl+r / esc; the field keeps the room (80 columns)
+        hint = SafeText(f"flagged: {self.keys_for('note.clear')} clears" if flag is not None else "new flag")
+        hint.stylize(self.st("warn-b") if flag is not None else self.st("dim"))
         self.note_form.open_for(title, flag["note"] if flag is not None else "", hint)
         self.mode = NOTE
 
