@@ -153,6 +153,7 @@ class Trivial(FrameClock, App):
             "slash",
             "right_square_bracket",
             "left_curly_bracket",
+            "t",
         )
     ]
 
@@ -225,6 +226,46 @@ async def bench_annotate(db: Path, doc_id: str, n: int) -> dict[str, list[float]
             written = store.count("decisions", "annotator = ?", (f"bench-{key}",)) - before
             if key != "j" and written != len(res[key]):
                 raise SystemExit(f"{doc_id} {key}: {written} decisions for {len(res[key])} presses")
+    store.close()
+    return res
+
+
+# the annotate app's mode switches: (label, key, between, after, until(app)); timed to the first
+# frame showing the new mode (for ``?``: the help screen). The cursor is put on a QUANTITY first
+# (``t 7``), so that ``e`` opens the attrs form.
+def annotate_switches():
+    return [
+        ("? help", "question_mark", None, "escape", lambda app: _is_help),
+        ("esc help", "escape", "question_mark", None, lambda app: _not_help),
+        ("/ search", "slash", None, "escape", lambda app: _mode(app, "search")),
+        ("esc search", "escape", "slash", None, lambda app: _mode(app, "normal")),
+        ("n span", "n", None, "escape", lambda app: _mode(app, "span")),
+        ("esc span", "escape", "n", None, lambda app: _mode(app, "normal")),
+        ("t jump", "t", None, "escape", lambda app: _mode(app, "jump")),
+        ("esc jump", "escape", "t", None, lambda app: _mode(app, "normal")),
+        ("e attrs", "e", None, "escape", lambda app: _mode(app, "attrs")),
+        ("esc attrs", "escape", "e", None, lambda app: _mode(app, "normal")),
+    ]
+
+
+async def bench_annotate_switches(db: Path, doc_id: str, n: int) -> dict[str, list[float]]:
+    store = Store(db)
+    res = {}
+    app = TimedAnnotate(store, "bench-switches", doc_id=doc_id, use_user_keymap=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        await _measure(app, pilot, "j", 5)  # warm up
+        for k in ("t", "7"):
+            await pilot.press(k)
+        await pilot.pause()
+        it = app.session.current
+        if it is None or it["label"] != "QUANTITY":
+            raise SystemExit(f"{doc_id}: t 7 did not land on a QUANTITY")
+        for label, key, between, after, until in annotate_switches():
+            xs = await _measure(app, pilot, key, n, between, after, until(app))
+            if len(xs) != n:
+                raise SystemExit(f"{doc_id} {label}: {n - len(xs)} presses showed no frame")
+            res[label] = xs
     store.close()
     return res
 
@@ -451,9 +492,15 @@ def main_annotate(args) -> None:
         db, info = build_docs(Path(tmp))
         base = asyncio.run(bench_trivial(args.presses))
         results = {doc: asyncio.run(bench_annotate(db, doc, args.presses)) for doc in ("a_big", "b_small")}
+        switch_keys = sorted({k for _l, k, *_ in annotate_switches()})
+        sbase = asyncio.run(bench_trivial_keys(switch_keys, args.presses))
+        switches = asyncio.run(bench_annotate_switches(db, "a_big", args.presses))
         base2 = asyncio.run(bench_trivial(args.presses))  # baseline again, after
+        sbase2 = asyncio.run(bench_trivial_keys(switch_keys, args.presses))
     for k in base:
         base[k] += base2[k]
+    for k in sbase:
+        sbase[k] += sbase2[k]
     hdr = f"{'document':<34}{'key':>4}{'median':>9}{'p95':>9}{'baseline med':>14}{'baseline p95':>14}{'Δ median':>10}{'Δ p95':>8}"
     print(hdr)
     print("-" * len(hdr))
@@ -469,6 +516,17 @@ def main_annotate(args) -> None:
             )
     print()
     print("target: annotate median/p95 <= baseline + 10 ms on both documents")
+    print()
+    chars, props = info["a_big"]
+    print(f"annotate mode switches ({chars:,} chars, {props:,} proposals)")
+    hdr = f"{'switch':<16}{'key':>10}{'median':>9}{'p95':>9}{'baseline med':>14}{'baseline p95':>14}{'Δ median':>10}{'Δ p95':>8}{'ratio':>9}"
+    print(hdr)
+    print("-" * len(hdr))
+    keys = {lab: k for lab, k, *_ in annotate_switches()}
+    for name, xs in switches.items():
+        print(_row(name, SHOW.get(keys[name], keys[name]), xs, sbase[keys[name]], 16))
+    print()
+    print("target: mode switches median <= baseline + 50 ms")
 
 
 if __name__ == "__main__":
