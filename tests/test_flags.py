@@ -577,3 +577,14 @@ def test_workbench_check_passes_with_flags(fstore):
     flagged_work(fstore)
     res = _cli(fstore.path, "check")
     assert res.exit_code == 0, res.output
+
+
+def test_history_lists_the_flag_log(fstore):
+    flagged_work(fstore)
+    res = _cli(fstore.path, "history", "f-1")
+    assert res.exit_code == 0, res.output
+    assert "unsure flags (set / clear / undo, oldest first):" in res.output
+    assert "set    document  「整篇存疑」" in res.output
+    assert "set    p1 ORG 0-5  「机构？」" in res.output
+    data = json.loads(_cli(fstore.path, "history", "f-1", "--json").output)
+    assert [f["action"] for f in data["flags"]] == ["set", "set", "set", "set"]

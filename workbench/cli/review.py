@@ -405,14 +405,30 @@ def history(app: AppContext, doc_id: str, as_json: bool, annotator: str | None) 
     if store.get_document(doc_id) is None:
         raise click.ClickException(f"no document {doc_id!r} in {store.path}")
     h = load_history(store, doc_id)
+    h["flags"] = store.flag_rows(doc_id, annotator)  # the unsure flags' log (annotate ! / F)
     if annotator:
         h["decisions"] = [d for d in h["decisions"] if d["annotator"] == annotator]
     if as_json:
         click.echo(json.dumps(h, ensure_ascii=False, indent=2))
         return
+    from workbench.core.visible import visible
+
     from .tables import history_text
 
     click.echo(history_text(doc_id, h["decisions"], h["reviews"]))
+    if h["flags"]:
+        click.echo("\nunsure flags (set / clear / undo, oldest first):")
+        for f in h["flags"]:
+            what = "document" if f["item_key"] is None and f["action"] != "undo" else f["item_key"] or ""
+            if f["start"] is not None:
+                what += f" {f['label']} {f['start']}-{f['end']}"
+            ref = f"  (undoes {f['ref_id']})" if f["ref_id"] is not None else ""
+            note = f"  「{f['note']}」" if f["note"] else ""
+            click.echo(
+                visible(
+                    f"{f['id']:>5}  {f['ts']}  {f['annotator']}  {f['action']:<5}  {what}{note}{ref}  {f['origin']}"
+                )
+            )
 
 
 COMMANDS = (assign, agreement, review, history)
