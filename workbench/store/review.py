@@ -234,7 +234,8 @@ class ReviewQueries:
         """The document's review log, oldest first (undo rows and undone ones included); only
         the rows of ``actions`` when given (a document's ``agree`` rows carry every agreed span:
         decoding them on each undo cost more than the undo itself)."""
-        sql, params = f"SELECT {_REVIEW_COLS} FROM reviews WHERE doc_id = ?", (doc_id,)
+        sql = f"SELECT {_REVIEW_COLS} FROM reviews WHERE doc_id = ?"
+        params: tuple[str, ...] = (doc_id,)
         if actions is not None:
             sql += f" AND action IN ({', '.join('?' * len(actions))})"
             params += tuple(actions)
