@@ -8,7 +8,8 @@ once on :data:`SELF_CHECK_RECORDS`), :class:`~.spacy.ReferenceDocBin` makes real
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from array import array
+from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 from . import ExportError
@@ -139,7 +140,10 @@ class FastDocBin:
     """
 
     BATCH = 1 << 20  # bytes of token rows per hand-over to the compressor
-    SPOOL_MAX = 32 << 20  # compressed token bytes kept in memory; past that, an unnamed temporary file
+    # compressed token bytes kept in memory; past that, an unnamed temporary file. Was 32 MB
+    # (and 4 MB of user_data): that buffer was most of the peak RSS growth from 100k to 1M
+    # spans (bench/export.py: 119 -> 154 MB; spilled at once, 109 -> 118 MB)
+    SPOOL_MAX = 1 << 20
     THREAD_NAME = "spacy-docbin-zlib"
 
     def __init__(self, codec: SpacyCodec):
@@ -149,12 +153,12 @@ class FastDocBin:
         np = codec.np
         self.seen = np.zeros(codec.N_CP, bool)  # characters that are tokens: strings
         self.strings: set[str] = set()
-        self.lengths: list[int] = []
+        self.lengths = array("i")  # tokens per document: 4 bytes each, not a Python int
         self.spaces: list = []  # per document: indices of tokens with a trailing space, or None
-        self.unknown_spaces: list[bool] = []
+        self.unknown_spaces = bytearray()
         # each document's user_data, msgpack-encoded as an element of the final array, spooled:
         # kept in a list it was ~1 KB per document of memory until the end (tracemalloc)
-        self._user_data = tempfile.SpooledTemporaryFile(max_size=self.SPOOL_MAX // 8)
+        self._user_data = tempfile.SpooledTemporaryFile(max_size=self.SPOOL_MAX)
         self.n_tokens = 0
         self._batch: list = []
         self._batch_bytes = 0
@@ -324,17 +328,23 @@ class FastDocBin:
                     pack(np.asarray(self.lengths, dtype="int32").tobytes("C")),
                     pack("strings"),
                     pack(sorted(self.strings)),
-                    pack("cats"),
-                    pack([{}] * n_docs),
-                    pack("flags"),
-                    pack([{"has_unknown_spaces": u} for u in self.unknown_spaces]),
-                    pack("span_groups"),
-                    pack([self.codec.empty_span_groups] * n_docs),
-                    pack("user_data"),
-                    _msgpack_array_header(n_docs),
                 ]
             )
         )
+        # the per-document arrays element by element (packing whole lists held them, and
+        # their msgpack, in memory: ~250 bytes per document)
+        flag = {u: pack({"has_unknown_spaces": bool(u)}) for u in (0, 1)}
+        cat, groups = pack({}), pack(self.codec.empty_span_groups)
+        for part in _chunked(
+            [pack("cats"), _msgpack_array_header(n_docs)],
+            (cat for _ in range(n_docs)),
+            [pack("flags"), _msgpack_array_header(n_docs)],
+            (flag[u] for u in self.unknown_spaces),
+            [pack("span_groups"), _msgpack_array_header(n_docs)],
+            (groups for _ in range(n_docs)),
+            [pack("user_data"), _msgpack_array_header(n_docs)],
+        ):
+            out(part)
         self._user_data.seek(0)
         while data := self._user_data.read(1 << 20):
             out(data)
@@ -348,6 +358,21 @@ class FastDocBin:
         self._stop()
         self._spool.close()
         self._user_data.close()
+
+
+def _chunked(*parts, size: int = 1 << 16) -> Iterator[bytes]:
+    """The bytes of ``parts`` (iterables of bytes) joined into blocks of about ``size``."""
+    block: list[bytes] = []
+    n = 0
+    for part in parts:
+        for b in part:
+            block.append(b)
+            n += len(b)
+            if n >= size:
+                yield b"".join(block)
+                block, n = [], 0
+    if block:
+        yield b"".join(block)
 
 
 def new_docbin():
