@@ -481,3 +481,35 @@ def test_the_worker_never_writes_to_the_terminal_it_was_started_from(tmp_path):
         [sys.executable, "-c", code, str(tmp_path / "none.db")], capture_output=True, text=True, timeout=90
     )
     assert r.stdout == "rc 1\n" and r.stderr == ""
+
+
+def test_the_header_note_changes_with_no_key_pressed(db, monkeypatch):
+    """The annotator is reading, pressing nothing: the retraining note still appears (a timer
+    reads it again; before, it changed only on a key or a document open)."""
+    import workbench.session.view as view
+    import workbench.tui.app as tui_app
+    from workbench.session import AnnotationSession
+    from workbench.tui.app import AnnotateApp
+
+    monkeypatch.setattr(view, "RETRAIN_REFRESH", 0.1)
+    monkeypatch.setattr(tui_app, "RETRAIN_REFRESH", 0.1)
+    with Store(db, create=False) as s:
+        assert s.acquire_retrain_lock()
+        s.set_retrain_status({"state": "idle"})
+
+        async def go():
+            app = AnnotateApp(s, "dora", session=AnnotationSession(s, "dora", doc_id="t5"), use_user_keymap=False)
+            async with app.run_test(size=(160, 45)) as pilot:
+                await _painted(app, pilot)
+                assert "retraining" not in _header(app)
+                s.set_retrain_status({"state": "training", "docs": 7})  # the worker starts, elsewhere
+                for _ in range(100):
+                    await pilot.pause(0.05)
+                    if "retraining on 7 docs…" in _header(app):
+                        return True
+                return False
+
+        try:
+            assert run(go()), "the header never showed the new note without a key"
+        finally:
+            s.release_retrain_lock()

@@ -20,6 +20,7 @@ from ..core.labels import LABELS
 from ..core.quantity import format_attrs
 from ..session import AnnotationSession, Change, SessionError
 from ..session.spanmode import SpanMode
+from ..session.view import RETRAIN_REFRESH
 from .annotate_keys import (
     ATTRS,
     CONFIRM,
@@ -118,6 +119,13 @@ class AnnotateApp(WorkbenchApp):
         self.query_one("#items-header", Line).set(header_text())
         self.update_legend(self.table.size.width or 40)
         self.call_after_refresh(self._load_document)
+        # the background retraining's note changes while nobody presses a key: look again every
+        # RETRAIN_REFRESH s (two small reads; the header line repaints only when its text changed)
+        self.set_interval(RETRAIN_REFRESH, self._retrain_tick)
+
+    def _retrain_tick(self) -> None:
+        if self.session.text:
+            self.update_header()
 
     def _label_keys(self) -> list[str]:
         return [self.keys_for(f"label.{i}").split(" ")[0] for i in range(1, len(LABELS) + 1)]
