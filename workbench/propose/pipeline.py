@@ -117,7 +117,7 @@ class RulesProposer(BaseProposer):
     """Default pipeline: number grammar, date/doc/quote rules, jieba + context rules."""
 
     name = "rules"
-    version = "1.0"
+    version = "1.1"
     labels = ("PERSON", "ORG", "LOC", "DATE", "DOC", "PROGRAM", "QUANTITY")
 
     def analyze(self, text: str) -> tuple[list[dict], list[int]]:
