@@ -585,12 +585,19 @@ class ReviewApp(WorkbenchApp):
             self.update_status()
 
     def _gold_step(self, fn, *args) -> None:
+        w = self.session.walk
+        before = (w.doc_id, id(w.rows), w.index) if w is not None else None
         ok, ch = self.attempt(fn, *args)
         if ok:
             self._message = None
             if ch is not None and ch.message:
                 self.say(ch.message)
-            self._gold_view()
+            w = self.session.walk
+            if before is not None and w is not None and (w.doc_id, id(w.rows)) == before[:2] and self.gold_list.display:
+                self.gold_list.move(before[2], w.index)  # same rows: repaint the two cursor rows only
+                self._list_header()
+            else:
+                self._gold_view()
             self.detail.show()
             self.update_header()
             self.update_status()

@@ -192,6 +192,17 @@ class GoldList(RowList):
             self._scroll_into_view(w.index)
         self.refresh()
 
+    def move(self, old: int, new: int) -> None:
+        """The cursor moved from row ``old`` to ``new`` over the same rows: repaint those two
+        (a whole-list repaint per gold ``j`` cost ~40 rows' rendering)."""
+        h, top = self.size.height, int(self.scroll_y)
+        if h and not (top <= new < top + h):
+            self._scroll_into_view(new)
+            self.refresh()
+            return
+        for i in {old, new}:
+            self.refresh_lines(i, 1)
+
     def _row(self, idx: int) -> Text:
         st = self.st
         w = self.session.walk
