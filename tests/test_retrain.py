@@ -344,11 +344,15 @@ def test_the_worker_exits_when_its_parent_dies(db):
 
 
 def test_annotate_stops_and_reaps_its_worker(db):
-    from workbench.cli.retrain import start_worker, stop_worker
+    from workbench.cli.retrain import BACKGROUND_NICE, start_worker, stop_worker
 
     proc = start_worker(db, 5)
     with Store(db, create=False) as s:
         assert _wait(lambda: (s.retrain_lock() or {}).get("pid") == proc.pid)
+        # the worker yields the CPU to the screens: it runs niced
+        assert os.getpriority(os.PRIO_PROCESS, proc.pid) >= os.getpriority(os.PRIO_PROCESS, 0) + min(
+            BACKGROUND_NICE, 19 - os.getpriority(os.PRIO_PROCESS, 0)
+        )
         stop_worker(proc)
         assert proc.returncode is not None and _gone(proc.pid)
         assert s.retrain_lock() is None  # released on SIGTERM

@@ -4,6 +4,7 @@ process; a team server or cron can run it too (``--once``)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -22,6 +23,9 @@ def effective_every(store, every: int | None) -> int:
         return every
     saved = store.retrain_every()
     return DEFAULT_EVERY if saved is None else saved
+
+
+BACKGROUND_NICE = 10  # the background worker's niceness increment (annotate's screen first)
 
 
 def start_worker(db_path: str, every: int) -> object | None:
@@ -169,6 +173,11 @@ def retrain(
         n = 1
     from workbench.propose.retrain import Worker
 
+    if parent is not None:
+        # started by 'workbench annotate': training (minutes at thousands of finished documents,
+        # a whole core) yields the CPU to the annotators' screens
+        with contextlib.suppress(OSError, AttributeError):
+            os.nice(BACKGROUND_NICE)
     path = store.path
     app.close()  # the worker opens its own connections
     log = None if quiet else (lambda line: echo_err(visible(line)))
