@@ -89,9 +89,9 @@ class RetrainQueries:
         )
 
     # ------------------------------------------------------------------ the lock
-    def retrain_lock(self) -> dict | None:
-        """The lock row as stored (None: nobody holds it)."""
-        row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (LOCK_KEY,)).fetchone()
+    def _settings_dict(self, key: str) -> dict | None:
+        """The JSON object under ``key`` in ``settings``; None when absent or not an object."""
+        row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
         try:
@@ -99,6 +99,10 @@ class RetrainQueries:
         except ValueError:
             return None
         return v if isinstance(v, dict) else None
+
+    def retrain_lock(self) -> dict | None:
+        """The lock row as stored (None: nobody holds it)."""
+        return self._settings_dict(LOCK_KEY)
 
     def acquire_retrain_lock(self, *, stale_after: float = STALE_SECONDS, fresh: float = 30.0) -> bool:
         """Take the retraining lock for this process (one short write transaction): True when
@@ -143,14 +147,7 @@ class RetrainQueries:
     # ------------------------------------------------------------------ the status note
     def retrain_status(self) -> dict | None:
         """The status note (None: no worker ever wrote one)."""
-        row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (STATUS_KEY,)).fetchone()
-        if row is None:
-            return None
-        try:
-            v = json.loads(row[0])
-        except ValueError:
-            return None
-        return v if isinstance(v, dict) else None
+        return self._settings_dict(STATUS_KEY)
 
     def set_retrain_status(self, status: dict) -> None:
         """Replace the status note (one short write)."""
