@@ -276,7 +276,7 @@ class ReviewApp(WorkbenchApp):
             self._message = None
             self.detail.show()
             if self.session.walk is not None:
-                self.gold_list.refresh()
+                self.gold_list.repaint_current()
             self.update_status()
 
     # ------------------------------------------------------------------ modes
@@ -438,7 +438,7 @@ class ReviewApp(WorkbenchApp):
             self.mode = self._attrs_return
             self.detail.show()
             if s.walk is not None:
-                self.gold_list.refresh()
+                self.gold_list.repaint_current()
 
     def on_attrs_form_invalid(self, event: AttrsForm.Invalid) -> None:
         self.error(event.error)
@@ -491,7 +491,7 @@ class ReviewApp(WorkbenchApp):
                 s.cancel_correct()
                 self.say("correction dropped (nothing written)")
                 self.detail.show()
-                self.gold_list.refresh()
+                self.gold_list.repaint_current()
                 self.update_status()
                 return
             s.end_gold()

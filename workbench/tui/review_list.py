@@ -192,6 +192,12 @@ class GoldList(RowList):
             self._scroll_into_view(w.index)
         self.refresh()
 
+    def repaint_current(self) -> None:
+        """The walked span's row only (a correction step: its pending mark changed, no row did)."""
+        w = self.session.walk
+        if w is not None and w.rows:
+            self.refresh_lines(w.index, 1)
+
     def move(self, old: int, new: int) -> None:
         """The cursor moved from row ``old`` to ``new`` over the same rows: repaint those two
         (a whole-list repaint per gold ``j`` cost ~40 rows' rendering)."""
