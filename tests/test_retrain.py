@@ -517,3 +517,21 @@ def test_the_header_note_changes_with_no_key_pressed(db, monkeypatch):
             assert run(go()), "the header never showed the new note without a key"
         finally:
             s.release_retrain_lock()
+
+
+def test_a_document_with_only_a_flag_counts_as_started(db):
+    """carol flagged a span and the document unsure and decided nothing yet: her flags belong to
+    the proposals she saw, so retraining must not re-propose that document (review finding)."""
+    with Store(db, create=False) as s:
+        for d in ("t0", "t1"):
+            finish(s, d)
+        p = s.proposals("t5")[0]
+        s.set_flag("t5", "carol", item_key=f"p{p['id']}", start=p["start"], end=p["end"], label=p["label"], note="?")
+        s.set_flag("t6", "carol", note="whole document unclear")
+        assert s.document_started("t5") and s.document_started("t6")
+        before = {d: s.proposals(d) for d in ("t5", "t6")}
+        out = retrain_once(s, 2)
+        assert out["state"] == "trained"
+        for d, props in before.items():
+            assert s.proposals(d) == props and not learned_versions(s, d), d
+        assert learned_versions(s, "t7") == {out["model"]}

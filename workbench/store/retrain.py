@@ -181,20 +181,22 @@ class RetrainQueries:
     # ------------------------------------------------------------------ what may be re-proposed
     def document_started(self, doc_id: str) -> bool:
         """Whether anyone has touched the document: a decision of any annotator (undone ones
-        count: someone opened it and worked) or gold for it."""
+        count: someone opened it and worked), an unsure flag (it names the proposals they saw)
+        or gold for it."""
         c = self.conn
-        return (
-            c.execute("SELECT 1 FROM decisions WHERE doc_id = ? LIMIT 1", (doc_id,)).fetchone() is not None
-            or c.execute("SELECT 1 FROM gold WHERE doc_id = ? LIMIT 1", (doc_id,)).fetchone() is not None
+        return any(
+            c.execute(f"SELECT 1 FROM {table} WHERE doc_id = ? LIMIT 1", (doc_id,)).fetchone() is not None
+            for table in ("decisions", "flags", "gold")
         )
 
     def unstarted_documents(self, *, source: str, version: str) -> list[str]:
-        """The documents nobody has started (no decision by anyone, no gold), in ingest order,
+        """The documents nobody has started (no decision or flag by anyone, no gold), in ingest order,
         less those whose active ``source`` proposals are already of ``version``. With
         assignments in the database, only assigned documents (the others are in no queue)."""
         sql = (
             "SELECT d.id FROM documents d WHERE NOT EXISTS (SELECT 1 FROM decisions x WHERE x.doc_id = d.id)"
             " AND NOT EXISTS (SELECT 1 FROM gold g WHERE g.doc_id = d.id)"
+            " AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.doc_id = d.id)"
             " AND NOT EXISTS (SELECT 1 FROM proposals p WHERE p.doc_id = d.id AND p.source = ? AND p.active = 1"
             " AND p.version = ?)"
         )
