@@ -89,3 +89,25 @@ def test_propose_help_and_run_with_a_third_party_proposer(fake_plugin, corpus_st
     n = corpus_store.count("proposals", "source = 'fake' AND active = 1")
     text = "".join(corpus_store.get_document(d)["text"] for d in corpus_store.document_ids())
     assert n == text.count("年") > 0
+
+
+class NoWordsProposer(FakeProposer):
+    """A plugin that segments nothing: ``analyze`` gives no word starts (None)."""
+
+    name = "nowords"
+
+    def analyze(self, text: str):
+        return self.propose(text), None
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_proposer_without_word_starts_still_proposes(corpus_store, jobs):
+    from workbench.propose.run import propose_store
+
+    monkey = NoWordsProposer()
+    registry._instances["nowords"] = monkey
+    try:
+        out = propose_store(corpus_store, "nowords", jobs=jobs)
+    finally:
+        registry._instances.pop("nowords", None)
+    assert out["proposals"] == corpus_store.count("proposals", "source = 'nowords' AND active = 1") > 0

@@ -33,14 +33,15 @@ def _init_worker(name: str, bound: Proposer | None = None) -> None:
     _worker_proposer.analyze("初始化")  # load jieba once per process
 
 
-Result = tuple[str, list[dict], "array[int]", int]  # (doc id, spans, word starts, characters)
+Result = tuple[str, list[dict], "array[int] | None", int]  # (doc id, spans, word starts, characters)
 
 
 def _analyze(p: Proposer, doc_id: str, text: str) -> Result:
     spans, words = p.analyze(text)
     # word starts as an unsigned-int array: pickled as one bytes block (not ~1,700 ints
     # per document), and the store packs it as it is
-    return doc_id, spans, array("I", words), len(text)
+    # (a plugin proposer that segments nothing may give None: the store keeps no word starts)
+    return doc_id, spans, array("I", words) if words is not None else None, len(text)
 
 
 def _work(chunk: list[tuple[str, str]]) -> tuple[list[Result], float]:
