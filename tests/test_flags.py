@@ -588,3 +588,58 @@ def test_history_lists_the_flag_log(fstore):
     assert "set    p1 ORG 0-5  「机构？」" in res.output
     data = json.loads(_cli(fstore.path, "history", "f-1", "--json").output)
     assert [f["action"] for f in data["flags"]] == ["set", "set", "set", "set"]
+
+
+# ---------------------------------------------------------------------------- a flag under another proposal
+
+
+def _same_span_better_source(store: Store) -> tuple[str, str]:
+    """Flag alice's 北京市政府 (a ``rules`` proposal) "n1", then propose the same span and label
+    from another source with a better score, so the list shows it under the new proposal.
+    Returns (the flagged key, the key shown now)."""
+    s = AnnotationSession(store, "alice", doc_id="f-1")
+    old = s.current["key"]
+    s.flag_current("n1")
+    store.replace_proposals(
+        "f-1", "ext", "1", [{"start": 0, "end": 5, "label": "ORG", "text": "北京市政府", "score": 0.999}]
+    )
+    s = AnnotationSession(store, "alice", doc_id="f-1")
+    new = s.current["key"]
+    assert (s.current["start"], s.current["end"], s.current["label"]) == (0, 5, "ORG")
+    assert new != old and s.flag_of(s.current)["note"] == "n1"  # the flag shown on the new item
+    return old, new
+
+
+def test_a_flag_shown_under_another_proposal_is_edited_and_cleared_for_good(fstore):
+    old, new = _same_span_better_source(fstore)
+    s = AnnotationSession(fstore, "alice", doc_id="f-1")
+    ch = s.flag_current("n2")
+    assert "note changed" in ch.message
+    assert {k: f["note"] for k, f in reread(fstore).items()} == {old: "n2"}  # one flag, its own key
+    ch = s.unflag_current()
+    assert "flag cleared" in ch.message
+    assert s.flag_of(s.current) is None and s.n_flags == 0
+    assert reread(fstore) == {}  # the old note does not come back
+    again = AnnotationSession(fstore, "alice", doc_id="f-1")
+    assert again.flag_of(again.current) is None
+    s.undo()  # the clear
+    assert s.flag_of(s.current)["note"] == "n2" and {k: f["note"] for k, f in reread(fstore).items()} == {old: "n2"}
+
+
+def test_clearing_an_item_clears_every_flag_on_it_and_one_undo_brings_them_back(fstore):
+    # a log written before the fix (or by an import): the item carries two flags, its own and
+    # the one of the proposal it replaced in the list
+    old, new = _same_span_better_source(fstore)
+    fstore.set_flag("f-1", "alice", note="n2", item_key=new, start=0, end=5, label="ORG")
+    s = AnnotationSession(fstore, "alice", doc_id="f-1")
+    assert s.current["key"] == new and s.n_flags == 1
+    s.flag_current("n3")  # an edit goes to the flag the item shows
+    assert {k: f["note"] for k, f in reread(fstore).items()} == {old: "n1", new: "n3"}
+    s.unflag_current()
+    assert s.flag_of(s.current) is None and s.n_flags == 0 and reread(fstore) == {}
+    ch = s.undo()  # one press: both flags cleared together come back
+    assert "undid flag clear" in ch.message
+    assert {k: f["note"] for k, f in reread(fstore).items()} == {old: "n1", new: "n3"}
+    assert s.flag_of(s.current)["note"] == "n3"
+    s.undo()  # then the edit of the note
+    assert {k: f["note"] for k, f in reread(fstore).items()} == {old: "n1", new: "n2"}

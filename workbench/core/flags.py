@@ -74,21 +74,39 @@ def current_flags(rows: Sequence[Mapping]) -> dict[str | None, dict]:
     return out
 
 
-def attach_flags(flags: Mapping[str | None, dict], items: Iterable[Mapping]) -> tuple[dict | None, dict[str, dict]]:
-    """(the document's flag or None, ``{item key: flag}``) for the items shown now. A flag
-    whose item is gone (a span the annotator added and removed) is left out: it went with
-    the span. A flag on a proposal the list now shows under another proposal of the same
-    span and label (one item per span: the best-scored source) goes to that item."""
-    by_key: dict[str, dict] = {}
-    keys = {it["key"]: it for it in items}
-    by_span = {(it["start"], it["end"], it["label"]): it["key"] for it in keys.values()}
+def _targets(flags: Mapping[str | None, dict], items: Iterable[Mapping]) -> dict[str, str]:
+    """``{flag key: item key}``: the item each span flag shows on (its own, or for a proposal
+    the list now shows under another proposal of the same span and label, that one)."""
+    keys = {it["key"] for it in items}
+    by_span = {(it["start"], it["end"], it["label"]): it["key"] for it in items}
+    out: dict[str, str] = {}
     for key, flag in flags.items():
         if key is None:
             continue
         if key in keys:
-            by_key[key] = flag
+            out[key] = key
         elif key.startswith("p"):
             other = by_span.get((flag["start"], flag["end"], flag["label"]))
-            if other is not None and other not in flags:
-                by_key[other] = flag
+            if other is not None:
+                out[key] = other
+    return out
+
+
+def attach_flags(flags: Mapping[str | None, dict], items: Iterable[Mapping]) -> tuple[dict | None, dict[str, dict]]:
+    """(the document's flag or None, ``{item key: flag}``) for the items shown now. A flag
+    whose item is gone (a span the annotator added and removed) is left out: it went with
+    the span. A flag on a proposal the list now shows under another proposal of the same
+    span and label (one item per span: the best-scored source) goes to that item, unless
+    that item has a flag of its own (see :func:`flag_keys_on` for all of an item's flags)."""
+    by_key: dict[str, dict] = {}
+    for key, target in _targets(flags, items).items():
+        if key == target or target not in flags:
+            by_key[target] = flags[key]
     return flags.get(None), by_key
+
+
+def flag_keys_on(flags: Mapping[str | None, dict], items: Iterable[Mapping], item_key: str) -> list[str]:
+    """Every flag key in ``flags`` that shows on the item ``item_key`` (its own and those of
+    proposals it stands for), in flag order: what clearing the item's flag must clear, or
+    the flag it shows would come back from under another key."""
+    return sorted((k for k, t in _targets(flags, items).items() if t == item_key), key=lambda k: flags[k]["id"])

@@ -42,7 +42,7 @@ import bisect
 import functools
 import uuid
 
-from ..core.flags import attach_flags
+from ..core.flags import attach_flags, flag_keys_on
 from ..core.labels import LABELS, validate_attrs
 from ..core.quantity import attrs_follow_text, derive_attrs
 from ..store.db import StaleProposal
@@ -471,13 +471,16 @@ class AnnotationSession(SessionView):
     def flag_current(self, note: str = "") -> Change:
         """Flag the current item as unsure with ``note`` (again: the note is replaced)."""
         it = self._require()
-        again = it["key"] in self.item_flags
+        shown = self.item_flags.get(it["key"])
+        again = shown is not None
         try:
             self.store.set_flag(
                 self.doc_id,
                 self.annotator,
                 note=note,
-                item_key=it["key"],
+                # the flag shown may be one of a proposal this item stands for: edit that one
+                # (a second flag under the item's key would leave it behind, back on a clear)
+                item_key=it["key"] if shown is None else shown["key"],
                 start=it["start"],
                 end=it["end"],
                 label=it["label"],
@@ -491,11 +494,17 @@ class AnnotationSession(SessionView):
         )
 
     def unflag_current(self) -> Change:
-        """Take the current item's flag away."""
+        """Take the current item's flag away: every flag that shows on it (its own and those
+        of proposals of the same span and label it stands for in the list), in one
+        transaction; more than one are cleared as a batch, so one ``u`` brings them all back."""
         it = self._require()
         if it["key"] not in self.item_flags:
             raise SessionError("this item is not flagged")
-        self.store.clear_flag(self.doc_id, self.annotator, item_key=self.item_flags[it["key"]]["key"])
+        keys = flag_keys_on(self.store.flags_in_force(self.doc_id, self.annotator), self.items, it["key"])
+        origin = "tui" if len(keys) <= 1 else BATCH_ORIGIN + uuid.uuid4().hex[:12]
+        with self.store.write():
+            for key in keys or [self.item_flags[it["key"]]["key"]]:
+                self.store.clear_flag(self.doc_id, self.annotator, item_key=key, origin=origin)
         self._load_flags()
         return Change(
             keys={it["key"]}, spans=[(it["start"], it["end"])], message=f"flag cleared: {it['label']} 「{it['text']}」"
@@ -530,6 +539,8 @@ class AnnotationSession(SessionView):
                 it = self.items[i]
                 ch.spans.append((it["start"], it["end"]))
         key = flag["item_key"]
+        if key is not None and key not in self._index:  # a flag shown under another proposal
+            key = next((k for k, f in self.item_flags.items() if f["key"] == key), key)
         if key is not None and key in self._index:
             old = self.cursor
             self.cursor = self._index[key]
@@ -543,7 +554,8 @@ class AnnotationSession(SessionView):
 
     def undo(self) -> Change:
         """Undo the annotator's last decision or flag action in this document (persisted; any
-        depth), whichever came last. A batch from ``accept_all`` is undone as a whole."""
+        depth), whichever came last. A batch from ``accept_all`` is undone as a whole, and so
+        are the flags one ``unflag_current`` cleared together."""
         undone: list[dict] = []
         with self.store.write():
             latest = self._latest_live()
@@ -551,6 +563,12 @@ class AnnotationSession(SessionView):
             if flag is not None and (latest is None or flag["seq"] >= latest["id"]):
                 self.store.undo_flag(self.doc_id, self.annotator, flag["id"])
                 undid_flag = True
+                batch = flag["origin"] or ""
+                while batch.startswith(BATCH_ORIGIN):  # flags cleared together: undone together
+                    nxt = self.store.latest_live_flag(self.doc_id, self.annotator)
+                    if nxt is None or nxt["origin"] != batch:
+                        break
+                    self.store.undo_flag(self.doc_id, self.annotator, nxt["id"])
             else:
                 undid_flag = False
                 if latest is None:
