@@ -309,3 +309,25 @@ def test_league_chains_and_league_committees(rules):
 def test_a_credit_key_is_not_read_as_the_previous_name(rules):
     got = labelled(rules.propose("编辑 | 王雪 校对 | 宋佳"), "PERSON")
     assert got == ["王雪", "宋佳"]
+
+
+# review of 037be25: a chain is a walk down the administrative levels, each place walked once
+def test_repeated_chains_are_one_span_each(rules):
+    n = 400
+    unit = "锡林郭勒盟正蓝旗上都镇"
+    head = "内蒙古自治区"
+    got = [(s["start"], s["end"]) for s in rules.propose(head + unit * n) if s["label"] == "LOC"]
+    first = len(head) + len(unit)
+    want = [(0, first)] + [(first + k * len(unit), first + (k + 1) * len(unit)) for k in range(n - 1)]
+    assert got == want
+
+
+@pytest.mark.parametrize(
+    "text,locs",
+    [
+        ("赤峰市巴林右旗大板镇锡林郭勒盟正蓝旗上都镇", ["赤峰市巴林右旗大板镇", "锡林郭勒盟正蓝旗上都镇"]),
+        ("走访了赤峰市巴林右旗大板镇锡林郭勒盟正蓝旗上都镇的牧民", ["赤峰市巴林右旗大板镇", "锡林郭勒盟正蓝旗上都镇"]),
+    ],
+)
+def test_a_chain_stops_when_the_level_goes_up(rules, text, locs):
+    assert labelled(rules.propose(text), "LOC") == locs

@@ -151,7 +151,8 @@ def find_places(doc: Doc) -> list[dict]:
     return out + _chains(doc, out)
 
 
-_ADMIN_RE = re.compile("|".join(sorted(lx.ADMIN_SUFFIXES, key=len, reverse=True)))
+_ADMIN_BY_LENGTH = sorted(lx.ADMIN_SUFFIXES, key=len, reverse=True)
+_ADMIN_RE = re.compile("|".join(_ADMIN_BY_LENGTH))
 _NOT_AFTER_ADMIN = ("委", "政府", "级", "域", "直", "属", "长", "民", "场", "里", "内", "外", "情", "容", "貌", "两委")
 _CLAUSE_TAGS = frozenset(["v", "vd", "vn", "p", "c", "d", "r", "m", "t", "f", "u", "uj", "ad", "a", "l", "i", "q"])
 
@@ -239,33 +240,52 @@ def _untokenized_suffixes(doc: Doc) -> list[dict]:
     return out
 
 
+def _admin_level(name: str) -> int:
+    """Level of the administrative suffix ``name`` ends with (1 = 省); 0 for none."""
+    for suf in _ADMIN_BY_LENGTH:
+        if name.endswith(suf):
+            return lx.ADMIN_LEVELS.get(suf, 0)
+    return 0
+
+
 def _chains(doc: Doc, places: list[dict]) -> list[dict]:
     """Administrative chains after a place: 鄂托克前旗 + 城川镇 + 大沙头嘎查,
-    永州市 + 道县 (the guide: adjacent place names form one LOC)."""
+    永州市 + 道县 (the guide: adjacent place names form one LOC).
+
+    A chain walks down the levels (省 > 市/盟/州 > 县/区/旗 > 镇/乡/苏木/街道 >
+    村/嘎查/社区): 大板镇 + 锡林郭勒盟 starts a new chain. Places inside a chain
+    already written are not walked again, so the whole pass is linear."""
     text = doc.text
     out = []
-    seen: set[int] = set()
+    last_end = -1
     for p in sorted(places, key=lambda x: x["start"]):
         s, e = p["start"], p["end"]
-        if not text[s:e].endswith(lx.ADMIN_SUFFIXES) and e in seen:
+        if s < last_end:
             continue
+        level = _admin_level(text[s:e])
+        parts = 1
         grew = False
-        while True:
+        while parts < lx.MAX_CHAIN_PARTS:
             m = _ADMIN_RE.search(text, e + 1, e + 8)
             if m is None:
                 break
             a, b = m.span()
             gap = text[e:a]
             suf = m.group()
+            lv = lx.ADMIN_LEVELS.get(suf, 0)
+            if level and lv and lv <= level:
+                break  # 大板镇 + 锡林郭勒盟: the level goes up, a new chain
             if not _chain_gap(doc, e, a, suf) or not _suffix_ok(doc, a, b):
                 break
             if len(gap) >= 2 and _generic_modifier(gap):
                 break
             e = b
+            level = lv or level
+            parts += 1
             grew = True
-            seen.add(e)
         if grew:
             out.append(_loc(text, s, e, 0.7))
+            last_end = e
     return out
 
 
@@ -407,12 +427,20 @@ def merge_adjacent(spans: list[dict], text: str, label: str = "LOC") -> list[dic
     out = []
     for s in locs:
         e = s["end"]
+        level = _admin_level(s["text"])
         chain_end = None
         while e in by_start:
-            e = max(x["end"] for x in by_start[e])
-            chain_end = e
-            if e - s["start"] > 16:
+            nxt = by_start[e]
+            first = min(nxt, key=lambda x: x["end"])  # 锡林郭勒盟 of 锡林郭勒盟正蓝旗上都镇
+            lv = _admin_level(first["text"])
+            if level and lv and lv <= level:
+                break  # 大板镇 + 锡林郭勒盟: the level goes up, two places
+            end = max(x["end"] for x in nxt)
+            if end - s["start"] > 16:
                 break
+            e = end
+            level = _admin_level(text[s["start"] : e]) or level
+            chain_end = e
         if chain_end is not None:
             out.append(
                 {

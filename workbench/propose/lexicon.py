@@ -35,6 +35,33 @@ ADMIN_SUFFIXES = (
     "屯",
     "寨",
 )
+# administrative level of each suffix, 1 = highest; a chain (省+市+县+镇+村) only
+# walks down: 镇 is never followed by 盟, 市 never by 省
+ADMIN_LEVELS = {
+    "特别行政区": 1,
+    "自治区": 1,
+    "省": 1,
+    "市": 2,
+    "盟": 2,
+    "州": 2,
+    "自治州": 2,
+    "县": 3,
+    "区": 3,
+    "旗": 3,
+    "自治县": 3,
+    "自治旗": 3,
+    "镇": 4,
+    "乡": 4,
+    "苏木": 4,
+    "街道": 4,
+    "村": 5,
+    "嘎查": 5,
+    "社区": 5,
+    "屯": 6,
+    "寨": 6,
+}
+# most parts of one administrative chain (省 市 县 镇 村 屯)
+MAX_CHAIN_PARTS = 6
 # admin suffixes that can be dropped to get the short form used in running text
 SHORTENABLE = ("自治区", "自治州", "自治县", "省", "市", "县", "区", "镇", "乡", "州", "旗")
 # named sites and facilities (a name before them makes a LOC)
