@@ -331,3 +331,17 @@ def test_repeated_chains_are_one_span_each(rules):
 )
 def test_a_chain_stops_when_the_level_goes_up(rules, text, locs):
     assert labelled(rules.propose(text), "LOC") == locs
+
+
+@pytest.mark.parametrize(
+    "text,locs",
+    [
+        ("江苏省苏州市昆山市", ["江苏省苏州市昆山市"]),
+        ("调研组来到锡林郭勒盟锡林浩特市宝力根苏木", ["锡林郭勒盟锡林浩特市宝力根苏木"]),
+        ("走访巴林右旗赤峰市的企业", ["巴林右旗", "赤峰市"]),
+    ],
+)
+def test_a_county_level_city_under_a_prefecture_stays_in_the_chain(rules, text, locs):
+    """A city after a city (or a league, 盟) is a county-level city under a prefecture-level one:
+    one LOC by the guide's adjacent-places rule; a city after a 县-level place starts anew."""
+    assert labelled(rules.propose(text), "LOC") == locs

@@ -248,6 +248,15 @@ def _admin_level(name: str) -> int:
     return 0
 
 
+def _not_below(level: int, lv: int, name: str) -> bool:
+    """Whether a part of level ``lv`` named ``name`` cannot follow one of ``level`` in a chain:
+    its level is not lower (大板镇 + 锡林郭勒盟). A county-level city under a prefecture-level
+    one is the exception (苏州市 + 昆山市, 锡林郭勒盟 + 锡林浩特市: one LOC by the guide)."""
+    if not (level and lv) or lv > level:
+        return False
+    return not (lv == level == 2 and name.endswith("市"))
+
+
 def _chains(doc: Doc, places: list[dict]) -> list[dict]:
     """Administrative chains after a place: 鄂托克前旗 + 城川镇 + 大沙头嘎查,
     永州市 + 道县 (the guide: adjacent place names form one LOC).
@@ -273,7 +282,7 @@ def _chains(doc: Doc, places: list[dict]) -> list[dict]:
             gap = text[e:a]
             suf = m.group()
             lv = lx.ADMIN_LEVELS.get(suf, 0)
-            if level and lv and lv <= level:
+            if _not_below(level, lv, suf):
                 break  # 大板镇 + 锡林郭勒盟: the level goes up, a new chain
             if not _chain_gap(doc, e, a, suf) or not _suffix_ok(doc, a, b):
                 break
@@ -433,7 +442,7 @@ def merge_adjacent(spans: list[dict], text: str, label: str = "LOC") -> list[dic
             nxt = by_start[e]
             first = min(nxt, key=lambda x: x["end"])  # 锡林郭勒盟 of 锡林郭勒盟正蓝旗上都镇
             lv = _admin_level(first["text"])
-            if level and lv and lv <= level:
+            if _not_below(level, lv, first["text"]):
                 break  # 大板镇 + 锡林郭勒盟: the level goes up, two places
             end = max(x["end"] for x in nxt)
             if end - s["start"] > 16:
