@@ -100,10 +100,10 @@ def main() -> None:
         speed_rules.append(rate(rules.analyze, texts))
         for m in sizes:
             t0 = time.perf_counter()
-            data, _ = train([by_id[i] for i in pool[:m]])
+            data, figs = train([by_id[i] for i in pool[:m]])
             train_s[m].append(time.perf_counter() - t0)
             model_bytes = max(model_bytes, len(data))
-            p = LearnedProposer.from_bytes(data)
+            p = LearnedProposer.from_bytes(data, veto=figs["veto_labels"])
             p.analyze("初始化")
             for i in part:
                 learned_pred[m][i] = p.propose(by_id[i]["text"])

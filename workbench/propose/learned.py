@@ -52,6 +52,12 @@ RULE_LABELS: tuple[str, ...] = ("QUANTITY", "DATE", "DOC")
 # rules have none is added from this score on (missed)
 DROP_BELOW = 0.2
 ADD_FROM = 0.9
+# the model may drop (veto) the rules' spans of a label only where the rules were not precise
+# on the training gold: below this exact precision, or with too few spans to tell. Where the
+# rules are precise a veto can only cost (measured on the dev gold, leave-one-document-out:
+# every veto hit a correct span of rules the model had not seen at work)
+VETO_PRECISION = 0.95
+VETO_MIN_SPANS = 20
 TRAIN_PARAMS: dict[str, Any] = {
     "c1": 0.05,
     "c2": 0.01,
@@ -107,15 +113,37 @@ class _Analysis:
         self.feats = text_features(text, self.words, self.rule_spans)
 
 
-def training_sequences(docs: Iterable[dict], scheme: str = TAG_SCHEME) -> Iterable[tuple[list[list[str]], list[str]]]:
-    """(features, tags) of every sequence of the documents ``{"text", "spans"}``."""
+def training_sequences(
+    docs: Iterable[dict], scheme: str = TAG_SCHEME, rules_seen: dict | None = None
+) -> Iterable[tuple[list[list[str]], list[str]]]:
+    """(features, tags) of every sequence of the documents ``{"text", "spans"}``.
+    ``rules_seen``: filled with label → [rules' spans, of them exactly in the gold]."""
     for d in docs:
         text = d["text"]
         spans, _ = flat_spans(s for s in d["spans"] if s["label"] in LABELS)
-        feats = _Analysis(text).feats
+        a = _Analysis(text)
+        if rules_seen is not None:
+            gold = {(s["start"], s["end"], s["label"]) for s in d["spans"]}
+            for r in a.rule_spans:
+                c = rules_seen.setdefault(r["label"], [0, 0])
+                c[0] += 1
+                c[1] += (r["start"], r["end"], r["label"]) in gold
+        feats = a.feats
         tags = span_tags(len(text), spans, scheme)
-        for a, b in sequences(text):
-            yield feats[a:b], tags[a:b]
+        for x, y in sequences(text):
+            yield feats[x:y], tags[x:y]
+
+
+def veto_labels(rules_seen: dict) -> list[str]:
+    """The labels whose rules' spans the model may drop: where the rules' exact precision on
+    the training gold is below :data:`VETO_PRECISION`, or they made fewer than
+    :data:`VETO_MIN_SPANS` spans there (too few to tell)."""
+    out = []
+    for label in LABELS:
+        n, right = rules_seen.get(label, [0, 0])
+        if n < VETO_MIN_SPANS or right / n < VETO_PRECISION:
+            out.append(label)
+    return out
 
 
 def train(docs: Sequence[dict], *, params: dict | None = None, scheme: str = TAG_SCHEME) -> tuple[bytes, dict]:
@@ -138,7 +166,8 @@ def train(docs: Sequence[dict], *, params: dict | None = None, scheme: str = TAG
     t0 = time.perf_counter()
     trainer = pycrfsuite.Trainer(verbose=False)
     n_chars = 0
-    for xseq, yseq in training_sequences(docs, scheme):
+    rules_seen: dict = {}
+    for xseq, yseq in training_sequences(docs, scheme, rules_seen):
         trainer.append(xseq, yseq)
         n_chars += len(yseq)
     trainer.set_params({**TRAIN_PARAMS, **(params or {})})
@@ -157,6 +186,9 @@ def train(docs: Sequence[dict], *, params: dict | None = None, scheme: str = TAG
         "overlapping_spans_dropped": dropped,
         "seconds": round(time.perf_counter() - t0, 2),
         "iterations": trainer.logparser.last_iteration.get("num") if trainer.logparser.last_iteration else None,
+        # the rules on the training gold: label -> [spans, exactly right]; where the model may veto
+        "rules_on_training": rules_seen,
+        "veto_labels": veto_labels(rules_seen),
     }
     return data, figures
 
@@ -188,6 +220,7 @@ class LearnedProposer:
         version: str | None = None,
         rule_labels: Iterable[str] | None = None,
         scheme: str = TAG_SCHEME,
+        veto: Iterable[str] | None = None,
     ):
         self._data = data
         self.scheme = scheme
@@ -195,14 +228,21 @@ class LearnedProposer:
         if version is not None:
             self.version = version
         self.rule_labels = frozenset(RULE_LABELS if rule_labels is None else rule_labels)
+        # labels whose rules' spans the model may drop (a model of before veto_labels: all)
+        self.veto = frozenset(LABELS if veto is None else veto)
         self.drop_below = DROP_BELOW
         self.add_from = ADD_FROM
 
     @classmethod
     def from_bytes(
-        cls, data: bytes, version: str = "local", rule_labels: Iterable[str] | None = None, scheme: str = TAG_SCHEME
+        cls,
+        data: bytes,
+        version: str = "local",
+        rule_labels: Iterable[str] | None = None,
+        scheme: str = TAG_SCHEME,
+        veto: Iterable[str] | None = None,
     ) -> LearnedProposer:
-        return cls(data, version, rule_labels, scheme)
+        return cls(data, version, rule_labels, scheme, veto)
 
     def for_store(self, store) -> LearnedProposer:
         """This proposer over the store's latest ``crf`` model. :class:`ProposerUnavailable`
@@ -214,7 +254,13 @@ class LearnedProposer:
         check_model(row)
         crfsuite()
         data = store.model_data(row["id"])
-        p = LearnedProposer(data, row["version"], row["params"].get("rule_labels"), row["params"]["tags"])
+        p = LearnedProposer(
+            data,
+            row["version"],
+            row["params"].get("rule_labels"),
+            row["params"]["tags"],
+            row["figures"].get("veto_labels"),
+        )
         p.tagger()  # a damaged model fails here, before any proposal is written
         return p
 
@@ -225,10 +271,11 @@ class LearnedProposer:
             "version": self.version,
             "rule_labels": sorted(self.rule_labels),
             "scheme": self.scheme,
+            "veto": sorted(self.veto),
         }
 
     def __setstate__(self, st: dict) -> None:
-        self.__init__(st["data"], st["version"], st["rule_labels"], st["scheme"])  # type: ignore[misc]
+        self.__init__(st["data"], st["version"], st["rule_labels"], st["scheme"], st.get("veto"))  # type: ignore[misc]
 
     def tagger(self):
         if self._tagger is None:
@@ -279,7 +326,8 @@ class LearnedProposer:
     def _propose(self, text: str, a: _Analysis) -> list[dict]:
         """The rules' spans of :attr:`rule_labels` as they are; for the other labels the
         rules' spans, scored by the model, less those the model is sure are wrong (score
-        below :data:`DROP_BELOW`); plus the model's own spans where the rules have none
+        below :data:`DROP_BELOW`; only for the :attr:`veto` labels, where the rules were not
+        precise on the training gold); plus the model's own spans where the rules have none
         (score at least :data:`ADD_FROM`). Boundaries where both have a span stay the
         rules': the model fixes missed and spurious names, not boundary conventions."""
         rules = [dict(s) for s in a.rule_spans]
@@ -287,7 +335,10 @@ class LearnedProposer:
         kept = [
             s
             for s in rules
-            if s["label"] in self.rule_labels or s.get("_scored") is False or s["score"] >= self.drop_below
+            if s["label"] in self.rule_labels
+            or s["label"] not in self.veto
+            or s.get("_scored") is False
+            or s["score"] >= self.drop_below
         ]
         taken = sorted((s["start"], s["end"]) for s in rules)
         added = [
@@ -377,8 +428,8 @@ def cross_validate(
     t0 = time.perf_counter()
     for n, part in enumerate(parts):
         train_docs = [by_id[i] for i in by_id if i not in part] + list(extra)
-        data, _ = train(train_docs, params=params, scheme=scheme)
-        p = LearnedProposer.from_bytes(data, scheme=scheme)
+        data, figs = train(train_docs, params=params, scheme=scheme)
+        p = LearnedProposer.from_bytes(data, scheme=scheme, veto=figs["veto_labels"])
         for i in part:
             text = by_id[i]["text"]
             a = _Analysis(text)
