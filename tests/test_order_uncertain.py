@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from pilot_helpers import run
+from pilot_helpers import annotate_painted, header_plain, run
 from test_learned import add_gold, one_line_error
 from test_learned import run as cli_run
 
@@ -127,18 +127,7 @@ def test_help_names_the_order():
 
 
 # ---------------------------------------------------------------------------- the header
-def _header(app) -> str:
-    from workbench.tui.scroll import Line
-
-    return app.query_one("#header", Line)._text.plain
-
-
-async def _painted(app, pilot) -> None:
-    for _ in range(400):
-        await pilot.pause()
-        if app.session.text and app.doc_view.lines and _header(app).strip():
-            return
-    raise AssertionError("the annotate screen never painted")
+_header, _painted = header_plain, annotate_painted
 
 
 def test_header_shows_the_learned_model_version_and_drops_it_first_when_narrow(db):

@@ -16,7 +16,7 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from pilot_helpers import run
+from pilot_helpers import annotate_painted, header_plain, run
 
 from workbench.cli import cli
 from workbench.propose.retrain import (
@@ -381,18 +381,7 @@ def test_the_projects_n(db):
 # ---------------------------------------------------------------------------- the header
 
 
-def _header(app) -> str:
-    from workbench.tui.scroll import Line
-
-    return app.query_one("#header", Line)._text.plain
-
-
-async def _painted(app, pilot) -> None:
-    for _ in range(400):
-        await pilot.pause()
-        if app.session.text and app.doc_view.lines and _header(app).strip():
-            return
-    raise AssertionError("the annotate screen never painted")
+_header, _painted = header_plain, annotate_painted
 
 
 def test_the_header_shows_the_retraining_note(db):
