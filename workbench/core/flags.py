@@ -14,13 +14,12 @@ item is gone, matched on import).
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 
-from .visible import visible
+from .spans import undone_ids
+from .visible import first_hidden, visible
 
 NOTE_MAX = 200  # characters of a note
-DOCUMENT = None  # the target of a document flag (``item_key`` NULL)
 _SPACES = re.compile("[ \t\r\n]+")
 
 
@@ -36,7 +35,7 @@ def clean_note(note: object) -> str:
     s = _SPACES.sub(" ", note).strip(" ")
     if len(s) > NOTE_MAX:
         raise ValueError(f"the note is too long ({len(s)} characters; at most {NOTE_MAX})")
-    bad = next((c for c in s if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")), None)
+    bad = first_hidden(s)
     if bad is not None:
         raise ValueError(
             f'the note "{visible(s)[:40]}" contains U+{ord(bad):04X} (control, bidi or invisible characters '
@@ -45,14 +44,10 @@ def clean_note(note: object) -> str:
     return s
 
 
-def undone_flag_ids(rows: Iterable[Mapping]) -> set[int]:
-    return {r["ref_id"] for r in rows if r["action"] == "undo" and r["ref_id"] is not None}
-
-
 def current_flags(rows: Sequence[Mapping]) -> dict[str | None, dict]:
     """The flags in force after ``rows`` (one annotator's log for one document, in id order):
     ``{item_key or None: {"key", "id", "note", "ts", "start", "end", "label", "origin"}}``."""
-    undone = undone_flag_ids(rows)
+    undone = undone_ids(rows)  # flags are undone like decisions
     out: dict[str | None, dict] = {}
     for r in rows:
         if r["action"] == "undo" or r["id"] in undone:

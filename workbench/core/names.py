@@ -10,9 +10,7 @@ spaces, which make two different names look the same).
 
 from __future__ import annotations
 
-import unicodedata
-
-from .visible import is_visible, visible
+from .visible import first_hidden, visible
 
 MAX_NAME_LENGTH = 64
 
@@ -26,10 +24,7 @@ def clean_name(name: str, *, what: str = "name") -> str:
         raise ValueError(f"{what} is empty")
     if len(s) > MAX_NAME_LENGTH:
         raise ValueError(f"{what} is too long ({len(s)} characters; at most {MAX_NAME_LENGTH})")
-    bad = next(
-        (c for c in s if not is_visible(c) or unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")),
-        None,
-    )
+    bad = first_hidden(s)
     if bad is not None:
         raise ValueError(
             f'{what} "{visible(s)}" contains U+{ord(bad):04X} (control, line break, bidi or invisible '

@@ -7,7 +7,7 @@ feeds them rows; tests can feed them lists.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import cast
 
 from .types import Item, Span
@@ -26,7 +26,7 @@ def _attrs(v):
     return json.loads(v)
 
 
-def undone_ids(decisions: Iterable[dict]) -> set[int]:
+def undone_ids(decisions: Iterable[Mapping]) -> set[int]:
     """Ids of decisions cancelled by an ``undo`` (undo rows themselves are not undoable)."""
     return {d["ref_id"] for d in decisions if d["action"] == "undo" and d["ref_id"] is not None}
 

@@ -16,6 +16,7 @@ paragraph separators (U+2028/U+2029). All of them are one terminal cell wide.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 SUBSTITUTE = "\u2426"  # ␦
 
@@ -49,3 +50,14 @@ def visible(s: str, *, keep_newlines: bool = False) -> str:
 def is_visible(s: str) -> bool:
     """True when :func:`visible` would change nothing."""
     return _UNSAFE.search(s) is None
+
+
+def first_hidden(s: str) -> str | None:
+    """The first character of ``s`` that would make text read as something else on a terminal
+    (a control, line break, bidi mark, invisible format, private or unassigned code point), or
+    None: names and notes refuse such text (:func:`workbench.core.names.clean_name`,
+    :func:`workbench.core.flags.clean_note`)."""
+    return next(
+        (c for c in s if not is_visible(c) or unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")),
+        None,
+    )

@@ -173,9 +173,8 @@ class SessionView:
                 from ..propose.retrain import status_note
 
                 shown = self._model.split()[-1] if self._model else None  # the header's model chip
-                self._retrain = status_note(
-                    self.store.retrain_status(), self.store.retrain_worker_alive(), doc_model=shown
-                )
+                alive = self.store.retrain_worker_alive()  # (no worker: the note is not read at all)
+                self._retrain = status_note(self.store.retrain_status() if alive else None, alive, doc_model=shown)
             except Exception:  # a convenience: an unreadable note is no note
                 self._retrain = None
         return self._retrain

@@ -137,17 +137,6 @@ class FlagQueries:
             origin="tui",
         )
 
-    def flagged_documents(self) -> dict[str, dict[str, int]]:
-        """``{doc_id: {annotator: flags in force}}`` for every document with a flag in force
-        (document and span flags counted alike)."""
-        out: dict[str, dict[str, int]] = {}
-        pairs = self.conn.execute("SELECT DISTINCT doc_id, annotator FROM flags ORDER BY doc_id, annotator").fetchall()
-        for doc_id, ann in pairs:
-            n = len(self.flags_in_force(doc_id, ann))
-            if n:
-                out.setdefault(doc_id, {})[ann] = n
-        return out
-
     def max_flag_id(self) -> int:
         return self.conn.execute("SELECT coalesce(max(id), 0) FROM flags").fetchone()[0]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -39,7 +38,7 @@ from .annotate_keys import (
 from .base import BASE_CSS, FIRST_WAIT, WorkbenchApp
 from .docview import DocView, drawing_legend
 from .forms import AttrsForm, ConfirmBar, NoteForm, SearchBar
-from .items import FLAG_MARK, ItemsTable, header_text, legend_text
+from .items import FLAG_MARK, ItemsTable, clip_cells, header_text, legend_text
 from .keys import Key, action_modes, bindings
 from .safe import SafeText
 from .scroll import Line
@@ -246,10 +245,7 @@ class AnnotateApp(WorkbenchApp):
         retrain = s.retrain_note  # the background retraining, last, clipped to the room left
         room = (self.size.width or 200) - t.cell_len - 3
         if retrain and compact == 0 and room >= 12:
-            if cell_len(retrain) > room:
-                while cell_len(retrain) > room - 1:
-                    retrain = retrain[:-1]
-                retrain = retrain.rstrip() + "…"
+            retrain = clip_cells(retrain, room)
             t.append("  ")
             t.append(f"{retrain} ", style=st("dim"))
         return t
