@@ -37,7 +37,6 @@ from . import ProposerUnavailable
 DEFAULT_EVERY = 5
 POLL_SECONDS = 3.0
 HEARTBEAT_SECONDS = 10.0
-PROPOSE_BATCH = 8  # documents per propose_store call (status, heartbeat and stop checks between)
 MAX_BACKOFF = 60.0
 SOURCE = "learned"
 SAME_AS_FAILED = "same documents as the last failed attempt"
@@ -145,22 +144,28 @@ def repropose(
     check: Callable[[], None] | None = None,
 ) -> tuple[int, int]:
     """Propose with ``learned`` on the documents nobody has started (those not proposed with
-    ``version`` yet), :data:`PROPOSE_BATCH` at a time; returns ``(re-proposed, skipped)``.
-    ``status(done, total)`` after each batch; ``check()`` between batches (raise to stop)."""
+    ``version`` yet), in one :func:`propose_store` run (the model is loaded once); returns
+    ``(re-proposed, skipped)``. ``status(done, total)`` and ``check()`` (raise to stop) run as
+    results are written (propose_store writes a few documents per transaction)."""
     from .run import propose_store
 
     todo = store.unstarted_documents(source=SOURCE, version=version)
+    if not todo:
+        return 0, 0
     guard = _UnstartedOnly(store)
-    done = 0
-    for k in range(0, len(todo), PROPOSE_BATCH):
-        if check is not None:
-            check()
-        batch = todo[k : k + PROPOSE_BATCH]
-        propose_store(guard, SOURCE, doc_ids=batch)
-        done += len(batch)
+    reached = [0]
+
+    def progress(done: int, total: int) -> None:
+        reached[0] = done
         if status is not None:
-            status(done, len(todo))
-    return done - len(guard.skipped), len(guard.skipped)
+            status(done, total)
+        if check is not None and done < total:
+            check()
+
+    if check is not None:
+        check()
+    propose_store(guard, SOURCE, doc_ids=todo, progress=progress)
+    return reached[0] - len(guard.skipped), len(guard.skipped)
 
 
 def retrain_once(
