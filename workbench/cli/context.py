@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import importlib.resources
-import os
 import sys
 from collections.abc import Iterable, Iterator, Sized
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import click
 
 from workbench.core.names import clean_name
+from workbench.core.tempfiles import pid_alive
 from workbench.core.visible import visible
 from workbench.store import NoSuchDatabase, Store, StoreError
 
@@ -66,15 +66,7 @@ class AppContext:
             self._store = None
 
 
-def process_alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists (a bulk run's note names the process that wrote it)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # it exists, owned by someone else
-        return True
-    return True
+process_alive = pid_alive  # whether a process exists (a bulk run's note names the process that wrote it)
 
 
 def describe_os_error(e: OSError) -> str:

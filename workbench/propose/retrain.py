@@ -31,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from ..core.tempfiles import pid_alive
 from ..store import Store, StoreError, now_iso
 from . import ProposerUnavailable
 
@@ -234,16 +235,6 @@ def retrain_once(
 # ---------------------------------------------------------------------------- the worker
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
-
-
 def _one_line(e: BaseException) -> str:
     msg = " ".join(str(e).split()) or type(e).__name__
     return msg[:300]
@@ -289,7 +280,7 @@ class Worker:
     def parent_gone(self) -> bool:
         if self.parent is None:
             return False
-        return not _alive(self.parent) or os.getppid() != self.parent
+        return not pid_alive(self.parent) or os.getppid() != self.parent
 
     def check(self) -> None:
         if self.stop.is_set() or self.parent_gone():
@@ -434,7 +425,7 @@ class Worker:
         if store is None:
             return
         try:
-            if _mine_lock(store):
+            if store.holds_retrain_lock():
                 if self.note:
                     self._status({**self.note, "state": "stopped"})
                 store.release_retrain_lock()
@@ -442,11 +433,6 @@ class Worker:
             pass
         store.close()
         self.store = None
-
-
-def _mine_lock(store) -> bool:
-    lock = store.retrain_lock()
-    return isinstance(lock, dict) and lock.get("pid") == os.getpid()
 
 
 # ---------------------------------------------------------------------------- the header note

@@ -24,22 +24,14 @@ import time
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
+from ..core.tempfiles import pid_alive
+
 LOCK_KEY = "retrain:lock"
 STATUS_KEY = "retrain:status"
 EVERY_KEY = "retrain:every"
 # a lock not renewed for this long is taken over (the holder renews it every few seconds;
 # training itself may hold the interpreter for a while, hence the margin)
 STALE_SECONDS = 300.0
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, owned by someone else
-        return True
-    return True
 
 
 def lock_is_stale(lock: dict | None, *, now: float | None = None, stale_after: float = STALE_SECONDS) -> bool:
@@ -50,7 +42,7 @@ def lock_is_stale(lock: dict | None, *, now: float | None = None, stale_after: f
     pid, host, beat = lock.get("pid"), lock.get("host"), lock.get("heartbeat")
     if not isinstance(pid, int) or not isinstance(beat, int | float):
         return True
-    if host == socket.gethostname() and not _pid_alive(pid):
+    if host == socket.gethostname() and not pid_alive(pid):
         return True
     return (time.time() if now is None else now) - float(beat) > stale_after
 
@@ -139,6 +131,10 @@ class RetrainQueries:
         with self.write() as c:
             if _mine(self._setting_in(c, LOCK_KEY)):
                 c.execute("DELETE FROM settings WHERE key = ?", (LOCK_KEY,))
+
+    def holds_retrain_lock(self) -> bool:
+        """Whether this process (pid and host) holds the retraining lock."""
+        return _mine(self.retrain_lock())
 
     def retrain_worker_alive(self, *, stale_after: float = STALE_SECONDS) -> bool:
         """Whether a worker holds a lock that is not stale."""
