@@ -140,3 +140,18 @@ def test_train_extra_trains_on_both_and_records_it(db, tmp_path):
         row = s.latest_model("crf")
         assert row["documents"][:3] == ["t0@alice", "t1@alice", "t2@alice"] and len(row["documents"]) == 4
         assert row["figures"]["extra"][0]["spans"] == {"PERSON": 1, "LOC": 1}
+
+
+def test_without_gold_train_says_so_before_reading_the_extra_corpus(tmp_path, monkeypatch):
+    """Reading an extra corpus runs the rules over all of it: with nothing to train on, say so
+    first instead of reading (and failing after) the whole file."""
+    import workbench.cli.train as cli_train
+
+    path = _db(tmp_path)  # documents, nobody finished any
+    f = tmp_path / "extra.bio"
+    f.write_text("周\tB-PER\n明\tI-PER\n", encoding="utf-8")
+    read: list[object] = []
+    monkeypatch.setattr(cli_train, "_read_extra", lambda files: read.append(files) or ([], {}))
+    r = CliRunner().invoke(cli, ["--db", path, "train", "--with-annotations", "--extra", str(f)])
+    assert r.exit_code == 1 and "no gold to train on" in r.output and "Traceback" not in r.output
+    assert read == []

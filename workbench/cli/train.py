@@ -141,13 +141,13 @@ def train(app: AppContext, cv: int | None, with_annotations: bool, extra_files: 
     from workbench.propose.retrain import train_and_save, training_documents
 
     store = app.store
-    extra, extra_figures = _read_extra(extra_files)
     docs, n_gold, n_ann = training_documents(store, with_annotations)
     if not docs:
         hint = "finish documents in 'workbench annotate' and settle them with 'workbench review'" + (
             "" if with_annotations else ", or pass --with-annotations to train on finished annotations"
         )
         raise click.ClickException(f"no gold to train on in {store.path}: {hint}")
+    extra, extra_figures = _read_extra(extra_files)  # (after: reading runs the rules over the whole file)
     cv_result = None
     try:
         if cv is not None:
